@@ -1,0 +1,44 @@
+//===- Passes.td - Tessera passes --------------------------*- tablegen -*-===//
+
+#ifndef TESSERA_PASSES_TD
+#define TESSERA_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def TesseraPackFunctionBoundaries
+    : Pass<"tessera-pack-function-boundaries", "::mlir::ModuleOp"> {
+  let summary = "Pass low-bit tensors across function boundaries as packed bytes";
+  let description = [{
+    Rewrites every function whose arguments or results are low-bit integer
+    tensors (`tensor<...xuiN>` / `tensor<...xsiN>`, N <= 8) to take and
+    return their canonical packed storage (`tensor<ceil(n*b/8) x i8>`)
+    instead, inserting `tessera.unpack` at the entry and `tessera.pack`
+    before each return. Calls between functions of the module are updated to
+    match. This fixes the ABI of compiled functions: a caller passes a 3-bit
+    weight matrix as the bytes of its dense LSB-first packing. Low-bit
+    tensors at a boundary must have a static shape.
+  }];
+  let dependentDialects = ["::mlir::tessera::TesseraDialect"];
+}
+
+def TesseraLowerToLinalg : Pass<"tessera-lower-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower Tessera ops to linalg, tensor and arith (reference lowering)";
+  let description = [{
+    The reference lowering. `tessera.unpack` becomes a `linalg.generic` that
+    extracts each code from its byte(s) with shifts and masks (codes may
+    straddle bytes) into one `i8` per code, sign- or zero-extended;
+    `tessera.pack` becomes a generic that assembles each byte from the bits
+    of the codes it holds; `tessera.mpmm` becomes a dequantizing generic
+    over `N x K/G x G` (so scales and zero points are plain broadcasts)
+    followed by a contraction that accumulates in f32. Logical low-bit
+    tensors become `i8` tensors, including dense constants. Correct for
+    every shape; fast code paths come from the tiling and vector passes.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // TESSERA_PASSES_TD

@@ -1,0 +1,34 @@
+//===- Tessera.h - Tessera dialect ------------------------------*- C++ -*-===//
+
+#ifndef TESSERA_DIALECT_TESSERA_H
+#define TESSERA_DIALECT_TESSERA_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace mlir::tessera {
+
+/// How `tessera.mpmm` applies its zero points (see the op documentation).
+enum class ZeroPointMode { None, Int, Float };
+
+/// True for builtin integers of 1 to 8 bits with explicit signedness.
+bool isLowBitIntegerType(Type type);
+
+/// The packed storage type of a statically shaped low-bit tensor:
+/// tensor<ceil(n*b/8) x i8>.
+RankedTensorType getPackedStorageType(RankedTensorType logicalType);
+
+} // namespace mlir::tessera
+
+#include "tessera/Dialect/TesseraDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "tessera/Dialect/TesseraOps.h.inc"
+
+#endif // TESSERA_DIALECT_TESSERA_H

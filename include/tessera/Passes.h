@@ -1,0 +1,31 @@
+//===- Passes.h - Tessera passes and pipelines -------------------*- C++ -*-===//
+
+#ifndef TESSERA_PASSES_H
+#define TESSERA_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace arith {
+class ArithDialect;
+} // namespace arith
+namespace linalg {
+class LinalgDialect;
+} // namespace linalg
+namespace tensor {
+class TensorDialect;
+} // namespace tensor
+
+namespace tessera {
+class TesseraDialect;
+
+#define GEN_PASS_DECL
+#include "tessera/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "tessera/Passes.h.inc"
+
+} // namespace tessera
+} // namespace mlir
+
+#endif // TESSERA_PASSES_H

@@ -1,0 +1,72 @@
+//===- JitModule.h - In-process compilation and calls ------------*- C++ -*-===//
+//
+// Compiles a module with the CPU pipeline into an ExecutionEngine and calls
+// its public functions on host tensors, checking every argument's dtype and
+// shape against the function's signature first. Used by tessera-run, the
+// tests and the Python bindings.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_TARGET_JITMODULE_H
+#define TESSERA_TARGET_JITMODULE_H
+
+#include "tessera/Pipelines/Pipelines.h"
+#include "tessera/Support/HostTensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+
+namespace tessera {
+
+/// The host-visible type of one argument or result: low-bit tensors appear
+/// as their packed i8 storage. Dynamic dimensions are ShapedType::kDynamic.
+struct TensorSpec {
+  mlir::tessera::DType dtype;
+  SmallVector<int64_t> shape;
+  std::string toString() const;
+};
+
+struct FunctionSignature {
+  std::string name;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> results;
+};
+
+class JitModule {
+public:
+  ~JitModule();
+
+  /// Lowers `module` in place with the CPU pipeline and JIT-compiles it. On
+  /// failure, `error` holds the diagnostics with their locations.
+  static FailureOr<std::unique_ptr<JitModule>>
+  compile(ModuleOp module, const CpuPipelineOptions &options,
+          std::string &error);
+
+  /// The signature of public function `name`, or null.
+  const FunctionSignature *lookup(StringRef name) const;
+  ArrayRef<FunctionSignature> functions() const { return functionList; }
+
+  /// Calls `name`. Checks the number, dtypes and shapes of `inputs`; on a
+  /// mismatch returns failure with an `error` that names the argument.
+  LogicalResult invoke(StringRef name,
+                       ArrayRef<const mlir::tessera::HostTensor *> inputs,
+                       std::vector<mlir::tessera::HostTensor> &results,
+                       std::string &error);
+
+private:
+  JitModule() = default;
+  std::unique_ptr<ExecutionEngine> engine;
+  std::vector<FunctionSignature> functionList;
+};
+
+} // namespace tessera
+} // namespace mlir
+
+#endif // TESSERA_TARGET_JITMODULE_H

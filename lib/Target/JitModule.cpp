@@ -1,0 +1,266 @@
+//===- JitModule.cpp - In-process compilation and calls -------------------===//
+
+#include "tessera/Target/JitModule.h"
+#include "tessera/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <cstdlib>
+#include <set>
+
+using namespace mlir;
+using namespace mlir::tessera;
+using mlir::tessera::DType;
+using mlir::tessera::HostTensor;
+
+std::string TensorSpec::toString() const {
+  std::string s;
+  for (int64_t d : shape)
+    s += (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d)) +
+         "x";
+  return s + mlir::tessera::dtypeName(dtype);
+}
+
+static FailureOr<DType> toDType(Type type) {
+  if (type.isF64())
+    return DType::F64;
+  if (type.isF32())
+    return DType::F32;
+  if (type.isF16())
+    return DType::F16;
+  if (type.isBF16())
+    return DType::BF16;
+  if (auto intType = dyn_cast<IntegerType>(type)) {
+    switch (intType.getWidth()) {
+    case 64:
+      return DType::I64;
+    case 32:
+      return DType::I32;
+    case 16:
+      return DType::I16;
+    case 8:
+      return DType::I8;
+    case 1:
+      return DType::Bool;
+    }
+  }
+  return failure();
+}
+
+static FailureOr<TensorSpec> toTensorSpec(Type type) {
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  if (!tensorType)
+    return failure();
+  FailureOr<DType> dtype = toDType(tensorType.getElementType());
+  if (failed(dtype))
+    return failure();
+  return TensorSpec{*dtype, llvm::to_vector(tensorType.getShape())};
+}
+
+JitModule::~JitModule() = default;
+
+FailureOr<std::unique_ptr<JitModule>>
+JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
+                   std::string &error) {
+  MLIRContext *ctx = module.getContext();
+  llvm::raw_string_ostream errors(error);
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
+    errors << diag.getLocation() << ": "
+           << (diag.getSeverity() == DiagnosticSeverity::Error ? "error: "
+                                                               : "note: ")
+           << diag << "\n";
+    for (Diagnostic &note : diag.getNotes())
+      errors << note.getLocation() << ": note: " << note << "\n";
+    return success();
+  });
+
+  std::unique_ptr<JitModule> jit(new JitModule());
+
+  // Fix the ABI first so that the signatures are the host-visible ones.
+  PassManager abi(ctx);
+  abi.addPass(createTesseraPackFunctionBoundaries());
+  if (failed(abi.run(module)))
+    return failure();
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || !func.isPublic())
+      continue;
+    FunctionSignature sig;
+    sig.name = func.getName().str();
+    FunctionType type = func.getFunctionType();
+    for (auto [list, types] :
+         {std::make_pair(&sig.inputs, type.getInputs()),
+          std::make_pair(&sig.results, type.getResults())}) {
+      for (Type t : types) {
+        FailureOr<TensorSpec> spec = toTensorSpec(t);
+        if (failed(spec)) {
+          func.emitError("function '")
+              << sig.name << "' has a " << t
+              << " at its boundary; the JIT calls functions of ranked "
+                 "tensors of f64/f32/f16/bf16/i64/i32/i16/i8/i1";
+          return failure();
+        }
+        list->push_back(*spec);
+      }
+    }
+    jit->functionList.push_back(std::move(sig));
+  }
+
+  PassManager pm(ctx);
+  buildCpuPipeline(pm, options);
+  if (failed(pm.run(module)))
+    return failure();
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  registerBuiltinDialectTranslation(*ctx);
+  registerLLVMDialectTranslation(*ctx);
+
+  auto transformer = makeOptimizingTransformer(3, 0, nullptr);
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine) {
+    errors << "JIT compilation failed: " << llvm::toString(engine.takeError())
+           << "\n";
+    return failure();
+  }
+  jit->engine = std::move(*engine);
+  return jit;
+}
+
+const FunctionSignature *JitModule::lookup(StringRef name) const {
+  for (const FunctionSignature &sig : functionList)
+    if (sig.name == name)
+      return &sig;
+  return nullptr;
+}
+
+/// Whether a host tensor of `dtype` may be passed where `expected` is.
+/// Packed low-bit storage is bytes, so u8 arrays pass for i8.
+static bool dtypeAccepts(DType expected, DType dtype) {
+  return expected == dtype || (expected == DType::I8 && dtype == DType::U8);
+}
+
+LogicalResult JitModule::invoke(StringRef name,
+                                ArrayRef<const HostTensor *> inputs,
+                                std::vector<HostTensor> &results,
+                                std::string &error) {
+  const FunctionSignature *sig = lookup(name);
+  if (!sig) {
+    error = "no public function named '" + name.str() + "'";
+    return failure();
+  }
+  if (inputs.size() != sig->inputs.size()) {
+    error = "'" + sig->name + "' takes " + std::to_string(sig->inputs.size()) +
+            " arguments, got " + std::to_string(inputs.size());
+    return failure();
+  }
+
+  // Each memref argument is passed expanded: allocated and aligned pointers,
+  // offset, sizes, strides. `scalars` holds them; `packed` points at them.
+  size_t numScalars = 0;
+  for (const TensorSpec &spec : sig->inputs)
+    numScalars += 3 + 2 * spec.shape.size();
+  std::vector<int64_t> scalars;
+  scalars.reserve(numScalars);
+  std::vector<void *> packed;
+  for (auto [i, spec] : llvm::enumerate(sig->inputs)) {
+    const HostTensor &t = *inputs[i];
+    std::string argName = "argument " + std::to_string(i);
+    if (!dtypeAccepts(spec.dtype, t.dtype)) {
+      error = argName + " of '" + sig->name + "': expected dtype " +
+              mlir::tessera::dtypeName(spec.dtype) + ", got " +
+              mlir::tessera::dtypeName(t.dtype);
+      return failure();
+    }
+    bool shapeOk = t.shape.size() == spec.shape.size();
+    for (size_t d = 0; shapeOk && d < t.shape.size(); ++d)
+      shapeOk = t.shape[d] >= 0 && (ShapedType::isDynamic(spec.shape[d]) ||
+                                    spec.shape[d] == t.shape[d]);
+    if (!shapeOk) {
+      error = argName + " of '" + sig->name + "': expected shape " +
+              spec.toString() + ", got " + t.typeString();
+      return failure();
+    }
+    auto push = [&](int64_t v) {
+      scalars.push_back(v);
+      packed.push_back(&scalars.back());
+    };
+    int64_t ptr = int64_t(reinterpret_cast<intptr_t>(t.data.data()));
+    push(ptr); // allocated
+    push(ptr); // aligned
+    push(0);   // offset
+    for (int64_t d : t.shape)
+      push(d);
+    int64_t stride = 1;
+    std::vector<int64_t> strides(t.shape.size());
+    for (size_t d = t.shape.size(); d-- > 0;) {
+      strides[d] = stride;
+      stride *= t.shape[d];
+    }
+    for (int64_t s : strides)
+      push(s);
+  }
+
+  // Results come back as descriptors the callee allocated.
+  size_t resultWords = 0;
+  for (const TensorSpec &spec : sig->results)
+    resultWords += 3 + 2 * spec.shape.size();
+  std::vector<int64_t> resultStorage(resultWords + 1);
+  if (!sig->results.empty())
+    packed.push_back(resultStorage.data());
+
+  if (llvm::Error err = engine->invokePacked(sig->name, packed)) {
+    error = "call of '" + sig->name + "' failed: " +
+            llvm::toString(std::move(err));
+    return failure();
+  }
+
+  results.clear();
+  std::set<void *> freed;
+  std::set<const void *> inputBuffers;
+  for (const HostTensor *t : inputs)
+    inputBuffers.insert(t->data.data());
+  const int64_t *desc = resultStorage.data();
+  for (const TensorSpec &spec : sig->results) {
+    size_t rank = spec.shape.size();
+    auto *allocated = reinterpret_cast<uint8_t *>(desc[0]);
+    auto *aligned = reinterpret_cast<uint8_t *>(desc[1]);
+    int64_t offset = desc[2];
+    std::vector<int64_t> shape(desc + 3, desc + 3 + rank);
+    const int64_t *strides = desc + 3 + rank;
+    HostTensor out(spec.dtype, shape);
+    size_t elemSize = mlir::tessera::dtypeSize(spec.dtype);
+    // Copy element by element in row-major order, honouring strides.
+    int64_t n = out.numElements();
+    std::vector<int64_t> idx(rank, 0);
+    for (int64_t e = 0; e < n; ++e) {
+      int64_t src = offset;
+      for (size_t d = 0; d < rank; ++d)
+        src += idx[d] * strides[d];
+      std::memcpy(out.data.data() + e * elemSize, aligned + src * elemSize,
+                  elemSize);
+      for (size_t d = rank; d-- > 0;) {
+        if (++idx[d] < shape[d])
+          break;
+        idx[d] = 0;
+      }
+    }
+    results.push_back(std::move(out));
+    // Globals are returned with the marker 0xdeadbeef as their allocation.
+    bool isGlobal = reinterpret_cast<uintptr_t>(allocated) == 0xdeadbeef;
+    if (allocated && !isGlobal && !inputBuffers.count(allocated) &&
+        freed.insert(allocated).second)
+      std::free(allocated);
+    desc += 3 + 2 * rank;
+  }
+  return success();
+}
