@@ -31,6 +31,9 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   // Tessera: fix the ABI of low-bit tensors, then lower to linalg on tensors.
   pm.addPass(tessera::createTesseraPackFunctionBoundaries());
   pm.addPass(tessera::createTesseraLowerToLinalg());
+  // Elementwise arith/math ops on tensors become linalg.generic so that
+  // they bufferize and lower like the rest.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 

@@ -133,6 +133,17 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
     return failure();
   }
   jit->engine = std::move(*engine);
+  // Look every entry point up now: this materializes the code, so that
+  // compile time is spent here and not in the first call.
+  for (const FunctionSignature &sig : jit->functionList) {
+    auto entryPoint = jit->engine->lookupPacked(sig.name);
+    if (!entryPoint) {
+      errors << "JIT compilation of '" << sig.name
+             << "' failed: " << llvm::toString(entryPoint.takeError()) << "\n";
+      return failure();
+    }
+    jit->entryPoints.push_back(*entryPoint);
+  }
   return jit;
 }
 
@@ -218,11 +229,7 @@ LogicalResult JitModule::invoke(StringRef name,
   if (!sig->results.empty())
     packed.push_back(resultStorage.data());
 
-  if (llvm::Error err = engine->invokePacked(sig->name, packed)) {
-    error = "call of '" + sig->name + "' failed: " +
-            llvm::toString(std::move(err));
-    return failure();
-  }
+  entryPoints[sig - functionList.data()](packed.data());
 
   results.clear();
   std::set<void *> freed;

@@ -115,7 +115,8 @@ static void printTensor(const HostTensor &t) {
   llvm::outs() << "tensor<" << t.typeString() << "> = [";
   int64_t n = t.numElements();
   for (int64_t i = 0; i < n; ++i)
-    llvm::outs() << (i ? ", " : "") << mlir::tessera::elementAsFloat(t, i);
+    llvm::outs() << (i ? ", " : "")
+                 << llvm::format("%g", mlir::tessera::elementAsFloat(t, i));
   llvm::outs() << "]\n";
 }
 
@@ -146,15 +147,20 @@ static bool compare(unsigned index, const HostTensor &got,
     }
   }
   llvm::outs() << "result " << index << ": " << n << " elements, max abs err "
-               << maxAbs << ", max rel err " << maxRel << " (atol " << absTolerance
-               << ", rtol " << relTolerance << "): ";
+               << llvm::format("%g", maxAbs) << ", max rel err "
+               << llvm::format("%g", maxRel) << " (atol "
+               << llvm::format("%g", double(absTolerance)) << ", rtol "
+               << llvm::format("%g", double(relTolerance)) << "): ";
   if (bad == 0) {
     llvm::outs() << "PASS\n";
     return true;
   }
   llvm::outs() << bad << " mismatches, first at flat index " << firstBad
-               << ": got " << mlir::tessera::elementAsFloat(got, firstBad)
-               << ", expected " << mlir::tessera::elementAsFloat(expected, firstBad)
+               << ": got "
+               << llvm::format("%g", mlir::tessera::elementAsFloat(got, firstBad))
+               << ", expected "
+               << llvm::format("%g",
+                               mlir::tessera::elementAsFloat(expected, firstBad))
                << "\nFAIL\n";
   return false;
 }

@@ -64,6 +64,8 @@ private:
   JitModule() = default;
   std::unique_ptr<ExecutionEngine> engine;
   std::vector<FunctionSignature> functionList;
+  /// The packed entry point of each function of functionList, in order.
+  std::vector<void (*)(void **)> entryPoints;
 };
 
 } // namespace tessera

@@ -1,0 +1,64 @@
+// RUN: tessera-opt %s --tessera-lower-to-linalg --canonicalize -split-input-file -verify-diagnostics | FileCheck %s
+
+// 3-bit codes may straddle bytes: two bytes are read (the second index
+// clamped to the last byte), shifted and masked. Packing gathers the 8 bits
+// of each byte from the codes that own them.
+// CHECK-LABEL: func @round_trip_u3
+// CHECK-SAME: (%[[B:.*]]: tensor<6xi8>) -> tensor<6xi8>
+// CHECK-DAG: %[[LAST:.*]] = arith.constant 5 : index
+// CHECK-DAG: %[[MASK:.*]] = arith.constant 7 : i32
+// CHECK: %[[CODES:.*]] = linalg.generic
+// CHECK-SAME: outs(%{{.*}} : tensor<2x8xi8>)
+// CHECK: tensor.extract %[[B]]
+// CHECK: arith.minui %{{.*}}, %[[LAST]] : index
+// CHECK: tensor.extract %[[B]]
+// CHECK: arith.shrui
+// CHECK: arith.andi %{{.*}}, %[[MASK]] : i32
+// CHECK: arith.trunci %{{.*}} : i32 to i8
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[CODES]] {{\[\[}}0, 1]] : tensor<2x8xi8> into tensor<16xi8>
+// CHECK: linalg.generic
+// CHECK-SAME: outs(%{{.*}} : tensor<6xi8>)
+// CHECK-COUNT-8: tensor.extract %[[FLAT]]
+// CHECK: linalg.yield
+func.func @round_trip_u3(%b: tensor<6xi8>) -> tensor<6xi8> {
+  %w = tessera.unpack %b : tensor<6xi8> -> tensor<2x8xui3>
+  %p = tessera.pack %w : tensor<2x8xui3> -> tensor<6xi8>
+  return %p : tensor<6xi8>
+}
+
+// -----
+
+// 4-bit codes never straddle: one byte read; signed codes are sign-extended
+// by shifting the code's top bit to bit 31 and back arithmetically.
+// CHECK-LABEL: func @unpack_s4
+// CHECK-DAG: %[[UP:.*]] = arith.constant 28 : i32
+// CHECK: linalg.generic
+// CHECK-COUNT-1: tensor.extract
+// CHECK-NOT: tensor.extract
+// CHECK: arith.shli %{{.*}}, %[[UP]] : i32
+// CHECK: arith.shrsi %{{.*}}, %[[UP]] : i32
+// CHECK: linalg.yield
+func.func @unpack_s4(%b: tensor<2xi8>) -> tensor<2xi8> {
+  %w = tessera.unpack %b : tensor<2xi8> -> tensor<4xsi4>
+  %p = tessera.pack %w : tensor<4xsi4> -> tensor<2xi8>
+  return %p : tensor<2xi8>
+}
+
+// -----
+
+// Low-bit constants become i8 constants holding the extended values.
+// CHECK-LABEL: func @constant
+// CHECK: arith.constant dense<[-4, 3, -1, 0]> : tensor<4xi8>
+func.func @constant() -> tensor<2xi8> {
+  %c = arith.constant dense<[-4, 3, -1, 0]> : tensor<4xsi3>
+  %p = tessera.pack %c : tensor<4xsi3> -> tensor<2xi8>
+  return %p : tensor<2xi8>
+}
+
+// -----
+
+// expected-error @+1 {{has low-bit tensor 'tensor<4xui3>' in its signature; run tessera-pack-function-boundaries first}}
+func.func @unpacked_signature(%w: tensor<4xui3>) -> tensor<2xi8> {
+  %p = tessera.pack %w : tensor<4xui3> -> tensor<2xi8>
+  return %p : tensor<2xi8>
+}

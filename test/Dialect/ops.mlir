@@ -1,0 +1,72 @@
+// RUN: tessera-opt %s | FileCheck %s
+// RUN: tessera-opt %s | tessera-opt | FileCheck %s
+// RUN: tessera-opt %s --mlir-print-op-generic | tessera-opt | FileCheck %s
+
+// CHECK-LABEL: func @mpmm_symmetric
+func.func @mpmm_symmetric(%x: tensor<?x64xf32>, %w: tensor<16x64xsi4>,
+                          %s: tensor<16x2xf32>, %init: tensor<?x16xf32>)
+    -> tensor<?x16xf32> {
+  // CHECK: tessera.mpmm %{{.*}}, %{{.*}} : tensor<?x64xf32>, tensor<16x64xsi4>
+  // CHECK-SAME: scales %{{.*}} : tensor<16x2xf32>
+  // CHECK-NOT: zeros
+  // CHECK-SAME: group_size 32 outs %{{.*}} : tensor<?x16xf32>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<16x64xsi4>
+         scales %s : tensor<16x2xf32> group_size 32
+         outs %init : tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}
+
+// CHECK-LABEL: func @mpmm_int_zero
+func.func @mpmm_int_zero(%x: tensor<3x96xf16>, %w: tensor<5x96xui3>,
+                         %s: tensor<5x1xf16>, %z: tensor<5x1xui3>,
+                         %init: tensor<3x5xf16>) -> tensor<3x5xf16> {
+  // CHECK: tessera.mpmm {{.*}} tensor<3x96xf16>, tensor<5x96xui3>
+  // CHECK-SAME: zeros %{{.*}} : tensor<5x1xui3> group_size 96
+  %y = tessera.mpmm %x, %w : tensor<3x96xf16>, tensor<5x96xui3>
+         scales %s : tensor<5x1xf16> zeros %z : tensor<5x1xui3> group_size 96
+         outs %init : tensor<3x5xf16>
+  return %y : tensor<3x5xf16>
+}
+
+// CHECK-LABEL: func @mpmm_float_offset
+func.func @mpmm_float_offset(%x: tensor<1x256xbf16>, %w: tensor<8x256xui1>,
+                             %s: tensor<8x2xbf16>, %z: tensor<8x2xbf16>,
+                             %init: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // CHECK: zeros %{{.*}} : tensor<8x2xbf16> group_size 128
+  %y = tessera.mpmm %x, %w : tensor<1x256xbf16>, tensor<8x256xui1>
+         scales %s : tensor<8x2xbf16> zeros %z : tensor<8x2xbf16>
+         group_size 128 outs %init : tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// CHECK-LABEL: func @mpmm_codebook
+func.func @mpmm_codebook(%x: tensor<2x32xf32>, %w: tensor<4x32xui4>,
+                         %s: tensor<4x1xf32>, %cb: tensor<16xf32>,
+                         %init: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // CHECK: codebook %{{.*}} : tensor<16xf32> group_size 32
+  %y = tessera.mpmm %x, %w : tensor<2x32xf32>, tensor<4x32xui4>
+         scales %s : tensor<4x1xf32> codebook %cb : tensor<16xf32>
+         group_size 32 outs %init : tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// CHECK-LABEL: func @pack_unpack
+func.func @pack_unpack(%b: tensor<6xi8>) -> tensor<6xi8> {
+  // CHECK: tessera.unpack %{{.*}} : tensor<6xi8> -> tensor<2x8xsi3>
+  %w = tessera.unpack %b : tensor<6xi8> -> tensor<2x8xsi3>
+  // CHECK: tessera.pack %{{.*}} : tensor<2x8xsi3> -> tensor<6xi8>
+  %p = tessera.pack %w : tensor<2x8xsi3> -> tensor<6xi8>
+  return %p : tensor<6xi8>
+}
+
+// Every width, both signednesses, as weight element types.
+// CHECK-LABEL: func @all_widths
+func.func @all_widths(%a: tensor<1xui1>, %b: tensor<1xsi2>, %c: tensor<1xui3>,
+                      %d: tensor<1xsi4>, %e: tensor<1xui5>, %f: tensor<1xsi6>,
+                      %g: tensor<1xui7>, %h: tensor<1xsi8>) {
+  // CHECK: tessera.pack %{{.*}} : tensor<1xui5> -> tensor<1xi8>
+  %p = tessera.pack %e : tensor<1xui5> -> tensor<1xi8>
+  // CHECK: tessera.pack %{{.*}} : tensor<1xsi8> -> tensor<1xi8>
+  %q = tessera.pack %h : tensor<1xsi8> -> tensor<1xi8>
+  return
+}
