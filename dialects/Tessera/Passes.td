@@ -21,6 +21,19 @@ def TesseraPackFunctionBoundaries
   let dependentDialects = ["::mlir::tessera::TesseraDialect"];
 }
 
+def TesseraMarkInputsReadOnly
+    : Pass<"tessera-mark-inputs-readonly", "::mlir::ModuleOp"> {
+  let summary = "Make the tensor arguments of public functions read-only";
+  let description = [{
+    Sets `bufferization.writable = false` on every tensor argument of every
+    public function, so that bufferization never writes into a caller's
+    input buffer (it copies first where an argument is updated in place,
+    such as the `outs` of a destination-style op). Inputs are read-only at
+    Tessera's ABI.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
 def TesseraLowerToLinalg : Pass<"tessera-lower-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lower Tessera ops to linalg, tensor and arith (reference lowering)";
   let description = [{

@@ -45,7 +45,7 @@ def Tessera_MpmmOp : Tessera_Op<"mpmm", [
     | `zeros`                   | mode          | `deq(n, k)`                        |
     |---------------------------|---------------|------------------------------------|
     | absent                    | symmetric     | `s[n, g] * v(q[n, k])`             |
-    | integer (`siN`/`uiN`)     | integer zero  | `s[n, g] * (v(q[n, k]) - z[n, g])` |
+    | integer (`siN`/`uiN`, N <= 8) | integer zero | `s[n, g] * (v(q[n, k]) - z[n, g])` |
     | float (`f32`/`f16`/`bf16`)| float offset  | `s[n, g] * v(q[n, k]) + z[n, g]`   |
 
     and `v(q)` is the integer value of the code `q` (`siN` codes are signed,
@@ -77,8 +77,7 @@ def Tessera_MpmmOp : Tessera_Op<"mpmm", [
     RankedTensorOf<[Tessera_ActivationFloat]>:$x,
     Tessera_LowBitTensor:$weights,
     RankedTensorOf<[Tessera_ActivationFloat]>:$scales,
-    Optional<RankedTensorOf<[AnySignedInteger, AnyUnsignedInteger,
-                             Tessera_ActivationFloat]>>:$zeros,
+    Optional<RankedTensorOf<[Tessera_LowBitInt, Tessera_ActivationFloat]>>:$zeros,
     Optional<RankedTensorOf<[Tessera_ActivationFloat]>>:$codebook,
     RankedTensorOf<[Tessera_ActivationFloat]>:$init,
     ConfinedAttr<I64Attr, [IntPositive]>:$group_size

@@ -9,6 +9,9 @@ namespace mlir {
 namespace arith {
 class ArithDialect;
 } // namespace arith
+namespace bufferization {
+class BufferizationDialect;
+} // namespace bufferization
 namespace linalg {
 class LinalgDialect;
 } // namespace linalg
@@ -20,10 +23,10 @@ namespace tessera {
 class TesseraDialect;
 
 #define GEN_PASS_DECL
-#include "tessera/Passes.h.inc"
+#include "tessera/Dialect/TesseraPasses.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "tessera/Passes.h.inc"
+#include "tessera/Dialect/TesseraPasses.h.inc"
 
 } // namespace tessera
 } // namespace mlir

@@ -20,7 +20,7 @@
 
 namespace mlir::tessera {
 #define GEN_PASS_DEF_TESSERALOWERTOLINALG
-#include "tessera/Passes.h.inc"
+#include "tessera/Dialect/TesseraPasses.h.inc"
 } // namespace mlir::tessera
 
 using namespace mlir;
@@ -64,12 +64,8 @@ Value floatToF32(OpBuilder &b, Location loc, Value v) {
   return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
 }
 
-/// Widens a signless integer holding a value of the given signedness to i32.
+/// Widens an i8 holding a code of the given signedness to i32.
 Value intToI32(OpBuilder &b, Location loc, Value v, bool isSigned) {
-  if (v.getType().getIntOrFloatBitWidth() == 32)
-    return v;
-  if (v.getType().getIntOrFloatBitWidth() > 32)
-    return arith::TruncIOp::create(b, loc, b.getI32Type(), v);
   if (isSigned)
     return arith::ExtSIOp::create(b, loc, b.getI32Type(), v);
   return arith::ExtUIOp::create(b, loc, b.getI32Type(), v);
@@ -309,8 +305,7 @@ struct MpmmOpLowering : public OpConversionPattern<MpmmOp> {
               centered = arith::SubFOp::create(
                   b, loc, value, intToF32(b, loc, zero, /*isSigned=*/true));
             } else {
-              // v - z is exact in i32 for codes and zero points of <= 32
-              // bits whose difference fits; convert once.
+              // v - z of two 8-bit values is exact in i32: convert once.
               Value code32 = intToI32(b, loc, code, signedCodes);
               centered = intToF32(
                   b, loc, arith::SubIOp::create(b, loc, code32, zero),

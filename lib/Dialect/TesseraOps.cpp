@@ -111,11 +111,6 @@ LogicalResult MpmmOp::verify() {
       return emitOpError("expects zeros of shape ")
              << shapeStr(groupShape) << " (N x K/group_size), got "
              << shapeStr(zType.getShape());
-    if (auto zInt = dyn_cast<IntegerType>(zType.getElementType());
-        zInt && zInt.getWidth() > 32)
-      return emitOpError("expects integer zero points of at most 32 bits, "
-                         "got ")
-             << zInt;
   }
 
   if (Value codebook = getCodebook()) {

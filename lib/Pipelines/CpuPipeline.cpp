@@ -30,6 +30,7 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
   // Tessera: fix the ABI of low-bit tensors, then lower to linalg on tensors.
   pm.addPass(tessera::createTesseraPackFunctionBoundaries());
+  pm.addPass(tessera::createTesseraMarkInputsReadOnly());
   pm.addPass(tessera::createTesseraLowerToLinalg());
   // Elementwise arith/math ops on tensors become linalg.generic so that
   // they bufferize and lower like the rest.

@@ -15,7 +15,7 @@
 
 namespace mlir::tessera {
 #define GEN_PASS_DEF_TESSERAPACKFUNCTIONBOUNDARIES
-#include "tessera/Passes.h.inc"
+#include "tessera/Dialect/TesseraPasses.h.inc"
 } // namespace mlir::tessera
 
 using namespace mlir;

@@ -63,7 +63,7 @@ func.func @zero_shape(%x: tensor<2x64xf32>, %w: tensor<4x64xui4>, %s: tensor<4x2
 
 func.func @zero_type(%x: tensor<2x64xf32>, %w: tensor<4x64xui4>, %s: tensor<4x2xf32>,
                      %z: tensor<4x2xi4>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
-  // expected-error @+1 {{operand #3 must be ranked tensor of signed integer or unsigned integer or 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x2xi4>'}}
+  // expected-error @+1 {{operand #3 must be ranked tensor of integer of 1 to 8 bits with explicit signedness (siN or uiN) or 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x2xi4>'}}
   %y = tessera.mpmm %x, %w : tensor<2x64xf32>, tensor<4x64xui4>
          scales %s : tensor<4x2xf32> zeros %z : tensor<4x2xi4> group_size 32
          outs %i : tensor<2x4xf32>
@@ -74,7 +74,7 @@ func.func @zero_type(%x: tensor<2x64xf32>, %w: tensor<4x64xui4>, %s: tensor<4x2x
 
 func.func @zero_too_wide(%x: tensor<2x64xf32>, %w: tensor<4x64xui4>, %s: tensor<4x2xf32>,
                          %z: tensor<4x2xsi64>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
-  // expected-error @+1 {{expects integer zero points of at most 32 bits, got 'si64'}}
+  // expected-error @+1 {{operand #3 must be ranked tensor of integer of 1 to 8 bits with explicit signedness (siN or uiN) or 32-bit float or 16-bit float or bfloat16 type values, but got 'tensor<4x2xsi64>'}}
   %y = tessera.mpmm %x, %w : tensor<2x64xf32>, tensor<4x64xui4>
          scales %s : tensor<4x2xf32> zeros %z : tensor<4x2xsi64> group_size 32
          outs %i : tensor<2x4xf32>

@@ -29,3 +29,19 @@ func.func @scale(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %0 = arith.addf %x, %x : tensor<?x4xf32>
   return %0 : tensor<?x4xf32>
 }
+
+// An input that is the destination of an in-place update is not written:
+// the result is x + 1 and x itself is unchanged (checked by running twice).
+// RUN: tessera-run %s -e accumulate -i %t.x.npy -o %t.acc.npy --repeat=2
+// RUN: %python -c "import numpy as np; x = np.load('%t.x.npy'); assert (x == np.arange(8).reshape(2, 4)).all(); assert (np.load('%t.acc.npy') == x + 1).all()"
+func.func @accumulate(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %one = arith.constant 1.0 : f32
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      outs(%x : tensor<?x4xf32>) {
+  ^bb0(%v: f32):
+    %s = arith.addf %v, %one : f32
+    linalg.yield %s : f32
+  } -> tensor<?x4xf32>
+  return %r : tensor<?x4xf32>
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: the lit suites, the C++ unit tests and
+# the Python execution tests. Ends with one line counting passed and failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh || exit 1
+scripts/build.sh || exit 1
+
+BUILD_DIR=${TESSERA_BUILD_DIR:-build}
+RESULTS="$BUILD_DIR/test-results"
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+JOBS=$(nproc)
+
+echo "== lit (dialect, passes, pipelines, tools)"
+/usr/lib/llvm-22/bin/lit -sv -j "$JOBS" "$BUILD_DIR/test" \
+  --xunit-xml-output "$RESULTS/lit.xml"
+
+echo "== C++ unit tests (lib/Support)"
+"$BUILD_DIR/bin/TesseraSupportTests" --gtest_brief=1 \
+  --gtest_output="xml:$RESULTS/unit.xml"
+
+echo "== Python execution tests"
+TESSERA_BUILD_DIR="$BUILD_DIR" /usr/bin/python3 -m pytest -q -n "$JOBS" \
+  test/python --junitxml="$RESULTS/python.xml"
+
+/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml
