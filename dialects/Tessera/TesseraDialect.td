@@ -34,10 +34,41 @@ def Tessera_Dialect : Dialect {
     storage of a tensor with `n` elements is `ceil(n*b/8)` bytes (`i8`); the
     unused high bits of the last byte are zero.
   }];
+  let useDefaultTypePrinterParser = 0;
+  let extraClassDeclaration = [{
+    Type parseType(DialectAsmParser &parser) const override;
+    void printType(Type type, DialectAsmPrinter &printer) const override;
+  }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::tensor::TensorDialect"
   ];
+}
+
+//===----------------------------------------------------------------------===//
+// Types
+//===----------------------------------------------------------------------===//
+
+def Tessera_LowBitFloatType : TypeDef<Tessera_Dialect, "LowBitFloat"> {
+  let summary = "a floating-point format of 3 to 8 bits (sign, E, M)";
+  let description = [{
+    `!tessera.f<bits>e<E>m<M>`, for example `!tessera.f4e2m1`: a sign bit,
+    `E >= 1` exponent bits and `M >= 1` mantissa bits, `3 <= 1+E+M <= 8`,
+    exponent bias `2^(E-1) - 1`, with subnormals. Formats with `E = 5` have
+    IEEE-style inf and NaN in the all-ones exponent; `e4m3` is OCP E4M3FN
+    (only `S.1111.111` is NaN, the largest value is 448); all other formats
+    have no inf or NaN: the all-ones exponent holds normal numbers. Encoding
+    from f32 rounds to nearest, ties to even, and saturates; decoding is
+    exact. Values of this type are codes: they are stored packed like
+    integer codes and decoded by `tessera.mpmm` and `tessera.dequantize`.
+    docs/types.md tabulates every format.
+  }];
+  let typeName = "tessera.float";
+  let parameters = (ins "unsigned":$exponentBits, "unsigned":$mantissaBits);
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    unsigned getWidth() const { return 1 + getExponentBits() + getMantissaBits(); }
+  }];
 }
 
 class Tessera_Op<string mnemonic, list<Trait> traits = []>

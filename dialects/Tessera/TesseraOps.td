@@ -16,9 +16,14 @@ def Tessera_LowBitInt : Type<
     CPred<"::mlir::tessera::isLowBitIntegerType($_self)">,
     "integer of 1 to 8 bits with explicit signedness (siN or uiN)">;
 
+def Tessera_LowBit : Type<
+    CPred<"::mlir::tessera::isLowBitType($_self)">,
+    "low-bit code type (siN/uiN with N <= 8, !tessera.fNeXmY, f4E2M1FN, "
+    "f6E3M2FN, f6E2M3FN, f8E4M3FN or f8E5M2)">;
+
 def Tessera_ActivationFloat : AnyTypeOf<[F32, F16, BF16]>;
 
-def Tessera_LowBitTensor : RankedTensorOf<[Tessera_LowBitInt]>;
+def Tessera_LowBitTensor : RankedTensorOf<[Tessera_LowBit]>;
 def Tessera_PackedTensor : 1DTensorOf<[I8]>;
 
 //===----------------------------------------------------------------------===//
@@ -48,9 +53,11 @@ def Tessera_MpmmOp : Tessera_Op<"mpmm", [
     | integer (`siN`/`uiN`, N <= 8) | integer zero | `s[n, g] * (v(q[n, k]) - z[n, g])` |
     | float (`f32`/`f16`/`bf16`)| float offset  | `s[n, g] * v(q[n, k]) + z[n, g]`   |
 
-    and `v(q)` is the integer value of the code `q` (`siN` codes are signed,
-    `uiN` codes unsigned), or `codebook[q]` when a codebook of `2^b` values
-    is given (the weights must then be unsigned). The integer zero point is
+    and `v(q)` is the value of the code `q`: its integer value (`siN` codes
+    are signed, `uiN` codes unsigned), the exact value of a float format
+    (`!tessera.fNeXmY` and the builtin small floats; these take no integer
+    zero point), or `codebook[q]` when a codebook of `2^b` values is given
+    (the weights must then be unsigned integers). The integer zero point is
     subtracted exactly (as an integer) before scaling; scales, float offsets
     and codebook values are converted to f32 first. `s` and `z` have shape
     `N x K/G`. The accumulation starts from `init`, which the result
@@ -148,6 +155,123 @@ def Tessera_PackOp : Tessera_Op<"pack", [Pure]> {
   let arguments = (ins Tessera_LowBitTensor:$codes);
   let results = (outs Tessera_PackedTensor:$result);
   let assemblyFormat = "$codes attr-dict `:` type($codes) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// DequantizeOp / QuantizeOp
+//===----------------------------------------------------------------------===//
+
+def Tessera_DequantizeOp : Tessera_Op<"dequantize", [Pure, AttrSizedOperandSegments]> {
+  let summary = "dequantize group-wise quantized codes to f32";
+  let description = [{
+    For codes `q` of shape N x K, quantized in groups of `group_size` along
+    K, returns the N x K f32 tensor `deq(n, k)` of `tessera.mpmm` (the zero
+    point mode follows from the type of `zeros`, `v(q)` from the code type
+    or the `codebook`). `tessera.mpmm` is defined as this followed by an f32
+    matmul, and is lowered that way by the reference lowering.
+
+    Example:
+
+    ```mlir
+    %w = tessera.dequantize %q : tensor<64x128xui4> scales %s : tensor<64x1xf16>
+           zeros %z : tensor<64x1xui4> group_size 128 -> tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins
+    Tessera_LowBitTensor:$codes,
+    RankedTensorOf<[Tessera_ActivationFloat]>:$scales,
+    Optional<RankedTensorOf<[Tessera_LowBitInt, Tessera_ActivationFloat]>>:$zeros,
+    Optional<RankedTensorOf<[Tessera_ActivationFloat]>>:$codebook,
+    ConfinedAttr<I64Attr, [IntPositive]>:$group_size
+  );
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $codes `:` type($codes)
+    `scales` $scales `:` type($scales)
+    (`zeros` $zeros^ `:` type($zeros))?
+    (`codebook` $codebook^ `:` type($codebook))?
+    `group_size` $group_size attr-dict `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    ZeroPointMode getZeroPointMode();
+  }];
+  let hasVerifier = 1;
+}
+
+def Tessera_QuantizeOp : Tessera_Op<"quantize", [Pure]> {
+  let summary = "quantize f32 values group-wise to low-bit codes";
+  let description = [{
+    Quantizes an N x K f32 tensor `w` in groups of `group_size` consecutive
+    elements along K. The scheme follows from the result types; for a group
+    with minimum `lo`, maximum `hi` and largest magnitude `amax`, and integer
+    codes in `[qmin, qmax]` (`L = qmax - qmin`):
+
+    | codes | `zeros` | scheme | scale `s` | zero | code |
+    |---|---|---|---|---|---|
+    | `siN`, N >= 2 | none | symmetric (absmax) | `amax / qmax` | | `clamp(rint(w / s), qmin, qmax)` |
+    | `siN`/`uiN` | `siN`/`uiN` | asymmetric, integer zero point | `(hi' - lo') / L` | `z = clamp(rint(qmin - lo' / s), zmin, zmax)` | `clamp(rint(w / s) + z, qmin, qmax)` |
+    | `siN`/`uiN` | f32/f16/bf16 | asymmetric, float offset | `(hi - lo) / L` | `z = lo - qmin * s` | `clamp(rint((w - z) / s), qmin, qmax)` |
+    | float format | none | absmax to the format's largest value | `amax / largest` | | `encode(w / s)` |
+
+    where `lo' = min(lo, 0)` and `hi' = max(hi, 0)` (the integer zero point
+    then represents 0 exactly), `rint` rounds half to even, and `encode`
+    rounds to the nearest value of the format, ties to even, saturating.
+    The scale (and float offset) is computed in f32, rounded once to the
+    type of `scales` (and `zeros`), and the codes are computed with the
+    rounded values, so `tessera.dequantize` reproduces each element within
+    half a quantization step (`s / 2`, or half the format's spacing times
+    `s` for float formats) plus the rounding of the stored scale and offset.
+    A group whose scale is 0 (all zeros, or `hi == lo`) gets the code that
+    dequantizes to its value exactly (`z` for the integer zero point, `qmin`
+    with offset `lo`, code 0 otherwise).
+
+    Example:
+
+    ```mlir
+    %q, %s, %z = tessera.quantize %w group_size 128
+        : tensor<64x256xf32> -> tensor<64x256xui3>, tensor<64x2xf16>, tensor<64x2xui3>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$group_size);
+  let results = (outs Tessera_LowBitTensor:$codes,
+                      RankedTensorOf<[Tessera_ActivationFloat]>:$scales,
+                      Optional<RankedTensorOf<[Tessera_LowBitInt, Tessera_ActivationFloat]>>:$zeros);
+  let assemblyFormat = [{
+    $input `group_size` $group_size attr-dict `:` type($input) `->` type($codes) `,` type($scales) (`,` type($zeros)^)?
+  }];
+  let extraClassDeclaration = [{
+    ZeroPointMode getZeroPointMode();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// LookupOp
+//===----------------------------------------------------------------------===//
+
+def Tessera_LookupOp : Tessera_Op<"lookup", [Pure]> {
+  let summary = "table lookup: out = table[index]";
+  let description = [{
+    Returns a tensor of the shape of `indices` whose elements are
+    `table[indices[...]]`. With unsigned low-bit indices (`uiN`) the table
+    must have exactly `2^N` entries, so every lookup is in range; with
+    `index` or signless integer indices (read as unsigned), an index past
+    the end of the table is undefined behaviour.
+
+    Example:
+
+    ```mlir
+    %v = tessera.lookup %table[%codes] : tensor<16xf32>, tensor<64x128xui4> -> tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[AnyType]>:$table,
+                       RankedTensorOf<[Tessera_LowBitInt, AnySignlessInteger, Index]>:$indices);
+  let results = (outs RankedTensorOf<[AnyType]>:$result);
+  let assemblyFormat = [{
+    $table `[` $indices `]` attr-dict `:` type($table) `,` type($indices) `->` type($result)
+  }];
   let hasVerifier = 1;
 }
 

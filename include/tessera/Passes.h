@@ -15,6 +15,9 @@ class BufferizationDialect;
 namespace linalg {
 class LinalgDialect;
 } // namespace linalg
+namespace math {
+class MathDialect;
+} // namespace math
 namespace tensor {
 class TensorDialect;
 } // namespace tensor

@@ -9,14 +9,18 @@
 
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
+#include "tessera/Support/FloatFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
 
 namespace mlir::tessera {
 #define GEN_PASS_DEF_TESSERALOWERTOLINALG
@@ -36,7 +40,7 @@ public:
   LowBitTypeConverter() {
     addConversion([](Type type) { return type; });
     addConversion([](RankedTensorType type) -> Type {
-      if (!isLowBitIntegerType(type.getElementType()))
+      if (!isLowBitType(type.getElementType()))
         return type;
       return type.clone(IntegerType::get(type.getContext(), 8));
     });
@@ -100,7 +104,7 @@ struct UnpackOpLowering : public OpConversionPattern<UnpackOp> {
     RankedTensorType logical = op.getResult().getType();
     auto resultType =
         cast<RankedTensorType>(getTypeConverter()->convertType(logical));
-    unsigned bits = logical.getElementTypeBitWidth();
+    unsigned bits = getLowBitWidth(logical.getElementType());
     bool isSigned = logical.getElementType().isSignedInteger();
     int64_t numBytes = op.getStorage().getType().getDimSize(0);
     bool mayStraddle = 8 % bits != 0;
@@ -176,7 +180,7 @@ struct PackOpLowering : public OpConversionPattern<PackOp> {
     Location loc = op.getLoc();
     RankedTensorType logical = op.getCodes().getType();
     RankedTensorType resultType = op.getResult().getType();
-    unsigned bits = logical.getElementTypeBitWidth();
+    unsigned bits = getLowBitWidth(logical.getElementType());
     int64_t numElements = logical.getNumElements();
 
     // View the i8 codes as a flat vector.
@@ -231,103 +235,164 @@ struct PackOpLowering : public OpConversionPattern<PackOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Group-wise dequantization (tessera.dequantize, and the first half of mpmm)
+//===----------------------------------------------------------------------===//
+
+/// What the dequantizing generic needs to know about its operands; the
+/// values are the converted (i8-code) ones.
+struct GroupQuantization {
+  Type codeType;  // the logical code type (siN, uiN or a float format)
+  Type zerosType; // the logical zero-point element type, or null
+  Value codes, scales, zeros, codebook;
+  int64_t groupSize;
+};
+
+/// Maps (n, g, j) to (n, g): per-group operands broadcast along j.
+AffineMap perGroupMap(MLIRContext *ctx) {
+  return AffineMap::get(3, 0,
+                        {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)},
+                        ctx);
+}
+
+/// Views an N x K tensor as N x K/G x G.
+Value expandGroups(OpBuilder &b, Location loc, Value v, int64_t groupSize) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t n = type.getDimSize(0), k = type.getDimSize(1);
+  return tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({n, k / groupSize, groupSize},
+                            type.getElementType()),
+      v, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+}
+
+/// Folds N x K/G x G back to N x K.
+Value collapseGroups(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  return tensor::CollapseShapeOp::create(
+      b, loc,
+      RankedTensorType::get({type.getDimSize(0),
+                             type.getDimSize(1) * type.getDimSize(2)},
+                            type.getElementType()),
+      v, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+}
+
+/// The decode table of a float format as an f32 constant tensor.
+Value decodeTableConstant(OpBuilder &b, Location loc, const FloatFormat &f) {
+  std::vector<float> table = f.decodeTable();
+  auto type = RankedTensorType::get({int64_t(table.size())}, b.getF32Type());
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, ArrayRef<float>(table)));
+}
+
+/// Builds deq(n, k) as an N x K f32 tensor, iterating over (n, g, j) with
+/// k = g * G + j so that scales and zero points indexed by (n, g) are
+/// broadcasts along j.
+Value buildDequantize(OpBuilder &rewriter, Location loc,
+                      const GroupQuantization &q) {
+  MLIRContext *ctx = rewriter.getContext();
+  Type f32 = rewriter.getF32Type();
+  bool signedCodes = q.codeType.isSignedInteger();
+  bool signedZeros = q.zerosType && q.zerosType.isSignedInteger();
+  ZeroPointMode zeroMode = !q.zeros ? ZeroPointMode::None
+                           : isa<IntegerType>(q.zerosType)
+                               ? ZeroPointMode::Int
+                               : ZeroPointMode::Float;
+  Value table = q.codebook;
+  if (FailureOr<FloatFormat> format = getFloatFormat(q.codeType);
+      succeeded(format))
+    table = decodeTableConstant(rewriter, loc, *format);
+
+  Value codes = expandGroups(rewriter, loc, q.codes, q.groupSize);
+  auto codesType = cast<RankedTensorType>(codes.getType());
+  AffineMap full = AffineMap::getMultiDimIdentityMap(3, ctx);
+  SmallVector<Value> inputs = {codes, q.scales};
+  SmallVector<AffineMap> maps = {full, perGroupMap(ctx)};
+  if (q.zeros) {
+    inputs.push_back(q.zeros);
+    maps.push_back(perGroupMap(ctx));
+  }
+  maps.push_back(full);
+
+  Value init =
+      tensor::EmptyOp::create(rewriter, loc, codesType.getShape(), f32);
+  auto generic = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{codesType.clone(f32)}, inputs, ValueRange{init},
+      maps, parallelIterators(3),
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        Value code = args[0];
+        Value scale = floatToF32(b, loc, args[1]);
+        // v(q): a table entry (codebook or float format) or the integer.
+        Value value;
+        if (table) {
+          Value idx = arith::IndexCastUIOp::create(b, loc, b.getIndexType(),
+                                                   code);
+          value = floatToF32(b, loc,
+                             tensor::ExtractOp::create(b, loc, table, idx));
+        }
+        Value deq;
+        switch (zeroMode) {
+        case ZeroPointMode::None:
+          if (!value)
+            value = intToF32(b, loc, code, signedCodes);
+          deq = arith::MulFOp::create(b, loc, scale, value);
+          break;
+        case ZeroPointMode::Int: {
+          Value zero = intToI32(b, loc, args[2], signedZeros);
+          Value centered;
+          if (value) {
+            centered = arith::SubFOp::create(
+                b, loc, value, intToF32(b, loc, zero, /*isSigned=*/true));
+          } else {
+            // v - z of two 8-bit values is exact in i32: convert once.
+            Value code32 = intToI32(b, loc, code, signedCodes);
+            centered =
+                intToF32(b, loc, arith::SubIOp::create(b, loc, code32, zero),
+                         /*isSigned=*/true);
+          }
+          deq = arith::MulFOp::create(b, loc, scale, centered);
+          break;
+        }
+        case ZeroPointMode::Float:
+          if (!value)
+            value = intToF32(b, loc, code, signedCodes);
+          deq = arith::AddFOp::create(
+              b, loc, arith::MulFOp::create(b, loc, scale, value),
+              floatToF32(b, loc, args[2]));
+          break;
+        }
+        linalg::YieldOp::create(b, loc, deq);
+      });
+  return collapseGroups(rewriter, loc, generic.getResult(0));
+}
+
+Type elementTypeOf(Value v) {
+  return v ? cast<ShapedType>(v.getType()).getElementType() : Type();
+}
+
+struct DequantizeOpLowering : public OpConversionPattern<DequantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(DequantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    GroupQuantization q{op.getCodes().getType().getElementType(),
+                        elementTypeOf(op.getZeros()),
+                        adaptor.getCodes(),
+                        adaptor.getScales(),
+                        adaptor.getZeros(),
+                        adaptor.getCodebook(),
+                        int64_t(op.getGroupSize())};
+    rewriter.replaceOp(op, buildDequantize(rewriter, op.getLoc(), q));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // tessera.mpmm
 //===----------------------------------------------------------------------===//
 
 struct MpmmOpLowering : public OpConversionPattern<MpmmOp> {
   using OpConversionPattern::OpConversionPattern;
-
-  /// Dequantizes the weights to an N x K f32 tensor. The generic iterates
-  /// over (n, g, j) with k = g * G + j, so that scales and zero points
-  /// indexed by (n, g) are broadcasts along j.
-  Value dequantize(MpmmOp op, OpAdaptor adaptor, OpBuilder &rewriter) const {
-    Location loc = op.getLoc();
-    RankedTensorType wType = op.getWeights().getType();
-    int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
-    int64_t groupSize = op.getGroupSize(), numGroups = k / groupSize;
-    bool signedCodes = op.hasSignedWeights();
-    ZeroPointMode zeroMode = op.getZeroPointMode();
-    bool signedZeros =
-        zeroMode == ZeroPointMode::Int &&
-        cast<RankedTensorType>(op.getZeros().getType())
-            .getElementType()
-            .isSignedInteger();
-    Value codebook = adaptor.getCodebook();
-    Type f32 = rewriter.getF32Type();
-
-    auto grouped3D = [&](Type elementType) {
-      return RankedTensorType::get({n, numGroups, groupSize}, elementType);
-    };
-    Value codes = tensor::ExpandShapeOp::create(
-        rewriter, loc, grouped3D(rewriter.getI8Type()), adaptor.getWeights(),
-        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-
-    MLIRContext *ctx = rewriter.getContext();
-    AffineMap full = AffineMap::getMultiDimIdentityMap(3, ctx);
-    AffineMap perGroup = AffineMap::get(
-        3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
-    SmallVector<Value> inputs = {codes, adaptor.getScales()};
-    SmallVector<AffineMap> maps = {full, perGroup};
-    if (adaptor.getZeros()) {
-      inputs.push_back(adaptor.getZeros());
-      maps.push_back(perGroup);
-    }
-    maps.push_back(full);
-
-    Value init = tensor::EmptyOp::create(rewriter, loc,
-                                         ArrayRef<int64_t>{n, numGroups,
-                                                           groupSize},
-                                         f32);
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{grouped3D(f32)}, inputs, ValueRange{init},
-        maps, parallelIterators(3),
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value code = args[0];
-          Value scale = floatToF32(b, loc, args[1]);
-          Value value;
-          if (codebook) {
-            Value idx = arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
-            idx = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), idx);
-            value = floatToF32(b, loc,
-                               tensor::ExtractOp::create(b, loc, codebook, idx));
-          }
-          Value deq;
-          switch (zeroMode) {
-          case ZeroPointMode::None:
-            if (!value)
-              value = intToF32(b, loc, code, signedCodes);
-            deq = arith::MulFOp::create(b, loc, scale, value);
-            break;
-          case ZeroPointMode::Int: {
-            Value zero = intToI32(b, loc, args[2], signedZeros);
-            Value centered;
-            if (value) {
-              centered = arith::SubFOp::create(
-                  b, loc, value, intToF32(b, loc, zero, /*isSigned=*/true));
-            } else {
-              // v - z of two 8-bit values is exact in i32: convert once.
-              Value code32 = intToI32(b, loc, code, signedCodes);
-              centered = intToF32(
-                  b, loc, arith::SubIOp::create(b, loc, code32, zero),
-                  /*isSigned=*/true);
-            }
-            deq = arith::MulFOp::create(b, loc, scale, centered);
-            break;
-          }
-          case ZeroPointMode::Float:
-            if (!value)
-              value = intToF32(b, loc, code, signedCodes);
-            deq = arith::AddFOp::create(
-                b, loc, arith::MulFOp::create(b, loc, scale, value),
-                floatToF32(b, loc, args[2]));
-            break;
-          }
-          linalg::YieldOp::create(b, loc, deq);
-        });
-    return tensor::CollapseShapeOp::create(
-        rewriter, loc, RankedTensorType::get({n, k}, f32),
-        generic.getResult(0), ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-  }
 
   /// An elementwise cast of `src` to `dstType` (extf or truncf).
   static Value castFloatTensor(OpBuilder &b, Location loc, Value src,
@@ -355,7 +420,14 @@ struct MpmmOpLowering : public OpConversionPattern<MpmmOp> {
   matchAndRewrite(MpmmOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value weights = dequantize(op, adaptor, rewriter);
+    GroupQuantization q{op.getWeights().getType().getElementType(),
+                        elementTypeOf(op.getZeros()),
+                        adaptor.getWeights(),
+                        adaptor.getScales(),
+                        adaptor.getZeros(),
+                        adaptor.getCodebook(),
+                        int64_t(op.getGroupSize())};
+    Value weights = buildDequantize(rewriter, loc, q);
 
     RankedTensorType resultType = op.getResult().getType();
     Value acc = adaptor.getInit();
@@ -402,17 +474,322 @@ struct LowBitConstantLowering : public OpConversionPattern<arith::ConstantOp> {
   matchAndRewrite(arith::ConstantOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = dyn_cast<RankedTensorType>(op.getType());
-    auto dense = dyn_cast<DenseIntElementsAttr>(op.getValue());
-    if (!type || !dense || !isLowBitIntegerType(type.getElementType()))
+    auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (!type || !dense || !isLowBitType(type.getElementType()))
       return rewriter.notifyMatchFailure(op, "not a dense low-bit constant");
     bool isSigned = type.getElementType().isSignedInteger();
     auto newType = cast<RankedTensorType>(getTypeConverter()->convertType(type));
+    // Integer codes are extended to 8 bits; float codes (builtin small
+    // floats) keep their bit pattern, zero-extended.
     SmallVector<APInt> values;
     values.reserve(dense.getNumElements());
-    for (const APInt &v : dense.getValues<APInt>())
-      values.push_back(isSigned ? v.sext(8) : v.zext(8));
+    if (isa<FloatType>(type.getElementType())) {
+      for (const APFloat &v : dense.getValues<APFloat>())
+        values.push_back(v.bitcastToAPInt().zext(8));
+    } else {
+      for (const APInt &v : dense.getValues<APInt>())
+        values.push_back(isSigned ? v.sext(8) : v.zext(8));
+    }
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(
         op, newType, DenseElementsAttr::get(newType, values));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// tessera.lookup
+//===----------------------------------------------------------------------===//
+
+struct LookupOpLowering : public OpConversionPattern<LookupOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(LookupOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType resultType = op.getResult().getType();
+    Value indices = adaptor.getIndices();
+    unsigned rank = resultType.getRank();
+    Value init = emptyLike(rewriter, loc, resultType, indices);
+    AffineMap id = rewriter.getMultiDimIdentityMap(rank);
+    Value table = adaptor.getTable();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{resultType}, ValueRange{indices},
+        ValueRange{init}, SmallVector<AffineMap>{id, id},
+        parallelIterators(rank),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value idx = args[0];
+          if (!idx.getType().isIndex())
+            idx = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), idx);
+          linalg::YieldOp::create(
+              b, loc, tensor::ExtractOp::create(b, loc, table, idx).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// tessera.quantize
+//===----------------------------------------------------------------------===//
+
+/// Encodes f32 values to the nearest code of a float format, ties to the
+/// even code, saturating: the code of |x| is the number of midpoints between
+/// neighbouring positive values that |x| lies above (at a midpoint, the one
+/// whose upper neighbour has an even code counts). Positive finite values
+/// have consecutive codes from 0 in value order, so the count is the code.
+/// The midpoints come from Support's decode table.
+Value encodeFloat(OpBuilder &b, Location loc, Value x, const FloatFormat &f) {
+  std::vector<float> table = f.decodeTable();
+  uint32_t signBit = 1u << (f.getBitWidth() - 1);
+  uint32_t largest = f.getLargestCode(false);
+  Type i32 = b.getI32Type();
+  Value a = math::AbsFOp::create(b, loc, x);
+  Value code = constI32(b, loc, 0);
+  for (uint32_t c = 0; c < largest; ++c) {
+    float mid = (table[c] + table[c + 1]) / 2;
+    auto pred = (c + 1) % 2 == 0 ? arith::CmpFPredicate::OGE
+                                 : arith::CmpFPredicate::OGT;
+    Value above = arith::CmpFOp::create(
+        b, loc, pred, a, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(mid)));
+    code = arith::AddIOp::create(b, loc, code,
+                                 arith::ExtUIOp::create(b, loc, i32, above));
+  }
+  // The sign bit of x, moved to the code's sign position.
+  Value bits = arith::BitcastOp::create(b, loc, i32, x);
+  Value sign = arith::ShRUIOp::create(b, loc, bits, constI32(b, loc, 31));
+  sign = arith::ShLIOp::create(b, loc, sign,
+                               constI32(b, loc, f.getBitWidth() - 1));
+  code = arith::OrIOp::create(b, loc, code, sign);
+  // Specials, as FloatFormat::encode: inf stays inf where the format has it;
+  // NaN becomes NaN where the format has it, +0 otherwise.
+  if (f.getSpecials() == FloatFormat::Specials::IEEE) {
+    Value isInf = arith::CmpFOp::create(
+        b, loc, arith::CmpFPredicate::OEQ, a,
+        arith::ConstantOp::create(
+            b, loc, b.getF32FloatAttr(std::numeric_limits<float>::infinity())));
+    Value infCode = arith::OrIOp::create(b, loc, sign,
+                                         constI32(b, loc, largest + 1));
+    code = arith::SelectOp::create(b, loc, isInf, infCode, code);
+  }
+  uint32_t nanCode = f.encode(std::numeric_limits<float>::quiet_NaN());
+  Value isNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+  Value nan = nanCode ? arith::OrIOp::create(b, loc, sign,
+                                             constI32(b, loc, nanCode & ~signBit))
+                            .getResult()
+                      : constI32(b, loc, 0);
+  return arith::SelectOp::create(b, loc, isNaN, nan, code);
+}
+
+struct QuantizeOpLowering : public OpConversionPattern<QuantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  static Value constF32(OpBuilder &b, Location loc, double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
+  }
+
+  /// Rounds an f32 to `type` and back: the value that will be stored.
+  static std::pair<Value, Value> roundTo(OpBuilder &b, Location loc, Value v,
+                                         Type type) {
+    if (type.isF32())
+      return {v, v};
+    Value stored = arith::TruncFOp::create(b, loc, type, v);
+    return {stored, arith::ExtFOp::create(b, loc, b.getF32Type(), stored)};
+  }
+
+  static Value clampF(OpBuilder &b, Location loc, Value v, double lo,
+                      double hi) {
+    v = arith::MaximumFOp::create(b, loc, v, constF32(b, loc, lo));
+    return arith::MinimumFOp::create(b, loc, v, constF32(b, loc, hi));
+  }
+
+  static Value toCode(OpBuilder &b, Location loc, Value v) {
+    Value i = arith::FPToSIOp::create(b, loc, b.getI32Type(), v);
+    return arith::TruncIOp::create(b, loc, b.getI8Type(), i);
+  }
+
+  LogicalResult
+  matchAndRewrite(QuantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Type f32 = rewriter.getF32Type(), i8 = rewriter.getI8Type();
+    int64_t groupSize = op.getGroupSize();
+    Type codeType = op.getCodes().getType().getElementType();
+    Type scaleType = op.getScales().getType().getElementType();
+    Type zeroType = elementTypeOf(op.getZeros());
+    ZeroPointMode mode = op.getZeroPointMode();
+    FailureOr<FloatFormat> format = getFloatFormat(codeType);
+    bool isFloat = succeeded(format);
+    int64_t qmin = 0, qmax = 0;
+    if (!isFloat) {
+      unsigned bits = getLowBitWidth(codeType);
+      qmin = codeType.isSignedInteger() ? -(int64_t(1) << (bits - 1)) : 0;
+      qmax = codeType.isSignedInteger() ? (int64_t(1) << (bits - 1)) - 1
+                                        : (int64_t(1) << bits) - 1;
+    }
+
+    // 1. Per-group min, max and largest magnitude.
+    Value w3 = expandGroups(rewriter, loc, adaptor.getInput(), groupSize);
+    auto w3Type = cast<RankedTensorType>(w3.getType());
+    SmallVector<int64_t> groupShape = {w3Type.getDimSize(0),
+                                       w3Type.getDimSize(1)};
+    auto groupF32 = RankedTensorType::get(groupShape, f32);
+    auto filled = [&](double v) {
+      Value empty = tensor::EmptyOp::create(rewriter, loc, groupShape, f32);
+      return linalg::FillOp::create(rewriter, loc,
+                                    ValueRange{constF32(rewriter, loc, v)},
+                                    ValueRange{empty})
+          .getResult(0);
+    };
+    AffineMap full = AffineMap::getMultiDimIdentityMap(3, ctx);
+    AffineMap perGroup = perGroupMap(ctx);
+    double inf = std::numeric_limits<double>::infinity();
+    auto stats = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{groupF32, groupF32, groupF32}, ValueRange{w3},
+        ValueRange{filled(inf), filled(-inf), filled(0.0)},
+        SmallVector<AffineMap>{full, perGroup, perGroup, perGroup},
+        {IteratorType::parallel, IteratorType::parallel,
+         IteratorType::reduction},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value w = args[0];
+          Value lo = arith::MinimumFOp::create(b, loc, args[1], w);
+          Value hi = arith::MaximumFOp::create(b, loc, args[2], w);
+          Value amax = arith::MaximumFOp::create(
+              b, loc, args[3], math::AbsFOp::create(b, loc, w));
+          linalg::YieldOp::create(b, loc, ValueRange{lo, hi, amax});
+        });
+
+    // 2. Per-group scale and zero point, rounded to their stored types.
+    auto scalesType = RankedTensorType::get(groupShape, scaleType);
+    SmallVector<Type> paramTypes = {scalesType};
+    SmallVector<Value> paramInits = {
+        tensor::EmptyOp::create(rewriter, loc, groupShape, scaleType)};
+    Type zeroStorage = mode == ZeroPointMode::Int ? i8 : zeroType;
+    if (mode != ZeroPointMode::None) {
+      paramTypes.push_back(RankedTensorType::get(groupShape, zeroStorage));
+      paramInits.push_back(
+          tensor::EmptyOp::create(rewriter, loc, groupShape, zeroStorage));
+    }
+    AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+    SmallVector<AffineMap> paramMaps(3 + paramTypes.size(), id2);
+    int64_t zmin = 0, zmax = 0;
+    if (mode == ZeroPointMode::Int) {
+      unsigned zbits = getLowBitWidth(zeroType);
+      zmin = zeroType.isSignedInteger() ? -(int64_t(1) << (zbits - 1)) : 0;
+      zmax = zeroType.isSignedInteger() ? (int64_t(1) << (zbits - 1)) - 1
+                                        : (int64_t(1) << zbits) - 1;
+    }
+    auto params = linalg::GenericOp::create(
+        rewriter, loc, paramTypes, stats.getResults(), paramInits, paramMaps,
+        parallelIterators(2),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value lo = args[0], hi = args[1], amax = args[2];
+          SmallVector<Value> yields;
+          Value scale;
+          switch (mode) {
+          case ZeroPointMode::None: {
+            double top = isFloat ? format->getLargest() : double(qmax);
+            scale = arith::DivFOp::create(b, loc, amax, constF32(b, loc, top));
+            yields.push_back(roundTo(b, loc, scale, scaleType).first);
+            break;
+          }
+          case ZeroPointMode::Int: {
+            lo = arith::MinimumFOp::create(b, loc, lo, constF32(b, loc, 0));
+            hi = arith::MaximumFOp::create(b, loc, hi, constF32(b, loc, 0));
+            scale = arith::DivFOp::create(
+                b, loc, arith::SubFOp::create(b, loc, hi, lo),
+                constF32(b, loc, double(qmax - qmin)));
+            auto [stored, s] = roundTo(b, loc, scale, scaleType);
+            yields.push_back(stored);
+            // z = clamp(rint(qmin - lo / s)); 0 when s == 0.
+            Value z = arith::SubFOp::create(
+                b, loc, constF32(b, loc, double(qmin)),
+                arith::DivFOp::create(b, loc, lo, s));
+            z = math::RoundEvenOp::create(b, loc, z);
+            Value isZero = arith::CmpFOp::create(
+                b, loc, arith::CmpFPredicate::OEQ, s, constF32(b, loc, 0));
+            z = arith::SelectOp::create(b, loc, isZero, constF32(b, loc, 0), z);
+            z = clampF(b, loc, z, double(zmin), double(zmax));
+            yields.push_back(toCode(b, loc, z));
+            break;
+          }
+          case ZeroPointMode::Float: {
+            scale = arith::DivFOp::create(
+                b, loc, arith::SubFOp::create(b, loc, hi, lo),
+                constF32(b, loc, double(qmax - qmin)));
+            auto [stored, s] = roundTo(b, loc, scale, scaleType);
+            yields.push_back(stored);
+            Value z = arith::SubFOp::create(
+                b, loc, lo,
+                arith::MulFOp::create(b, loc, constF32(b, loc, double(qmin)),
+                                      s));
+            yields.push_back(roundTo(b, loc, z, zeroType).first);
+            break;
+          }
+          }
+          linalg::YieldOp::create(b, loc, yields);
+        });
+
+    // 3. The codes, computed with the stored scale and zero point.
+    SmallVector<Value> codeInputs = {w3, params.getResult(0)};
+    SmallVector<AffineMap> codeMaps = {full, perGroup};
+    if (mode != ZeroPointMode::None) {
+      codeInputs.push_back(params.getResult(1));
+      codeMaps.push_back(perGroup);
+    }
+    codeMaps.push_back(full);
+    Value codesInit = tensor::EmptyOp::create(rewriter, loc,
+                                              w3Type.getShape(), i8);
+    bool signedZeros = zeroType && zeroType.isSignedInteger();
+    auto codes = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{w3Type.clone(i8)}, codeInputs,
+        ValueRange{codesInit}, codeMaps, parallelIterators(3),
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value w = args[0];
+          Value s = floatToF32(b, loc, args[1]);
+          Value isZero = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OEQ, s, constF32(b, loc, 0));
+          // Divide by 1 where the scale is 0, then pick the exact code.
+          Value safe = arith::SelectOp::create(b, loc, isZero,
+                                               constF32(b, loc, 1), s);
+          Value code;
+          if (isFloat) {
+            Value scaled = arith::DivFOp::create(b, loc, w, safe);
+            Value c = encodeFloat(b, loc, scaled, *format);
+            c = arith::SelectOp::create(b, loc, isZero, constI32(b, loc, 0), c);
+            code = arith::TruncIOp::create(b, loc, i8, c);
+          } else if (mode == ZeroPointMode::Int) {
+            Value z = intToF32(b, loc, args[2], signedZeros);
+            Value q = math::RoundEvenOp::create(
+                b, loc, arith::DivFOp::create(b, loc, w, safe));
+            q = arith::AddFOp::create(b, loc, q, z);
+            q = arith::SelectOp::create(b, loc, isZero, z, q);
+            code = toCode(b, loc, clampF(b, loc, q, double(qmin), double(qmax)));
+          } else {
+            Value shifted = w;
+            if (mode == ZeroPointMode::Float)
+              shifted = arith::SubFOp::create(b, loc, w,
+                                              floatToF32(b, loc, args[2]));
+            Value q = math::RoundEvenOp::create(
+                b, loc, arith::DivFOp::create(b, loc, shifted, safe));
+            q = arith::SelectOp::create(
+                b, loc, isZero,
+                constF32(b, loc, mode == ZeroPointMode::Float ? double(qmin)
+                                                              : 0.0),
+                q);
+            code = toCode(b, loc, clampF(b, loc, q, double(qmin), double(qmax)));
+          }
+          linalg::YieldOp::create(b, loc, code);
+        });
+
+    SmallVector<Value> results = {collapseGroups(rewriter, loc,
+                                                 codes.getResult(0)),
+                                  params.getResult(0)};
+    if (mode != ZeroPointMode::None)
+      results.push_back(params.getResult(1));
+    rewriter.replaceOp(op, results);
     return success();
   }
 };
@@ -446,6 +823,7 @@ struct TesseraLowerToLinalgPass
 
     RewritePatternSet patterns(ctx);
     patterns.add<UnpackOpLowering, PackOpLowering, MpmmOpLowering,
+                 DequantizeOpLowering, QuantizeOpLowering, LookupOpLowering,
                  LowBitConstantLowering>(typeConverter, ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -2,13 +2,23 @@
 
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Support/BitPacking.h"
+#include "tessera/Support/FloatFormat.h"
+
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::tessera;
 
 #include "tessera/Dialect/TesseraDialect.cpp.inc"
 
+#define GET_TYPEDEF_CLASSES
+#include "tessera/Dialect/TesseraTypes.cpp.inc"
+
 void TesseraDialect::initialize() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "tessera/Dialect/TesseraTypes.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "tessera/Dialect/TesseraOps.cpp.inc"
@@ -21,8 +31,70 @@ bool mlir::tessera::isLowBitIntegerType(Type type) {
          intType.getWidth() <= 8;
 }
 
+bool mlir::tessera::isLowBitFloatType(Type type) {
+  return succeeded(getFloatFormat(type));
+}
+
+FailureOr<FloatFormat> mlir::tessera::getFloatFormat(Type type) {
+  if (auto lowBit = dyn_cast<LowBitFloatType>(type))
+    return FloatFormat(lowBit.getExponentBits(), lowBit.getMantissaBits());
+  // The builtin small floats whose meaning coincides with Tessera's rules.
+  if (isa<Float4E2M1FNType>(type))
+    return FloatFormat(2, 1);
+  if (isa<Float6E3M2FNType>(type))
+    return FloatFormat(3, 2);
+  if (isa<Float6E2M3FNType>(type))
+    return FloatFormat(2, 3);
+  if (isa<Float8E4M3FNType>(type))
+    return FloatFormat(4, 3);
+  if (isa<Float8E5M2Type>(type))
+    return FloatFormat(5, 2);
+  return failure();
+}
+
+bool mlir::tessera::isLowBitType(Type type) {
+  return isLowBitIntegerType(type) || isLowBitFloatType(type);
+}
+
+unsigned mlir::tessera::getLowBitWidth(Type type) {
+  if (FailureOr<FloatFormat> format = getFloatFormat(type); succeeded(format))
+    return format->getBitWidth();
+  return type.getIntOrFloatBitWidth();
+}
+
+LogicalResult
+LowBitFloatType::verify(function_ref<InFlightDiagnostic()> emitError,
+                        unsigned exponentBits, unsigned mantissaBits) {
+  if (!FloatFormat::isValid(exponentBits, mantissaBits))
+    return emitError() << "expects a float format with E >= 1, M >= 1 and "
+                          "3 <= 1 + E + M <= 8, got e"
+                       << exponentBits << "m" << mantissaBits;
+  return success();
+}
+
+Type TesseraDialect::parseType(DialectAsmParser &parser) const {
+  StringRef keyword;
+  SMLoc loc = parser.getCurrentLocation();
+  if (failed(parser.parseKeyword(&keyword)))
+    return Type();
+  unsigned e, m;
+  if (!FloatFormat::parse(keyword.str(), e, m) || keyword.front() != 'f') {
+    parser.emitError(loc, "unknown tessera type '")
+        << keyword << "'; expected a float format fNeXmY with N = 1 + X + Y "
+        << "of 3 to 8 bits, X >= 1, Y >= 1 (such as f4e2m1)";
+    return Type();
+  }
+  return LowBitFloatType::get(getContext(), e, m);
+}
+
+void TesseraDialect::printType(Type type, DialectAsmPrinter &printer) const {
+  auto lowBit = cast<LowBitFloatType>(type);
+  printer << "f" << lowBit.getWidth() << "e" << lowBit.getExponentBits() << "m"
+          << lowBit.getMantissaBits();
+}
+
 RankedTensorType mlir::tessera::getPackedStorageType(RankedTensorType type) {
-  unsigned bits = type.getElementTypeBitWidth();
+  unsigned bits = getLowBitWidth(type.getElementType());
   int64_t bytes = int64_t(mlir::tessera::packedSizeInBytes(
       size_t(type.getNumElements()), bits));
   return RankedTensorType::get({bytes},

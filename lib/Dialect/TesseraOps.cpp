@@ -31,19 +31,76 @@ static bool dimsAgree(int64_t a, int64_t b) {
 }
 
 //===----------------------------------------------------------------------===//
-// MpmmOp
+// Group-wise quantization parameters (shared by mpmm, dequantize, quantize)
 //===----------------------------------------------------------------------===//
 
-ZeroPointMode MpmmOp::getZeroPointMode() {
-  if (!getZeros())
+static ZeroPointMode zeroPointModeOf(Value zeros) {
+  if (!zeros)
     return ZeroPointMode::None;
-  return isa<IntegerType>(getZeros().getType().getElementType())
+  return isa<IntegerType>(cast<ShapedType>(zeros.getType()).getElementType())
              ? ZeroPointMode::Int
              : ZeroPointMode::Float;
 }
 
+/// Checks scales, zeros and codebook against N x K codes quantized in groups
+/// of `groupSize` along K.
+static LogicalResult verifyGroupParams(Operation *op, RankedTensorType codes,
+                                       Type scalesType, Value zeros,
+                                       Value codebook, int64_t groupSize) {
+  if (codes.getRank() != 2)
+    return op->emitOpError("expects 2-D codes (N x K), got rank ")
+           << codes.getRank();
+  if (!codes.hasStaticShape())
+    return op->emitOpError("expects codes of static shape, got ") << codes;
+  int64_t n = codes.getDimSize(0), k = codes.getDimSize(1);
+  if (k % groupSize != 0)
+    return op->emitOpError("expects group_size to divide K = ")
+           << k << ", got group_size = " << groupSize;
+  SmallVector<int64_t> groupShape = {n, k / groupSize};
+
+  auto sType = cast<RankedTensorType>(scalesType);
+  if (sType.getShape() != ArrayRef<int64_t>(groupShape))
+    return op->emitOpError("expects scales of shape ")
+           << shapeStr(groupShape) << " (N x K/group_size), got "
+           << shapeStr(sType.getShape());
+
+  Type codeType = codes.getElementType();
+  if (zeros) {
+    auto zType = cast<RankedTensorType>(zeros.getType());
+    if (zType.getShape() != ArrayRef<int64_t>(groupShape))
+      return op->emitOpError("expects zeros of shape ")
+             << shapeStr(groupShape) << " (N x K/group_size), got "
+             << shapeStr(zType.getShape());
+    if (zeroPointModeOf(zeros) == ZeroPointMode::Int &&
+        isLowBitFloatType(codeType))
+      return op->emitOpError("expects no integer zero point with float codes ")
+             << codeType << " (use a float offset)";
+  }
+
+  if (codebook) {
+    auto cType = cast<RankedTensorType>(codebook.getType());
+    if (!isLowBitIntegerType(codeType) || codeType.isSignedInteger())
+      return op->emitOpError("expects unsigned integer codes with a codebook, "
+                             "got ")
+             << codeType;
+    int64_t entries = int64_t(1) << getLowBitWidth(codeType);
+    if (cType.getRank() != 1 || cType.getDimSize(0) != entries)
+      return op->emitOpError("expects a codebook of ")
+             << entries << " entries (2^" << getLowBitWidth(codeType)
+             << " for " << codeType << " codes), got shape "
+             << shapeStr(cType.getShape());
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MpmmOp
+//===----------------------------------------------------------------------===//
+
+ZeroPointMode MpmmOp::getZeroPointMode() { return zeroPointModeOf(getZeros()); }
+
 unsigned MpmmOp::getWeightBits() {
-  return getWeights().getType().getElementTypeBitWidth();
+  return getLowBitWidth(getWeights().getType().getElementType());
 }
 
 bool MpmmOp::hasSignedWeights() {
@@ -65,7 +122,6 @@ LogicalResult MpmmOp::inferReturnTypes(
 LogicalResult MpmmOp::verify() {
   RankedTensorType xType = getX().getType();
   RankedTensorType wType = getWeights().getType();
-  RankedTensorType sType = getScales().getType();
   RankedTensorType initType = getInit().getType();
 
   if (xType.getRank() != 2)
@@ -93,37 +149,92 @@ LogicalResult MpmmOp::verify() {
     return emitOpError("expects init to have N = ")
            << n << " columns (the weight rows), got "
            << dimStr(initType.getDimSize(1));
+  return verifyGroupParams(*this, wType, getScales().getType(), getZeros(),
+                           getCodebook(), getGroupSize());
+}
 
-  int64_t groupSize = getGroupSize();
-  if (k % groupSize != 0)
-    return emitOpError("expects group_size to divide K = ")
-           << k << ", got group_size = " << groupSize;
-  SmallVector<int64_t> groupShape = {n, k / groupSize};
+//===----------------------------------------------------------------------===//
+// DequantizeOp
+//===----------------------------------------------------------------------===//
 
-  if (sType.getShape() != ArrayRef<int64_t>(groupShape))
-    return emitOpError("expects scales of shape ")
-           << shapeStr(groupShape) << " (N x K/group_size), got "
-           << shapeStr(sType.getShape());
+ZeroPointMode DequantizeOp::getZeroPointMode() {
+  return zeroPointModeOf(getZeros());
+}
 
-  if (Value zeros = getZeros()) {
-    auto zType = cast<RankedTensorType>(zeros.getType());
-    if (zType.getShape() != ArrayRef<int64_t>(groupShape))
-      return emitOpError("expects zeros of shape ")
-             << shapeStr(groupShape) << " (N x K/group_size), got "
-             << shapeStr(zType.getShape());
+LogicalResult DequantizeOp::verify() {
+  RankedTensorType codes = getCodes().getType();
+  if (getResult().getType().getShape() != codes.getShape())
+    return emitOpError("expects a result of the codes' shape ")
+           << shapeStr(codes.getShape()) << ", got "
+           << shapeStr(getResult().getType().getShape());
+  return verifyGroupParams(*this, codes, getScales().getType(), getZeros(),
+                           getCodebook(), getGroupSize());
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp
+//===----------------------------------------------------------------------===//
+
+ZeroPointMode QuantizeOp::getZeroPointMode() {
+  return zeroPointModeOf(getZeros());
+}
+
+LogicalResult QuantizeOp::verify() {
+  RankedTensorType codes = getCodes().getType();
+  if (getInput().getType().getShape() != codes.getShape())
+    return emitOpError("expects codes of the input's shape ")
+           << shapeStr(getInput().getType().getShape()) << ", got "
+           << shapeStr(codes.getShape());
+  if (failed(verifyGroupParams(*this, codes, getScales().getType(), getZeros(),
+                               Value(), getGroupSize())))
+    return failure();
+  Type codeType = codes.getElementType();
+  if (isLowBitFloatType(codeType)) {
+    if (getZeros())
+      return emitOpError("expects no zero point with float codes ")
+             << codeType << " (they are scaled by absmax)";
+    return success();
   }
+  if (!getZeros()) {
+    if (!codeType.isSignedInteger())
+      return emitOpError("expects signed codes for symmetric quantization "
+                         "(no zero point), got ")
+             << codeType;
+    if (getLowBitWidth(codeType) < 2)
+      return emitOpError("expects at least 2 bits for symmetric "
+                         "quantization, got ")
+             << codeType << " (it has no positive code)";
+  }
+  return success();
+}
 
-  if (Value codebook = getCodebook()) {
-    auto cType = cast<RankedTensorType>(codebook.getType());
-    int64_t entries = int64_t(1) << getWeightBits();
-    if (cType.getRank() != 1 || cType.getDimSize(0) != entries)
-      return emitOpError("expects a codebook of ")
-             << entries << " entries (2^" << getWeightBits()
-             << " for the weight width), got shape "
-             << shapeStr(cType.getShape());
-    if (hasSignedWeights())
-      return emitOpError("expects unsigned weight codes with a codebook, got ")
-             << wType.getElementType();
+//===----------------------------------------------------------------------===//
+// LookupOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LookupOp::verify() {
+  RankedTensorType table = getTable().getType();
+  RankedTensorType indices = getIndices().getType();
+  RankedTensorType result = getResult().getType();
+  if (table.getRank() != 1)
+    return emitOpError("expects a 1-D table, got rank ") << table.getRank();
+  if (result.getShape() != indices.getShape() ||
+      result.getElementType() != table.getElementType())
+    return emitOpError("expects a result of the indices' shape and the "
+                       "table's element type, ")
+           << RankedTensorType::get(indices.getShape(),
+                                    table.getElementType())
+           << ", got " << result;
+  Type indexType = indices.getElementType();
+  if (isLowBitIntegerType(indexType)) {
+    if (indexType.isSignedInteger())
+      return emitOpError("expects unsigned or signless indices, got ")
+             << indexType;
+    int64_t entries = int64_t(1) << getLowBitWidth(indexType);
+    if (table.getDimSize(0) != entries)
+      return emitOpError("expects a table of ")
+             << entries << " entries for " << indexType << " indices, got "
+             << dimStr(table.getDimSize(0));
   }
   return success();
 }
@@ -143,7 +254,7 @@ static LogicalResult verifyPackedPair(Operation *op, RankedTensorType logical,
     return op->emitOpError("expects packed storage of ")
            << expected.getDimSize(0) << " bytes for " << logical << " ("
            << logical.getNumElements() << " x "
-           << logical.getElementTypeBitWidth() << " bits), got "
+           << getLowBitWidth(logical.getElementType()) << " bits), got "
            << storage.getDimSize(0) << " bytes";
   return success();
 }

@@ -26,7 +26,7 @@ namespace {
 /// Returns the low-bit tensor type of `type`, or null if it is not one.
 RankedTensorType getLowBitTensorType(Type type) {
   auto tensorType = dyn_cast<RankedTensorType>(type);
-  if (tensorType && isLowBitIntegerType(tensorType.getElementType()))
+  if (tensorType && isLowBitType(tensorType.getElementType()))
     return tensorType;
   return nullptr;
 }

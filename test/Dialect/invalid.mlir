@@ -85,7 +85,7 @@ func.func @zero_too_wide(%x: tensor<2x64xf32>, %w: tensor<4x64xui4>, %s: tensor<
 
 func.func @signless_weights(%x: tensor<2x64xf32>, %w: tensor<4x64xi4>,
                             %s: tensor<4x2xf32>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
-  // expected-error @+1 {{operand #1 must be ranked tensor of integer of 1 to 8 bits with explicit signedness (siN or uiN) values, but got 'tensor<4x64xi4>'}}
+  // expected-error @+1 {{operand #1 must be ranked tensor of low-bit code type (siN/uiN with N <= 8, !tessera.fNeXmY, f4E2M1FN, f6E3M2FN, f6E2M3FN, f8E4M3FN or f8E5M2) values, but got 'tensor<4x64xi4>'}}
   %y = tessera.mpmm %x, %w : tensor<2x64xf32>, tensor<4x64xi4>
          scales %s : tensor<4x2xf32> group_size 32 outs %i : tensor<2x4xf32>
   return %y : tensor<2x4xf32>
@@ -95,7 +95,7 @@ func.func @signless_weights(%x: tensor<2x64xf32>, %w: tensor<4x64xi4>,
 
 func.func @weights_too_wide(%x: tensor<2x64xf32>, %w: tensor<4x64xui9>,
                             %s: tensor<4x2xf32>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
-  // expected-error @+1 {{operand #1 must be ranked tensor of integer of 1 to 8 bits with explicit signedness (siN or uiN) values, but got 'tensor<4x64xui9>'}}
+  // expected-error @+1 {{operand #1 must be ranked tensor of low-bit code type (siN/uiN with N <= 8, !tessera.fNeXmY, f4E2M1FN, f6E3M2FN, f6E2M3FN, f8E4M3FN or f8E5M2) values, but got 'tensor<4x64xui9>'}}
   %y = tessera.mpmm %x, %w : tensor<2x64xf32>, tensor<4x64xui9>
          scales %s : tensor<4x2xf32> group_size 32 outs %i : tensor<2x4xf32>
   return %y : tensor<2x4xf32>
@@ -155,7 +155,7 @@ func.func @x_type(%x: tensor<2x64xi8>, %w: tensor<4x64xui4>,
 
 func.func @codebook_length(%x: tensor<2x64xf32>, %w: tensor<4x64xui4>, %s: tensor<4x2xf32>,
                            %cb: tensor<8xf32>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
-  // expected-error @+1 {{expects a codebook of 16 entries (2^4 for the weight width), got shape 8}}
+  // expected-error @+1 {{expects a codebook of 16 entries (2^4 for 'ui4' codes), got shape 8}}
   %y = tessera.mpmm %x, %w : tensor<2x64xf32>, tensor<4x64xui4>
          scales %s : tensor<4x2xf32> codebook %cb : tensor<8xf32> group_size 32
          outs %i : tensor<2x4xf32>
@@ -166,7 +166,7 @@ func.func @codebook_length(%x: tensor<2x64xf32>, %w: tensor<4x64xui4>, %s: tenso
 
 func.func @codebook_signed(%x: tensor<2x64xf32>, %w: tensor<4x64xsi4>, %s: tensor<4x2xf32>,
                            %cb: tensor<16xf32>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
-  // expected-error @+1 {{expects unsigned weight codes with a codebook, got 'si4'}}
+  // expected-error @+1 {{expects unsigned integer codes with a codebook, got 'si4'}}
   %y = tessera.mpmm %x, %w : tensor<2x64xf32>, tensor<4x64xsi4>
          scales %s : tensor<4x2xf32> codebook %cb : tensor<16xf32> group_size 32
          outs %i : tensor<2x4xf32>
@@ -203,4 +203,108 @@ func.func @unpack_storage_type(%b: tensor<6xui8>) -> tensor<2x8xui3> {
   // expected-error @+1 {{operand #0 must be 1D tensor of 8-bit signless integer values, but got 'tensor<6xui8>'}}
   %w = tessera.unpack %b : tensor<6xui8> -> tensor<2x8xui3>
   return %w : tensor<2x8xui3>
+}
+
+// -----
+
+func.func @float_codes_int_zero(%x: tensor<2x64xf32>, %w: tensor<4x64xf8E4M3FN>, %s: tensor<4x2xf32>,
+                                %z: tensor<4x2xui4>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{expects no integer zero point with float codes 'f8E4M3FN' (use a float offset)}}
+  %y = tessera.mpmm %x, %w : tensor<2x64xf32>, tensor<4x64xf8E4M3FN>
+         scales %s : tensor<4x2xf32> zeros %z : tensor<4x2xui4> group_size 32
+         outs %i : tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @codebook_float_codes(%x: tensor<2x64xf32>, %w: tensor<4x64x!tessera.f4e2m1>, %s: tensor<4x2xf32>,
+                                %cb: tensor<16xf32>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{expects unsigned integer codes with a codebook, got '!tessera.f4e2m1'}}
+  %y = tessera.mpmm %x, %w : tensor<2x64xf32>, tensor<4x64x!tessera.f4e2m1>
+         scales %s : tensor<4x2xf32> codebook %cb : tensor<16xf32> group_size 32
+         outs %i : tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{unknown tessera type 'f6e3m3'; expected a float format fNeXmY with N = 1 + X + Y of 3 to 8 bits, X >= 1, Y >= 1 (such as f4e2m1)}}
+func.func @bad_float_name(%w: tensor<4x!tessera.f6e3m3>)
+
+// -----
+
+// expected-error @+1 {{unknown tessera type 'f9e5m3'}}
+func.func @too_wide_float(%w: tensor<4x!tessera.f9e5m3>)
+
+// -----
+
+func.func @dequantize_shape(%q: tensor<4x64xui4>, %s: tensor<4x2xf32>) -> tensor<4x32xf32> {
+  // expected-error @+1 {{expects a result of the codes' shape 4x64, got 4x32}}
+  %d = tessera.dequantize %q : tensor<4x64xui4> scales %s : tensor<4x2xf32> group_size 32 -> tensor<4x32xf32>
+  return %d : tensor<4x32xf32>
+}
+
+// -----
+
+func.func @dequantize_group(%q: tensor<4x64xui4>, %s: tensor<4x2xf32>) -> tensor<4x64xf32> {
+  // expected-error @+1 {{expects group_size to divide K = 64, got group_size = 48}}
+  %d = tessera.dequantize %q : tensor<4x64xui4> scales %s : tensor<4x2xf32> group_size 48 -> tensor<4x64xf32>
+  return %d : tensor<4x64xf32>
+}
+
+// -----
+
+func.func @quantize_unsigned_symmetric(%w: tensor<4x64xf32>) {
+  // expected-error @+1 {{expects signed codes for symmetric quantization (no zero point), got 'ui4'}}
+  %q, %s = tessera.quantize %w group_size 32 : tensor<4x64xf32> -> tensor<4x64xui4>, tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_si1_symmetric(%w: tensor<4x64xf32>) {
+  // expected-error @+1 {{expects at least 2 bits for symmetric quantization, got 'si1' (it has no positive code)}}
+  %q, %s = tessera.quantize %w group_size 32 : tensor<4x64xf32> -> tensor<4x64xsi1>, tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_float_zero(%w: tensor<4x64xf32>) {
+  // expected-error @+1 {{expects no zero point with float codes '!tessera.f5e2m2' (they are scaled by absmax)}}
+  %q, %s, %z = tessera.quantize %w group_size 32 : tensor<4x64xf32> -> tensor<4x64x!tessera.f5e2m2>, tensor<4x2xf32>, tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_shape(%w: tensor<4x64xf32>) {
+  // expected-error @+1 {{expects codes of the input's shape 4x64, got 4x32}}
+  %q, %s, %z = tessera.quantize %w group_size 32 : tensor<4x64xf32> -> tensor<4x32xui4>, tensor<4x1xf32>, tensor<4x1xui4>
+  return
+}
+
+// -----
+
+func.func @lookup_table_length(%t: tensor<8xf32>, %i: tensor<3x5xui4>) -> tensor<3x5xf32> {
+  // expected-error @+1 {{expects a table of 16 entries for 'ui4' indices, got 8}}
+  %v = tessera.lookup %t[%i] : tensor<8xf32>, tensor<3x5xui4> -> tensor<3x5xf32>
+  return %v : tensor<3x5xf32>
+}
+
+// -----
+
+func.func @lookup_result(%t: tensor<16xf16>, %i: tensor<3x5xui4>) -> tensor<3x5xf32> {
+  // expected-error @+1 {{expects a result of the indices' shape and the table's element type, 'tensor<3x5xf16>', got 'tensor<3x5xf32>'}}
+  %v = tessera.lookup %t[%i] : tensor<16xf16>, tensor<3x5xui4> -> tensor<3x5xf32>
+  return %v : tensor<3x5xf32>
+}
+
+// -----
+
+func.func @lookup_signed(%t: tensor<16xf32>, %i: tensor<3x5xsi4>) -> tensor<3x5xf32> {
+  // expected-error @+1 {{expects unsigned or signless indices, got 'si4'}}
+  %v = tessera.lookup %t[%i] : tensor<16xf32>, tensor<3x5xsi4> -> tensor<3x5xf32>
+  return %v : tensor<3x5xf32>
 }

@@ -70,3 +70,31 @@ func.func @all_widths(%a: tensor<1xui1>, %b: tensor<1xsi2>, %c: tensor<1xui3>,
   %q = tessera.pack %h : tensor<1xsi8> -> tensor<1xi8>
   return
 }
+
+// Float codes: Tessera formats of any split, and the builtin small floats.
+// CHECK-LABEL: func @float_types
+// CHECK-SAME: tensor<4x!tessera.f3e1m1>, %{{.*}}: tensor<4x!tessera.f5e2m2>, %{{.*}}: tensor<4x!tessera.f8e5m2>, %{{.*}}: tensor<4xf8E4M3FN>, %{{.*}}: tensor<4xf4E2M1FN>, %{{.*}}: tensor<4xf6E3M2FN>, %{{.*}}: tensor<4xf6E2M3FN>, %{{.*}}: tensor<4xf8E5M2>
+func.func @float_types(%a: tensor<4x!tessera.f3e1m1>, %b: tensor<4x!tessera.f5e2m2>,
+                       %c: tensor<4x!tessera.f8e5m2>, %d: tensor<4xf8E4M3FN>,
+                       %e: tensor<4xf4E2M1FN>, %f: tensor<4xf6E3M2FN>,
+                       %g: tensor<4xf6E2M3FN>, %h: tensor<4xf8E5M2>) {
+  // CHECK: tessera.pack %{{.*}} : tensor<4x!tessera.f5e2m2> -> tensor<3xi8>
+  %p = tessera.pack %b : tensor<4x!tessera.f5e2m2> -> tensor<3xi8>
+  return
+}
+
+// CHECK-LABEL: func @quant_ops
+func.func @quant_ops(%w: tensor<4x64xf32>, %t: tensor<16xf32>) {
+  // CHECK: tessera.quantize %{{.*}} group_size 32 : tensor<4x64xf32> -> tensor<4x64xui3>, tensor<4x2xf16>, tensor<4x2xui3>
+  %q, %s, %z = tessera.quantize %w group_size 32 : tensor<4x64xf32> -> tensor<4x64xui3>, tensor<4x2xf16>, tensor<4x2xui3>
+  // CHECK: tessera.dequantize %{{.*}} : tensor<4x64xui3> scales %{{.*}} : tensor<4x2xf16> zeros %{{.*}} : tensor<4x2xui3> group_size 32 -> tensor<4x64xf32>
+  %d = tessera.dequantize %q : tensor<4x64xui3> scales %s : tensor<4x2xf16> zeros %z : tensor<4x2xui3> group_size 32 -> tensor<4x64xf32>
+  // CHECK: tessera.quantize %{{.*}} group_size 64 : tensor<4x64xf32> -> tensor<4x64x!tessera.f6e3m2>, tensor<4x1xbf16>
+  %fq, %fs = tessera.quantize %w group_size 64 : tensor<4x64xf32> -> tensor<4x64x!tessera.f6e3m2>, tensor<4x1xbf16>
+  // CHECK: tessera.quantize %{{.*}} group_size 16 : tensor<4x64xf32> -> tensor<4x64xsi4>, tensor<4x4xf32>{{$}}
+  %sq, %ss = tessera.quantize %w group_size 16 : tensor<4x64xf32> -> tensor<4x64xsi4>, tensor<4x4xf32>
+  // CHECK: tessera.lookup %{{.*}}[%{{.*}}] : tensor<16xf32>, tensor<4x64xui4> -> tensor<4x64xf32>
+  %c = arith.constant dense<3> : tensor<4x64xui4>
+  %v = tessera.lookup %t[%c] : tensor<16xf32>, tensor<4x64xui4> -> tensor<4x64xf32>
+  return
+}

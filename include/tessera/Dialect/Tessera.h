@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
+#include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
@@ -17,8 +18,23 @@ namespace mlir::tessera {
 /// How `tessera.mpmm` applies its zero points (see the op documentation).
 enum class ZeroPointMode { None, Int, Float };
 
+class FloatFormat;
+
 /// True for builtin integers of 1 to 8 bits with explicit signedness.
 bool isLowBitIntegerType(Type type);
+
+/// True for the float formats of 3 to 8 bits: !tessera.fNeXmY and the
+/// builtin f4E2M1FN, f6E3M2FN, f6E2M3FN, f8E4M3FN and f8E5M2.
+bool isLowBitFloatType(Type type);
+
+/// The format of a low-bit float type; fails for any other type.
+FailureOr<FloatFormat> getFloatFormat(Type type);
+
+/// Low-bit integer or float: an element type stored as b-bit codes.
+bool isLowBitType(Type type);
+
+/// Bits per code of a low-bit type.
+unsigned getLowBitWidth(Type type);
 
 /// The packed storage type of a statically shaped low-bit tensor:
 /// tensor<ceil(n*b/8) x i8>.
@@ -27,6 +43,9 @@ RankedTensorType getPackedStorageType(RankedTensorType logicalType);
 } // namespace mlir::tessera
 
 #include "tessera/Dialect/TesseraDialect.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "tessera/Dialect/TesseraTypes.h.inc"
 
 #define GET_OP_CLASSES
 #include "tessera/Dialect/TesseraOps.h.inc"
