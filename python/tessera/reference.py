@@ -38,17 +38,20 @@ def unpack(storage, shape, bits, signed):
 
 
 def dequantize(codes, scales, group_size, zeros=None, zero_mode="none",
-               codebook=None):
+               codebook=None, float_format=None):
     """deq(n, k) of DESIGN.md 2.3, as float64 of shape N x K.
 
     zero_mode: "none" (s * v), "int" (s * (v - z)) or "float" (s * v + z);
-    v is the code's integer value or codebook[code].
+    v is the code's integer value, codebook[code], or the value of the code
+    in float_format = (E, M) (codes are then the raw bit patterns).
     """
     codes = np.asarray(codes).astype(np.int64)
     n, k = codes.shape
     assert k % group_size == 0, "group_size must divide K"
     if codebook is not None:
         values = np.asarray(codebook, dtype=np.float64)[codes]
+    elif float_format is not None:
+        values = float_table(*float_format)[codes]
     else:
         values = codes.astype(np.float64)
     expand = lambda a: np.repeat(np.asarray(a).astype(np.float64), group_size, axis=1)
@@ -63,9 +66,10 @@ def dequantize(codes, scales, group_size, zeros=None, zero_mode="none",
 
 
 def mpmm(x, codes, scales, group_size, zeros=None, zero_mode="none",
-         codebook=None, init=None):
+         codebook=None, init=None, float_format=None):
     """Y = init + X @ deq(W)^T in float64; X is M x K, W is N x K."""
-    w = dequantize(codes, scales, group_size, zeros, zero_mode, codebook)
+    w = dequantize(codes, scales, group_size, zeros, zero_mode, codebook,
+                   float_format)
     y = np.asarray(x, dtype=np.float64) @ w.T
     if init is not None:
         y = y + np.asarray(init, dtype=np.float64)
@@ -73,14 +77,166 @@ def mpmm(x, codes, scales, group_size, zeros=None, zero_mode="none",
 
 
 def mpmm_error_bound(x, codes, scales, group_size, zeros=None, zero_mode="none",
-                     codebook=None):
+                     codebook=None, float_format=None):
     """A bound on |f32 result - exact| for an f32 accumulation over K terms.
 
     Sequential f32 summation of K products errs by at most about
     K * 2^-24 * sum_k |x * deq|; each dequantized weight and product adds a
     few roundings more. We allow (K + 4) * 2^-23 * sum_k |x * deq| + tiny.
     """
-    w = dequantize(codes, scales, group_size, zeros, zero_mode, codebook)
+    w = dequantize(codes, scales, group_size, zeros, zero_mode, codebook,
+                   float_format)
     k = w.shape[1]
     magnitude = np.abs(np.asarray(x, dtype=np.float64)) @ np.abs(w).T
     return (k + 4) * 2.0 ** -23 * magnitude + 1e-30
+
+
+# --- Float formats -----------------------------------------------------------
+
+# (E, M) of every float format of 3 to 8 bits, and the builtin MLIR names of
+# those MLIR has (same meaning).
+FLOAT_FORMATS = [(e, m) for e in range(1, 7) for m in range(1, 7)
+                 if 3 <= 1 + e + m <= 8]
+BUILTIN_FLOATS = {"f4E2M1FN": (2, 1), "f6E3M2FN": (3, 2), "f6E2M3FN": (2, 3),
+                  "f8E4M3FN": (4, 3), "f8E5M2": (5, 2)}
+
+
+def float_type_name(e, m):
+    """The Tessera spelling of format (E, M): !tessera.f4e2m1."""
+    return f"!tessera.f{1 + e + m}e{e}m{m}"
+
+
+def float_decode(code, e, m):
+    """Exact value of a code of format (E, M), from its bit fields.
+
+    bias 2^(E-1)-1, subnormals; E = 5 has IEEE inf/NaN; e4m3 has only
+    S.1111.111 as NaN; every other format has no specials.
+    """
+    sign = -1.0 if (code >> (e + m)) & 1 else 1.0
+    exp = (code >> m) & ((1 << e) - 1)
+    man = code & ((1 << m) - 1)
+    ones = (1 << e) - 1
+    if e == 5 and exp == ones:
+        return sign * np.inf if man == 0 else np.nan
+    if (e, m) == (4, 3) and exp == ones and man == (1 << m) - 1:
+        return np.nan
+    bias = (1 << (e - 1)) - 1
+    if exp == 0:
+        return sign * man * 2.0 ** (1 - bias - m)
+    return sign * (1 + man / 2.0 ** m) * 2.0 ** (exp - bias)
+
+
+def float_table(e, m):
+    """Values of all 2^(1+E+M) codes, in code order."""
+    return np.array([float_decode(c, e, m) for c in range(1 << (1 + e + m))])
+
+
+def float_largest(e, m):
+    table = float_table(e, m)
+    return np.nanmax(np.where(np.isinf(table), np.nan, table))
+
+
+def float_encode(x, e, m):
+    """Nearest code (ties to the even code), saturating; by exhaustive search.
+
+    inf encodes as inf where the format has it, NaN as NaN where it has it
+    and as +0 otherwise.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    table = float_table(e, m)
+    bits = 1 + e + m
+    out = np.zeros(x.shape, dtype=np.int64)
+    half = 1 << (bits - 1)
+    finite_pos = [c for c in range(half) if np.isfinite(table[c])]
+    values = table[finite_pos]
+    for idx, v in np.ndenumerate(x):
+        sign = half if np.signbit(v) else 0
+        if np.isnan(v):
+            nan_codes = [c for c in range(half) if np.isnan(table[c])]
+            out[idx] = (sign | nan_codes[0]) if nan_codes else 0
+            continue
+        if np.isinf(v) and e == 5:
+            out[idx] = sign | ((1 << (bits - 1)) - (1 << m))
+            continue
+        a = abs(v)
+        if a >= values[-1]:
+            out[idx] = sign | finite_pos[-1]
+            continue
+        err = np.abs(values - a)
+        best = np.flatnonzero(err == err.min())
+        choice = [finite_pos[i] for i in best]
+        even = [c for c in choice if c % 2 == 0]
+        out[idx] = sign | (even[0] if even else choice[0])
+    return out
+
+
+# --- Quantization (the rules documented with tessera.quantize) ---------------
+
+def _round_to(v, dtype):
+    return np.asarray(v, dtype=np.float32).astype(dtype).astype(np.float64)
+
+
+def quantize(w, group_size, codes, scale_dtype=np.float32, zeros=None):
+    """Reference of tessera.quantize.
+
+    codes: ("int", bits, signed) or ("float", e, m); zeros: None, ("int",
+    bits, signed) or ("float", dtype). Returns (codes, scales, zeros) with
+    scales/zeros as numpy arrays of their stored dtypes.
+    """
+    w = np.asarray(w, dtype=np.float32)
+    n, k = w.shape
+    g = w.reshape(n, k // group_size, group_size).astype(np.float64)
+    lo, hi = g.min(axis=2), g.max(axis=2)
+    amax = np.abs(g).max(axis=2)
+    f32 = np.float32
+    if codes[0] == "float":
+        _, e, m = codes
+        s = (amax.astype(f32) / f32(float_largest(e, m))).astype(f32)
+        s_stored = s.astype(scale_dtype)
+        s32 = s_stored.astype(f32)
+        safe = np.where(s32 == 0, f32(1), s32)
+        scaled = (g.astype(f32) / safe[:, :, None]).astype(f32)
+        q = np.where(s32[:, :, None] == 0, 0, float_encode(scaled, e, m))
+        return q.reshape(n, k), s_stored, None
+    _, bits, signed = codes
+    qmin, qmax = code_range(bits, signed)
+    if zeros is None:
+        s = (amax.astype(f32) / f32(qmax)).astype(f32)
+        s_stored = s.astype(scale_dtype)
+        s32 = s_stored.astype(f32)
+        safe = np.where(s32 == 0, f32(1), s32)
+        q = np.rint((g.astype(f32) / safe[:, :, None]).astype(f32))
+        q = np.where(s32[:, :, None] == 0, 0, q)
+        return np.clip(q, qmin, qmax).astype(np.int64).reshape(n, k), s_stored, None
+    if zeros[0] == "int":
+        _, zbits, zsigned = zeros
+        zmin, zmax = code_range(zbits, zsigned)
+        lo0, hi0 = np.minimum(lo, 0).astype(f32), np.maximum(hi, 0).astype(f32)
+        s = ((hi0 - lo0) / f32(qmax - qmin)).astype(f32)
+        s_stored = s.astype(scale_dtype)
+        s32 = s_stored.astype(f32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.rint((f32(qmin) - lo0 / s32).astype(f32))
+        z = np.where(s32 == 0, 0, z)
+        z = np.clip(z, zmin, zmax)
+        safe = np.where(s32 == 0, f32(1), s32)
+        q = np.rint((g.astype(f32) / safe[:, :, None]).astype(f32)) + z[:, :, None]
+        q = np.where(s32[:, :, None] == 0, z[:, :, None], q)
+        q = np.clip(q, qmin, qmax)
+        return q.astype(np.int64).reshape(n, k), s_stored, z.astype(np.int64)
+    zdtype = zeros[1]
+    s = ((hi.astype(f32) - lo.astype(f32)) / f32(qmax - qmin)).astype(f32)
+    s_stored = s.astype(scale_dtype)
+    s32 = s_stored.astype(f32)
+    z_stored = (lo.astype(f32) - f32(qmin) * s32).astype(f32).astype(zdtype)
+    z32 = z_stored.astype(f32)
+    safe = np.where(s32 == 0, f32(1), s32)
+    q = np.rint(((g.astype(f32) - z32[:, :, None]).astype(f32) / safe[:, :, None]).astype(f32))
+    q = np.where(s32[:, :, None] == 0, qmin, q)
+    q = np.clip(q, qmin, qmax)
+    return q.astype(np.int64).reshape(n, k), s_stored, z_stored
+
+
+def lookup(table, indices):
+    """out = table[indices]."""
+    return np.asarray(table)[np.asarray(indices)]

@@ -2,7 +2,7 @@
 
 The matrix of issue 2: every width 1-8 x signed/unsigned x the three
 zero-point modes x group sizes {32, 128, K} x scales in f32 and f16, each run
-at M = 1, 3 and 17 (M is dynamic) with N not a multiple of 8. Weights (and
+at M = 1, 3, 17 and 64 (M is dynamic) with N not a multiple of 8. Weights (and
 integer zero points) cross the function boundary in their canonical packed
 storage, packed here by the independent reference packer.
 """
@@ -18,7 +18,7 @@ from tessera import reference
 K = 256
 GROUP_SIZES = (32, 128, K)
 N_CHOICES = (5, 13, 19)  # none a multiple of 8
-M_VALUES = (1, 3, 17)
+M_VALUES = (1, 3, 17, 64)
 
 MATRIX = [
     (bits, signed, zero_mode, group, scale_dtype)
