@@ -35,6 +35,7 @@ def Tessera_Dialect : Dialect {
     unused high bits of the last byte are zero.
   }];
   let useDefaultTypePrinterParser = 0;
+  let useDefaultAttributePrinterParser = 1;
   let extraClassDeclaration = [{
     Type parseType(DialectAsmParser &parser) const override;
     void printType(Type type, DialectAsmPrinter &printer) const override;
@@ -68,6 +69,42 @@ def Tessera_LowBitFloatType : TypeDef<Tessera_Dialect, "LowBitFloat"> {
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     unsigned getWidth() const { return 1 + getExponentBits() + getMantissaBits(); }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+def Tessera_LayoutAttr : AttrDef<Tessera_Dialect, "Layout"> {
+  let mnemonic = "layout";
+  let summary = "storage layout of a low-bit tensor";
+  let description = [{
+    How `tessera.pack` / `tessera.unpack` arrange codes in bytes. Two
+    independent, composable choices:
+
+    - `tile = [t0, t1, ...]`: elements are enumerated tile by tile (tiles in
+      row-major order over the tile grid, row-major inside a tile). Each tile
+      size must divide its dimension. Without `tile`, the whole tensor is one
+      tile (plain row-major order).
+    - `bit_planes`: each tile is stored as `b` planes; plane `p` holds
+      bit `p` of every code of the tile, one bit per element in enumeration
+      order, least significant bit first, each plane starting on a byte
+      (`b * ceil(T/8)` bytes per tile of `T` elements). This is the layout
+      LUT kernels read. Otherwise codes are packed densely in enumeration
+      order, element `e` at bits `[e*b, (e+1)*b)`.
+
+    No layout (or `#tessera.layout<>`) is the canonical storage. Later
+    layouts (SIMD-interleaved tiles, MMA fragments) add parameters here.
+
+    Example: `#tessera.layout<tile = [4, 32], bit_planes>`.
+  }];
+  let parameters = (ins OptionalArrayRefParameter<"int64_t">:$tile,
+                        DefaultValuedParameter<"bool", "false">:$bit_planes);
+  let hasCustomAssemblyFormat = 1;
+  let extraClassDeclaration = [{
+    /// The Support-level description of this layout.
+    ::mlir::tessera::PackedLayout getPackedLayout() const;
   }];
 }
 

@@ -119,22 +119,27 @@ def Tessera_MpmmOp : Tessera_Op<"mpmm", [
 def Tessera_UnpackOp : Tessera_Op<"unpack", [Pure]> {
   let summary = "view packed storage as a logical low-bit tensor";
   let description = [{
-    Reads a logical low-bit tensor from its canonical packed storage: the
-    result, flattened in row-major order, has element `i` at bits
-    `[i*b, (i+1)*b)` of `storage`, least significant bit first. `storage`
-    has exactly `ceil(n*b/8)` bytes for a result of `n` elements; the result
-    shape is static. Bits of the last byte beyond `n*b` are ignored.
+    Reads a logical low-bit tensor from its packed storage. Without a
+    `layout`, the storage is canonical: the result, flattened in row-major
+    order, has element `i` at bits `[i*b, (i+1)*b)` of `storage`, least
+    significant bit first, and `storage` has exactly `ceil(n*b/8)` bytes for
+    a result of `n` elements. With a `#tessera.layout`, the storage is
+    arranged as that attribute says (tiles, bit planes) and has the size it
+    implies. The result shape is static. Padding bits are ignored.
 
     Example:
 
     ```mlir
     %w = tessera.unpack %bytes : tensor<6xi8> -> tensor<2x8xui3>
+    %v = tessera.unpack %planes layout <tile = [2, 8], bit_planes>
+           : tensor<6xi8> -> tensor<2x8xui3>
     ```
   }];
-  let arguments = (ins Tessera_PackedTensor:$storage);
+  let arguments = (ins Tessera_PackedTensor:$storage,
+                       OptionalAttr<Tessera_LayoutAttr>:$layout);
   let results = (outs Tessera_LowBitTensor:$result);
   let assemblyFormat =
-      "$storage attr-dict `:` type($storage) `->` type($result)";
+      "$storage (`layout` $layout^)? attr-dict `:` type($storage) `->` type($result)";
   let hasVerifier = 1;
 }
 
@@ -142,9 +147,9 @@ def Tessera_PackOp : Tessera_Op<"pack", [Pure]> {
   let summary = "pack a logical low-bit tensor into its storage";
   let description = [{
     The inverse of `tessera.unpack`: writes the codes of a statically shaped
-    low-bit tensor into its canonical packed storage of `ceil(n*b/8)` bytes
-    (row-major, element `i` at bits `[i*b, (i+1)*b)`, least significant bit
-    first). The unused high bits of the last byte are zero.
+    low-bit tensor into its packed storage, canonical (`ceil(n*b/8)` bytes,
+    row-major, element `i` at bits `[i*b, (i+1)*b)`, least significant bit
+    first) or in the given `#tessera.layout`. Padding bits are zero.
 
     Example:
 
@@ -152,9 +157,11 @@ def Tessera_PackOp : Tessera_Op<"pack", [Pure]> {
     %bytes = tessera.pack %w : tensor<2x8xui3> -> tensor<6xi8>
     ```
   }];
-  let arguments = (ins Tessera_LowBitTensor:$codes);
+  let arguments = (ins Tessera_LowBitTensor:$codes,
+                       OptionalAttr<Tessera_LayoutAttr>:$layout);
   let results = (outs Tessera_PackedTensor:$result);
-  let assemblyFormat = "$codes attr-dict `:` type($codes) `->` type($result)";
+  let assemblyFormat =
+      "$codes (`layout` $layout^)? attr-dict `:` type($codes) `->` type($result)";
   let hasVerifier = 1;
 }
 

@@ -91,6 +91,93 @@ Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type,
 }
 
 //===----------------------------------------------------------------------===//
+// Layout index arithmetic (shared by pack and unpack)
+//===----------------------------------------------------------------------===//
+
+/// Index arithmetic of a PackedLayout over a static shape, emitted as arith
+/// ops on `index` values: the enumeration order (tiles, then elements in a
+/// tile) and where element e of it lives in storage.
+struct LayoutIndexing {
+  SmallVector<int64_t> shape, tile, grid;
+  int64_t tileElements = 1, numElements = 1;
+  unsigned bits;
+  bool bitPlanes;
+  int64_t planeBytes;
+
+  LayoutIndexing(RankedTensorType logical, const PackedLayout &layout)
+      : shape(logical.getShape()), bits(getLowBitWidth(logical.getElementType())),
+        bitPlanes(layout.bitPlanes) {
+    tile = layout.tile.empty() ? shape
+                               : SmallVector<int64_t>(layout.tile.begin(),
+                                                      layout.tile.end());
+    for (auto [s, t] : llvm::zip(shape, tile)) {
+      grid.push_back(s / t);
+      tileElements *= t;
+      numElements *= s;
+    }
+    planeBytes = (tileElements + 7) / 8;
+  }
+  bool isTiled() const { return tile != shape; }
+
+  /// Row-major linearization of `index` over `sizes`.
+  static Value linearize(OpBuilder &b, Location loc, ArrayRef<Value> index,
+                         ArrayRef<int64_t> sizes) {
+    Value flat = constIndex(b, loc, 0);
+    for (auto [i, size] : llvm::zip(index, sizes)) {
+      flat = arith::MulIOp::create(b, loc, flat, constIndex(b, loc, size));
+      flat = arith::AddIOp::create(b, loc, flat, i);
+    }
+    return flat;
+  }
+
+  /// (tile number, offset in tile) of the element at `index`.
+  std::pair<Value, Value> tileAndOffset(OpBuilder &b, Location loc,
+                                        ArrayRef<Value> index) const {
+    SmallVector<Value> q, r;
+    for (auto [i, t] : llvm::zip(index, tile)) {
+      q.push_back(arith::DivUIOp::create(b, loc, i, constIndex(b, loc, t)));
+      r.push_back(arith::RemUIOp::create(b, loc, i, constIndex(b, loc, t)));
+    }
+    return {linearize(b, loc, q, grid), linearize(b, loc, r, tile)};
+  }
+
+  /// Row-major flat index of element `e` of the enumeration.
+  Value flatIndexOf(OpBuilder &b, Location loc, Value e) const {
+    if (!isTiled())
+      return e;
+    Value t = arith::DivUIOp::create(b, loc, e, constIndex(b, loc, tileElements));
+    Value o = arith::RemUIOp::create(b, loc, e, constIndex(b, loc, tileElements));
+    SmallVector<Value> index(shape.size());
+    for (size_t d = shape.size(); d-- > 0;) {
+      Value gq = arith::RemUIOp::create(b, loc, t, constIndex(b, loc, grid[d]));
+      Value tq = arith::RemUIOp::create(b, loc, o, constIndex(b, loc, tile[d]));
+      index[d] = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, gq, constIndex(b, loc, tile[d])),
+          tq);
+      t = arith::DivUIOp::create(b, loc, t, constIndex(b, loc, grid[d]));
+      o = arith::DivUIOp::create(b, loc, o, constIndex(b, loc, tile[d]));
+    }
+    return linearize(b, loc, index, shape);
+  }
+};
+
+/// Reads bit `bitIndex` (an index) of `storage` as an i32 0 or 1.
+Value readBit(OpBuilder &b, Location loc, Value storage, Value bitIndex) {
+  Value byteIdx = arith::ShRUIOp::create(b, loc, bitIndex, constIndex(b, loc, 3));
+  Value shift = arith::IndexCastUIOp::create(
+      b, loc, b.getI32Type(),
+      arith::AndIOp::create(b, loc, bitIndex, constIndex(b, loc, 7)));
+  Value byte = arith::ExtUIOp::create(
+      b, loc, b.getI32Type(), tensor::ExtractOp::create(b, loc, storage, byteIdx));
+  Value bit = arith::ShRUIOp::create(b, loc, byte, shift);
+  return arith::AndIOp::create(b, loc, bit, constI32(b, loc, 1));
+}
+
+PackedLayout layoutOf(std::optional<LayoutAttr> attr) {
+  return attr ? attr->getPackedLayout() : PackedLayout();
+}
+
+//===----------------------------------------------------------------------===//
 // tessera.unpack
 //===----------------------------------------------------------------------===//
 
@@ -104,51 +191,71 @@ struct UnpackOpLowering : public OpConversionPattern<UnpackOp> {
     RankedTensorType logical = op.getResult().getType();
     auto resultType =
         cast<RankedTensorType>(getTypeConverter()->convertType(logical));
-    unsigned bits = getLowBitWidth(logical.getElementType());
+    LayoutIndexing layout(logical, layoutOf(op.getLayout()));
+    unsigned bits = layout.bits;
     bool isSigned = logical.getElementType().isSignedInteger();
     int64_t numBytes = op.getStorage().getType().getDimSize(0);
     bool mayStraddle = 8 % bits != 0;
     Value storage = adaptor.getStorage();
 
     unsigned rank = logical.getRank();
-    SmallVector<int64_t> strides = computeStrides(logical.getShape());
     Value init = emptyLike(rewriter, loc, resultType, Value());
     auto generic = linalg::GenericOp::create(
         rewriter, loc, TypeRange{resultType}, ValueRange{}, ValueRange{init},
         SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(rank)},
         parallelIterators(rank),
         [&](OpBuilder &b, Location loc, ValueRange) {
-          // Flat element index, then its bit position in the storage.
-          Value flat = constIndex(b, loc, 0);
-          for (unsigned d = 0; d < rank; ++d) {
-            Value idx = linalg::IndexOp::create(b, loc, d);
-            Value term = arith::MulIOp::create(
-                b, loc, idx, constIndex(b, loc, strides[d]));
-            flat = arith::AddIOp::create(b, loc, flat, term);
+          SmallVector<Value> index;
+          for (unsigned d = 0; d < rank; ++d)
+            index.push_back(linalg::IndexOp::create(b, loc, d));
+          auto [t, o] = layout.tileAndOffset(b, loc, index);
+          Value code;
+          if (layout.bitPlanes) {
+            // Bit p of the code is bit o of plane p of tile t.
+            code = constI32(b, loc, 0);
+            for (unsigned p = 0; p < bits; ++p) {
+              Value plane = arith::AddIOp::create(
+                  b, loc,
+                  arith::MulIOp::create(b, loc, t, constIndex(b, loc, bits)),
+                  constIndex(b, loc, p));
+              Value bitIndex = arith::AddIOp::create(
+                  b, loc,
+                  arith::MulIOp::create(b, loc, plane,
+                                        constIndex(b, loc, layout.planeBytes * 8)),
+                  o);
+              Value bit = readBit(b, loc, storage, bitIndex);
+              bit = arith::ShLIOp::create(b, loc, bit, constI32(b, loc, p));
+              code = arith::OrIOp::create(b, loc, code, bit);
+            }
+          } else {
+            // Element e = t * T + o of the enumeration, at bits
+            // [e*b, (e+1)*b): read its byte, and the next one when it may
+            // straddle (clamped so the last code never reads past the end).
+            Value e = arith::AddIOp::create(
+                b, loc,
+                arith::MulIOp::create(b, loc, t,
+                                      constIndex(b, loc, layout.tileElements)),
+                o);
+            Value bitPos = arith::MulIOp::create(b, loc, e, constIndex(b, loc, bits));
+            Value byteIdx = arith::ShRUIOp::create(b, loc, bitPos,
+                                                   constIndex(b, loc, 3));
+            Value shift = arith::IndexCastUIOp::create(
+                b, loc, b.getI32Type(),
+                arith::AndIOp::create(b, loc, bitPos, constIndex(b, loc, 7)));
+            Value lo = tensor::ExtractOp::create(b, loc, storage, byteIdx);
+            Value word = arith::ExtUIOp::create(b, loc, b.getI32Type(), lo);
+            if (mayStraddle) {
+              Value next = arith::AddIOp::create(b, loc, byteIdx,
+                                                 constIndex(b, loc, 1));
+              next = arith::MinUIOp::create(b, loc, next,
+                                            constIndex(b, loc, numBytes - 1));
+              Value hi = tensor::ExtractOp::create(b, loc, storage, next);
+              Value hi32 = arith::ExtUIOp::create(b, loc, b.getI32Type(), hi);
+              hi32 = arith::ShLIOp::create(b, loc, hi32, constI32(b, loc, 8));
+              word = arith::OrIOp::create(b, loc, word, hi32);
+            }
+            code = arith::ShRUIOp::create(b, loc, word, shift);
           }
-          Value bitPos = arith::MulIOp::create(b, loc, flat,
-                                               constIndex(b, loc, bits));
-          Value byteIdx = arith::ShRUIOp::create(b, loc, bitPos,
-                                                 constIndex(b, loc, 3));
-          Value shiftIdx = arith::AndIOp::create(b, loc, bitPos,
-                                                 constIndex(b, loc, 7));
-          Value shift = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
-                                                     shiftIdx);
-          Value lo = tensor::ExtractOp::create(b, loc, storage, byteIdx);
-          Value word = arith::ExtUIOp::create(b, loc, b.getI32Type(), lo);
-          if (mayStraddle) {
-            // The next byte holds the code's high bits when it straddles;
-            // clamp the index so the last code never reads past the end.
-            Value next = arith::AddIOp::create(b, loc, byteIdx,
-                                               constIndex(b, loc, 1));
-            next = arith::MinUIOp::create(b, loc, next,
-                                          constIndex(b, loc, numBytes - 1));
-            Value hi = tensor::ExtractOp::create(b, loc, storage, next);
-            Value hi32 = arith::ExtUIOp::create(b, loc, b.getI32Type(), hi);
-            hi32 = arith::ShLIOp::create(b, loc, hi32, constI32(b, loc, 8));
-            word = arith::OrIOp::create(b, loc, word, hi32);
-          }
-          Value code = arith::ShRUIOp::create(b, loc, word, shift);
           if (isSigned) {
             // Move the code's sign bit to bit 31, then shift back
             // arithmetically: sign extension without a mask.
@@ -180,8 +287,9 @@ struct PackOpLowering : public OpConversionPattern<PackOp> {
     Location loc = op.getLoc();
     RankedTensorType logical = op.getCodes().getType();
     RankedTensorType resultType = op.getResult().getType();
-    unsigned bits = getLowBitWidth(logical.getElementType());
-    int64_t numElements = logical.getNumElements();
+    LayoutIndexing layout(logical, layoutOf(op.getLayout()));
+    unsigned bits = layout.bits;
+    int64_t numElements = layout.numElements;
 
     // View the i8 codes as a flat vector.
     Value codes = adaptor.getCodes();
@@ -198,32 +306,58 @@ struct PackOpLowering : public OpConversionPattern<PackOp> {
         rewriter, loc, TypeRange{resultType}, ValueRange{}, ValueRange{init},
         SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(1)},
         parallelIterators(1), [&](OpBuilder &b, Location loc, ValueRange) {
-          // Byte j holds bits [8j, 8j + 8) of the stream: gather each bit
-          // from the code that owns it.
           Value j = linalg::IndexOp::create(b, loc, 0);
-          Value firstBit = arith::MulIOp::create(b, loc, j,
-                                                 constIndex(b, loc, 8));
+          // For each of the 8 bits of byte j: which element (in enumeration
+          // order) and which bit of its code it holds.
+          Value element, codeBit, bitBase;
+          if (layout.bitPlanes) {
+            int64_t tileBytes = bits * layout.planeBytes;
+            Value t = arith::DivUIOp::create(b, loc, j, constIndex(b, loc, tileBytes));
+            Value rem = arith::RemUIOp::create(b, loc, j, constIndex(b, loc, tileBytes));
+            codeBit = arith::DivUIOp::create(b, loc, rem,
+                                             constIndex(b, loc, layout.planeBytes));
+            Value byteInPlane = arith::RemUIOp::create(
+                b, loc, rem, constIndex(b, loc, layout.planeBytes));
+            element = arith::MulIOp::create(
+                b, loc, t, constIndex(b, loc, layout.tileElements));
+            bitBase = arith::MulIOp::create(b, loc, byteInPlane,
+                                            constIndex(b, loc, 8));
+          } else {
+            bitBase = arith::MulIOp::create(b, loc, j, constIndex(b, loc, 8));
+          }
           Value byte = constI32(b, loc, 0);
-          for (unsigned t = 0; t < 8; ++t) {
-            Value bit = arith::AddIOp::create(b, loc, firstBit,
-                                              constIndex(b, loc, t));
-            Value elem = arith::DivUIOp::create(b, loc, bit,
-                                                constIndex(b, loc, bits));
-            Value bitInCode = arith::RemUIOp::create(b, loc, bit,
-                                                     constIndex(b, loc, bits));
-            Value valid = arith::CmpIOp::create(
-                b, loc, arith::CmpIPredicate::ult, elem,
-                constIndex(b, loc, numElements));
-            Value clamped = arith::MinUIOp::create(
-                b, loc, elem, constIndex(b, loc, numElements - 1));
-            Value code = tensor::ExtractOp::create(b, loc, codes, clamped);
+          for (unsigned u = 0; u < 8; ++u) {
+            Value pos = arith::AddIOp::create(b, loc, bitBase,
+                                              constIndex(b, loc, u));
+            Value e, bitInCode, valid;
+            if (layout.bitPlanes) {
+              // Bit u of the plane byte is element o = 8 * byte + u of tile t.
+              valid = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::ult, pos,
+                  constIndex(b, loc, layout.tileElements));
+              Value o = arith::MinUIOp::create(
+                  b, loc, pos, constIndex(b, loc, layout.tileElements - 1));
+              e = arith::AddIOp::create(b, loc, element, o);
+              bitInCode = codeBit;
+            } else {
+              // Bit `pos` of the stream is bit pos % b of element pos / b.
+              e = arith::DivUIOp::create(b, loc, pos, constIndex(b, loc, bits));
+              bitInCode = arith::RemUIOp::create(b, loc, pos,
+                                                 constIndex(b, loc, bits));
+              valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                            e, constIndex(b, loc, numElements));
+              e = arith::MinUIOp::create(b, loc, e,
+                                         constIndex(b, loc, numElements - 1));
+            }
+            Value flat = layout.flatIndexOf(b, loc, e);
+            Value code = tensor::ExtractOp::create(b, loc, codes, flat);
             Value code32 = arith::ExtUIOp::create(b, loc, b.getI32Type(), code);
             Value shift = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
                                                        bitInCode);
             Value v = arith::ShRUIOp::create(b, loc, code32, shift);
             v = arith::AndIOp::create(b, loc, v, constI32(b, loc, 1));
             v = arith::SelectOp::create(b, loc, valid, v, constI32(b, loc, 0));
-            v = arith::ShLIOp::create(b, loc, v, constI32(b, loc, t));
+            v = arith::ShLIOp::create(b, loc, v, constI32(b, loc, u));
             byte = arith::OrIOp::create(b, loc, byte, v);
           }
           Value out = arith::TruncIOp::create(b, loc, b.getI8Type(), byte);

@@ -14,7 +14,66 @@ using namespace mlir::tessera;
 #define GET_TYPEDEF_CLASSES
 #include "tessera/Dialect/TesseraTypes.cpp.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "tessera/Dialect/TesseraAttrs.cpp.inc"
+
+// #tessera.layout<tile = [4, 32], bit_planes>; every part is optional.
+Attribute LayoutAttr::parse(AsmParser &parser, Type) {
+  SmallVector<int64_t> tile;
+  bool bitPlanes = false;
+  if (parser.parseLess())
+    return {};
+  if (succeeded(parser.parseOptionalGreater()))
+    return LayoutAttr::get(parser.getContext(), tile, bitPlanes);
+  do {
+    StringRef key;
+    SMLoc loc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&key))
+      return {};
+    if (key == "tile") {
+      if (parser.parseEqual() || parser.parseLSquare() ||
+          parser.parseCommaSeparatedList([&]() {
+            return parser.parseInteger(tile.emplace_back());
+          }) ||
+          parser.parseRSquare())
+        return {};
+    } else if (key == "bit_planes") {
+      bitPlanes = true;
+    } else {
+      parser.emitError(loc, "expected 'tile' or 'bit_planes', got '")
+          << key << "'";
+      return {};
+    }
+  } while (succeeded(parser.parseOptionalComma()));
+  if (parser.parseGreater())
+    return {};
+  return LayoutAttr::get(parser.getContext(), tile, bitPlanes);
+}
+
+void LayoutAttr::print(AsmPrinter &printer) const {
+  printer << "<";
+  if (!getTile().empty()) {
+    printer << "tile = [";
+    llvm::interleaveComma(getTile(), printer);
+    printer << "]";
+  }
+  if (getBitPlanes())
+    printer << (getTile().empty() ? "" : ", ") << "bit_planes";
+  printer << ">";
+}
+
+PackedLayout LayoutAttr::getPackedLayout() const {
+  PackedLayout layout;
+  layout.tile.assign(getTile().begin(), getTile().end());
+  layout.bitPlanes = getBitPlanes();
+  return layout;
+}
+
 void TesseraDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "tessera/Dialect/TesseraAttrs.cpp.inc"
+      >();
   addTypes<
 #define GET_TYPEDEF_LIST
 #include "tessera/Dialect/TesseraTypes.cpp.inc"
@@ -93,10 +152,13 @@ void TesseraDialect::printType(Type type, DialectAsmPrinter &printer) const {
           << lowBit.getMantissaBits();
 }
 
-RankedTensorType mlir::tessera::getPackedStorageType(RankedTensorType type) {
+RankedTensorType mlir::tessera::getPackedStorageType(RankedTensorType type,
+                                                     const PackedLayout &layout) {
   unsigned bits = getLowBitWidth(type.getElementType());
-  int64_t bytes = int64_t(mlir::tessera::packedSizeInBytes(
-      size_t(type.getNumElements()), bits));
+  int64_t bytes = int64_t(
+      packedSizeInBytes(std::vector<int64_t>(type.getShape().begin(),
+                                             type.getShape().end()),
+                        bits, layout));
   return RankedTensorType::get({bytes},
                                IntegerType::get(type.getContext(), 8));
 }

@@ -243,27 +243,39 @@ LogicalResult LookupOp::verify() {
 // UnpackOp / PackOp
 //===----------------------------------------------------------------------===//
 
-/// Checks that `storage` is the canonical packed storage of `logical`.
+/// Checks that `storage` is the packed storage of `logical` in `layout`.
 static LogicalResult verifyPackedPair(Operation *op, RankedTensorType logical,
-                                      RankedTensorType storage) {
+                                      RankedTensorType storage,
+                                      std::optional<LayoutAttr> layoutAttr) {
   if (!logical.hasStaticShape())
     return op->emitOpError("expects a statically shaped low-bit tensor, got ")
            << logical;
-  RankedTensorType expected = getPackedStorageType(logical);
+  PackedLayout layout;
+  if (layoutAttr)
+    layout = layoutAttr->getPackedLayout();
+  std::string error;
+  if (!verifyLayout(std::vector<int64_t>(logical.getShape().begin(),
+                                         logical.getShape().end()),
+                    layout, error))
+    return op->emitOpError("expects a layout that divides the shape of ")
+           << logical << ", got " << error;
+  RankedTensorType expected = getPackedStorageType(logical, layout);
   if (storage.getShape() != expected.getShape())
     return op->emitOpError("expects packed storage of ")
            << expected.getDimSize(0) << " bytes for " << logical << " ("
            << logical.getNumElements() << " x "
-           << getLowBitWidth(logical.getElementType()) << " bits), got "
+           << getLowBitWidth(logical.getElementType()) << " bits"
+           << (layout.isCanonical() ? "" : " in this layout") << "), got "
            << storage.getDimSize(0) << " bytes";
   return success();
 }
 
 LogicalResult UnpackOp::verify() {
   return verifyPackedPair(*this, getResult().getType(),
-                          getStorage().getType());
+                          getStorage().getType(), getLayout());
 }
 
 LogicalResult PackOp::verify() {
-  return verifyPackedPair(*this, getCodes().getType(), getResult().getType());
+  return verifyPackedPair(*this, getCodes().getType(), getResult().getType(),
+                          getLayout());
 }

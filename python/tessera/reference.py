@@ -240,3 +240,34 @@ def quantize(w, group_size, codes, scale_dtype=np.float32, zeros=None):
 def lookup(table, indices):
     """out = table[indices]."""
     return np.asarray(table)[np.asarray(indices)]
+
+
+# --- Storage layouts (#tessera.layout) --------------------------------------
+
+def _tile_order(codes, tile):
+    """Codes in layout enumeration order: tiles row-major over the tile
+    grid, row-major inside each tile. Returns shape (num_tiles, tile_elems)."""
+    codes = np.asarray(codes)
+    if tile is None:
+        return codes.reshape(1, -1)
+    shape = codes.shape
+    grid = [s // t for s, t in zip(shape, tile)]
+    split = []
+    for g, t in zip(grid, tile):
+        split += [g, t]
+    r = codes.reshape(split)
+    rank = len(shape)
+    order = [2 * d for d in range(rank)] + [2 * d + 1 for d in range(rank)]
+    return r.transpose(order).reshape(int(np.prod(grid)), int(np.prod(tile)))
+
+
+def pack_layout(codes, bits, tile=None, bit_planes=False):
+    """Storage of `codes` in #tessera.layout<tile = ..., bit_planes = ...>."""
+    tiles = _tile_order(codes, tile).astype(np.int64) & ((1 << bits) - 1)
+    if not bit_planes:
+        return pack(tiles.reshape(-1), bits)
+    out = []
+    for t in tiles:
+        for p in range(bits):
+            out.append(np.packbits(((t >> p) & 1).astype(np.uint8), bitorder="little"))
+    return np.concatenate(out)

@@ -62,3 +62,18 @@ func.func @unpacked_signature(%w: tensor<4xui3>) -> tensor<2xi8> {
   %p = tessera.pack %w : tensor<4xui3> -> tensor<2xi8>
   return %p : tensor<2xi8>
 }
+
+// -----
+
+// Bit planes: each bit of a code comes from its own plane (one byte read
+// per bit), then the bits are or-ed together.
+// CHECK-LABEL: func @unpack_planes
+// CHECK: linalg.generic
+// CHECK-COUNT-3: tensor.extract
+// CHECK-NOT: tensor.extract
+// CHECK: linalg.yield
+func.func @unpack_planes(%b: tensor<6xi8>) -> tensor<6xi8> {
+  %w = tessera.unpack %b layout <tile = [2, 8], bit_planes> : tensor<6xi8> -> tensor<2x8xui3>
+  %p = tessera.pack %w : tensor<2x8xui3> -> tensor<6xi8>
+  return %p : tensor<6xi8>
+}

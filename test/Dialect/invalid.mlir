@@ -308,3 +308,36 @@ func.func @lookup_signed(%t: tensor<16xf32>, %i: tensor<3x5xsi4>) -> tensor<3x5x
   %v = tessera.lookup %t[%i] : tensor<16xf32>, tensor<3x5xsi4> -> tensor<3x5xf32>
   return %v : tensor<3x5xf32>
 }
+
+// -----
+
+func.func @layout_not_dividing(%w: tensor<8x64xui3>) {
+  // expected-error @+1 {{expects a layout that divides the shape of 'tensor<8x64xui3>', got tile size 5 does not divide dimension 0 of size 8}}
+  %a = tessera.pack %w layout <tile = [5, 32]> : tensor<8x64xui3> -> tensor<192xi8>
+  return
+}
+
+// -----
+
+func.func @layout_rank(%w: tensor<8x64xui3>) {
+  // expected-error @+1 {{expects a layout that divides the shape of 'tensor<8x64xui3>', got a tile of rank 1 for a tensor of rank 2}}
+  %a = tessera.pack %w layout <tile = [8]> : tensor<8x64xui3> -> tensor<192xi8>
+  return
+}
+
+// -----
+
+func.func @layout_size(%b: tensor<96xi8>) {
+  // 6 x 20 codes of 3 bits in 2 x 4 tiles of bit planes: 15 tiles x 3 planes x 1 byte.
+  // expected-error @+1 {{expects packed storage of 45 bytes for 'tensor<6x20xui3>' (120 x 3 bits in this layout), got 96 bytes}}
+  %w = tessera.unpack %b layout <tile = [2, 4], bit_planes> : tensor<96xi8> -> tensor<6x20xui3>
+  return
+}
+
+// -----
+
+func.func @layout_keyword(%w: tensor<8x64xui3>) {
+  // expected-error @+1 {{expected 'tile' or 'bit_planes', got 'planes'}}
+  %a = tessera.pack %w layout <planes> : tensor<8x64xui3> -> tensor<192xi8>
+  return
+}

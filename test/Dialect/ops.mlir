@@ -98,3 +98,14 @@ func.func @quant_ops(%w: tensor<4x64xf32>, %t: tensor<16xf32>) {
   %v = tessera.lookup %t[%c] : tensor<16xf32>, tensor<4x64xui4> -> tensor<4x64xf32>
   return
 }
+
+// CHECK-LABEL: func @layouts
+func.func @layouts(%w: tensor<8x64xui3>) {
+  // CHECK: tessera.pack %{{.*}} layout <tile = [4, 32], bit_planes> : tensor<8x64xui3> -> tensor<192xi8>
+  %a = tessera.pack %w layout <tile = [4, 32], bit_planes> : tensor<8x64xui3> -> tensor<192xi8>
+  // CHECK: tessera.pack %{{.*}} layout <bit_planes> : tensor<8x64xui3> -> tensor<192xi8>
+  %b = tessera.pack %w layout <bit_planes> : tensor<8x64xui3> -> tensor<192xi8>
+  // CHECK: tessera.unpack %{{.*}} layout <tile = [8, 8]> : tensor<192xi8> -> tensor<8x64xui3>
+  %c = tessera.unpack %a layout <tile = [8, 8]> : tensor<192xi8> -> tensor<8x64xui3>
+  return
+}

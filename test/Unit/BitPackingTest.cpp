@@ -143,3 +143,58 @@ TEST(BitPacking, KnownBytes) {
   ASSERT_TRUE(packCodes(codes.data(), 8, 3, packed.data()));
   EXPECT_EQ(packed, (std::vector<uint8_t>{0xD1, 0x58, 0x1F}));
 }
+
+TEST(BitPackingLayout, KnownPlanes) {
+  // 2 x 4 codes of 2 bits, tiles of 2 x 2, bit planes: tile 0 holds
+  // (0,0) (0,1) (1,0) (1,1); plane p byte = bit p of those 4 codes.
+  std::vector<int32_t> codes = {1, 2, 3, 0, //
+                                3, 0, 1, 2};
+  PackedLayout layout{{2, 2}, true};
+  ASSERT_EQ(packedSizeInBytes({2, 4}, 2, layout), 4u);
+  std::vector<uint8_t> out(4);
+  ASSERT_TRUE(packCodes(codes.data(), {2, 4}, 2, layout, out.data()));
+  // tile 0 = {1, 2, 3, 0}: plane 0 = bits 1,0,1,0 -> 0b0101; plane 1 = 0,1,1,0 -> 0b0110
+  // tile 1 = {3, 0, 1, 2}: plane 0 = 1,0,1,0 -> 0b0101; plane 1 = 1,0,0,1 -> 0b1001
+  EXPECT_EQ(out, (std::vector<uint8_t>{0x05, 0x06, 0x05, 0x09}));
+}
+
+TEST(BitPackingLayout, RoundTripEveryWidthAndLayout) {
+  std::mt19937 rng(99);
+  std::vector<std::pair<std::vector<int64_t>, PackedLayout>> cases = {
+      {{6, 20}, {{}, false}},     {{6, 20}, {{2, 4}, false}},
+      {{6, 20}, {{3, 10}, true}}, {{5, 7}, {{}, true}},
+      {{8, 64}, {{4, 32}, true}}, {{3, 5, 4}, {{1, 5, 2}, true}},
+  };
+  for (unsigned bits = 1; bits <= 8; ++bits)
+    for (bool isSigned : {false, true})
+      for (auto &[shape, layout] : cases) {
+        size_t n = 1;
+        for (int64_t d : shape)
+          n *= size_t(d);
+        std::uniform_int_distribution<int32_t> dist(minCodeValue(bits, isSigned),
+                                                    maxCodeValue(bits, isSigned));
+        std::vector<int32_t> codes(n), back(n);
+        for (int32_t &c : codes)
+          c = dist(rng);
+        std::vector<uint8_t> packed(packedSizeInBytes(shape, bits, layout));
+        ASSERT_TRUE(packCodes(codes.data(), shape, bits, layout, packed.data()));
+        ASSERT_TRUE(
+            unpackCodes(packed.data(), shape, bits, isSigned, layout, back.data()));
+        EXPECT_EQ(back, codes);
+        if (layout.isCanonical()) {
+          std::vector<uint8_t> flat(packedSizeInBytes(n, bits));
+          packCodes(codes.data(), n, bits, flat.data());
+          EXPECT_EQ(flat, packed);
+        }
+      }
+}
+
+TEST(BitPackingLayout, RejectsNonDividingTiles) {
+  std::string error;
+  EXPECT_FALSE(verifyLayout({6, 20}, {{4, 4}, false}, error));
+  EXPECT_EQ(error, "tile size 4 does not divide dimension 0 of size 6");
+  EXPECT_FALSE(verifyLayout({6, 20}, {{6}, false}, error));
+  int32_t codes[120] = {};
+  uint8_t out[64];
+  EXPECT_FALSE(packCodes(codes, {6, 20}, 3, {{4, 4}, false}, out));
+}

@@ -12,6 +12,7 @@
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "tessera/Support/BitPacking.h"
 
 namespace mlir::tessera {
 
@@ -37,8 +38,10 @@ bool isLowBitType(Type type);
 unsigned getLowBitWidth(Type type);
 
 /// The packed storage type of a statically shaped low-bit tensor:
-/// tensor<ceil(n*b/8) x i8>.
-RankedTensorType getPackedStorageType(RankedTensorType logicalType);
+/// tensor<ceil(n*b/8) x i8> in the canonical layout, or the size `layout`
+/// needs.
+RankedTensorType getPackedStorageType(RankedTensorType logicalType,
+                                      const PackedLayout &layout = {});
 
 } // namespace mlir::tessera
 
@@ -46,6 +49,9 @@ RankedTensorType getPackedStorageType(RankedTensorType logicalType);
 
 #define GET_TYPEDEF_CLASSES
 #include "tessera/Dialect/TesseraTypes.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "tessera/Dialect/TesseraAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "tessera/Dialect/TesseraOps.h.inc"

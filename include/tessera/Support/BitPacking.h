@@ -16,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace mlir::tessera {
 
@@ -45,6 +47,45 @@ bool unpackCodes(const uint8_t *packed, size_t n, unsigned bits, bool isSigned,
 /// Reads the single code `index` from packed storage.
 int32_t readCode(const uint8_t *packed, size_t index, unsigned bits,
                  bool isSigned);
+
+//===----------------------------------------------------------------------===//
+// Layouts
+//===----------------------------------------------------------------------===//
+
+/// A storage layout composed of two independent choices:
+///   - `tile`: when not empty (one size per dimension, each dividing the
+///     shape), elements are enumerated tile by tile, tiles in row-major order
+///     over the tile grid and row-major inside a tile; when empty, the whole
+///     tensor is one tile (plain row-major order).
+///   - `bitPlanes`: when false, each tile's codes are packed densely, element
+///     e of the enumeration at bits [e*b, (e+1)*b) (the canonical packing is
+///     the untiled dense layout); when true, each tile is stored as b planes,
+///     plane p holding bit p of every code of the tile, one bit per element
+///     in enumeration order, LSB first, each plane starting on a byte.
+struct PackedLayout {
+  std::vector<int64_t> tile;
+  bool bitPlanes = false;
+
+  bool isCanonical() const { return tile.empty() && !bitPlanes; }
+};
+
+/// Checks `layout` against `shape`; on failure returns false and explains
+/// in `error` (a tile of the wrong rank, a tile size that does not divide).
+bool verifyLayout(const std::vector<int64_t> &shape, const PackedLayout &layout,
+                  std::string &error);
+
+/// Bytes of the storage of `shape` with `bits`-bit codes in `layout`.
+size_t packedSizeInBytes(const std::vector<int64_t> &shape, unsigned bits,
+                         const PackedLayout &layout);
+
+/// Packs row-major `codes` of `shape` into `out` (packedSizeInBytes bytes).
+bool packCodes(const int32_t *codes, const std::vector<int64_t> &shape,
+               unsigned bits, const PackedLayout &layout, uint8_t *out);
+
+/// Unpacks storage in `layout` into row-major codes.
+bool unpackCodes(const uint8_t *packed, const std::vector<int64_t> &shape,
+                 unsigned bits, bool isSigned, const PackedLayout &layout,
+                 int32_t *out);
 
 } // namespace mlir::tessera
 
