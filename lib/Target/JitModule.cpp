@@ -1,7 +1,6 @@
 //===- JitModule.cpp - In-process compilation and calls -------------------===//
 
 #include "tessera/Target/JitModule.h"
-#include "tessera/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -19,50 +18,6 @@ using namespace mlir;
 using namespace mlir::tessera;
 using mlir::tessera::DType;
 using mlir::tessera::HostTensor;
-
-std::string TensorSpec::toString() const {
-  std::string s;
-  for (int64_t d : shape)
-    s += (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d)) +
-         "x";
-  return s + mlir::tessera::dtypeName(dtype);
-}
-
-static FailureOr<DType> toDType(Type type) {
-  if (type.isF64())
-    return DType::F64;
-  if (type.isF32())
-    return DType::F32;
-  if (type.isF16())
-    return DType::F16;
-  if (type.isBF16())
-    return DType::BF16;
-  if (auto intType = dyn_cast<IntegerType>(type)) {
-    switch (intType.getWidth()) {
-    case 64:
-      return DType::I64;
-    case 32:
-      return DType::I32;
-    case 16:
-      return DType::I16;
-    case 8:
-      return DType::I8;
-    case 1:
-      return DType::Bool;
-    }
-  }
-  return failure();
-}
-
-static FailureOr<TensorSpec> toTensorSpec(Type type) {
-  auto tensorType = dyn_cast<RankedTensorType>(type);
-  if (!tensorType)
-    return failure();
-  FailureOr<DType> dtype = toDType(tensorType.getElementType());
-  if (failed(dtype))
-    return failure();
-  return TensorSpec{*dtype, llvm::to_vector(tensorType.getShape())};
-}
 
 JitModule::~JitModule() = default;
 
@@ -84,33 +39,11 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
   std::unique_ptr<JitModule> jit(new JitModule());
 
   // Fix the ABI first so that the signatures are the host-visible ones.
-  PassManager abi(ctx);
-  abi.addPass(createTesseraPackFunctionBoundaries());
-  if (failed(abi.run(module)))
+  FailureOr<std::vector<FunctionSignature>> signatures =
+      lowerSignatures(module);
+  if (failed(signatures))
     return failure();
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (func.isExternal() || !func.isPublic())
-      continue;
-    FunctionSignature sig;
-    sig.name = func.getName().str();
-    FunctionType type = func.getFunctionType();
-    for (auto [list, types] :
-         {std::make_pair(&sig.inputs, type.getInputs()),
-          std::make_pair(&sig.results, type.getResults())}) {
-      for (Type t : types) {
-        FailureOr<TensorSpec> spec = toTensorSpec(t);
-        if (failed(spec)) {
-          func.emitError("function '")
-              << sig.name << "' has a " << t
-              << " at its boundary; the JIT calls functions of ranked "
-                 "tensors of f64/f32/f16/bf16/i64/i32/i16/i8/i1";
-          return failure();
-        }
-        list->push_back(*spec);
-      }
-    }
-    jit->functionList.push_back(std::move(sig));
-  }
+  jit->functionList = std::move(*signatures);
 
   PassManager pm(ctx);
   buildCpuPipeline(pm, options);

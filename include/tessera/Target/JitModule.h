@@ -12,6 +12,7 @@
 
 #include "tessera/Pipelines/Pipelines.h"
 #include "tessera/Support/HostTensor.h"
+#include "tessera/Target/Signature.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
@@ -24,20 +25,6 @@ namespace mlir {
 class ExecutionEngine;
 
 namespace tessera {
-
-/// The host-visible type of one argument or result: low-bit tensors appear
-/// as their packed i8 storage. Dynamic dimensions are ShapedType::kDynamic.
-struct TensorSpec {
-  mlir::tessera::DType dtype;
-  SmallVector<int64_t> shape;
-  std::string toString() const;
-};
-
-struct FunctionSignature {
-  std::string name;
-  std::vector<TensorSpec> inputs;
-  std::vector<TensorSpec> results;
-};
 
 class JitModule {
 public:
@@ -56,8 +43,8 @@ public:
   /// Calls `name`. Checks the number, dtypes and shapes of `inputs`; on a
   /// mismatch returns failure with an `error` that names the argument.
   LogicalResult invoke(StringRef name,
-                       ArrayRef<const mlir::tessera::HostTensor *> inputs,
-                       std::vector<mlir::tessera::HostTensor> &results,
+                       ArrayRef<const HostTensor *> inputs,
+                       std::vector<HostTensor> &results,
                        std::string &error);
 
 private:

@@ -1,0 +1,60 @@
+/*===- Runtime.h - Tessera runtime ABI (C) -------------------------------===*\
+|*                                                                            *|
+|* Plain C, no MLIR or LLVM: this runtime is linked statically, with hidden   *|
+|* visibility, into every library tessera-compile produces. The compiler      *|
+|* emits, per public function, a constant TesseraFunctionDesc and a C entry   *|
+|* point that gathers its arguments and calls tessera_rt_call.                *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef TESSERA_RUNTIME_RUNTIME_H
+#define TESSERA_RUNTIME_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the calling convention below; exported as <prefix>_abi_version. */
+#define TESSERA_ABI_VERSION 1
+
+/* Status codes returned by every entry point. */
+enum {
+  TESSERA_OK = 0,
+  TESSERA_INVALID_ARGUMENT = 1, /* null, misaligned, wrong or overflowing size */
+  TESSERA_INTERNAL_ERROR = 2
+};
+
+/* One tensor at the boundary: dims[i] < 0 means dynamic. */
+typedef struct {
+  int32_t rank;
+  int32_t elementSize; /* bytes; also the required alignment */
+  const int64_t *dims;
+  const char *name;    /* for messages: "x" or "argument 0" */
+  const char *dtype;   /* for messages: "f32", "i8 (packed ui3)" */
+} TesseraTensorDesc;
+
+typedef struct {
+  const char *name;
+  void (*packed)(void **); /* arguments as pointers to expanded memref fields */
+  int32_t numInputs;
+  int32_t numResults;
+  const TesseraTensorDesc *tensors; /* inputs, then results */
+} TesseraFunctionDesc;
+
+/* The caller's arguments, in order: for each input its pointer, then one
+ * int64 per dynamic dimension; then the same for each result (a buffer the
+ * result is copied into, with the dimensions the caller expects). Checks
+ * them, calls fn->packed, copies the results out. Returns a status; on
+ * failure the message is available from tessera_rt_last_error. */
+int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args);
+
+/* The message of the last failure on this thread, or "" after a success. */
+const char *tessera_rt_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TESSERA_RUNTIME_RUNTIME_H */

@@ -1,0 +1,47 @@
+//===- Signature.h - Host-visible function signatures ------------*- C++ -*-===//
+//
+// The types of the public functions of a module as a host sees them: every
+// argument and result a ranked tensor of a host dtype, low-bit tensors as
+// their packed i8 storage. Shared by the JIT and ahead-of-time compilation.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_TARGET_SIGNATURE_H
+#define TESSERA_TARGET_SIGNATURE_H
+
+#include "tessera/Support/HostTensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::tessera {
+
+/// The host-visible type of one argument or result. Dynamic dimensions are
+/// ShapedType::kDynamic. `logicalType` is the type before packing (a low-bit
+/// tensor for packed storage), for documentation.
+struct TensorSpec {
+  DType dtype;
+  SmallVector<int64_t> shape;
+  std::string name;
+  RankedTensorType logicalType;
+  std::string toString() const;
+};
+
+struct FunctionSignature {
+  std::string name;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> results;
+};
+
+/// Runs the ABI passes (low-bit tensors packed at function boundaries) on
+/// `module` and returns the signatures of its public functions. Names come
+/// from `tessera.name` argument/result attributes, else `arg<i>` and
+/// `result<i>`. Fails, with a diagnostic, on a type a host cannot pass.
+FailureOr<std::vector<FunctionSignature>> lowerSignatures(ModuleOp module);
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_TARGET_SIGNATURE_H

@@ -1,0 +1,189 @@
+/*===- Runtime.c - Tessera runtime: argument checks and calls ------------===*/
+
+#include "tessera/Runtime/Runtime.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TESSERA_MAX_RANK 8
+#define TESSERA_MAX_TENSORS 64
+
+static _Thread_local char lastError[512];
+
+const char *tessera_rt_last_error(void) { return lastError; }
+
+static int32_t fail(int32_t status, const char *format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(lastError, sizeof(lastError), format, ap);
+  va_end(ap);
+  return status;
+}
+
+/* A memref descriptor as the compiled code passes it: allocated and aligned
+ * pointers, offset, sizes, strides. */
+typedef struct {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[TESSERA_MAX_RANK];
+  int64_t strides[TESSERA_MAX_RANK];
+} Descriptor;
+
+/* Reads the caller's shape of tensor `t` (static dims from the descriptor,
+ * dynamic ones from args) and checks pointer, sizes and alignment. */
+static int32_t checkTensor(const TesseraFunctionDesc *fn, const TesseraTensorDesc *t,
+                           const char *role, void **args, int *next,
+                           void **pointer, int64_t *shape) {
+  *pointer = args[(*next)++];
+  int64_t elements = 1;
+  for (int32_t d = 0; d < t->rank; ++d) {
+    int64_t size = t->dims[d];
+    if (size < 0) {
+      size = (int64_t)(intptr_t)args[(*next)++];
+      if (size < 0)
+        return fail(TESSERA_INVALID_ARGUMENT,
+                    "%s: %s '%s': dimension %d is negative (%lld)", fn->name,
+                    role, t->name, d, (long long)size);
+    }
+    shape[d] = size;
+    if (__builtin_mul_overflow(elements, size, &elements))
+      return fail(TESSERA_INVALID_ARGUMENT,
+                  "%s: %s '%s': its size overflows 64 bits", fn->name, role,
+                  t->name);
+  }
+  int64_t bytes;
+  if (__builtin_mul_overflow(elements, (int64_t)t->elementSize, &bytes))
+    return fail(TESSERA_INVALID_ARGUMENT,
+                "%s: %s '%s': its size in bytes overflows 64 bits", fn->name,
+                role, t->name);
+  if (!*pointer && elements != 0)
+    return fail(TESSERA_INVALID_ARGUMENT, "%s: %s '%s' is a null pointer",
+                fn->name, role, t->name);
+  if ((uintptr_t)*pointer % (uintptr_t)t->elementSize != 0)
+    return fail(TESSERA_INVALID_ARGUMENT,
+                "%s: %s '%s' is misaligned: %s needs %d-byte alignment",
+                fn->name, role, t->name, t->dtype, t->elementSize);
+  return TESSERA_OK;
+}
+
+static void formatShape(char *buffer, size_t size, const int64_t *shape,
+                        int32_t rank) {
+  size_t used = 0;
+  buffer[0] = 0;
+  for (int32_t d = 0; d < rank && used < size; ++d)
+    used += (size_t)snprintf(buffer + used, size - used, d ? "x%lld" : "%lld",
+                             (long long)shape[d]);
+}
+
+int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
+  lastError[0] = 0;
+  int32_t numTensors = fn->numInputs + fn->numResults;
+  if (numTensors > TESSERA_MAX_TENSORS)
+    return fail(TESSERA_INTERNAL_ERROR, "%s: too many tensors", fn->name);
+
+  void *pointers[TESSERA_MAX_TENSORS];
+  int64_t shapes[TESSERA_MAX_TENSORS][TESSERA_MAX_RANK];
+  int next = 0;
+  for (int32_t i = 0; i < numTensors; ++i) {
+    const TesseraTensorDesc *t = &fn->tensors[i];
+    if (t->rank > TESSERA_MAX_RANK)
+      return fail(TESSERA_INTERNAL_ERROR, "%s: rank %d is too large", fn->name,
+                  t->rank);
+    int32_t status = checkTensor(fn, t, i < fn->numInputs ? "input" : "result",
+                                 args, &next, &pointers[i], shapes[i]);
+    if (status != TESSERA_OK)
+      return status;
+  }
+
+  /* Expanded memref arguments: each field is passed by address. */
+  Descriptor inputs[TESSERA_MAX_TENSORS];
+  void *packed[TESSERA_MAX_TENSORS * (3 + 2 * TESSERA_MAX_RANK) + 1];
+  int p = 0;
+  for (int32_t i = 0; i < fn->numInputs; ++i) {
+    const TesseraTensorDesc *t = &fn->tensors[i];
+    Descriptor *d = &inputs[i];
+    d->allocated = d->aligned = pointers[i];
+    d->offset = 0;
+    int64_t stride = 1;
+    for (int32_t k = t->rank; k-- > 0;) {
+      d->sizes[k] = shapes[i][k];
+      d->strides[k] = stride;
+      stride *= shapes[i][k];
+    }
+    packed[p++] = &d->allocated;
+    packed[p++] = &d->aligned;
+    packed[p++] = &d->offset;
+    for (int32_t k = 0; k < t->rank; ++k)
+      packed[p++] = &d->sizes[k];
+    for (int32_t k = 0; k < t->rank; ++k)
+      packed[p++] = &d->strides[k];
+  }
+  /* Results come back as consecutive descriptors of their own rank. */
+  int64_t resultWords[TESSERA_MAX_TENSORS * (3 + 2 * TESSERA_MAX_RANK)];
+  if (fn->numResults > 0)
+    packed[p++] = resultWords;
+  fn->packed(packed);
+
+  /* Check each result's shape against the caller's buffer, copy, free. */
+  int32_t status = TESSERA_OK;
+  const int64_t *word = resultWords;
+  void *freed[TESSERA_MAX_TENSORS];
+  int numFreed = 0;
+  for (int32_t r = 0; r < fn->numResults; ++r) {
+    int32_t i = fn->numInputs + r;
+    const TesseraTensorDesc *t = &fn->tensors[i];
+    char *allocated = (char *)(intptr_t)word[0];
+    char *aligned = (char *)(intptr_t)word[1];
+    int64_t offset = word[2];
+    const int64_t *sizes = word + 3;
+    const int64_t *strides = word + 3 + t->rank;
+    word += 3 + 2 * t->rank;
+
+    int sameShape = 1;
+    for (int32_t k = 0; k < t->rank; ++k)
+      sameShape &= sizes[k] == shapes[i][k];
+    if (!sameShape && status == TESSERA_OK) {
+      char got[128], want[128];
+      formatShape(got, sizeof(got), sizes, t->rank);
+      formatShape(want, sizeof(want), shapes[i], t->rank);
+      status = fail(TESSERA_INVALID_ARGUMENT,
+                    "%s: result '%s' has shape %s but the caller's buffer is "
+                    "for %s",
+                    fn->name, t->name, got, want);
+    }
+    if (sameShape) {
+      int64_t elements = 1;
+      for (int32_t k = 0; k < t->rank; ++k)
+        elements *= sizes[k];
+      int64_t index[TESSERA_MAX_RANK] = {0};
+      char *out = (char *)pointers[i];
+      for (int64_t e = 0; e < elements; ++e) {
+        int64_t source = offset;
+        for (int32_t k = 0; k < t->rank; ++k)
+          source += index[k] * strides[k];
+        memcpy(out + e * t->elementSize, aligned + source * t->elementSize,
+               (size_t)t->elementSize);
+        for (int32_t k = t->rank; k-- > 0;) {
+          if (++index[k] < sizes[k])
+            break;
+          index[k] = 0;
+        }
+      }
+    }
+    /* Free what the callee allocated: not globals (marked 0xdeadbeef), not
+     * the caller's inputs, and each allocation once. */
+    int owned = allocated && (uintptr_t)allocated != 0xdeadbeef;
+    for (int32_t k = 0; owned && k < fn->numInputs; ++k)
+      owned = allocated != (char *)pointers[k];
+    for (int k = 0; owned && k < numFreed; ++k)
+      owned = allocated != (char *)freed[k];
+    if (owned) {
+      freed[numFreed++] = allocated;
+      free(allocated);
+    }
+  }
+  return status;
+}

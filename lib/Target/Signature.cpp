@@ -1,0 +1,101 @@
+//===- Signature.cpp - Host-visible function signatures -------------------===//
+
+#include "tessera/Target/Signature.h"
+#include "tessera/Dialect/Tessera.h"
+#include "tessera/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+std::string TensorSpec::toString() const {
+  std::string s;
+  for (int64_t d : shape)
+    s += (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d)) +
+         "x";
+  return s + dtypeName(dtype);
+}
+
+static FailureOr<DType> toDType(Type type) {
+  if (type.isF64())
+    return DType::F64;
+  if (type.isF32())
+    return DType::F32;
+  if (type.isF16())
+    return DType::F16;
+  if (type.isBF16())
+    return DType::BF16;
+  if (auto intType = dyn_cast<IntegerType>(type)) {
+    switch (intType.getWidth()) {
+    case 64:
+      return DType::I64;
+    case 32:
+      return DType::I32;
+    case 16:
+      return DType::I16;
+    case 8:
+      return DType::I8;
+    case 1:
+      return DType::Bool;
+    }
+  }
+  return failure();
+}
+
+static std::string nameOf(DictionaryAttr attrs, const char *fallback,
+                          unsigned index) {
+  if (attrs)
+    if (auto name = attrs.getAs<StringAttr>("tessera.name"))
+      return name.str();
+  return fallback + std::to_string(index);
+}
+
+FailureOr<std::vector<FunctionSignature>>
+mlir::tessera::lowerSignatures(ModuleOp module) {
+  // The logical types, before packing, for documentation.
+  llvm::StringMap<FunctionType> logical;
+  for (auto func : module.getOps<func::FuncOp>())
+    logical[func.getName()] = func.getFunctionType();
+
+  PassManager abi(module.getContext());
+  abi.addPass(createTesseraPackFunctionBoundaries());
+  if (failed(abi.run(module)))
+    return failure();
+
+  std::vector<FunctionSignature> signatures;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isExternal() || !func.isPublic())
+      continue;
+    FunctionSignature sig;
+    sig.name = func.getName().str();
+    FunctionType type = func.getFunctionType();
+    FunctionType before = logical[func.getName()];
+    for (bool isResult : {false, true}) {
+      ArrayRef<Type> types = isResult ? type.getResults() : type.getInputs();
+      for (auto [i, t] : llvm::enumerate(types)) {
+        auto tensorType = dyn_cast<RankedTensorType>(t);
+        FailureOr<DType> dtype =
+            tensorType ? toDType(tensorType.getElementType())
+                       : FailureOr<DType>(failure());
+        if (failed(dtype)) {
+          func.emitError("function '")
+              << sig.name << "' has a " << t
+              << " at its boundary; compiled functions take and return "
+                 "ranked tensors of f64/f32/f16/bf16/i64/i32/i16/i8/i1 or "
+                 "low-bit codes";
+          return failure();
+        }
+        Type logicalType = isResult ? before.getResult(i) : before.getInput(i);
+        TensorSpec spec{*dtype, llvm::to_vector(tensorType.getShape()),
+                        isResult ? nameOf(func.getResultAttrDict(i), "result", i)
+                                 : nameOf(func.getArgAttrDict(i), "arg", i),
+                        cast<RankedTensorType>(logicalType)};
+        (isResult ? sig.results : sig.inputs).push_back(std::move(spec));
+      }
+    }
+    signatures.push_back(std::move(sig));
+  }
+  return signatures;
+}
