@@ -601,6 +601,10 @@ struct MpmmOpLowering : public OpConversionPattern<MpmmOp> {
 // Low-bit constants
 //===----------------------------------------------------------------------===//
 
+/// Low-bit constants (constant weights) are packed at compile time, by
+/// Support's packer, into an i8 constant of their canonical storage, and
+/// unpacked by a tessera.unpack (lowered in turn): the binary holds the
+/// packed bytes.
 struct LowBitConstantLowering : public OpConversionPattern<arith::ConstantOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -611,21 +615,25 @@ struct LowBitConstantLowering : public OpConversionPattern<arith::ConstantOp> {
     auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
     if (!type || !dense || !isLowBitType(type.getElementType()))
       return rewriter.notifyMatchFailure(op, "not a dense low-bit constant");
-    bool isSigned = type.getElementType().isSignedInteger();
-    auto newType = cast<RankedTensorType>(getTypeConverter()->convertType(type));
-    // Integer codes are extended to 8 bits; float codes (builtin small
-    // floats) keep their bit pattern, zero-extended.
-    SmallVector<APInt> values;
-    values.reserve(dense.getNumElements());
+    // The codes: integers as their values, floats as their bit patterns.
+    std::vector<int32_t> codes;
+    codes.reserve(dense.getNumElements());
     if (isa<FloatType>(type.getElementType())) {
       for (const APFloat &v : dense.getValues<APFloat>())
-        values.push_back(v.bitcastToAPInt().zext(8));
+        codes.push_back(int32_t(v.bitcastToAPInt().getZExtValue()));
     } else {
       for (const APInt &v : dense.getValues<APInt>())
-        values.push_back(isSigned ? v.sext(8) : v.zext(8));
+        codes.push_back(int32_t(v.getSExtValue()));
     }
-    rewriter.replaceOpWithNewOp<arith::ConstantOp>(
-        op, newType, DenseElementsAttr::get(newType, values));
+    RankedTensorType storageType = getPackedStorageType(type);
+    std::vector<uint8_t> bytes(size_t(storageType.getDimSize(0)));
+    packCodes(codes.data(), codes.size(), getLowBitWidth(type.getElementType()),
+              bytes.data());
+    auto attr = DenseElementsAttr::get(
+        storageType, ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(bytes.data()),
+                                      bytes.size()));
+    Value storage = arith::ConstantOp::create(rewriter, op.getLoc(), attr);
+    rewriter.replaceOpWithNewOp<UnpackOp>(op, type, storage, LayoutAttr());
     return success();
   }
 };
