@@ -13,10 +13,10 @@
 
 #include "tessera/Target/AotCompiler.h"
 #include "tessera/Pipelines/Pipelines.h"
+#include "tessera/Target/DiagnosticCapture.h"
 #include "tessera/Runtime/Runtime.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -233,13 +233,7 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
                                         std::string &error) {
   MLIRContext *ctx = module.getContext();
   llvm::raw_string_ostream errors(error);
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
-    errors << diag.getLocation() << ": "
-           << (diag.getSeverity() == DiagnosticSeverity::Error ? "error: "
-                                                               : "note: ")
-           << diag << "\n";
-    return success();
-  });
+  DiagnosticCapture capture(ctx, error);
   auto dump = [&](StringRef name, auto print) -> LogicalResult {
     if (options.dumpDir.empty())
       return success();

@@ -1,11 +1,11 @@
 //===- JitModule.cpp - In-process compilation and calls -------------------===//
 
 #include "tessera/Target/JitModule.h"
+#include "tessera/Target/DiagnosticCapture.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -26,15 +26,7 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
                    std::string &error) {
   MLIRContext *ctx = module.getContext();
   llvm::raw_string_ostream errors(error);
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
-    errors << diag.getLocation() << ": "
-           << (diag.getSeverity() == DiagnosticSeverity::Error ? "error: "
-                                                               : "note: ")
-           << diag << "\n";
-    for (Diagnostic &note : diag.getNotes())
-      errors << note.getLocation() << ": note: " << note << "\n";
-    return success();
-  });
+  DiagnosticCapture capture(ctx, error);
 
   std::unique_ptr<JitModule> jit(new JitModule());
 
