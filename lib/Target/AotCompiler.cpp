@@ -207,8 +207,10 @@ void emitEntryPoint(llvm::Module &m, const FunctionSignature &sig,
   b.CreateRet(b.CreateCall(call, {desc, array}));
 }
 
-/// <prefix>_last_error and <prefix>_abi_version.
-void emitLibraryFunctions(llvm::Module &m, StringRef prefix, int32_t version) {
+/// <prefix>_last_error, <prefix>_abi_version and <prefix>_signature (the
+/// functions' signatures as JSON, for loaders such as tessera.load).
+void emitLibraryFunctions(llvm::Module &m, StringRef prefix, int32_t version,
+                          StringRef signatureJson) {
   llvm::LLVMContext &ctx = m.getContext();
   auto *i32 = llvm::Type::getInt32Ty(ctx);
   auto *ptrTy = llvm::PointerType::get(ctx, 0);
@@ -224,6 +226,11 @@ void emitLibraryFunctions(llvm::Module &m, StringRef prefix, int32_t version) {
       llvm::GlobalValue::ExternalLinkage, prefix + "_abi_version", m);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", versionFn));
   b.CreateRet(llvm::ConstantInt::get(i32, version));
+  auto *signatureFn = llvm::Function::Create(
+      llvm::FunctionType::get(ptrTy, {}, false),
+      llvm::GlobalValue::ExternalLinkage, prefix + "_signature", m);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", signatureFn));
+  b.CreateRet(cString(m, signatureJson, "_tessera_signature"));
 }
 
 } // namespace
@@ -301,7 +308,8 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
     emitEntryPoint(*llvmModule, sig, emitDescriptor(*llvmModule, sig, packed),
                    prefix);
   }
-  emitLibraryFunctions(*llvmModule, prefix, TESSERA_ABI_VERSION);
+  emitLibraryFunctions(*llvmModule, prefix, TESSERA_ABI_VERSION,
+                       signaturesToJson(*signatures));
   if (llvm::verifyModule(*llvmModule, &errors))
     return failure();
 

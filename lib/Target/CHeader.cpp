@@ -110,7 +110,9 @@ std::string mlir::tessera::generateCHeader(ArrayRef<FunctionSignature> sigs,
      << "int32_t " << prefix << "_abi_version(void);\n\n"
      << "/* The message of the last failed call on this thread (\"\" after a\n"
      << " * success). */\n"
-     << "const char *" << prefix << "_last_error(void);\n";
+     << "const char *" << prefix << "_last_error(void);\n\n"
+     << "/* The signatures of the functions below, as JSON. */\n"
+     << "const char *" << prefix << "_signature(void);\n";
   for (const FunctionSignature &sig : sigs) {
     os << "\n/* " << sig.name << "\n";
     for (const TensorSpec &spec : sig.inputs)

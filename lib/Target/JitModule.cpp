@@ -110,7 +110,8 @@ LogicalResult JitModule::invoke(StringRef name,
   std::vector<void *> packed;
   for (auto [i, spec] : llvm::enumerate(sig->inputs)) {
     const HostTensor &t = *inputs[i];
-    std::string argName = "argument " + std::to_string(i);
+    std::string argName =
+        "argument '" + spec.name + "' (" + std::to_string(i) + ")";
     if (!dtypeAccepts(spec.dtype, t.dtype)) {
       error = argName + " of '" + sig->name + "': expected dtype " +
               mlir::tessera::dtypeName(spec.dtype) + ", got " +

@@ -52,6 +52,67 @@ static std::string nameOf(DictionaryAttr attrs, const char *fallback,
   return fallback + std::to_string(index);
 }
 
+static std::vector<std::string> dimNamesOf(DictionaryAttr attrs, size_t rank) {
+  std::vector<std::string> names(rank);
+  if (!attrs)
+    return names;
+  if (auto dims = attrs.getAs<ArrayAttr>("tessera.dims"))
+    for (auto [i, d] : llvm::enumerate(dims))
+      if (auto s = dyn_cast<StringAttr>(d); s && i < rank)
+        names[i] = s.str();
+  return names;
+}
+
+std::string mlir::tessera::signaturesToJson(ArrayRef<FunctionSignature> sigs) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  auto quoted = [&](StringRef s) {
+    os << '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\')
+        os << '\\';
+      os << c;
+    }
+    os << '"';
+  };
+  auto tensors = [&](const std::vector<TensorSpec> &specs) {
+    os << "[";
+    for (auto [i, spec] : llvm::enumerate(specs)) {
+      os << (i ? ", " : "") << "{\"name\": ";
+      quoted(spec.name);
+      os << ", \"dtype\": \"" << dtypeName(spec.dtype) << "\", \"shape\": [";
+      for (auto [d, size] : llvm::enumerate(spec.shape))
+        os << (d ? ", " : "")
+           << (ShapedType::isDynamic(size) ? std::string("null")
+                                           : std::to_string(size));
+      os << "], \"dims\": [";
+      for (auto [d, name] : llvm::enumerate(spec.dimNames)) {
+        os << (d ? ", " : "");
+        quoted(name);
+      }
+      os << "], \"logical\": ";
+      std::string logical;
+      llvm::raw_string_ostream ls(logical);
+      ls << spec.logicalType;
+      quoted(logical);
+      os << "}";
+    }
+    os << "]";
+  };
+  os << "[";
+  for (auto [i, sig] : llvm::enumerate(sigs)) {
+    os << (i ? ", " : "") << "{\"name\": ";
+    quoted(sig.name);
+    os << ", \"inputs\": ";
+    tensors(sig.inputs);
+    os << ", \"results\": ";
+    tensors(sig.results);
+    os << "}";
+  }
+  os << "]";
+  return out;
+}
+
 FailureOr<std::vector<FunctionSignature>>
 mlir::tessera::lowerSignatures(ModuleOp module) {
   // The logical types, before packing, for documentation.
@@ -88,10 +149,12 @@ mlir::tessera::lowerSignatures(ModuleOp module) {
           return failure();
         }
         Type logicalType = isResult ? before.getResult(i) : before.getInput(i);
+        DictionaryAttr attrs =
+            isResult ? func.getResultAttrDict(i) : func.getArgAttrDict(i);
         TensorSpec spec{*dtype, llvm::to_vector(tensorType.getShape()),
-                        isResult ? nameOf(func.getResultAttrDict(i), "result", i)
-                                 : nameOf(func.getArgAttrDict(i), "arg", i),
-                        cast<RankedTensorType>(logicalType)};
+                        nameOf(attrs, isResult ? "result" : "arg", i),
+                        cast<RankedTensorType>(logicalType),
+                        dimNamesOf(attrs, size_t(tensorType.getRank()))};
         (isResult ? sig.results : sig.inputs).push_back(std::move(spec));
       }
     }

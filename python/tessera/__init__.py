@@ -1,10 +1,27 @@
 """Tessera: a compiler for low-bit and structured tensor programs.
 
-This package holds the numpy reference of every Tessera op
-(`tessera.reference`), written independently of the compiler so that users
-and tests can check compiled results against it.
+    import numpy as np, tessera as ts
+    q = ts.quantize(w, dtype="u3", group_size=128)       # codes, scales, zeros
+    g = ts.Graph("layer")
+    x = g.input("x", shape=("M", 4096))
+    g.output(g.silu(g.mpmm(x, q)))
+    fn = ts.compile(g)                                     # JIT, in process
+    y = fn(x=np.random.randn(1, 4096).astype(np.float32))
+    lib = ts.compile(g, output="liblayer.so")              # ahead of time
+
+`tessera.reference` is the numpy reference of every op, independent of the
+compiler; `tessera.importers` reads GPTQ, AWQ, ggml and NF4 weights.
 """
 
 from . import reference
+from ._tessera import CompileError
+from .dtypes import CodeType, code_type
+from .graph import Graph, Value
+from .quant import QuantizedTensor, dequantize, pack, quantize, unpack
+from .runtime import Function, compile, load
 
-__all__ = ["reference"]
+__version__ = "0.1.0"
+
+__all__ = ["CompileError", "CodeType", "Function", "Graph", "QuantizedTensor", "Value",
+           "code_type", "compile", "dequantize", "load", "pack", "quantize", "reference",
+           "unpack"]

@@ -6,12 +6,12 @@
 // A wrong shape names the argument; exit code 1.
 // RUN: %python -c "import numpy as np; np.save('%t.bad.npy', np.ones((3, 5), np.float32))"
 // RUN: not tessera-run %s -e scale -i %t.bad.npy 2>&1 | FileCheck %s --check-prefix=SHAPE
-// SHAPE: error: argument 0 of 'scale': expected shape ?x4xf32, got 3x5xf32
+// SHAPE: error: argument 'arg0' (0) of 'scale': expected shape ?x4xf32, got 3x5xf32
 
 // A wrong dtype names the argument.
 // RUN: %python -c "import numpy as np; np.save('%t.i32.npy', np.ones((3, 4), np.int32))"
 // RUN: not tessera-run %s -e scale -i %t.i32.npy 2>&1 | FileCheck %s --check-prefix=DTYPE
-// DTYPE: error: argument 0 of 'scale': expected dtype f32, got i32
+// DTYPE: error: argument 'arg0' (0) of 'scale': expected dtype f32, got i32
 
 // Results are checked against expected values.
 // RUN: %python -c "import numpy as np; np.save('%t.x.npy', np.arange(8, dtype=np.float32).reshape(2, 4)); np.save('%t.y.npy', 2 * np.arange(8, dtype=np.float32).reshape(2, 4))"

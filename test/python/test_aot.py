@@ -184,7 +184,7 @@ def test_dependencies_are_libc_only(compile_tool, tmp_path):
     syms = subprocess.run(["nm", "-D", "--defined-only", str(lib)],
                           capture_output=True, text=True).stdout.split()
     assert set(s for s in syms if s.startswith("deps_")) == {
-        "deps_block", "deps_last_error", "deps_abi_version"}
+        "deps_block", "deps_last_error", "deps_abi_version", "deps_signature"}
     assert not any(s.startswith("tessera_rt") for s in syms)
 
 

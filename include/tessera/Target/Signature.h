@@ -27,6 +27,9 @@ struct TensorSpec {
   SmallVector<int64_t> shape;
   std::string name;
   RankedTensorType logicalType;
+  /// Per dimension, the name of a dynamic size ("M") from the
+  /// `tessera.dims` attribute, or "" when unnamed.
+  std::vector<std::string> dimNames;
   std::string toString() const;
 };
 
@@ -36,10 +39,15 @@ struct FunctionSignature {
   std::vector<TensorSpec> results;
 };
 
+/// The signatures as JSON: [{"name", "inputs": [{"name", "dtype", "shape"
+/// (null for dynamic), "dims" (dimension names), "logical"}], "results"}].
+std::string signaturesToJson(ArrayRef<FunctionSignature> signatures);
+
 /// Runs the ABI passes (low-bit tensors packed at function boundaries) on
 /// `module` and returns the signatures of its public functions. Names come
 /// from `tessera.name` argument/result attributes, else `arg<i>` and
-/// `result<i>`. Fails, with a diagnostic, on a type a host cannot pass.
+/// `result<i>`; dimension names from `tessera.dims` (an array of strings,
+/// "" for an unnamed dimension). Fails, with a diagnostic, on a type a host cannot pass.
 FailureOr<std::vector<FunctionSignature>> lowerSignatures(ModuleOp module);
 
 } // namespace mlir::tessera

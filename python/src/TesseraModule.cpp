@@ -1,0 +1,333 @@
+//===- TesseraModule.cpp - The tessera._tessera Python extension ----------===//
+//
+// A thin binding over Pipelines, Target and Support: JIT-compile a module and
+// call its functions on numpy arrays, compile ahead of time, and pack/unpack
+// codes and encode/decode float formats with lib/Support. No compiler logic
+// lives here. C++ exceptions never cross MLIR frames: diagnostics are
+// collected into strings and raised here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Pipelines/Registration.h"
+#include "tessera/Runtime/Runtime.h"
+#include "tessera/Support/BitPacking.h"
+#include "tessera/Support/FloatFormat.h"
+#include "tessera/Target/AotCompiler.h"
+#include "tessera/Target/DiagnosticCapture.h"
+#include "tessera/Target/JitModule.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+
+namespace py = pybind11;
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+/// Raised for invalid IR and failed passes; carries the diagnostics.
+py::object compileError;
+
+MLIRContext &makeContext(std::unique_ptr<MLIRContext> &owner) {
+  DialectRegistry registry;
+  registerAllTesseraDialects(registry);
+  owner = std::make_unique<MLIRContext>(registry);
+  owner->loadAllAvailableDialects();
+  return *owner;
+}
+
+[[noreturn]] void raiseCompileError(const std::string &message) {
+  PyErr_SetString(compileError.ptr(), message.c_str());
+  throw py::error_already_set();
+}
+
+/// Parses `text`; raises CompileError with the diagnostics on failure.
+OwningOpRef<ModuleOp> parseModule(MLIRContext &context, const std::string &text,
+                                  const std::string &filename) {
+  std::string diagnostics;
+  OwningOpRef<ModuleOp> module;
+  {
+    DiagnosticCapture capture(&context, diagnostics);
+    module = parseSourceString<ModuleOp>(text, &context, filename);
+  }
+  if (!module)
+    raiseCompileError(diagnostics);
+  return module;
+}
+
+py::dtype numpyDType(DType dtype) {
+  switch (dtype) {
+  case DType::F64:
+    return py::dtype("float64");
+  case DType::F32:
+    return py::dtype("float32");
+  case DType::F16:
+    return py::dtype("float16");
+  case DType::BF16:
+    return py::dtype("uint16");
+  case DType::I64:
+    return py::dtype("int64");
+  case DType::I32:
+    return py::dtype("int32");
+  case DType::I16:
+    return py::dtype("int16");
+  case DType::I8:
+    return py::dtype("int8");
+  case DType::U8:
+    return py::dtype("uint8");
+  case DType::Bool:
+    return py::dtype("bool");
+  }
+  return py::dtype("float32");
+}
+
+/// The DType of a numpy array as the function at `spec` reads it, or raises
+/// a TypeError naming the argument.
+DType hostDType(const py::array &a, const TensorSpec &spec,
+                const std::string &where) {
+  py::dtype dt = a.dtype();
+  std::string kind(1, dt.kind());
+  size_t size = dt.itemsize();
+  if (kind == "f" && size == 4)
+    return DType::F32;
+  if (kind == "f" && size == 8)
+    return DType::F64;
+  if (kind == "f" && size == 2)
+    return DType::F16;
+  if (kind == "i" && size == 8)
+    return DType::I64;
+  if (kind == "i" && size == 4)
+    return DType::I32;
+  if (kind == "i" && size == 2)
+    return DType::I16;
+  if (kind == "i" && size == 1)
+    return DType::I8;
+  if (kind == "u" && size == 1)
+    return spec.dtype == DType::Bool ? DType::Bool : DType::U8;
+  if (kind == "u" && size == 2 && spec.dtype == DType::BF16)
+    return DType::BF16;
+  if (kind == "b")
+    return DType::Bool;
+  throw py::type_error(where + ": numpy dtype " + std::string(py::str(dt)) +
+                       " cannot be passed (expected " + dtypeName(spec.dtype) +
+                       ")");
+}
+
+py::list specList(const std::vector<TensorSpec> &specs) {
+  py::list out;
+  for (const TensorSpec &spec : specs) {
+    py::list shape;
+    for (int64_t d : spec.shape)
+      shape.append(ShapedType::isDynamic(d) ? py::object(py::none())
+                                            : py::object(py::int_(d)));
+    std::string logical;
+    llvm::raw_string_ostream os(logical);
+    os << spec.logicalType;
+    out.append(py::make_tuple(spec.name, dtypeName(spec.dtype),
+                              py::tuple(shape), logical));
+  }
+  return out;
+}
+
+/// A JIT-compiled module: its context, and the ExecutionEngine.
+class PyJitModule {
+public:
+  PyJitModule(const std::string &text, const std::string &filename) {
+    MLIRContext &context = makeContext(contextOwner);
+    OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
+    std::string error;
+    auto jit = JitModule::compile(*module, CpuPipelineOptions(), error);
+    if (failed(jit))
+      raiseCompileError(error);
+    this->jit = std::move(*jit);
+  }
+
+  py::list functions() const {
+    py::list out;
+    for (const FunctionSignature &sig : jit->functions())
+      out.append(py::make_tuple(sig.name, specList(sig.inputs),
+                                specList(sig.results)));
+    return out;
+  }
+
+  py::list call(const std::string &name, const std::vector<py::array> &args) {
+    const FunctionSignature *sig = jit->lookup(name);
+    if (!sig)
+      throw py::key_error("no public function '" + name + "'");
+    if (args.size() != sig->inputs.size())
+      throw py::type_error("'" + name + "' takes " +
+                           std::to_string(sig->inputs.size()) +
+                           " arguments, got " + std::to_string(args.size()));
+    std::vector<HostTensor> hosts(args.size());
+    std::vector<const HostTensor *> pointers;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const TensorSpec &spec = sig->inputs[i];
+      std::string where = "argument '" + spec.name + "' of '" + name + "'";
+      py::array a = py::array::ensure(args[i], py::array::c_style);
+      if (!a)
+        throw py::type_error(where + ": not convertible to a C-contiguous array");
+      hosts[i].dtype = hostDType(a, spec, where);
+      hosts[i].shape.assign(a.shape(), a.shape() + a.ndim());
+      hosts[i].data.resize(size_t(a.nbytes()));
+      std::memcpy(hosts[i].data.data(), a.data(), size_t(a.nbytes()));
+      pointers.push_back(&hosts[i]);
+    }
+    std::vector<HostTensor> results;
+    std::string error;
+    {
+      py::gil_scoped_release release;
+      if (failed(jit->invoke(name, pointers, results, error)))
+        error = "error: " + error;
+    }
+    if (!error.empty())
+      throw py::value_error(error.substr(7));
+    py::list out;
+    for (HostTensor &r : results) {
+      py::array a(numpyDType(r.dtype),
+                  std::vector<py::ssize_t>(r.shape.begin(), r.shape.end()));
+      std::memcpy(a.mutable_data(), r.data.data(), r.data.size());
+      out.append(a);
+    }
+    return out;
+  }
+
+private:
+  std::unique_ptr<MLIRContext> contextOwner;
+  std::unique_ptr<JitModule> jit;
+};
+
+void aotCompile(const std::string &text, const std::string &filename,
+                const std::string &output, const std::string &header,
+                const std::string &emit, const std::string &cpu,
+                unsigned optLevel, const std::string &prefix,
+                const std::string &runtimeLibrary, const std::string &dumpDir) {
+  std::unique_ptr<MLIRContext> owner;
+  MLIRContext &context = makeContext(owner);
+  OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
+  AotOptions options;
+  if (emit == "mlir")
+    options.emit = AotOptions::Emit::MLIR;
+  else if (emit == "llvm")
+    options.emit = AotOptions::Emit::LLVM;
+  else if (emit == "obj")
+    options.emit = AotOptions::Emit::Object;
+  else if (emit != "so")
+    throw py::value_error("emit must be mlir, llvm, obj or so, got '" + emit +
+                          "'");
+  options.outputPath = output;
+  options.headerPath = header;
+  options.sourceName = filename;
+  options.cpu = cpu;
+  options.optLevel = optLevel;
+  options.prefix = prefix;
+  options.runtimeLibrary = runtimeLibrary;
+  options.dumpDir = dumpDir;
+  std::string error;
+  bool ok;
+  {
+    py::gil_scoped_release release;
+    ok = succeeded(compileAot(*module, options, error));
+  }
+  if (!ok)
+    raiseCompileError(error);
+}
+
+std::vector<int64_t> shapeOf(const py::array &a) {
+  return std::vector<int64_t>(a.shape(), a.shape() + a.ndim());
+}
+
+PackedLayout makeLayout(const std::vector<int64_t> &tile, bool bitPlanes,
+                        const std::vector<int64_t> &shape) {
+  PackedLayout layout{tile, bitPlanes};
+  std::string error;
+  if (!verifyLayout(shape, layout, error))
+    throw py::value_error("layout: " + error);
+  return layout;
+}
+
+void checkBits(int bits) {
+  if (bits < 1 || bits > 8)
+    throw py::value_error("bits must be 1 to 8, got " + std::to_string(bits));
+}
+
+py::array pack(py::array_t<int32_t, py::array::c_style | py::array::forcecast> codes,
+               int bits, const std::vector<int64_t> &tile, bool bitPlanes) {
+  checkBits(bits);
+  std::vector<int64_t> shape = shapeOf(codes);
+  PackedLayout layout = makeLayout(tile, bitPlanes, shape);
+  py::array_t<uint8_t> out(
+      py::ssize_t(packedSizeInBytes(shape, unsigned(bits), layout)));
+  packCodes(codes.data(), shape, unsigned(bits), layout, out.mutable_data());
+  return out;
+}
+
+py::array unpack(py::array_t<uint8_t, py::array::c_style | py::array::forcecast> packed,
+                 const std::vector<int64_t> &shape, int bits, bool isSigned,
+                 const std::vector<int64_t> &tile, bool bitPlanes) {
+  checkBits(bits);
+  PackedLayout layout = makeLayout(tile, bitPlanes, shape);
+  size_t need = packedSizeInBytes(shape, unsigned(bits), layout);
+  if (size_t(packed.size()) != need)
+    throw py::value_error("packed storage has " + std::to_string(packed.size()) +
+                          " bytes, expected " + std::to_string(need));
+  py::array_t<int32_t> out(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+  unpackCodes(packed.data(), shape, unsigned(bits), isSigned, layout,
+              out.mutable_data());
+  return out;
+}
+
+FloatFormat floatFormat(int e, int m) {
+  if (e < 1 || m < 1 || !FloatFormat::isValid(unsigned(e), unsigned(m)))
+    throw py::value_error("not a float format: e" + std::to_string(e) + "m" +
+                          std::to_string(m));
+  return FloatFormat(unsigned(e), unsigned(m));
+}
+
+} // namespace
+
+PYBIND11_MODULE(_tessera, m) {
+  m.doc() = "Tessera compiler bindings (use the `tessera` package)";
+  compileError = py::reinterpret_borrow<py::object>(PyErr_NewExceptionWithDoc(
+      "tessera.CompileError",
+      "Invalid IR or a failed compilation; the message holds the "
+      "diagnostics with their locations.",
+      PyExc_RuntimeError, nullptr));
+  m.attr("CompileError") = compileError;
+  m.attr("ABI_VERSION") = TESSERA_ABI_VERSION;
+
+  py::class_<PyJitModule>(m, "JitModule")
+      .def(py::init<const std::string &, const std::string &>(),
+           py::arg("mlir"), py::arg("filename") = "<graph>")
+      .def("functions", &PyJitModule::functions)
+      .def("call", &PyJitModule::call, py::arg("name"), py::arg("args"));
+  m.def("aot_compile", &aotCompile, py::arg("mlir"), py::arg("filename"),
+        py::arg("output"), py::arg("header") = "", py::arg("emit") = "so",
+        py::arg("cpu") = "host", py::arg("opt_level") = 3,
+        py::arg("prefix") = "", py::arg("runtime_library") = "",
+        py::arg("dump_dir") = "");
+  m.def("pack", &pack, py::arg("codes"), py::arg("bits"),
+        py::arg("tile") = std::vector<int64_t>(), py::arg("bit_planes") = false);
+  m.def("unpack", &unpack, py::arg("packed"), py::arg("shape"), py::arg("bits"),
+        py::arg("signed"), py::arg("tile") = std::vector<int64_t>(),
+        py::arg("bit_planes") = false);
+  m.def("float_table", [](int e, int mant) {
+    std::vector<float> table = floatFormat(e, mant).decodeTable();
+    return py::array_t<float>(py::ssize_t(table.size()), table.data());
+  });
+  m.def("float_encode", [](py::array_t<float, py::array::c_style | py::array::forcecast> x,
+                           int e, int mant) {
+    FloatFormat format = floatFormat(e, mant);
+    py::array_t<int32_t> out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+    for (py::ssize_t i = 0; i < x.size(); ++i)
+      out.mutable_data()[i] = int32_t(format.encode(x.data()[i]));
+    return out;
+  });
+  m.def("float_largest", [](int e, int mant) { return floatFormat(e, mant).getLargest(); });
+}

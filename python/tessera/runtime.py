@@ -1,0 +1,251 @@
+"""Compile graphs or MLIR text and call the result on numpy arrays.
+
+tessera.compile(g) JIT-compiles in process (MLIR's ExecutionEngine);
+tessera.compile(g, output="libx.so") compiles ahead of time through the same
+path as tessera-compile, caching the library on disk, and returns the same
+kind of callable as tessera.load("libx.so").
+"""
+
+import ctypes
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import tempfile
+
+import numpy as np
+
+from . import _tessera
+from .graph import Graph
+
+CompileError = _tessera.CompileError
+_PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+_NUMPY = {"f64": np.float64, "f32": np.float32, "f16": np.float16, "bf16": np.uint16,
+          "i64": np.int64, "i32": np.int32, "i16": np.int16, "i8": np.int8, "bool": np.bool_}
+
+
+def _compiler_id():
+    """Identifies this build of the compiler, for the cache key."""
+    st = os.stat(_tessera.__file__)
+    return f"abi{_tessera.ABI_VERSION}-{st.st_size}-{st.st_mtime_ns}"
+
+
+class Function:
+    """A compiled function. Call it with the graph's inputs (positionally or
+    by name) as numpy arrays; bound parameters (weights) are passed for you.
+    Returns one array, or a tuple for several outputs."""
+
+    def __init__(self, name, signature, invoke, params=()):
+        self.name = name
+        self.inputs = signature["inputs"]
+        self.results = signature["results"]
+        self._invoke = invoke
+        self._params = [np.ascontiguousarray(a) for _, a in params]
+        self.num_user_inputs = len(self.inputs) - len(self._params)
+        if self.num_user_inputs < 0:
+            raise ValueError(f"'{name}' takes {len(self.inputs)} arguments but "
+                             f"{len(self._params)} parameters are bound")
+
+    def __repr__(self):
+        ins = ", ".join(i["name"] for i in self.inputs[:self.num_user_inputs])
+        return f"<tessera.Function {self.name}({ins})>"
+
+    def _arrange(self, args, kwargs):
+        user = self.inputs[:self.num_user_inputs]
+        if len(args) > len(user):
+            raise TypeError(f"{self.name}() takes {len(user)} inputs, got {len(args)}")
+        values = list(args) + [None] * (len(user) - len(args))
+        for key, value in kwargs.items():
+            names = [i["name"] for i in user]
+            if key not in names:
+                raise TypeError(f"{self.name}() has no input {key!r} (inputs: {', '.join(names)})")
+            index = names.index(key)
+            if values[index] is not None:
+                raise TypeError(f"{self.name}() got input {key!r} twice")
+            values[index] = value
+        for spec, value in zip(user, values):
+            if value is None:
+                raise TypeError(f"{self.name}() is missing input {spec['name']!r}")
+        return values
+
+    def _check(self, values):
+        """Checks dtypes and shapes; returns the sizes of named dimensions."""
+        sizes = {}
+        arrays = []
+        for spec, value in zip(self.inputs, values):
+            where = f"input {spec['name']!r} of {self.name}()"
+            if not isinstance(value, np.ndarray):
+                raise TypeError(f"{where}: expected a numpy array, got {type(value).__name__}")
+            want = np.dtype(_NUMPY[spec["dtype"]])
+            ok = value.dtype == want or (spec["dtype"] == "i8" and value.dtype == np.uint8)
+            if not ok:
+                raise TypeError(f"{where}: expected dtype {want} ({spec['dtype']}), got {value.dtype}")
+            if value.ndim != len(spec["shape"]):
+                raise ValueError(f"{where}: expected {len(spec['shape'])} dimensions, got shape {value.shape}")
+            for axis, (want_size, dim) in enumerate(zip(spec["shape"], spec["dims"])):
+                got = value.shape[axis]
+                if want_size is not None and got != want_size:
+                    raise ValueError(f"{where}: dimension {axis} must be {want_size}, got shape {value.shape}")
+                if dim:
+                    if sizes.setdefault(dim, got) != got:
+                        raise ValueError(f"{where}: dimension {axis} ({dim}) is {got}, but {dim} = "
+                                         f"{sizes[dim]} in another input")
+            arrays.append(np.ascontiguousarray(value))
+        return arrays, sizes
+
+    def __call__(self, *args, **kwargs):
+        arrays, sizes = self._check(self._arrange(args, kwargs) + self._params)
+        outs = self._invoke(arrays, sizes)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _signature_of(jit, name):
+    for fname, inputs, results in jit.functions():
+        if fname == name:
+            conv = lambda specs: [{"name": n, "dtype": d, "shape": list(s), "dims": ["" for _ in s],
+                                   "logical": lg} for n, d, s, lg in specs]
+            return {"inputs": conv(inputs), "results": conv(results)}
+    raise KeyError(f"no public function {name!r}")
+
+
+def _source(graph_or_mlir, entry):
+    if isinstance(graph_or_mlir, Graph):
+        return graph_or_mlir.mlir(), graph_or_mlir.name, graph_or_mlir.params, graph_or_mlir
+    if isinstance(graph_or_mlir, str):
+        text = graph_or_mlir
+        if entry is None:
+            match = re.search(r"func\.func\s+@([A-Za-z0-9_$.]+)", text)
+            if not match:
+                raise ValueError("the MLIR text has no function; pass entry=")
+            entry = match.group(1)
+        return text, entry, [], None
+    raise TypeError(f"compile takes a Graph or MLIR text, got {type(graph_or_mlir).__name__}")
+
+
+def _named_dims(signature, graph):
+    """Copies the graph's dimension names into a JIT signature."""
+    if graph is None:
+        return signature
+    specs = [(v.shape) for v, _ in graph._inputs] + [None] * len(graph.params)
+    for spec, shape in zip(signature["inputs"], specs):
+        if shape is not None:
+            spec["dims"] = [d if isinstance(d, str) else "" for d in shape]
+    for spec, (v, _) in zip(signature["results"], graph._outputs):
+        spec["dims"] = [d if isinstance(d, str) else "" for d in v.shape]
+    return signature
+
+
+def _cache_dir():
+    path = pathlib.Path(os.environ.get("TESSERA_CACHE_DIR",
+                                       pathlib.Path.home() / ".cache" / "tessera"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _atomic_copy(src, dst):
+    dst = pathlib.Path(dst)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent or ".", prefix=f".{dst.name}.")
+    os.close(fd)
+    shutil.copyfile(src, tmp)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, dst)
+
+
+def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
+            opt_level=3, cache=True, header=None):
+    """Compiles a Graph (or MLIR text) and returns a Function.
+
+    target: "cpu". output: None to JIT-compile in process, or the path of a
+    shared library to build ahead of time (with `header`, its C header too);
+    AOT libraries are cached on disk (TESSERA_CACHE_DIR, default
+    ~/.cache/tessera) keyed by the IR, the options and the compiler build.
+    Raises CompileError with the diagnostics on invalid IR.
+    """
+    if target != "cpu":
+        raise ValueError(f"target {target!r} is not supported yet (use 'cpu')")
+    text, name, params, graph = _source(graph_or_mlir, entry)
+    if output is None:
+        jit = _tessera.JitModule(text, f"<{name}>")
+        signature = _named_dims(_signature_of(jit, name), graph)
+
+        def invoke(arrays, sizes):
+            return jit.call(name, arrays)
+        return Function(name, signature, invoke, params)
+
+    output = pathlib.Path(output)
+    prefix = re.sub(r"\W", "_", output.stem[3:] if output.stem.startswith("lib") else output.stem)
+    options = {"cpu": cpu, "opt": opt_level, "prefix": prefix, "compiler": _compiler_id()}
+    key = hashlib.sha256((text + json.dumps(options, sort_keys=True)).encode()).hexdigest()
+    runtime = str(_PACKAGE_DIR / "libTesseraRuntime.a")
+    cached = _cache_dir() / f"{key}.so"
+    if not (cache and cached.exists()):
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".build-", suffix=".so")
+        os.close(fd)
+        try:
+            _tessera.aot_compile(text, f"<{name}>", tmp, cpu=cpu, opt_level=opt_level,
+                                 prefix=prefix, runtime_library=runtime)
+            os.replace(tmp, cached)  # atomic: readers see all or nothing
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    _atomic_copy(cached, output)
+    if header:
+        _tessera.aot_compile(text, f"<{name}>", os.devnull, header=str(header),
+                             emit="mlir", prefix=prefix)
+    return load(output, entry=name, params=params)
+
+
+def load(path, entry=None, params=(), prefix=None):
+    """Loads a library built by tessera.compile or tessera-compile and
+    returns its function `entry` (default: the only or first one)."""
+    path = pathlib.Path(path)
+    if prefix is None:
+        stem = path.stem
+        prefix = re.sub(r"\W", "_", stem[3:] if stem.startswith("lib") else stem)
+    lib = ctypes.CDLL(str(path.resolve()))
+    try:
+        sig_fn = getattr(lib, f"{prefix}_signature")
+    except AttributeError:
+        raise ValueError(f"{path} has no {prefix}_signature: not a Tessera library, "
+                         "or built with another --prefix (pass prefix=)") from None
+    sig_fn.restype = ctypes.c_char_p
+    signatures = json.loads(sig_fn().decode())
+    if entry is None:
+        entry = signatures[0]["name"]
+    matches = [s for s in signatures if s["name"] == entry]
+    if not matches:
+        raise KeyError(f"{path} has no function {entry!r}")
+    signature = matches[0]
+    fn = getattr(lib, f"{prefix}_{entry}")
+    fn.restype = ctypes.c_int32
+    last_error = getattr(lib, f"{prefix}_last_error")
+    last_error.restype = ctypes.c_char_p
+
+    def invoke(arrays, sizes):
+        args = []
+        for spec, a in zip(signature["inputs"], arrays):
+            args.append(ctypes.c_void_p(a.ctypes.data))
+            args += [ctypes.c_int64(a.shape[d]) for d, s in enumerate(spec["shape"]) if s is None]
+        outs = []
+        for r, spec in enumerate(signature["results"]):
+            shape = []
+            for d, (s, dim) in enumerate(zip(spec["shape"], spec["dims"])):
+                if s is not None:
+                    shape.append(s)
+                elif dim in sizes:
+                    shape.append(sizes[dim])
+                else:
+                    raise ValueError(f"{entry}(): cannot tell the size of dimension {d} of "
+                                     f"result {spec['name']!r}: name it with tessera.dims")
+            out = np.empty(shape, dtype=_NUMPY[spec["dtype"]])
+            outs.append(out)
+            args.append(ctypes.c_void_p(out.ctypes.data if out.size else 0))
+            args += [ctypes.c_int64(shape[d]) for d, s in enumerate(spec["shape"]) if s is None]
+        if fn(*args) != 0:
+            raise ValueError(last_error().decode())
+        return outs
+    function = Function(entry, signature, invoke, params)
+    function.library = lib
+    return function
