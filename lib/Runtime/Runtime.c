@@ -187,3 +187,35 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
   }
   return status;
 }
+
+void memrefCopy(int64_t elementSize, TesseraUnrankedMemRef *source,
+                TesseraUnrankedMemRef *destination) {
+  int64_t rank = source->rank;
+  const int64_t *src = (const int64_t *)source->descriptor;
+  const int64_t *dst = (const int64_t *)destination->descriptor;
+  const char *srcData = (const char *)(intptr_t)src[1];
+  char *dstData = (char *)(intptr_t)dst[1];
+  const int64_t *sizes = src + 3, *srcStrides = src + 3 + rank;
+  const int64_t *dstStrides = dst + 3 + rank;
+  int64_t elements = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    elements *= sizes[d];
+  if (elements == 0)
+    return;
+  int64_t index[rank > 0 ? rank : 1];
+  memset(index, 0, sizeof(index));
+  for (int64_t e = 0; e < elements; ++e) {
+    int64_t s = src[2], t = dst[2];
+    for (int64_t d = 0; d < rank; ++d) {
+      s += index[d] * srcStrides[d];
+      t += index[d] * dstStrides[d];
+    }
+    memcpy(dstData + t * elementSize, srcData + s * elementSize,
+           (size_t)elementSize);
+    for (int64_t d = rank; d-- > 0;) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}

@@ -9,6 +9,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "tessera/Runtime/Runtime.h"
+#include "llvm/ExecutionEngine/Orc/Core.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <cstdlib>
@@ -58,6 +61,14 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
     return failure();
   }
   jit->engine = std::move(*engine);
+  // Runtime functions compiled code may call (as a library would link them).
+  jit->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    symbols[interner("memrefCopy")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
+        llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
   // Look every entry point up now: this materializes the code, so that
   // compile time is spent here and not in the first call.
   for (const FunctionSignature &sig : jit->functionList) {

@@ -159,6 +159,13 @@ mlir::tessera::lowerSignatures(ModuleOp module) {
       }
     }
     signatures.push_back(std::move(sig));
+    // The names have been read; LLVM translation does not know them.
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      for (StringRef attr : {"tessera.name", "tessera.dims"})
+        func.removeArgAttr(i, attr);
+    for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+      for (StringRef attr : {"tessera.name", "tessera.dims"})
+        func.removeResultAttr(i, StringAttr::get(module.getContext(), attr));
   }
   return signatures;
 }

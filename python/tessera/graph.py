@@ -237,6 +237,8 @@ class Graph:
         if len(x.shape) != 2 or x.shape[1] != k:
             raise ValueError(f"mpmm: x of shape {x.shape} does not match weights of K = {k}")
         name = name or q.name or f"w{len(self._params)}"
+        if q.input_permutation is not None:
+            x = self._gather_columns(x, q.input_permutation, f"{name}.permutation")
         ng = k // q.group_size
         ct = q.dtype.mlir()
         if constant and q.dtype.is_float and not q.dtype.builtin:
@@ -264,6 +266,23 @@ class Graph:
                    f"scales {s} : tensor<{n}x{ng}x{q.scale_dtype}>{extra} "
                    f"group_size {q.group_size} outs {init} : {_type(out_shape, x.dtype)}")
         return Value(self, r, out_shape, x.dtype)
+
+    def _gather_columns(self, x, perm, name):
+        """x[:, perm] for an int permutation bound as a parameter."""
+        perm = np.asarray(perm, dtype=np.int64)
+        p = self._param(perm, f"tensor<{perm.size}xi64>", name)
+        pv = Value(self, p, perm.shape, "i64")
+        rank = len(x.shape)
+
+        def body(args, lines):
+            i, j = self._ssa("i"), self._ssa("j")
+            lines.append(f"{i} = linalg.index 0 : index")
+            lines.append(f"{j} = arith.index_cast {args[0]} : i64 to index")
+            r = self._ssa("g")
+            lines.append(f"{r} = tensor.extract {x.ssa}[{i}, {j}] : {x.type}")
+            return r
+        maps = [f"affine_map<(d0, d1) -> (d1)>"]
+        return self._generic([pv], x.shape, x.dtype, body, maps=maps)
 
     def matmul(self, a, b):
         """a (M x K) @ b (K x N); b a Value or a numpy array (a weight)."""

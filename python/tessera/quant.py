@@ -31,6 +31,9 @@ class QuantizedTensor:
     zero_dtype: object = None  # CodeType for integer zeros, "f32"/"f16"/"bf16" for offsets
     codebook: np.ndarray = None
     name: str = field(default=None, compare=False)
+    # A permutation of K applied to x before the product (GPTQ act-order):
+    # y = x[:, input_permutation] @ dequantize(self).T.
+    input_permutation: np.ndarray = field(default=None, compare=False)
 
     def __post_init__(self):
         self.dtype = code_type(self.dtype)
@@ -54,7 +57,7 @@ class QuantizedTensor:
             if self.zero_dtype is None:
                 self.zero_dtype = (self.dtype if np.issubdtype(self.zeros.dtype, np.integer)
                                    else _float_name(self.zeros.dtype))
-            if not isinstance(self.zero_dtype, str):
+            if self.zero_dtype not in ACTIVATION_TYPES:
                 self.zero_dtype = code_type(self.zero_dtype)
         if self.codebook is not None:
             self.codebook = np.asarray(self.codebook, dtype=np.float32)

@@ -7,8 +7,9 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "python"))
 BUILD = pathlib.Path(os.environ.get("TESSERA_BUILD_DIR", ROOT / "build"))
+# The package as the build assembles it: sources, extension, runtime.
+sys.path.insert(0, str(BUILD / "python"))
 
 
 @pytest.fixture(scope="session")

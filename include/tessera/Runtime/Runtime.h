@@ -53,6 +53,15 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args);
 /* The message of the last failure on this thread, or "" after a success. */
 const char *tessera_rt_last_error(void);
 
+/* What compiled code calls for a memref.copy between non-contiguous memrefs
+ * (MLIR's runner-utils ABI): copies element by element, any rank. */
+typedef struct {
+  int64_t rank;
+  void *descriptor; /* {allocated, aligned, offset, sizes[rank], strides[rank]} */
+} TesseraUnrankedMemRef;
+void memrefCopy(int64_t elementSize, TesseraUnrankedMemRef *source,
+                TesseraUnrankedMemRef *destination);
+
 #ifdef __cplusplus
 }
 #endif
