@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev python3-pytest python3-pytest-xdist
   # Python bindings and the numpy peer (OpenBLAS so numpy is not on reference BLAS)
   python3 python3-dev python3-numpy pybind11-dev libopenblas0-pthread
+  # the examples: a real data set (scikit-learn's bundled digits)
+  python3-sklearn
   # ELF inspection for the dependency test
   binutils
 )
