@@ -16,10 +16,9 @@ import tempfile
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
-from tessera import reference  # noqa: E402
-
 BUILD = pathlib.Path(os.environ.get("TESSERA_BUILD_DIR", ROOT / "build"))
+sys.path.insert(0, str(BUILD / "python"))
+from tessera import reference  # noqa: E402
 M, N, K, GROUP, BITS = 17, 64, 128, 32, 3
 
 
