@@ -42,8 +42,13 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
 
   PassManager pm(ctx);
   buildCpuPipeline(pm, options);
-  if (failed(pm.run(module)))
+  if (failed(pm.run(module))) {
+    llvm::raw_string_ostream os(error);
+    os << "note: while running the CPU pipeline: ";
+    pm.printAsTextualPipeline(os);
+    os << "\n";
     return failure();
+  }
 
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();

@@ -271,3 +271,46 @@ def pack_layout(codes, bits, tile=None, bit_planes=False):
         for p in range(bits):
             out.append(np.packbits(((t >> p) & 1).astype(np.uint8), bitorder="little"))
     return np.concatenate(out)
+
+
+# --- Graph ops (the semantics of tessera.Graph's builders) -------------------
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-np.asarray(x, np.float64)))
+
+
+def silu(x):
+    return x * sigmoid(x)
+
+
+def gelu(x):
+    """The tanh approximation, as Graph.gelu computes it."""
+    x = np.asarray(x, np.float64)
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+def softmax(x):
+    """Along the last axis."""
+    x = np.asarray(x, np.float64)
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def rmsnorm(x, weight=None, eps=1e-6):
+    x = np.asarray(x, np.float64)
+    y = x / np.sqrt((x * x).mean(-1, keepdims=True) + eps)
+    return y if weight is None else y * weight
+
+
+def layernorm(x, weight=None, bias=None, eps=1e-5):
+    x = np.asarray(x, np.float64)
+    y = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y

@@ -260,17 +260,16 @@ func.func @rt(%w: tensor<5x7x{code_type}>) -> tensor<5x7x{code_type}> {{
     assert np.array_equal(got.view(np.uint8), packed)
 
 
-LAYOUTS = [  # (shape, bits, tile, bit_planes)
-    ((8, 64), 1, None, True), ((8, 64), 2, [4, 32], True),
-    ((6, 20), 3, [2, 4], False), ((6, 20), 3, [3, 10], True),
-    ((16, 12), 5, [16, 4], True), ((4, 24), 7, [1, 8], False),
-    ((5, 7), 4, None, True), ((12, 8), 8, [4, 4], True),
+LAYOUTS = [  # (shape, tile, bit_planes): rows and planes of odd lengths
+    ((5, 7), None, True), ((6, 20), [2, 4], False), ((6, 20), [3, 10], True),
+    ((8, 64), [4, 32], True),
 ]
 
 
-@pytest.mark.parametrize("shape,bits,tile,planes", LAYOUTS,
-                         ids=[f"{s[0]}x{s[1]}-b{b}-{t}-{'planes' if p else 'dense'}"
-                              for s, b, t, p in LAYOUTS])
+@pytest.mark.parametrize("shape,tile,planes", LAYOUTS,
+                         ids=[f"{s[0]}x{s[1]}-{t}-{'planes' if p else 'dense'}"
+                              for s, t, p in LAYOUTS])
+@pytest.mark.parametrize("bits", range(1, 9))
 @pytest.mark.parametrize("signed", [False, True])
 def test_layouts(run, shape, bits, tile, planes, signed):
     """Canonical -> logical -> layout and back, against the reference
