@@ -15,8 +15,8 @@ echo "== lit (dialect, passes, pipelines, tools)"
 /usr/lib/llvm-22/bin/lit -sv -j "$JOBS" "$BUILD_DIR/test" \
   --xunit-xml-output "$RESULTS/lit.xml"
 
-echo "== C++ unit tests (lib/Support)"
-"$BUILD_DIR/bin/TesseraSupportTests" --gtest_brief=1 \
+echo "== C++ unit tests (lib/Support, lib/Runtime)"
+"$BUILD_DIR/bin/TesseraUnitTests" --gtest_brief=1 \
   --gtest_output="xml:$RESULTS/unit.xml"
 
 echo "== Python execution tests"

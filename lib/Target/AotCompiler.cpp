@@ -226,6 +226,23 @@ void emitLibraryFunctions(llvm::Module &m, StringRef prefix, int32_t version,
       llvm::GlobalValue::ExternalLinkage, prefix + "_abi_version", m);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", versionFn));
   b.CreateRet(llvm::ConstantInt::get(i32, version));
+  // <prefix>_set_num_threads(int32_t) and <prefix>_num_threads(void).
+  auto *voidTy = llvm::Type::getVoidTy(ctx);
+  llvm::FunctionCallee setThreads = m.getOrInsertFunction(
+      "tessera_rt_set_num_threads", llvm::FunctionType::get(voidTy, {i32}, false));
+  auto *setFn = llvm::Function::Create(
+      llvm::FunctionType::get(voidTy, {i32}, false),
+      llvm::GlobalValue::ExternalLinkage, prefix + "_set_num_threads", m);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", setFn));
+  b.CreateCall(setThreads, {setFn->getArg(0)});
+  b.CreateRetVoid();
+  llvm::FunctionCallee getThreads = m.getOrInsertFunction(
+      "tessera_rt_num_threads", llvm::FunctionType::get(i32, {}, false));
+  auto *getFn = llvm::Function::Create(
+      llvm::FunctionType::get(i32, {}, false),
+      llvm::GlobalValue::ExternalLinkage, prefix + "_num_threads", m);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", getFn));
+  b.CreateRet(b.CreateCall(getThreads));
   auto *signatureFn = llvm::Function::Create(
       llvm::FunctionType::get(ptrTy, {}, false),
       llvm::GlobalValue::ExternalLinkage, prefix + "_signature", m);

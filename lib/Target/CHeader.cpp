@@ -111,6 +111,10 @@ std::string mlir::tessera::generateCHeader(ArrayRef<FunctionSignature> sigs,
      << "/* The message of the last failed call on this thread (\"\" after a\n"
      << " * success). */\n"
      << "const char *" << prefix << "_last_error(void);\n\n"
+     << "/* Threads of the library's pool, the caller included (default:\n"
+     << " * TESSERA_NUM_THREADS, else the online CPUs; below 1 restores it). */\n"
+     << "void " << prefix << "_set_num_threads(int32_t threads);\n"
+     << "int32_t " << prefix << "_num_threads(void);\n\n"
      << "/* The signatures of the functions below, as JSON. */\n"
      << "const char *" << prefix << "_signature(void);\n";
   for (const FunctionSignature &sig : sigs) {

@@ -184,7 +184,8 @@ def test_dependencies_are_libc_only(compile_tool, tmp_path):
     syms = subprocess.run(["nm", "-D", "--defined-only", str(lib)],
                           capture_output=True, text=True).stdout.split()
     assert set(s for s in syms if s.startswith("deps_")) == {
-        "deps_block", "deps_last_error", "deps_abi_version", "deps_signature"}
+        "deps_block", "deps_last_error", "deps_abi_version", "deps_signature",
+        "deps_set_num_threads", "deps_num_threads"}
     assert not any(s.startswith("tessera_rt") for s in syms)
 
 
@@ -242,3 +243,12 @@ func.func @layer(%x: tensor<?x{k}xf32>) -> tensor<?x{n}xf32> {{
     assert np.all(np.abs(y - want) <= ref.mpmm_error_bound(x, codes, scales, 128))
     packed_bytes = n * k * bits // 8
     assert path.stat().st_size < packed_bytes + 64 * 1024  # not n * k bytes
+
+
+def test_thread_count_controls(compile_tool, tmp_path):
+    lib = ctypes.CDLL(str(compile_module(compile_tool, tmp_path, GRAPH, "thr")))
+    assert lib.thr_num_threads() >= 1
+    lib.thr_set_num_threads(3)
+    assert lib.thr_num_threads() == 3
+    lib.thr_set_num_threads(0)
+    assert lib.thr_num_threads() >= 1

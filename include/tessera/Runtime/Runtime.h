@@ -53,6 +53,22 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args);
 /* The message of the last failure on this thread, or "" after a success. */
 const char *tessera_rt_last_error(void);
 
+/* The thread pool. Runs body(context, begin, end) on disjoint chunks of at
+ * least `grain` iterations covering [0, n), on the calling thread and the
+ * pool's workers, and returns when all are done. A parallel_for inside a
+ * body runs serially on its thread. */
+void tessera_rt_parallel_for(int64_t n, int64_t grain,
+                             void (*body)(void *context, int64_t begin,
+                                          int64_t end),
+                             void *context);
+
+/* Threads used by parallel_for, the caller included: by default the
+ * TESSERA_NUM_THREADS environment variable, else the online CPUs. A value
+ * below 1 restores the default. Exported by libraries as
+ * <prefix>_set_num_threads / <prefix>_num_threads. */
+void tessera_rt_set_num_threads(int32_t threads);
+int32_t tessera_rt_num_threads(void);
+
 /* What compiled code calls for a memref.copy between non-contiguous memrefs
  * (MLIR's runner-utils ABI): copies element by element, any rank. */
 typedef struct {

@@ -1,0 +1,147 @@
+/*===- ThreadPool.c - The runtime's thread pool (pthreads) ---------------===*
+ *
+ * One pool per library (the runtime is linked statically with hidden
+ * symbols). Workers start lazily on the first parallel_for that needs them
+ * and wait on a condition variable; a job hands out chunks through an
+ * atomic counter, and the caller works on it too.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "tessera/Runtime/Runtime.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define TESSERA_MAX_THREADS 256
+
+typedef struct {
+  void (*body)(void *, int64_t, int64_t);
+  void *context;
+  int64_t n, chunk;
+  int helpers;          /* workers 0 .. helpers-1 take part */
+  atomic_llong next;    /* next chunk start */
+  atomic_int pending;   /* workers that have not yet seen this job through */
+} Job;
+
+static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t submit = PTHREAD_MUTEX_INITIALIZER; /* one job at a time */
+static Job *current;
+static unsigned long generation;
+static int started;           /* workers running */
+static int requested;         /* threads wanted, 0 = default */
+static _Thread_local int insideJob;
+
+static int defaultThreads(void) {
+  const char *env = getenv("TESSERA_NUM_THREADS");
+  if (env) {
+    int n = atoi(env);
+    if (n >= 1)
+      return n < TESSERA_MAX_THREADS ? n : TESSERA_MAX_THREADS;
+  }
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1)
+    cpus = 1;
+  return cpus < TESSERA_MAX_THREADS ? (int)cpus : TESSERA_MAX_THREADS;
+}
+
+int32_t tessera_rt_num_threads(void) {
+  int n = __atomic_load_n(&requested, __ATOMIC_RELAXED);
+  return n >= 1 ? n : defaultThreads();
+}
+
+void tessera_rt_set_num_threads(int32_t threads) {
+  if (threads > TESSERA_MAX_THREADS)
+    threads = TESSERA_MAX_THREADS;
+  __atomic_store_n(&requested, threads >= 1 ? threads : 0, __ATOMIC_RELAXED);
+}
+
+static void runChunks(Job *job) {
+  insideJob = 1;
+  for (;;) {
+    int64_t begin = atomic_fetch_add(&job->next, job->chunk);
+    if (begin >= job->n)
+      break;
+    int64_t end = begin + job->chunk < job->n ? begin + job->chunk : job->n;
+    job->body(job->context, begin, end);
+  }
+  insideJob = 0;
+}
+
+static void *worker(void *argument) {
+  int id = (int)(intptr_t)argument;
+  unsigned long seen = 0;
+  pthread_mutex_lock(&mutex);
+  for (;;) {
+    while (generation == seen)
+      pthread_cond_wait(&wake, &mutex);
+    seen = generation;
+    Job *job = current;
+    pthread_mutex_unlock(&mutex);
+    if (job) {
+      if (id < job->helpers)
+        runChunks(job);
+      if (atomic_fetch_sub(&job->pending, 1) == 1) {
+        pthread_mutex_lock(&mutex);
+        pthread_cond_broadcast(&done);
+        pthread_mutex_unlock(&mutex);
+      }
+    }
+    pthread_mutex_lock(&mutex);
+  }
+  return NULL;
+}
+
+void tessera_rt_parallel_for(int64_t n, int64_t grain,
+                             void (*body)(void *, int64_t, int64_t),
+                             void *context) {
+  if (n <= 0)
+    return;
+  if (grain < 1)
+    grain = 1;
+  int threads = tessera_rt_num_threads();
+  int64_t maxChunks = (n + grain - 1) / grain;
+  if (threads > maxChunks)
+    threads = (int)maxChunks;
+  if (threads <= 1 || insideJob) {
+    body(context, 0, n);
+    return;
+  }
+
+  pthread_mutex_lock(&submit);
+  pthread_mutex_lock(&mutex);
+  while (started < threads - 1) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, worker, (void *)(intptr_t)started) != 0)
+      break;
+    pthread_detach(thread);
+    ++started;
+  }
+  int helpers = threads - 1 < started ? threads - 1 : started;
+  /* About 4 chunks per thread balances uneven work without much overhead. */
+  int64_t chunk = (n + 4 * (int64_t)threads - 1) / (4 * (int64_t)threads);
+  Job job;
+  job.body = body;
+  job.context = context;
+  job.n = n;
+  job.chunk = chunk > grain ? chunk : grain;
+  job.helpers = helpers;
+  atomic_init(&job.next, 0);
+  atomic_init(&job.pending, started);
+  current = &job;
+  ++generation;
+  pthread_cond_broadcast(&wake);
+  pthread_mutex_unlock(&mutex);
+
+  runChunks(&job);
+
+  pthread_mutex_lock(&mutex);
+  while (atomic_load(&job.pending) > 0)
+    pthread_cond_wait(&done, &mutex);
+  current = NULL;
+  pthread_mutex_unlock(&mutex);
+  pthread_mutex_unlock(&submit);
+}
