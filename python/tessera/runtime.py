@@ -194,7 +194,9 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     if header:
         _tessera.aot_compile(text, f"<{name}>", os.devnull, header=str(header),
                              emit="mlir", prefix=prefix)
-    return load(output, entry=name, params=params)
+    # Load the cache entry (its path is unique to its content): dlopen of a
+    # path it already opened returns the old library even if the file changed.
+    return load(cached if cache else output, entry=name, params=params, prefix=prefix)
 
 
 def load(path, entry=None, params=(), prefix=None):

@@ -1,0 +1,110 @@
+/* The machine's two ceilings, measured in the same run as the benchmarks:
+ * memory read bandwidth (several concurrent read streams per thread over
+ * arrays far past the last-level cache) and peak f32 FMA rate (independent
+ * FMA chains). Built by bench/mpmm_bench.py with the system compiler,
+ * -O3 -march=native, and loaded with ctypes. */
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef float v8 __attribute__((vector_size(32)));
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+typedef struct {
+  const float *data;
+  size_t count;
+  int repeat;
+  float sink;
+} ReadJob;
+
+static void *readWorker(void *arg) {
+  ReadJob *job = arg;
+  v8 acc[4] = {{0}, {0}, {0}, {0}};
+  const v8 *p = (const v8 *)job->data;
+  size_t n = job->count / 8, quarter = n / 4;
+  for (int r = 0; r < job->repeat; ++r)
+    for (size_t i = 0; i < quarter; ++i) { /* four streams */
+      acc[0] += p[i];
+      acc[1] += p[i + quarter];
+      acc[2] += p[i + 2 * quarter];
+      acc[3] += p[i + 3 * quarter];
+    }
+  v8 s = acc[0] + acc[1] + acc[2] + acc[3];
+  job->sink = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+  return NULL;
+}
+
+/* GB/s reading `bytesPerThread` per thread, `threads` threads. */
+double read_bandwidth(size_t bytesPerThread, int threads, int repeat) {
+  pthread_t tid[64];
+  ReadJob jobs[64];
+  float *buffers[64];
+  for (int t = 0; t < threads; ++t) {
+    buffers[t] = aligned_alloc(64, bytesPerThread);
+    memset(buffers[t], 1, bytesPerThread);
+    jobs[t] = (ReadJob){buffers[t], bytesPerThread / 4, repeat, 0};
+  }
+  double best = 1e30;
+  for (int trial = 0; trial < 3; ++trial) {
+    double start = now();
+    for (int t = 0; t < threads; ++t)
+      pthread_create(&tid[t], NULL, readWorker, &jobs[t]);
+    for (int t = 0; t < threads; ++t)
+      pthread_join(tid[t], NULL);
+    double elapsed = now() - start;
+    if (elapsed < best)
+      best = elapsed;
+  }
+  for (int t = 0; t < threads; ++t)
+    free(buffers[t]);
+  return (double)bytesPerThread * threads * repeat / best / 1e9;
+}
+
+typedef struct {
+  long iterations;
+  float sink;
+} FmaJob;
+
+static void *fmaWorker(void *arg) {
+  FmaJob *job = arg;
+  v8 a[10], b = {1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f};
+  v8 c = {1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f};
+  for (int i = 0; i < 10; ++i)
+    a[i] = c * (float)i;
+  for (long it = 0; it < job->iterations; ++it)
+    for (int i = 0; i < 10; ++i) /* ten independent chains hide the latency */
+      a[i] = a[i] * b + c;
+  v8 s = {0};
+  for (int i = 0; i < 10; ++i)
+    s += a[i];
+  job->sink = s[0];
+  return NULL;
+}
+
+/* Peak f32 GFLOP/s (an FMA counts 2) with `threads` threads. */
+double peak_gflops(int threads, long iterations) {
+  pthread_t tid[64];
+  FmaJob jobs[64];
+  double best = 1e30;
+  for (int trial = 0; trial < 3; ++trial) {
+    double start = now();
+    for (int t = 0; t < threads; ++t) {
+      jobs[t].iterations = iterations;
+      pthread_create(&tid[t], NULL, fmaWorker, &jobs[t]);
+    }
+    for (int t = 0; t < threads; ++t)
+      pthread_join(tid[t], NULL);
+    double elapsed = now() - start;
+    if (elapsed < best)
+      best = elapsed;
+  }
+  return 2.0 * 8 * 10 * (double)iterations * threads / best / 1e9;
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""mpmm on CPU against the machine's ceilings and numpy/OpenBLAS.
+
+For each shape N x K, batch M, width b and thread count, prints: Tessera's
+time per call, effective GB/s (packed weight + scale + zero bytes / time), the
+share of the read bandwidth measured in the same run, numpy/OpenBLAS f32 time
+on the dequantized matrix, Tessera/numpy time ratio, and roofline efficiency
+(floor / time, floor = max(bytes / bandwidth, 2*M*N*K / peak)). Weights come
+from memory, not cache: the benchmark cycles through enough distinct copies
+to exceed twice the last-level cache.
+
+    PYTHONPATH=build/python /usr/bin/python3 bench/mpmm_bench.py            # the issue's table
+    PYTHONPATH=build/python /usr/bin/python3 bench/mpmm_bench.py --full     # widths 1-8
+    ... --shapes 4096x4096 --batches 1,16 --widths 4 --threads 1
+"""
+
+import argparse
+import ctypes
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def ceilings_library(tmp):
+    lib = pathlib.Path(tmp) / "ceilings.so"
+    subprocess.run(["cc", "-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC",
+                    "-o", str(lib), str(ROOT / "bench" / "ceilings.c"), "-lpthread"], check=True)
+    c = ctypes.CDLL(str(lib))
+    c.read_bandwidth.restype = ctypes.c_double
+    c.peak_gflops.restype = ctypes.c_double
+    return c
+
+
+def llc_bytes():
+    try:
+        for index in sorted(pathlib.Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+            if (index / "level").read_text().strip() == "3":
+                size = (index / "size").read_text().strip()
+                return int(size[:-1]) * (1024 if size.endswith("K") else 1 << 20)
+    except OSError:
+        pass
+    return 32 << 20
+
+
+def run(args):
+    import numpy as np
+    import tessera as ts
+
+    threads = args.threads_now
+    with tempfile.TemporaryDirectory() as tmp:
+        ceil = ceilings_library(tmp)
+        bandwidth = ceil.read_bandwidth(ctypes.c_size_t(256 << 20), threads, 2) * 1e9
+        peak = ceil.peak_gflops(threads, 20_000_000) * 1e9
+        print(f"threads {threads}: read bandwidth {bandwidth / 1e9:.1f} GB/s, "
+              f"peak f32 {peak / 1e9:.0f} GFLOP/s (measured now)")
+        print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'tessera ms':>11} {'GB/s':>7} {'%bw':>5} "
+              f"{'numpy ms':>9} {'t/np':>6} {'roofline':>8}")
+        rng = np.random.default_rng(0)
+        llc = llc_bytes()
+        for shape in args.shapes:
+            n, k = shape
+            w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+            for bits in args.widths:
+                q = ts.quantize(w, f"u{bits}", 128, scale_dtype="f16")
+                g = ts.Graph("bench")
+                x = g.input("x", ("M", k))
+                g.output(g.mpmm(x, q))
+                lib = pathlib.Path(tmp) / f"libbench_{n}x{k}_u{bits}.so"
+                ts.compile(g, output=lib)
+                weight_bytes = sum(a.nbytes for _, a in g.params)
+                copies = max(1, int(np.ceil(2 * llc / weight_bytes)))
+                fns = [ts.load(lib,
+                               params=[(nm, a.copy()) for nm, a in g.params]) for _ in range(copies)]
+                dense = ts.dequantize(q)
+                denses = [dense.copy() for _ in range(max(1, int(np.ceil(2 * llc / dense.nbytes))))]
+                for m in args.batches:
+                    xv = rng.standard_normal((m, k)).astype(np.float32)
+                    t_ts = measure(lambda i: fns[i % copies](xv), args.budget)
+                    t_np = measure(lambda i: xv @ denses[i % len(denses)].T, args.budget)
+                    floor = max(weight_bytes / bandwidth, 2.0 * m * n * k / peak)
+                    print(f"{n:>5} x {k:<5} {m:>4} {bits:>4} {t_ts * 1e3:>11.3f} "
+                          f"{weight_bytes / t_ts / 1e9:>7.2f} {100 * weight_bytes / t_ts / bandwidth:>5.1f} "
+                          f"{t_np * 1e3:>9.3f} {t_ts / t_np:>6.2f} {floor / t_ts:>8.3f}", flush=True)
+                del fns, denses
+
+
+def measure(call, budget):
+    """Best time per call; stops repeating once `budget` seconds are spent."""
+    call(0)
+    best, spent, i = float("inf"), 0.0, 1
+    while i < 4 or (spent < budget and i < 50):
+        start = time.perf_counter()
+        call(i)
+        elapsed = time.perf_counter() - start
+        best = min(best, elapsed)
+        spent += elapsed
+        i += 1
+        if elapsed > budget:
+            break
+    return best
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shapes", default="4096x4096,11008x4096,4096x11008")
+    p.add_argument("--batches", default="1,16,256")
+    p.add_argument("--widths", default=None)
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--full", action="store_true", help="widths 1-8")
+    p.add_argument("--budget", type=float, default=1.0, help="seconds of repeats per cell")
+    p.add_argument("--threads-now", type=int, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    args.batches = [int(v) for v in args.batches.split(",")]
+    args.widths = ([int(v) for v in args.widths.split(",")] if args.widths
+                   else list(range(1, 9)) if args.full else [2, 3, 4, 8])
+    if args.threads_now:
+        return run(args)
+    for t in [int(v) for v in args.threads.split(",")]:
+        # numpy's OpenBLAS and Tessera's pool read their thread counts from the
+        # environment at start-up: one process per count.
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TESSERA_NUM_THREADS=str(t))
+        subprocess.run([sys.executable, __file__, *sys.argv[1:], "--threads-now", str(t)],
+                       env=env, check=True)
+
+
+if __name__ == "__main__":
+    main()
