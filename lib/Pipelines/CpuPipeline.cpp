@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -58,6 +59,20 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+LogicalResult tessera::runCpuPipeline(ModuleOp module,
+                                      const CpuPipelineOptions &options,
+                                      std::string &error) {
+  auto pm = PassManager::on<ModuleOp>(module.getContext());
+  buildCpuPipeline(pm, options);
+  if (succeeded(pm.run(module)))
+    return success();
+  llvm::raw_string_ostream os(error);
+  os << "note: while running the CPU pipeline: ";
+  pm.printAsTextualPipeline(os);
+  os << "\n";
+  return failure();
 }
 
 void tessera::registerCpuPipeline() {

@@ -287,15 +287,8 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
                        error)))
     return failure();
 
-  PassManager pm(ctx);
-  buildCpuPipeline(pm, CpuPipelineOptions());
-  if (failed(pm.run(module))) {
-    llvm::raw_string_ostream os(error);
-    os << "note: while running the CPU pipeline: ";
-    pm.printAsTextualPipeline(os);
-    os << "\n";
+  if (failed(runCpuPipeline(module, CpuPipelineOptions(), error)))
     return failure();
-  }
   if (failed(dump("1-lowered.mlir", [&](llvm::raw_ostream &os) { os << module; })))
     return failure();
   if (options.emit == AotOptions::Emit::MLIR) {

@@ -40,15 +40,8 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
     return failure();
   jit->functionList = std::move(*signatures);
 
-  PassManager pm(ctx);
-  buildCpuPipeline(pm, options);
-  if (failed(pm.run(module))) {
-    llvm::raw_string_ostream os(error);
-    os << "note: while running the CPU pipeline: ";
-    pm.printAsTextualPipeline(os);
-    os << "\n";
+  if (failed(runCpuPipeline(module, options, error)))
     return failure();
-  }
 
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();

@@ -398,3 +398,18 @@ def test_graph_errors():
         g.mlir()
     with pytest.raises(ValueError, match="must be an identifier"):
         ts.Graph("not a name")
+
+
+def test_failed_pass_names_the_pipeline():
+    # Valid IR that the reference lowering cannot handle: a slice of low-bit codes.
+    text = """func.func @f(%w: tensor<8x8xui3>) -> tensor<4x8xf32> {
+  %s = tensor.extract_slice %w[0, 0] [4, 8] [1, 1] : tensor<8x8xui3> to tensor<4x8xui3>
+  %c = arith.constant dense<1.0> : tensor<4x1xf32>
+  %d = tessera.dequantize %s : tensor<4x8xui3> scales %c : tensor<4x1xf32> group_size 8 -> tensor<4x8xf32>
+  return %d : tensor<4x8xf32>
+}"""
+    with pytest.raises(ts.CompileError) as info:
+        ts.compile(text)
+    message = str(info.value)
+    assert "failed to legalize operation 'tensor.extract_slice'" in message
+    assert "note: while running the CPU pipeline: builtin.module(tessera-pack-function-boundaries" in message

@@ -3,8 +3,16 @@
 #ifndef TESSERA_PIPELINES_PIPELINES_H
 #define TESSERA_PIPELINES_PIPELINES_H
 
+#include <string>
+
+namespace llvm {
+struct LogicalResult;
+} // namespace llvm
+
 namespace mlir {
+class ModuleOp;
 class OpPassManager;
+using llvm::LogicalResult;
 
 namespace tessera {
 
@@ -15,6 +23,11 @@ struct CpuPipelineOptions {};
 /// module of Tessera, linalg, tensor and arith ops on tensors to the LLVM
 /// dialect, ready for translation to LLVM IR.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Runs the CPU pipeline on `module`. On failure, appends to `error` a note
+/// naming the pipeline (the diagnostics go to the context's handler).
+LogicalResult runCpuPipeline(ModuleOp module, const CpuPipelineOptions &options,
+                             std::string &error);
 
 /// Registers `tessera-cpu-pipeline`.
 void registerCpuPipeline();
