@@ -34,6 +34,28 @@ def TesseraMarkInputsReadOnly
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def TesseraLowerMpmmToVector
+    : Pass<"tessera-lower-mpmm-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Lower eligible tessera.mpmm ops to fused vector loops";
+  let description = [{
+    The dequantize-then-FMA strategy without a dequantized matrix: integer
+    codes are read from their canonical packed storage 8 at a time (one
+    b*8-bit load, a broadcast, per-lane shifts and a mask, the same for every
+    width), converted to f32 and accumulated with x in an 8-lane f32 vector;
+    the group scale and zero point are applied once per group, through the
+    group sum of x. Applies to mpmm ops with integer codes from a
+    tessera.unpack in the canonical layout (and integer zero points likewise),
+    f32 activations and results, and K and the group size multiples of 8;
+    others are left to tessera-lower-to-linalg.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def TesseraLowerToLinalg : Pass<"tessera-lower-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lower Tessera ops to linalg, tensor and arith (reference lowering)";
   let description = [{

@@ -18,6 +18,12 @@ class LinalgDialect;
 namespace math {
 class MathDialect;
 } // namespace math
+namespace scf {
+class SCFDialect;
+} // namespace scf
+namespace vector {
+class VectorDialect;
+} // namespace vector
 namespace tensor {
 class TensorDialect;
 } // namespace tensor

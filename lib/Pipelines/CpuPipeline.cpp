@@ -32,6 +32,9 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   // Tessera: fix the ABI of low-bit tensors, then lower to linalg on tensors.
   pm.addPass(tessera::createTesseraPackFunctionBoundaries());
   pm.addPass(tessera::createTesseraMarkInputsReadOnly());
+  // Fused vector loops for the mpmm ops that fit; the rest, and every other
+  // Tessera op, through the reference lowering.
+  pm.addPass(tessera::createTesseraLowerMpmmToVector());
   pm.addPass(tessera::createTesseraLowerToLinalg());
   // Elementwise arith/math ops on tensors become linalg.generic so that
   // they bufferize and lower like the rest.

@@ -2,6 +2,7 @@
 // RUN: tessera-opt %s --tessera-cpu-pipeline --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s
 // CHECK: tessera-pack-function-boundaries
 // CHECK: tessera-mark-inputs-readonly
+// CHECK: tessera-lower-mpmm-to-vector
 // CHECK: tessera-lower-to-linalg
 // CHECK: convert-elementwise-to-linalg
 // CHECK: one-shot-bufferize
