@@ -143,99 +143,136 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         DenseElementsAttr::get(vecI32, rewriter.getI32IntegerAttr(32 - bits)));
     bool inBounds[] = {true};
 
+    bool needXsum = zeroMode == ZeroPointMode::Float;
+
+    // One block of `rows` rows of x starting at mStart: each run of 8 codes
+    // is unpacked once and multiplied into `rows` accumulators.
+    auto rowBlock = [&](OpBuilder &b, Location loc, Value nIv, Value mStart,
+                        int64_t rows, Value y) -> Value {
+      SmallVector<Value> mIdx;
+      for (int64_t r = 0; r < rows; ++r)
+        mIdx.push_back(r == 0 ? mStart
+                              : Value(arith::AddIOp::create(
+                                    b, loc, mStart, cIndex(b, loc, r))));
+      auto gLoop = scf::ForOp::create(
+          b, loc, c0, cIndex(b, loc, numGroups), c1,
+          SmallVector<Value>(rows, zeroF),
+          [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
+            Value kBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
+            // The group's integer zero point, in every lane.
+            Value zeroLanes;
+            if (zeroMode == ZeroPointMode::Int) {
+              Value zIndex = arith::AddIOp::create(
+                  b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)),
+                  gIv);
+              Value z = readCodeAsI32(b, loc, zeroStorage, zIndex,
+                                      getLowBitWidth(zeroType),
+                                      zeroType.isSignedInteger());
+              zeroLanes = vector::BroadcastOp::create(b, loc, vecI32, z);
+            }
+            auto jLoop = scf::ForOp::create(
+                b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes),
+                SmallVector<Value>(rows * (needXsum ? 2 : 1), zeroVec),
+                [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
+                  Value kk = arith::AddIOp::create(b, loc, kBase, jIv);
+                  // Bytes of codes [kk, kk + 8) of row n: they start on a
+                  // byte since K and kk are multiples of 8.
+                  Value flat = arith::AddIOp::create(
+                      b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k)), kk);
+                  Value byteOff = arith::DivUIOp::create(
+                      b, loc, arith::MulIOp::create(b, loc, flat, cIndex(b, loc, bits)),
+                      cIndex(b, loc, 8));
+                  Value bytes = vector::TransferReadOp::create(
+                      b, loc, bytesType, weights, ValueRange{byteOff},
+                      arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
+                      ArrayRef<bool>(inBounds));
+                  Value word = vector::BitCastOp::create(b, loc, wordType, bytes);
+                  Value scalar =
+                      vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+                  if (8 * bits < 64)
+                    scalar = arith::ExtUIOp::create(b, loc, i64, scalar);
+                  Value lanes = vector::BroadcastOp::create(b, loc, vecI64, scalar);
+                  lanes = arith::ShRUIOp::create(b, loc, lanes, shifts);
+                  Value codes = arith::TruncIOp::create(b, loc, vecI32, lanes);
+                  codes = arith::ShLIOp::create(b, loc, codes, up);
+                  codes = isSigned ? Value(arith::ShRSIOp::create(b, loc, codes, up))
+                                   : Value(arith::ShRUIOp::create(b, loc, codes, up));
+                  bool signedValues = isSigned;
+                  if (zeroLanes) {
+                    // q - z of two 8-bit values is exact in i32.
+                    codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
+                    signedValues = true;
+                  }
+                  Value values =
+                      signedValues
+                          ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
+                          : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
+                  SmallVector<Value> next, xs;
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value xv = vector::TransferReadOp::create(
+                        b, loc, vecF32, x, ValueRange{mIdx[r], kk}, zeroF,
+                        ArrayRef<bool>(inBounds));
+                    xs.push_back(xv);
+                    next.push_back(vector::FMAOp::create(b, loc, xv, values, acc[r]));
+                  }
+                  if (needXsum)
+                    for (int64_t r = 0; r < rows; ++r)
+                      next.push_back(
+                          arith::AddFOp::create(b, loc, acc[rows + r], xs[r]));
+                  scf::YieldOp::create(b, loc, next);
+                });
+            Value scale = tensor::ExtractOp::create(b, loc, scales, ValueRange{nIv, gIv});
+            if (!scale.getType().isF32())
+              scale = arith::ExtFOp::create(b, loc, f32, scale);
+            Value offset;
+            if (needXsum) {
+              offset = tensor::ExtractOp::create(b, loc, zeros, ValueRange{nIv, gIv});
+              if (!offset.getType().isF32())
+                offset = arith::ExtFOp::create(b, loc, f32, offset);
+            }
+            SmallVector<Value> sums;
+            for (int64_t r = 0; r < rows; ++r) {
+              Value dot = vector::ReductionOp::create(
+                  b, loc, vector::CombiningKind::ADD, jLoop.getResult(r));
+              Value contribution = arith::MulFOp::create(b, loc, scale, dot);
+              if (needXsum) {
+                Value xsum = vector::ReductionOp::create(
+                    b, loc, vector::CombiningKind::ADD, jLoop.getResult(rows + r));
+                contribution = arith::AddFOp::create(
+                    b, loc, contribution, arith::MulFOp::create(b, loc, offset, xsum));
+              }
+              sums.push_back(arith::AddFOp::create(b, loc, gArgs[r], contribution));
+            }
+            scf::YieldOp::create(b, loc, sums);
+          });
+      for (int64_t r = 0; r < rows; ++r) {
+        Value old = tensor::ExtractOp::create(b, loc, y, ValueRange{mIdx[r], nIv});
+        Value sum = arith::AddFOp::create(b, loc, old, gLoop.getResult(r));
+        y = tensor::InsertOp::create(b, loc, sum, y, ValueRange{mIdx[r], nIv});
+      }
+      return y;
+    };
+
+    // Rows in blocks of kRows, then one at a time.
+    constexpr int64_t kRows = 4;
+    Value mFull = arith::MulIOp::create(
+        rewriter, loc,
+        arith::DivUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, kRows)),
+        cIndex(rewriter, loc, kRows));
     auto nLoop = scf::ForOp::create(
         rewriter, loc, c0, cIndex(rewriter, loc, n), c1, ValueRange{op.getInit()},
         [&](OpBuilder &b, Location loc, Value nIv, ValueRange nArgs) {
-          auto mLoop = scf::ForOp::create(
-              b, loc, c0, m, c1, nArgs,
-              [&](OpBuilder &b, Location loc, Value mIv, ValueRange mArgs) {
-                auto gLoop = scf::ForOp::create(
-                    b, loc, c0, cIndex(b, loc, numGroups), c1, ValueRange{zeroF},
-                    [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
-                      Value kBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
-                      // The group's integer zero point, in every lane.
-                      Value zeroLanes;
-                      if (zeroMode == ZeroPointMode::Int) {
-                        Value zIndex = arith::AddIOp::create(
-                            b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)),
-                            gIv);
-                        Value z = readCodeAsI32(b, loc, zeroStorage, zIndex,
-                                                getLowBitWidth(zeroType),
-                                                zeroType.isSignedInteger());
-                        zeroLanes = vector::BroadcastOp::create(b, loc, vecI32, z);
-                      }
-                      auto jLoop = scf::ForOp::create(
-                          b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes),
-                          ValueRange{zeroVec, zeroVec},
-                          [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
-                            Value kk = arith::AddIOp::create(b, loc, kBase, jIv);
-                            // Bytes of codes [kk, kk + 8) of row n: they start
-                            // on a byte since K and kk are multiples of 8.
-                            Value flat = arith::AddIOp::create(
-                                b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k)), kk);
-                            Value byteOff = arith::DivUIOp::create(
-                                b, loc, arith::MulIOp::create(b, loc, flat, cIndex(b, loc, bits)),
-                                cIndex(b, loc, 8));
-                            Value bytes = vector::TransferReadOp::create(
-                                b, loc, bytesType, weights, ValueRange{byteOff},
-                                arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
-                                ArrayRef<bool>(inBounds));
-                            Value word = vector::BitCastOp::create(b, loc, wordType, bytes);
-                            Value scalar = vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
-                            if (8 * bits < 64)
-                              scalar = arith::ExtUIOp::create(b, loc, i64, scalar);
-                            Value lanes = vector::BroadcastOp::create(b, loc, vecI64, scalar);
-                            lanes = arith::ShRUIOp::create(b, loc, lanes, shifts);
-                            Value codes = arith::TruncIOp::create(b, loc, vecI32, lanes);
-                            codes = arith::ShLIOp::create(b, loc, codes, up);
-                            codes = isSigned ? Value(arith::ShRSIOp::create(b, loc, codes, up))
-                                             : Value(arith::ShRUIOp::create(b, loc, codes, up));
-                            bool signedValues = isSigned;
-                            if (zeroLanes) {
-                              // q - z of two 8-bit values is exact in i32.
-                              codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
-                              signedValues = true;
-                            }
-                            Value values = signedValues
-                                ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
-                                : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
-                            Value xv = vector::TransferReadOp::create(
-                                b, loc, vecF32, x, ValueRange{mIv, kk}, zeroF,
-                                ArrayRef<bool>(inBounds));
-                            Value dot = vector::FMAOp::create(b, loc, xv, values, acc[0]);
-                            Value xsum = zeroMode != ZeroPointMode::Float
-                                             ? acc[1]
-                                             : Value(arith::AddFOp::create(b, loc, acc[1], xv));
-                            scf::YieldOp::create(b, loc, ValueRange{dot, xsum});
-                          });
-                      Value dot = vector::ReductionOp::create(
-                          b, loc, vector::CombiningKind::ADD, jLoop.getResult(0));
-                      Value s = tensor::ExtractOp::create(b, loc, scales, ValueRange{nIv, gIv});
-                      if (!s.getType().isF32())
-                        s = arith::ExtFOp::create(b, loc, f32, s);
-                      Value contribution = arith::MulFOp::create(b, loc, s, dot);
-                      if (zeroMode == ZeroPointMode::Float) {
-                        Value xsum = vector::ReductionOp::create(
-                            b, loc, vector::CombiningKind::ADD, jLoop.getResult(1));
-                        Value z = tensor::ExtractOp::create(b, loc, zeros, ValueRange{nIv, gIv});
-                        if (!z.getType().isF32())
-                          z = arith::ExtFOp::create(b, loc, f32, z);
-                        contribution = arith::AddFOp::create(
-                            b, loc, contribution, arith::MulFOp::create(b, loc, z, xsum));
-                      }
-                      scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(
-                                                       b, loc, gArgs[0], contribution)
-                                                       .getResult()});
-                    });
-                Value y = mArgs[0];
-                Value old = tensor::ExtractOp::create(b, loc, y, ValueRange{mIv, nIv});
-                Value sum = arith::AddFOp::create(b, loc, old, gLoop.getResult(0));
-                scf::YieldOp::create(
-                    b, loc,
-                    ValueRange{tensor::InsertOp::create(b, loc, sum, y, ValueRange{mIv, nIv})
-                                   .getResult()});
+          auto blocks = scf::ForOp::create(
+              b, loc, c0, mFull, cIndex(b, loc, kRows), nArgs,
+              [&](OpBuilder &b, Location loc, Value mIv, ValueRange args) {
+                scf::YieldOp::create(b, loc, rowBlock(b, loc, nIv, mIv, kRows, args[0]));
               });
-          scf::YieldOp::create(b, loc, mLoop.getResults());
+          auto rest = scf::ForOp::create(
+              b, loc, mFull, m, c1, blocks.getResults(),
+              [&](OpBuilder &b, Location loc, Value mIv, ValueRange args) {
+                scf::YieldOp::create(b, loc, rowBlock(b, loc, nIv, mIv, 1, args[0]));
+              });
+          scf::YieldOp::create(b, loc, rest.getResults());
         });
     rewriter.replaceOp(op, nLoop.getResults());
     return success();
