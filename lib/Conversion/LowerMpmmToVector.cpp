@@ -117,7 +117,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     bool isSigned = codeType.isSignedInteger();
     Type f32 = rewriter.getF32Type(), i64 = rewriter.getI64Type();
     auto vecF32 = VectorType::get({kLanes}, f32);
-    auto vecI64 = VectorType::get({kLanes}, i64);
+    // 8 codes of up to 4 bits fit 32 bits: then the lanes are i32 and no
+    // 64-bit shift or truncation is needed.
+    bool narrow = 8 * bits <= 32;
+    Type laneType = narrow ? rewriter.getI32Type() : i64;
+    auto vecLanes = VectorType::get({kLanes}, laneType);
     auto vecI32 = VectorType::get({kLanes}, rewriter.getI32Type());
     auto bytesType = VectorType::get({int64_t(bits)}, rewriter.getI8Type());
     auto wordType = VectorType::get({1}, rewriter.getIntegerType(8 * bits));
@@ -134,8 +138,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     SmallVector<int64_t> shiftValues;
     for (int64_t l = 0; l < kLanes; ++l)
       shiftValues.push_back(l * bits);
+    SmallVector<int32_t> shiftValues32(shiftValues.begin(), shiftValues.end());
     Value shifts = arith::ConstantOp::create(
-        rewriter, loc, DenseElementsAttr::get(vecI64, ArrayRef<int64_t>(shiftValues)));
+        rewriter, loc,
+        narrow ? DenseElementsAttr::get(vecLanes, ArrayRef<int32_t>(shiftValues32))
+               : DenseElementsAttr::get(vecLanes, ArrayRef<int64_t>(shiftValues)));
     // Keep the code in the top bits of an i32 lane, then shift back down
     // (arithmetically for signed codes): mask and sign extension at once.
     Value up = arith::ConstantOp::create(
@@ -189,11 +196,12 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                   Value word = vector::BitCastOp::create(b, loc, wordType, bytes);
                   Value scalar =
                       vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
-                  if (8 * bits < 64)
-                    scalar = arith::ExtUIOp::create(b, loc, i64, scalar);
-                  Value lanes = vector::BroadcastOp::create(b, loc, vecI64, scalar);
+                  if (8 * bits < laneType.getIntOrFloatBitWidth())
+                    scalar = arith::ExtUIOp::create(b, loc, laneType, scalar);
+                  Value lanes = vector::BroadcastOp::create(b, loc, vecLanes, scalar);
                   lanes = arith::ShRUIOp::create(b, loc, lanes, shifts);
-                  Value codes = arith::TruncIOp::create(b, loc, vecI32, lanes);
+                  Value codes = narrow ? lanes
+                                       : Value(arith::TruncIOp::create(b, loc, vecI32, lanes));
                   codes = arith::ShLIOp::create(b, loc, codes, up);
                   codes = isSigned ? Value(arith::ShRSIOp::create(b, loc, codes, up))
                                    : Value(arith::ShRUIOp::create(b, loc, codes, up));
