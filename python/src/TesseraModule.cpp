@@ -239,6 +239,23 @@ void aotCompile(const std::string &text, const std::string &filename,
     raiseCompileError(error);
 }
 
+/// The C header tessera-compile would write for `text`, without compiling.
+std::string cHeader(const std::string &text, const std::string &filename,
+                    const std::string &prefix) {
+  std::unique_ptr<MLIRContext> owner;
+  MLIRContext &context = makeContext(owner);
+  OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
+  std::string error;
+  FailureOr<std::vector<FunctionSignature>> signatures;
+  {
+    DiagnosticCapture capture(&context, error);
+    signatures = lowerSignatures(*module);
+  }
+  if (failed(signatures))
+    raiseCompileError(error);
+  return generateCHeader(*signatures, prefix, filename);
+}
+
 std::vector<int64_t> shapeOf(const py::array &a) {
   return std::vector<int64_t>(a.shape(), a.shape() + a.ndim());
 }
@@ -312,6 +329,8 @@ PYBIND11_MODULE(_tessera, m) {
         py::arg("cpu") = "host", py::arg("opt_level") = 3,
         py::arg("prefix") = "", py::arg("runtime_library") = "",
         py::arg("dump_dir") = "");
+  m.def("c_header", &cHeader, py::arg("mlir"), py::arg("filename"),
+        py::arg("prefix"));
   m.def("pack", &pack, py::arg("codes"), py::arg("bits"),
         py::arg("tile") = std::vector<int64_t>(), py::arg("bit_planes") = false);
   m.def("unpack", &unpack, py::arg("packed"), py::arg("shape"), py::arg("bits"),

@@ -192,8 +192,7 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
                 os.remove(tmp)
     _atomic_copy(cached, output)
     if header:
-        _tessera.aot_compile(text, f"<{name}>", os.devnull, header=str(header),
-                             emit="mlir", prefix=prefix)
+        pathlib.Path(header).write_text(_tessera.c_header(text, f"<{name}>", prefix))
     # Load the cache entry (its path is unique to its content): dlopen of a
     # path it already opened returns the old library even if the file changed.
     return load(cached if cache else output, entry=name, params=params, prefix=prefix)
