@@ -177,58 +177,77 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                       zeroType.isSignedInteger());
               zeroLanes = vector::BroadcastOp::create(b, loc, vecI32, z);
             }
+            // Unpacks codes [kk, kk + 8) of row n into 8 f32 lanes.
+            auto unpack8 = [&](OpBuilder &b, Location loc, Value kk) -> Value {
+              // Their bytes start on a byte: K and kk are multiples of 8.
+              Value flat = arith::AddIOp::create(
+                  b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k)), kk);
+              Value byteOff = arith::DivUIOp::create(
+                  b, loc, arith::MulIOp::create(b, loc, flat, cIndex(b, loc, bits)),
+                  cIndex(b, loc, 8));
+              Value bytes = vector::TransferReadOp::create(
+                  b, loc, bytesType, weights, ValueRange{byteOff},
+                  arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
+                  ArrayRef<bool>(inBounds));
+              Value word = vector::BitCastOp::create(b, loc, wordType, bytes);
+              Value scalar =
+                  vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+              if (8 * bits < laneType.getIntOrFloatBitWidth())
+                scalar = arith::ExtUIOp::create(b, loc, laneType, scalar);
+              Value lanes = vector::BroadcastOp::create(b, loc, vecLanes, scalar);
+              lanes = arith::ShRUIOp::create(b, loc, lanes, shifts);
+              Value codes = narrow ? lanes
+                                   : Value(arith::TruncIOp::create(b, loc, vecI32, lanes));
+              codes = arith::ShLIOp::create(b, loc, codes, up);
+              codes = isSigned ? Value(arith::ShRSIOp::create(b, loc, codes, up))
+                               : Value(arith::ShRUIOp::create(b, loc, codes, up));
+              bool signedValues = isSigned;
+              if (zeroLanes) {
+                // q - z of two 8-bit values is exact in i32.
+                codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
+                signedValues = true;
+              }
+              return signedValues
+                         ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
+                         : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
+            };
+            // `unroll` runs of 8 codes per step, each into its own
+            // accumulators, so that about four FMA chains are in flight.
+            int64_t unroll = rows >= 4 ? 1 : group % (4 * kLanes) == 0 ? 4
+                             : group % (2 * kLanes) == 0             ? 2
+                                                                     : 1;
+            int64_t numAcc = unroll * rows;
             auto jLoop = scf::ForOp::create(
-                b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes),
-                SmallVector<Value>(rows * (needXsum ? 2 : 1), zeroVec),
+                b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes * unroll),
+                SmallVector<Value>(numAcc * (needXsum ? 2 : 1), zeroVec),
                 [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
-                  Value kk = arith::AddIOp::create(b, loc, kBase, jIv);
-                  // Bytes of codes [kk, kk + 8) of row n: they start on a
-                  // byte since K and kk are multiples of 8.
-                  Value flat = arith::AddIOp::create(
-                      b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k)), kk);
-                  Value byteOff = arith::DivUIOp::create(
-                      b, loc, arith::MulIOp::create(b, loc, flat, cIndex(b, loc, bits)),
-                      cIndex(b, loc, 8));
-                  Value bytes = vector::TransferReadOp::create(
-                      b, loc, bytesType, weights, ValueRange{byteOff},
-                      arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
-                      ArrayRef<bool>(inBounds));
-                  Value word = vector::BitCastOp::create(b, loc, wordType, bytes);
-                  Value scalar =
-                      vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
-                  if (8 * bits < laneType.getIntOrFloatBitWidth())
-                    scalar = arith::ExtUIOp::create(b, loc, laneType, scalar);
-                  Value lanes = vector::BroadcastOp::create(b, loc, vecLanes, scalar);
-                  lanes = arith::ShRUIOp::create(b, loc, lanes, shifts);
-                  Value codes = narrow ? lanes
-                                       : Value(arith::TruncIOp::create(b, loc, vecI32, lanes));
-                  codes = arith::ShLIOp::create(b, loc, codes, up);
-                  codes = isSigned ? Value(arith::ShRSIOp::create(b, loc, codes, up))
-                                   : Value(arith::ShRUIOp::create(b, loc, codes, up));
-                  bool signedValues = isSigned;
-                  if (zeroLanes) {
-                    // q - z of two 8-bit values is exact in i32.
-                    codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
-                    signedValues = true;
+                  SmallVector<Value> next(acc.begin(), acc.end());
+                  for (int64_t u = 0; u < unroll; ++u) {
+                    Value kk = arith::AddIOp::create(
+                        b, loc, kBase,
+                        arith::AddIOp::create(b, loc, jIv, cIndex(b, loc, u * kLanes)));
+                    Value values = unpack8(b, loc, kk);
+                    for (int64_t r = 0; r < rows; ++r) {
+                      Value xv = vector::TransferReadOp::create(
+                          b, loc, vecF32, x, ValueRange{mIdx[r], kk}, zeroF,
+                          ArrayRef<bool>(inBounds));
+                      int64_t i = u * rows + r;
+                      next[i] = vector::FMAOp::create(b, loc, xv, values, acc[i]);
+                      if (needXsum)
+                        next[numAcc + i] =
+                            arith::AddFOp::create(b, loc, acc[numAcc + i], xv);
+                    }
                   }
-                  Value values =
-                      signedValues
-                          ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
-                          : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
-                  SmallVector<Value> next, xs;
-                  for (int64_t r = 0; r < rows; ++r) {
-                    Value xv = vector::TransferReadOp::create(
-                        b, loc, vecF32, x, ValueRange{mIdx[r], kk}, zeroF,
-                        ArrayRef<bool>(inBounds));
-                    xs.push_back(xv);
-                    next.push_back(vector::FMAOp::create(b, loc, xv, values, acc[r]));
-                  }
-                  if (needXsum)
-                    for (int64_t r = 0; r < rows; ++r)
-                      next.push_back(
-                          arith::AddFOp::create(b, loc, acc[rows + r], xs[r]));
                   scf::YieldOp::create(b, loc, next);
                 });
+            // Row r's total over the unrolled accumulators starting at `base`.
+            auto rowTotal = [&](int64_t base, int64_t r) -> Value {
+              Value v = jLoop.getResult(base + r);
+              for (int64_t u = 1; u < unroll; ++u)
+                v = arith::AddFOp::create(b, loc, v,
+                                          jLoop.getResult(base + u * rows + r));
+              return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
+            };
             Value scale = tensor::ExtractOp::create(b, loc, scales, ValueRange{nIv, gIv});
             if (!scale.getType().isF32())
               scale = arith::ExtFOp::create(b, loc, f32, scale);
@@ -240,12 +259,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             }
             SmallVector<Value> sums;
             for (int64_t r = 0; r < rows; ++r) {
-              Value dot = vector::ReductionOp::create(
-                  b, loc, vector::CombiningKind::ADD, jLoop.getResult(r));
+              Value dot = rowTotal(0, r);
               Value contribution = arith::MulFOp::create(b, loc, scale, dot);
               if (needXsum) {
-                Value xsum = vector::ReductionOp::create(
-                    b, loc, vector::CombiningKind::ADD, jLoop.getResult(rows + r));
+                Value xsum = rowTotal(numAcc, r);
                 contribution = arith::AddFOp::create(
                     b, loc, contribution, arith::MulFOp::create(b, loc, offset, xsum));
               }
