@@ -69,12 +69,18 @@ LogicalResult tessera::runCpuPipeline(ModuleOp module,
                                       std::string &error) {
   auto pm = PassManager::on<ModuleOp>(module.getContext());
   buildCpuPipeline(pm, options);
+  if (!options.crashReproducer.empty())
+    pm.enableCrashReproducerGeneration(options.crashReproducer);
   if (succeeded(pm.run(module)))
     return success();
   llvm::raw_string_ostream os(error);
   os << "note: while running the CPU pipeline: ";
   pm.printAsTextualPipeline(os);
   os << "\n";
+  if (!options.crashReproducer.empty())
+    os << "note: reproducer written to " << options.crashReproducer
+       << " (replay: tessera-opt --run-reproducer "
+       << options.crashReproducer << ")\n";
   return failure();
 }
 

@@ -287,7 +287,9 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
                        error)))
     return failure();
 
-  if (failed(runCpuPipeline(module, CpuPipelineOptions(), error)))
+  CpuPipelineOptions pipelineOptions;
+  pipelineOptions.crashReproducer = options.crashReproducer;
+  if (failed(runCpuPipeline(module, pipelineOptions, error)))
     return failure();
   if (failed(dump("1-lowered.mlir", [&](llvm::raw_ostream &os) { os << module; })))
     return failure();

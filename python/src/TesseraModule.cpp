@@ -139,11 +139,14 @@ py::list specList(const std::vector<TensorSpec> &specs) {
 /// A JIT-compiled module: its context, and the ExecutionEngine.
 class PyJitModule {
 public:
-  PyJitModule(const std::string &text, const std::string &filename) {
+  PyJitModule(const std::string &text, const std::string &filename,
+              const std::string &crashReproducer) {
     MLIRContext &context = makeContext(contextOwner);
     OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
     std::string error;
-    auto jit = JitModule::compile(*module, CpuPipelineOptions(), error);
+    CpuPipelineOptions options;
+    options.crashReproducer = crashReproducer;
+    auto jit = JitModule::compile(*module, options, error);
     if (failed(jit))
       raiseCompileError(error);
     this->jit = std::move(*jit);
@@ -207,7 +210,8 @@ void aotCompile(const std::string &text, const std::string &filename,
                 const std::string &output, const std::string &header,
                 const std::string &emit, const std::string &cpu,
                 unsigned optLevel, const std::string &prefix,
-                const std::string &runtimeLibrary, const std::string &dumpDir) {
+                const std::string &runtimeLibrary, const std::string &dumpDir,
+                const std::string &crashReproducer) {
   std::unique_ptr<MLIRContext> owner;
   MLIRContext &context = makeContext(owner);
   OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
@@ -229,6 +233,7 @@ void aotCompile(const std::string &text, const std::string &filename,
   options.prefix = prefix;
   options.runtimeLibrary = runtimeLibrary;
   options.dumpDir = dumpDir;
+  options.crashReproducer = crashReproducer;
   std::string error;
   bool ok;
   {
@@ -320,15 +325,17 @@ PYBIND11_MODULE(_tessera, m) {
   m.attr("ABI_VERSION") = TESSERA_ABI_VERSION;
 
   py::class_<PyJitModule>(m, "JitModule")
-      .def(py::init<const std::string &, const std::string &>(),
-           py::arg("mlir"), py::arg("filename") = "<graph>")
+      .def(py::init<const std::string &, const std::string &,
+                    const std::string &>(),
+           py::arg("mlir"), py::arg("filename") = "<graph>",
+           py::arg("crash_reproducer") = "")
       .def("functions", &PyJitModule::functions)
       .def("call", &PyJitModule::call, py::arg("name"), py::arg("args"));
   m.def("aot_compile", &aotCompile, py::arg("mlir"), py::arg("filename"),
         py::arg("output"), py::arg("header") = "", py::arg("emit") = "so",
         py::arg("cpu") = "host", py::arg("opt_level") = 3,
         py::arg("prefix") = "", py::arg("runtime_library") = "",
-        py::arg("dump_dir") = "");
+        py::arg("dump_dir") = "", py::arg("crash_reproducer") = "");
   m.def("c_header", &cHeader, py::arg("mlir"), py::arg("filename"),
         py::arg("prefix"));
   m.def("pack", &pack, py::arg("codes"), py::arg("bits"),

@@ -161,13 +161,19 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     shared library to build ahead of time (with `header`, its C header too);
     AOT libraries are cached on disk (TESSERA_CACHE_DIR, default
     ~/.cache/tessera) keyed by the IR, the options and the compiler build.
-    Raises CompileError with the diagnostics on invalid IR.
+    Raises CompileError with the diagnostics on invalid IR; when a pass
+    fails, the message names the pipeline and the MLIR reproducer written
+    under the cache's reproducers/ folder.
     """
     if target != "cpu":
         raise ValueError(f"target {target!r} is not supported yet (use 'cpu')")
     text, name, params, graph = _source(graph_or_mlir, entry)
+    # A failing or crashing pass leaves a reproducer here; the error says so.
+    reproducer = str(_cache_dir() / "reproducers" /
+                     (hashlib.sha256(text.encode()).hexdigest()[:16] + ".mlir"))
+    (_cache_dir() / "reproducers").mkdir(exist_ok=True)
     if output is None:
-        jit = _tessera.JitModule(text, f"<{name}>")
+        jit = _tessera.JitModule(text, f"<{name}>", crash_reproducer=reproducer)
         signature = _named_dims(_signature_of(jit, name), graph)
 
         def invoke(arrays, sizes):
@@ -185,7 +191,8 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
         os.close(fd)
         try:
             _tessera.aot_compile(text, f"<{name}>", tmp, cpu=cpu, opt_level=opt_level,
-                                 prefix=prefix, runtime_library=runtime)
+                                 prefix=prefix, runtime_library=runtime,
+                                 crash_reproducer=reproducer)
             os.replace(tmp, cached)  # atomic: readers see all or nothing
         finally:
             if os.path.exists(tmp):

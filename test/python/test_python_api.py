@@ -5,6 +5,7 @@ shapes, the cache, and every error path."""
 import os
 import pathlib
 import struct
+import subprocess
 
 import numpy as np
 import pytest
@@ -321,13 +322,13 @@ def test_cache_reuses_and_is_atomic(tmp_path, monkeypatch):
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(cache))
     g = small_graph(np.random.default_rng(1))
     ts.compile(g, output=tmp_path / "liba.so")
-    entries = sorted(p.name for p in cache.iterdir())
-    assert len(entries) == 1 and entries[0].endswith(".so")
+    entries = sorted(p.name for p in cache.glob("*.so"))
+    assert len(entries) == 1
     stamp = (cache / entries[0]).stat().st_mtime_ns
     ts.compile(g, output=tmp_path / "liba.so")                 # hit: not rebuilt
     assert (cache / entries[0]).stat().st_mtime_ns == stamp
     ts.compile(g, output=tmp_path / "liba.so", opt_level=1)   # other options: new entry
-    assert len(list(cache.iterdir())) == 2
+    assert len(list(cache.glob("*.so"))) == 2
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
@@ -400,7 +401,8 @@ def test_graph_errors():
         ts.Graph("not a name")
 
 
-def test_failed_pass_names_the_pipeline():
+def test_failed_pass_names_the_pipeline(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
     # Valid IR that the reference lowering cannot handle: a slice of low-bit codes.
     text = """func.func @f(%w: tensor<8x8xui3>) -> tensor<4x8xf32> {
   %s = tensor.extract_slice %w[0, 0] [4, 8] [1, 1] : tensor<8x8xui3> to tensor<4x8xui3>
@@ -413,3 +415,10 @@ def test_failed_pass_names_the_pipeline():
     message = str(info.value)
     assert "failed to legalize operation 'tensor.extract_slice'" in message
     assert "note: while running the CPU pipeline: builtin.module(tessera-pack-function-boundaries" in message
+    # The reproducer replays the failure.
+    reproducer = message.split("note: reproducer written to ")[1].split(" ")[0]
+    assert pathlib.Path(reproducer).is_file()
+    tool = pathlib.Path(ts.__file__).parents[2] / "bin" / "tessera-opt"
+    replay = subprocess.run([str(tool), "--run-reproducer", reproducer],
+                            capture_output=True, text=True)
+    assert replay.returncode != 0 and "failed to legalize" in replay.stderr

@@ -61,6 +61,11 @@ static cl::opt<std::string> prefix(
     cl::desc("Prefix of the exported symbols (default: the output's name "
              "without lib and extension)"),
     cl::cat(category));
+static cl::opt<std::string> crashReproducer(
+    "crash-reproducer",
+    cl::desc("Where to write an MLIR reproducer when a pass fails or crashes "
+             "(default: <output>.reproducer.mlir; 'none' for none)"),
+    cl::value_desc("path"), cl::cat(category));
 static cl::opt<std::string>
     runtimeLibrary("runtime-library",
                    cl::desc("The Tessera runtime archive to link (default: "
@@ -99,6 +104,10 @@ int main(int argc, char **argv) {
   options.optLevel = optLevel;
   options.prefix = prefix;
   options.runtimeLibrary = runtimeLibrary;
+  if (crashReproducer != "none")
+    options.crashReproducer = crashReproducer.empty()
+                                  ? outputFile + ".reproducer.mlir"
+                                  : std::string(crashReproducer);
   std::string error;
   if (failed(mlir::tessera::compileAot(*module, options, error))) {
     llvm::errs() << error;

@@ -17,7 +17,12 @@ using llvm::LogicalResult;
 namespace tessera {
 
 /// Options of the CPU pipeline.
-struct CpuPipelineOptions {};
+struct CpuPipelineOptions {
+  /// Where runCpuPipeline writes an MLIR reproducer (the input module and
+  /// the pipeline, replayable with `tessera-opt --run-reproducer`) when a
+  /// pass fails or crashes; none when empty.
+  std::string crashReproducer;
+};
 
 /// Appends the CPU pipeline to `pm` (anchored on builtin.module): from a
 /// module of Tessera, linalg, tensor and arith ops on tensors to the LLVM
@@ -25,7 +30,9 @@ struct CpuPipelineOptions {};
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// Runs the CPU pipeline on `module`. On failure, appends to `error` a note
-/// naming the pipeline (the diagnostics go to the context's handler).
+/// naming the pipeline, and where the reproducer was written if
+/// options.crashReproducer is set (the diagnostics go to the context's
+/// handler).
 LogicalResult runCpuPipeline(ModuleOp module, const CpuPipelineOptions &options,
                              std::string &error);
 

@@ -37,6 +37,8 @@ struct AotOptions {
   /// <prefix>_last_error, <prefix>_abi_version. Defaults to the output's
   /// base name without "lib" and extension.
   std::string prefix;
+  /// Where to write an MLIR reproducer if a pass fails or crashes.
+  std::string crashReproducer;
   /// The runtime archive and the linker; found next to the tools if empty.
   std::string runtimeLibrary;
   std::string linker;
