@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds Tessera with AddressSanitizer and UndefinedBehaviorSanitizer into
+# build-asan/ and runs every test there: lit, the C++ unit tests and pytest
+# (the extension is instrumented, so python3 runs with the sanitizer
+# runtimes preloaded). LLVM/MLIR come uninstrumented from Debian: their
+# inline allocator code, compiled into our instrumented files, poisons memory
+# that the uninstrumented library then touches, so user poisoning is off
+# (allow_user_poisoning=0); leak checking is off for the same mix.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh || exit 1
+BUILD_DIR=build-asan
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -G Ninja -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DTESSERA_SANITIZE=ON -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
+    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
+    -DPython3_EXECUTABLE=/usr/bin/python3 || exit 1
+fi
+ninja -C "$BUILD_DIR" || exit 1
+
+export ASAN_OPTIONS=detect_leaks=0:allow_user_poisoning=0:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1
+RESULTS="$BUILD_DIR/test-results"
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+/usr/lib/llvm-22/bin/lit -sv -j "$(nproc)" "$BUILD_DIR/test" \
+  --xunit-xml-output "$RESULTS/lit.xml"
+"$BUILD_DIR/bin/TesseraUnitTests" --gtest_brief=1 --gtest_output="xml:$RESULTS/unit.xml"
+LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+  TESSERA_BUILD_DIR="$BUILD_DIR" /usr/bin/python3 -m pytest -q -n "$(nproc)" \
+  test/python --junitxml="$RESULTS/python.xml"
+/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml
