@@ -23,6 +23,8 @@
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
 
+#include "PackedCodes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -54,34 +56,6 @@ Value canonicalStorage(Value v) {
   if (!unpack || unpack.getLayout())
     return Value();
   return unpack.getStorage();
-}
-
-/// Reads the single b-bit code at flat index `index` of `storage` (a
-/// tensor<?xi8>) as an i32 value (sign- or zero-extended).
-Value readCodeAsI32(OpBuilder &b, Location loc, Value storage, Value index,
-                    unsigned bits, bool isSigned) {
-  Type i32 = b.getI32Type();
-  int64_t numBytes = cast<RankedTensorType>(storage.getType()).getDimSize(0);
-  Value bitPos = arith::MulIOp::create(b, loc, index, cIndex(b, loc, bits));
-  Value byteIdx = arith::DivUIOp::create(b, loc, bitPos, cIndex(b, loc, 8));
-  Value shift = arith::IndexCastUIOp::create(
-      b, loc, i32, arith::RemUIOp::create(b, loc, bitPos, cIndex(b, loc, 8)));
-  Value next = arith::MinUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, byteIdx, cIndex(b, loc, 1)),
-      cIndex(b, loc, numBytes - 1));
-  Value lo = arith::ExtUIOp::create(
-      b, loc, i32, tensor::ExtractOp::create(b, loc, storage, byteIdx));
-  Value hi = arith::ExtUIOp::create(
-      b, loc, i32, tensor::ExtractOp::create(b, loc, storage, next));
-  Value word = arith::OrIOp::create(
-      b, loc, lo,
-      arith::ShLIOp::create(b, loc, hi,
-                            arith::ConstantIntOp::create(b, loc, i32, 8)));
-  Value code = arith::ShRUIOp::create(b, loc, word, shift);
-  Value up = arith::ConstantIntOp::create(b, loc, i32, 32 - bits);
-  code = arith::ShLIOp::create(b, loc, code, up);
-  return isSigned ? Value(arith::ShRSIOp::create(b, loc, code, up))
-                  : Value(arith::ShRUIOp::create(b, loc, code, up));
 }
 
 struct MpmmToVector : public OpRewritePattern<MpmmOp> {
@@ -172,7 +146,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
               Value zIndex = arith::AddIOp::create(
                   b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)),
                   gIv);
-              Value z = readCodeAsI32(b, loc, zeroStorage, zIndex,
+              Value z = emitReadPackedCode(b, loc, zeroStorage, zIndex,
                                       getLowBitWidth(zeroType),
                                       zeroType.isSignedInteger());
               zeroLanes = vector::BroadcastOp::create(b, loc, vecI32, z);

@@ -9,6 +9,9 @@
 
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
+
+#include "PackedCodes.h"
+#include "tessera/Support/BitPacking.h"
 #include "tessera/Support/FloatFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -194,8 +197,6 @@ struct UnpackOpLowering : public OpConversionPattern<UnpackOp> {
     LayoutIndexing layout(logical, layoutOf(op.getLayout()));
     unsigned bits = layout.bits;
     bool isSigned = logical.getElementType().isSignedInteger();
-    int64_t numBytes = op.getStorage().getType().getDimSize(0);
-    bool mayStraddle = 8 % bits != 0;
     Value storage = adaptor.getStorage();
 
     unsigned rank = logical.getRank();
@@ -228,43 +229,19 @@ struct UnpackOpLowering : public OpConversionPattern<UnpackOp> {
               code = arith::OrIOp::create(b, loc, code, bit);
             }
           } else {
-            // Element e = t * T + o of the enumeration, at bits
-            // [e*b, (e+1)*b): read its byte, and the next one when it may
-            // straddle (clamped so the last code never reads past the end).
+            // Element e = t * T + o of the enumeration.
             Value e = arith::AddIOp::create(
                 b, loc,
                 arith::MulIOp::create(b, loc, t,
                                       constIndex(b, loc, layout.tileElements)),
                 o);
-            Value bitPos = arith::MulIOp::create(b, loc, e, constIndex(b, loc, bits));
-            Value byteIdx = arith::ShRUIOp::create(b, loc, bitPos,
-                                                   constIndex(b, loc, 3));
-            Value shift = arith::IndexCastUIOp::create(
-                b, loc, b.getI32Type(),
-                arith::AndIOp::create(b, loc, bitPos, constIndex(b, loc, 7)));
-            Value lo = tensor::ExtractOp::create(b, loc, storage, byteIdx);
-            Value word = arith::ExtUIOp::create(b, loc, b.getI32Type(), lo);
-            if (mayStraddle) {
-              Value next = arith::AddIOp::create(b, loc, byteIdx,
-                                                 constIndex(b, loc, 1));
-              next = arith::MinUIOp::create(b, loc, next,
-                                            constIndex(b, loc, numBytes - 1));
-              Value hi = tensor::ExtractOp::create(b, loc, storage, next);
-              Value hi32 = arith::ExtUIOp::create(b, loc, b.getI32Type(), hi);
-              hi32 = arith::ShLIOp::create(b, loc, hi32, constI32(b, loc, 8));
-              word = arith::OrIOp::create(b, loc, word, hi32);
-            }
-            code = arith::ShRUIOp::create(b, loc, word, shift);
+            code = emitReadPackedCode(b, loc, storage, e, bits, isSigned);
           }
-          if (isSigned) {
-            // Move the code's sign bit to bit 31, then shift back
-            // arithmetically: sign extension without a mask.
+          if (layout.bitPlanes && isSigned) {
+            // Sign-extend the assembled bit-plane code.
             Value up = constI32(b, loc, 32 - bits);
             code = arith::ShLIOp::create(b, loc, code, up);
             code = arith::ShRSIOp::create(b, loc, code, up);
-          } else {
-            code = arith::AndIOp::create(b, loc, code,
-                                         constI32(b, loc, (1 << bits) - 1));
           }
           Value byte = arith::TruncIOp::create(b, loc, b.getI8Type(), code);
           linalg::YieldOp::create(b, loc, byte);
@@ -766,10 +743,8 @@ struct QuantizeOpLowering : public OpConversionPattern<QuantizeOp> {
     bool isFloat = succeeded(format);
     int64_t qmin = 0, qmax = 0;
     if (!isFloat) {
-      unsigned bits = getLowBitWidth(codeType);
-      qmin = codeType.isSignedInteger() ? -(int64_t(1) << (bits - 1)) : 0;
-      qmax = codeType.isSignedInteger() ? (int64_t(1) << (bits - 1)) - 1
-                                        : (int64_t(1) << bits) - 1;
+      qmin = minCodeValue(getLowBitWidth(codeType), codeType.isSignedInteger());
+      qmax = maxCodeValue(getLowBitWidth(codeType), codeType.isSignedInteger());
     }
 
     // 1. Per-group min, max and largest magnitude.
@@ -818,10 +793,8 @@ struct QuantizeOpLowering : public OpConversionPattern<QuantizeOp> {
     SmallVector<AffineMap> paramMaps(3 + paramTypes.size(), id2);
     int64_t zmin = 0, zmax = 0;
     if (mode == ZeroPointMode::Int) {
-      unsigned zbits = getLowBitWidth(zeroType);
-      zmin = zeroType.isSignedInteger() ? -(int64_t(1) << (zbits - 1)) : 0;
-      zmax = zeroType.isSignedInteger() ? (int64_t(1) << (zbits - 1)) - 1
-                                        : (int64_t(1) << zbits) - 1;
+      zmin = minCodeValue(getLowBitWidth(zeroType), zeroType.isSignedInteger());
+      zmax = maxCodeValue(getLowBitWidth(zeroType), zeroType.isSignedInteger());
     }
     auto params = linalg::GenericOp::create(
         rewriter, loc, paramTypes, stats.getResults(), paramInits, paramMaps,

@@ -78,6 +78,34 @@ static void formatShape(char *buffer, size_t size, const int64_t *shape,
                              (long long)shape[d]);
 }
 
+/* Copies a strided view (offset and strides in elements) element by element
+ * into another, in row-major order of `sizes`. */
+static void copyStrided(char *dst, int64_t dstOffset, const int64_t *dstStrides,
+                        const char *src, int64_t srcOffset,
+                        const int64_t *srcStrides, const int64_t *sizes,
+                        int64_t rank, int64_t elementSize) {
+  int64_t elements = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    elements *= sizes[d];
+  if (elements == 0)
+    return;
+  int64_t index[rank > 0 ? rank : 1];
+  memset(index, 0, sizeof(index));
+  for (int64_t e = 0; e < elements; ++e) {
+    int64_t s = srcOffset, t = dstOffset;
+    for (int64_t d = 0; d < rank; ++d) {
+      s += index[d] * srcStrides[d];
+      t += index[d] * dstStrides[d];
+    }
+    memcpy(dst + t * elementSize, src + s * elementSize, (size_t)elementSize);
+    for (int64_t d = rank; d-- > 0;) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
 int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
   lastError[0] = 0;
   int32_t numTensors = fn->numInputs + fn->numResults;
@@ -155,23 +183,14 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
                     fn->name, t->name, got, want);
     }
     if (sameShape) {
-      int64_t elements = 1;
-      for (int32_t k = 0; k < t->rank; ++k)
-        elements *= sizes[k];
-      int64_t index[TESSERA_MAX_RANK] = {0};
-      char *out = (char *)pointers[i];
-      for (int64_t e = 0; e < elements; ++e) {
-        int64_t source = offset;
-        for (int32_t k = 0; k < t->rank; ++k)
-          source += index[k] * strides[k];
-        memcpy(out + e * t->elementSize, aligned + source * t->elementSize,
-               (size_t)t->elementSize);
-        for (int32_t k = t->rank; k-- > 0;) {
-          if (++index[k] < sizes[k])
-            break;
-          index[k] = 0;
-        }
+      /* Into the caller's dense row-major buffer. */
+      int64_t dense[TESSERA_MAX_RANK], stride = 1;
+      for (int32_t k = t->rank; k-- > 0;) {
+        dense[k] = stride;
+        stride *= sizes[k];
       }
+      copyStrided((char *)pointers[i], 0, dense, aligned, offset, strides,
+                  sizes, t->rank, t->elementSize);
     }
     /* Free what the callee allocated: not globals (marked 0xdeadbeef), not
      * the caller's inputs, and each allocation once. */
@@ -193,29 +212,7 @@ void memrefCopy(int64_t elementSize, TesseraUnrankedMemRef *source,
   int64_t rank = source->rank;
   const int64_t *src = (const int64_t *)source->descriptor;
   const int64_t *dst = (const int64_t *)destination->descriptor;
-  const char *srcData = (const char *)(intptr_t)src[1];
-  char *dstData = (char *)(intptr_t)dst[1];
-  const int64_t *sizes = src + 3, *srcStrides = src + 3 + rank;
-  const int64_t *dstStrides = dst + 3 + rank;
-  int64_t elements = 1;
-  for (int64_t d = 0; d < rank; ++d)
-    elements *= sizes[d];
-  if (elements == 0)
-    return;
-  int64_t index[rank > 0 ? rank : 1];
-  memset(index, 0, sizeof(index));
-  for (int64_t e = 0; e < elements; ++e) {
-    int64_t s = src[2], t = dst[2];
-    for (int64_t d = 0; d < rank; ++d) {
-      s += index[d] * srcStrides[d];
-      t += index[d] * dstStrides[d];
-    }
-    memcpy(dstData + t * elementSize, srcData + s * elementSize,
-           (size_t)elementSize);
-    for (int64_t d = rank; d-- > 0;) {
-      if (++index[d] < sizes[d])
-        break;
-      index[d] = 0;
-    }
-  }
+  copyStrided((char *)(intptr_t)dst[1], dst[2], dst + 3 + rank,
+              (const char *)(intptr_t)src[1], src[2], src + 3 + rank, src + 3,
+              rank, elementSize);
 }

@@ -77,7 +77,7 @@ int64_t HostTensor::numElements() const {
   return n;
 }
 
-std::string HostTensor::typeString() const {
+std::string typeString(const std::vector<int64_t> &shape, DType dtype) {
   std::string s;
   for (int64_t d : shape)
     s += std::to_string(d) + "x";

@@ -109,7 +109,6 @@ llvm::Function *emitPackedWrapper(llvm::Module &m, llvm::Function *f) {
 }
 
 llvm::Constant *cString(llvm::Module &m, StringRef s, const Twine &name) {
-  llvm::IRBuilder<> b(m.getContext());
   auto *array = llvm::ConstantDataArray::getString(m.getContext(), s);
   auto *global = new llvm::GlobalVariable(m, array->getType(), true,
                                           llvm::GlobalValue::PrivateLinkage,
@@ -124,7 +123,6 @@ llvm::GlobalVariable *emitDescriptor(llvm::Module &m,
                                      llvm::Function *packed) {
   llvm::LLVMContext &ctx = m.getContext();
   auto *i32 = llvm::Type::getInt32Ty(ctx);
-  auto *i64 = llvm::Type::getInt64Ty(ctx);
   auto *ptrTy = llvm::PointerType::get(ctx, 0);
   auto *tensorTy = llvm::StructType::get(ctx, {i32, i32, ptrTy, ptrTy, ptrTy});
   auto *fnTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32, i32, ptrTy});
@@ -169,7 +167,6 @@ llvm::GlobalVariable *emitDescriptor(llvm::Module &m,
                  llvm::ConstantInt::get(i32, sig.inputs.size()),
                  llvm::ConstantInt::get(i32, sig.results.size()), tensorArray}),
       base);
-  (void)i64;
   return desc;
 }
 

@@ -21,6 +21,7 @@ using namespace mlir;
 using namespace mlir::tessera;
 using mlir::tessera::DType;
 using mlir::tessera::HostTensor;
+using mlir::tessera::TensorView;
 
 JitModule::~JitModule() = default;
 
@@ -95,7 +96,7 @@ static bool dtypeAccepts(DType expected, DType dtype) {
 }
 
 LogicalResult JitModule::invoke(StringRef name,
-                                ArrayRef<const HostTensor *> inputs,
+                                ArrayRef<TensorView> inputs,
                                 std::vector<HostTensor> &results,
                                 std::string &error) {
   const FunctionSignature *sig = lookup(name);
@@ -118,7 +119,7 @@ LogicalResult JitModule::invoke(StringRef name,
   scalars.reserve(numScalars);
   std::vector<void *> packed;
   for (auto [i, spec] : llvm::enumerate(sig->inputs)) {
-    const HostTensor &t = *inputs[i];
+    const TensorView &t = inputs[i];
     std::string argName =
         "argument '" + spec.name + "' (" + std::to_string(i) + ")";
     if (!dtypeAccepts(spec.dtype, t.dtype)) {
@@ -133,14 +134,14 @@ LogicalResult JitModule::invoke(StringRef name,
                                     spec.shape[d] == t.shape[d]);
     if (!shapeOk) {
       error = argName + " of '" + sig->name + "': expected shape " +
-              spec.toString() + ", got " + t.typeString();
+              spec.toString() + ", got " + mlir::tessera::typeString(t.shape, t.dtype);
       return failure();
     }
     auto push = [&](int64_t v) {
       scalars.push_back(v);
       packed.push_back(&scalars.back());
     };
-    int64_t ptr = int64_t(reinterpret_cast<intptr_t>(t.data.data()));
+    int64_t ptr = int64_t(reinterpret_cast<intptr_t>(t.data));
     push(ptr); // allocated
     push(ptr); // aligned
     push(0);   // offset
@@ -169,8 +170,8 @@ LogicalResult JitModule::invoke(StringRef name,
   results.clear();
   std::set<void *> freed;
   std::set<const void *> inputBuffers;
-  for (const HostTensor *t : inputs)
-    inputBuffers.insert(t->data.data());
+  for (const TensorView &t : inputs)
+    inputBuffers.insert(t.data);
   const int64_t *desc = resultStorage.data();
   for (const TensorSpec &spec : sig->results) {
     size_t rank = spec.shape.size();

@@ -168,25 +168,26 @@ public:
       throw py::type_error("'" + name + "' takes " +
                            std::to_string(sig->inputs.size()) +
                            " arguments, got " + std::to_string(args.size()));
-    std::vector<HostTensor> hosts(args.size());
-    std::vector<const HostTensor *> pointers;
+    // The arrays are read in place: `keep` holds them (and any contiguous
+    // copy numpy had to make) until the call returns.
+    std::vector<py::array> keep;
+    std::vector<TensorView> views;
     for (size_t i = 0; i < args.size(); ++i) {
       const TensorSpec &spec = sig->inputs[i];
       std::string where = "argument '" + spec.name + "' of '" + name + "'";
       py::array a = py::array::ensure(args[i], py::array::c_style);
       if (!a)
         throw py::type_error(where + ": not convertible to a C-contiguous array");
-      hosts[i].dtype = hostDType(a, spec, where);
-      hosts[i].shape.assign(a.shape(), a.shape() + a.ndim());
-      hosts[i].data.resize(size_t(a.nbytes()));
-      std::memcpy(hosts[i].data.data(), a.data(), size_t(a.nbytes()));
-      pointers.push_back(&hosts[i]);
+      views.push_back(TensorView{hostDType(a, spec, where),
+                                 std::vector<int64_t>(a.shape(), a.shape() + a.ndim()),
+                                 a.data()});
+      keep.push_back(std::move(a));
     }
     std::vector<HostTensor> results;
     std::string error;
     {
       py::gil_scoped_release release;
-      if (failed(jit->invoke(name, pointers, results, error)))
+      if (failed(jit->invoke(name, views, results, error)))
         error = "error: " + error;
     }
     if (!error.empty())

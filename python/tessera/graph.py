@@ -20,9 +20,6 @@ import numpy as np
 from .dtypes import activation_type
 from .quant import QuantizedTensor
 
-_NP_TO_MLIR = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16"}
-
-
 def _type(shape, dtype):
     dims = "x".join("?" if isinstance(d, str) else str(d) for d in shape)
     return f"tensor<{dims}x{dtype}>" if shape else f"tensor<{dtype}>"

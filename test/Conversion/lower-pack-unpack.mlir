@@ -1,19 +1,21 @@
 // RUN: tessera-opt %s --tessera-lower-to-linalg --canonicalize -split-input-file -verify-diagnostics | FileCheck %s
 
 // 3-bit codes may straddle bytes: two bytes are read (the second index
-// clamped to the last byte), shifted and masked. Packing gathers the 8 bits
+// clamped to the last byte), shifted, and masked by a pair of shifts (left
+// by 29, logical right by 29 for unsigned codes). Packing gathers the 8 bits
 // of each byte from the codes that own them.
 // CHECK-LABEL: func @round_trip_u3
 // CHECK-SAME: (%[[B:.*]]: tensor<6xi8>) -> tensor<6xi8>
 // CHECK-DAG: %[[LAST:.*]] = arith.constant 5 : index
-// CHECK-DAG: %[[MASK:.*]] = arith.constant 7 : i32
+// CHECK-DAG: %[[UP:.*]] = arith.constant 29 : i32
 // CHECK: %[[CODES:.*]] = linalg.generic
 // CHECK-SAME: outs(%{{.*}} : tensor<2x8xi8>)
 // CHECK: tensor.extract %[[B]]
 // CHECK: arith.minui %{{.*}}, %[[LAST]] : index
 // CHECK: tensor.extract %[[B]]
 // CHECK: arith.shrui
-// CHECK: arith.andi %{{.*}}, %[[MASK]] : i32
+// CHECK: %[[HIGH:.*]] = arith.shli %{{.*}}, %[[UP]] : i32
+// CHECK: arith.shrui %[[HIGH]], %[[UP]] : i32
 // CHECK: arith.trunci %{{.*}} : i32 to i8
 // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[CODES]] {{\[\[}}0, 1]] : tensor<2x8xi8> into tensor<16xi8>
 // CHECK: linalg.generic

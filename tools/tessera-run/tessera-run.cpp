@@ -223,15 +223,15 @@ int main(int argc, char **argv) {
                  << " arguments, " << inputs.size() << " given\n";
     return 1;
   }
-  std::vector<const HostTensor *> argPtrs;
+  std::vector<mlir::tessera::TensorView> argViews;
   for (const HostTensor &t : args)
-    argPtrs.push_back(&t);
+    argViews.push_back(mlir::tessera::viewOf(t));
 
   std::vector<HostTensor> results;
   std::vector<double> times;
   for (unsigned r = 0; r < std::max(1u, unsigned(repeat)); ++r) {
     auto start = std::chrono::steady_clock::now();
-    if (failed((*jit)->invoke(entry, argPtrs, results, error))) {
+    if (failed((*jit)->invoke(entry, argViews, results, error))) {
       llvm::errs() << "error: " << error << "\n";
       return 1;
     }

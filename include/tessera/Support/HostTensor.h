@@ -26,6 +26,9 @@ const char *dtypeName(DType dtype);
 /// Parses a short name; returns false if unknown.
 bool parseDTypeName(const std::string &name, DType &dtype);
 
+/// "2x3xf32".
+std::string typeString(const std::vector<int64_t> &shape, DType dtype);
+
 struct HostTensor {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
@@ -35,13 +38,26 @@ struct HostTensor {
   HostTensor(DType dtype, std::vector<int64_t> shape);
 
   int64_t numElements() const;
-  /// "2x3xf32".
-  std::string typeString() const;
+  std::string typeString() const {
+    return mlir::tessera::typeString(shape, dtype);
+  }
   template <typename T> T *as() { return reinterpret_cast<T *>(data.data()); }
   template <typename T> const T *as() const {
     return reinterpret_cast<const T *>(data.data());
   }
 };
+
+/// A dense row-major array someone else owns: what a call reads its inputs
+/// from, without copying them.
+struct TensorView {
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  const void *data = nullptr;
+};
+
+inline TensorView viewOf(const HostTensor &t) {
+  return TensorView{t.dtype, t.shape, t.data.data()};
+}
 
 /// Reads a .npy file. On failure returns false and sets `error`.
 bool readNpy(const std::string &path, HostTensor &tensor, std::string &error);

@@ -40,10 +40,10 @@ public:
   const FunctionSignature *lookup(StringRef name) const;
   ArrayRef<FunctionSignature> functions() const { return functionList; }
 
-  /// Calls `name`. Checks the number, dtypes and shapes of `inputs`; on a
-  /// mismatch returns failure with an `error` that names the argument.
-  LogicalResult invoke(StringRef name,
-                       ArrayRef<const HostTensor *> inputs,
+  /// Calls `name` on `inputs` (read in place, never written). Checks their
+  /// number, dtypes and shapes; on a mismatch returns failure with an
+  /// `error` that names the argument.
+  LogicalResult invoke(StringRef name, ArrayRef<TensorView> inputs,
                        std::vector<HostTensor> &results,
                        std::string &error);
 

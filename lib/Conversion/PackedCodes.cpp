@@ -1,0 +1,42 @@
+//===- PackedCodes.cpp - IR that reads codes from packed storage ----------===//
+
+#include "PackedCodes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+Value mlir::tessera::emitReadPackedCode(OpBuilder &b, Location loc,
+                                        Value storage, Value element,
+                                        unsigned bits, bool isSigned) {
+  Type i32 = b.getI32Type();
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  auto int32 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, i32, v);
+  };
+  Value bitPos = arith::MulIOp::create(b, loc, element, index(bits));
+  Value byteIdx = arith::ShRUIOp::create(b, loc, bitPos, index(3));
+  Value shift = arith::IndexCastUIOp::create(
+      b, loc, i32, arith::AndIOp::create(b, loc, bitPos, index(7)));
+  Value word = arith::ExtUIOp::create(
+      b, loc, i32, tensor::ExtractOp::create(b, loc, storage, byteIdx));
+  if (8 % bits != 0) {
+    // The code may straddle into the next byte.
+    int64_t numBytes = cast<ShapedType>(storage.getType()).getDimSize(0);
+    Value next = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, byteIdx, index(1)),
+        index(numBytes - 1));
+    Value hi = arith::ExtUIOp::create(
+        b, loc, i32, tensor::ExtractOp::create(b, loc, storage, next));
+    word = arith::OrIOp::create(b, loc, word,
+                                arith::ShLIOp::create(b, loc, hi, int32(8)));
+  }
+  // Move the code's top bit to bit 31 and shift back: mask and sign
+  // extension in one pair of shifts.
+  Value code = arith::ShRUIOp::create(b, loc, word, shift);
+  Value up = int32(32 - bits);
+  code = arith::ShLIOp::create(b, loc, code, up);
+  return isSigned ? Value(arith::ShRSIOp::create(b, loc, code, up))
+                  : Value(arith::ShRUIOp::create(b, loc, code, up));
+}

@@ -1,0 +1,23 @@
+//===- PackedCodes.h - IR that reads codes from packed storage ---*- C++ -*-===//
+//
+// Shared by the lowerings (private to lib/Conversion).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_LIB_CONVERSION_PACKEDCODES_H
+#define TESSERA_LIB_CONVERSION_PACKEDCODES_H
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::tessera {
+
+/// Emits the b-bit code at flat element index `element` (an index) of the
+/// canonical packed storage `storage` (a tensor<B x i8>), as an i32 that is
+/// sign-extended for signed codes and zero-extended otherwise. A code may
+/// straddle two bytes; the second byte's index is clamped to the last byte.
+Value emitReadPackedCode(OpBuilder &b, Location loc, Value storage,
+                         Value element, unsigned bits, bool isSigned);
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_LIB_CONVERSION_PACKEDCODES_H
