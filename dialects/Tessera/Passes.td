@@ -38,18 +38,35 @@ def TesseraLowerMpmmToVector
     : Pass<"tessera-lower-mpmm-to-vector", "::mlir::ModuleOp"> {
   let summary = "Lower eligible tessera.mpmm ops to fused vector loops";
   let description = [{
-    The dequantize-then-FMA strategy without a dequantized matrix: integer
-    codes are read from their canonical packed storage 8 at a time (one
-    b*8-bit load, a broadcast, per-lane shifts and a mask, the same for every
-    width), converted to f32 and accumulated with x in an 8-lane f32 vector;
-    the group scale and zero point are applied once per group, through the
-    group sum of x. Applies to mpmm ops with integer codes from a
-    tessera.unpack in the canonical layout (and integer zero points likewise),
-    f32 activations and results, and K and the group size multiples of 8;
-    others are left to tessera-lower-to-linalg.
+    The dequantize-then-FMA strategy without a dequantized matrix, as a loop
+    nest of cache and register tiles: column tiles of 64 (the unit of work
+    for threads), row chunks of 64, K blocks of about 512 codes (whole
+    groups; only with 8 rows or more, so that a register block of x stays in
+    L1), then each column with its rows in register blocks of 8, 4 and 1.
+    Full blocks of 8 rows of x are packed first ([M/8][K/8][8][8]) so that a
+    block's x is one contiguous stream.
+
+    Integer codes are read from their canonical packed storage 8 at a time:
+    8-bit codes are extended from their bytes; for widths 1, 2, 4 (and 3,
+    read as 4 bytes) the run's bytes are one word broadcast to every lane;
+    for 5, 6, 7 (read as 8 bytes) a byte shuffle puts the two bytes holding
+    code l at the bottom of lane l; then per-lane shifts and a mask (or a
+    shift pair for signed codes). The last column of the weights reads its
+    runs exactly so that nothing past the storage is read. Integer zero
+    points are subtracted in i32. Blocks of 8 or 4 rows apply the group scale
+    (and float offset) to the 8 values in registers and accumulate one FMA
+    per row; single rows accumulate unscaled codes over a group in four
+    chains and apply the scale (and offset, through the group sum of x) to
+    the accumulators once per group.
+
+    Applies to mpmm ops with integer codes from a tessera.unpack in the
+    canonical layout (and integer zero points likewise), f32 activations and
+    results, and K and the group size multiples of 8; others are left to
+    tessera-lower-to-linalg.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect"

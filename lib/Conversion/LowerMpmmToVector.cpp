@@ -26,6 +26,8 @@
 #include "PackedCodes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -44,6 +46,14 @@ using namespace mlir::tessera;
 namespace {
 
 constexpr int64_t kLanes = 8; // codes unpacked per step
+constexpr int64_t kRows = 8;  // rows of x per register block
+// Cache tiles: K in blocks of about kBlockK codes (whole groups), so that a
+// register block of x (kRows x kBlockK f32, 16 KiB) stays in L1; rows in
+// chunks of kRowChunk, so that the weights of a column tile stay in L2
+// while they are reused; columns in tiles of kColumnTile.
+constexpr int64_t kBlockK = 512;
+constexpr int64_t kRowChunk = 64;
+constexpr int64_t kColumnTile = 64;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -89,16 +99,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Location loc = op.getLoc();
     unsigned bits = getLowBitWidth(codeType);
     bool isSigned = codeType.isSignedInteger();
-    Type f32 = rewriter.getF32Type(), i64 = rewriter.getI64Type();
+    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     auto vecF32 = VectorType::get({kLanes}, f32);
-    // 8 codes of up to 4 bits fit 32 bits: then the lanes are i32 and no
-    // 64-bit shift or truncation is needed.
-    bool narrow = 8 * bits <= 32;
-    Type laneType = narrow ? rewriter.getI32Type() : i64;
-    auto vecLanes = VectorType::get({kLanes}, laneType);
-    auto vecI32 = VectorType::get({kLanes}, rewriter.getI32Type());
-    auto bytesType = VectorType::get({int64_t(bits)}, rewriter.getI8Type());
-    auto wordType = VectorType::get({1}, rewriter.getIntegerType(8 * bits));
+    auto vecI32 = VectorType::get({kLanes}, i32);
     int64_t numGroups = k / group;
     Value x = op.getX(), scales = op.getScales(), zeros = op.getZeros();
     Type zeroType =
@@ -109,88 +112,212 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Value zeroF = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
     Value zeroVec = arith::ConstantOp::create(
         rewriter, loc, DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(0)));
-    SmallVector<int64_t> shiftValues;
-    for (int64_t l = 0; l < kLanes; ++l)
-      shiftValues.push_back(l * bits);
-    SmallVector<int32_t> shiftValues32(shiftValues.begin(), shiftValues.end());
-    Value shifts = arith::ConstantOp::create(
-        rewriter, loc,
-        narrow ? DenseElementsAttr::get(vecLanes, ArrayRef<int32_t>(shiftValues32))
-               : DenseElementsAttr::get(vecLanes, ArrayRef<int64_t>(shiftValues)));
-    // Keep the code in the top bits of an i32 lane, then shift back down
-    // (arithmetically for signed codes): mask and sign extension at once.
-    Value up = arith::ConstantOp::create(
-        rewriter, loc,
-        DenseElementsAttr::get(vecI32, rewriter.getI32IntegerAttr(32 - bits)));
-    bool inBounds[] = {true};
+    auto i32Splat = [&](int32_t v) -> Value {
+      return arith::ConstantOp::create(
+          rewriter, loc, DenseElementsAttr::get(vecI32, rewriter.getI32IntegerAttr(v)));
+    };
+    auto i32Lanes = [&](ArrayRef<int32_t> v) -> Value {
+      return arith::ConstantOp::create(rewriter, loc, DenseElementsAttr::get(vecI32, v));
+    };
 
+    // How a run of 8 codes (b bytes from a byte boundary) reaches 8 i32
+    // lanes, code l in the low bits of lane l after a per-lane shift:
+    //  - b = 8: the bytes themselves, extended (vpmovzx/sx);
+    //  - b = 1, 2, 4, and 3 read as 4 bytes: one word, broadcast to every
+    //    lane (a broadcast load);
+    //  - b = 5, 6, 7 (read as 8 bytes), and 3 read exactly: a byte shuffle
+    //    that puts the two bytes holding code l at the bottom of lane l.
+    // Reading a power of two of bytes may read up to 3 bytes past the run;
+    // only the run that ends the weights cannot, so the last column reads
+    // exactly b bytes (`wideReads` false).
+    enum class Gather { Extend, Broadcast, Shuffle };
+    struct GatherPlan {
+      Gather gather;
+      VectorType bytesType;
+      SmallVector<int64_t> shuffleMask;
+      // Unsigned: (lanes >> shifts) & mask. Signed: (lanes << up) >>s down,
+      // which moves the code's top bit to bit 31 and back.
+      Value shifts, mask, up, down;
+    };
+    auto makePlan = [&](bool wide) {
+      GatherPlan plan;
+      int64_t readBytes = wide ? int64_t(llvm::PowerOf2Ceil(bits)) : bits;
+      plan.gather = bits == 8 ? Gather::Extend
+                    : llvm::isPowerOf2_64(readBytes) && readBytes <= 4
+                        ? Gather::Broadcast
+                        : Gather::Shuffle;
+      plan.bytesType = VectorType::get({readBytes}, rewriter.getI8Type());
+      if (plan.gather == Gather::Extend)
+        return plan;
+      SmallVector<int32_t> shiftValues;
+      for (int64_t l = 0; l < kLanes; ++l) {
+        int64_t bit = l * bits;
+        if (plan.gather == Gather::Shuffle) {
+          int64_t byte = bit / 8;
+          // Bytes byte, byte + 1 (< b: the code ends by bit 8b - 1), then
+          // anything: the bits above the code are cleared.
+          plan.shuffleMask.append({byte, std::min<int64_t>(byte + 1, bits - 1), 0, 0});
+          bit -= 8 * byte;
+        }
+        shiftValues.push_back(bit);
+      }
+      if (isSigned) {
+        SmallVector<int32_t> ups;
+        for (int32_t s : shiftValues)
+          ups.push_back(32 - int32_t(bits) - s);
+        plan.up = i32Lanes(ups);
+        plan.down = i32Splat(32 - bits);
+      } else {
+        plan.shifts = i32Lanes(shiftValues);
+        plan.mask = i32Splat((1 << bits) - 1);
+      }
+      return plan;
+    };
+    GatherPlan widePlan = makePlan(true), exactPlan = makePlan(false);
+    bool wideReads = true;
+    bool inBounds[] = {true};
     bool needXsum = zeroMode == ZeroPointMode::Float;
 
-    // One block of `rows` rows of x starting at mStart: each run of 8 codes
-    // is unpacked once and multiplied into `rows` accumulators.
-    auto rowBlock = [&](OpBuilder &b, Location loc, Value nIv, Value mStart,
-                        int64_t rows, Value y) -> Value {
+    // Codes [kk, kk + 8) of row n minus the zero point, as f32 lanes.
+    auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk,
+                       Value zeroLanes) -> Value {
+      // Their bytes start on a byte: K and kk are multiples of 8.
+      Value flat = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k)), kk);
+      Value byteOff = arith::DivUIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, flat, cIndex(b, loc, bits)),
+          cIndex(b, loc, 8));
+      const GatherPlan &plan = wideReads ? widePlan : exactPlan;
+      Value bytes = vector::TransferReadOp::create(
+          b, loc, plan.bytesType, weights, ValueRange{byteOff},
+          arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
+          ArrayRef<bool>(inBounds));
+      Value codes;
+      if (plan.gather == Gather::Extend) {
+        codes = isSigned ? Value(arith::ExtSIOp::create(b, loc, vecI32, bytes))
+                         : Value(arith::ExtUIOp::create(b, loc, vecI32, bytes));
+      } else {
+        Value lanes;
+        if (plan.gather == Gather::Broadcast) {
+          Type wordType = b.getIntegerType(8 * plan.bytesType.getNumElements());
+          Value word = vector::ExtractOp::create(
+              b, loc,
+              vector::BitCastOp::create(b, loc, VectorType::get({1}, wordType), bytes),
+              ArrayRef<int64_t>{0});
+          if (plan.bytesType.getNumElements() < 4)
+            word = arith::ExtUIOp::create(b, loc, i32, word);
+          lanes = vector::BroadcastOp::create(b, loc, vecI32, word);
+        } else {
+          Value shuffled =
+              vector::ShuffleOp::create(b, loc, bytes, bytes, plan.shuffleMask);
+          lanes = vector::BitCastOp::create(b, loc, vecI32, shuffled);
+        }
+        codes = isSigned
+                    ? Value(arith::ShRSIOp::create(
+                          b, loc, arith::ShLIOp::create(b, loc, lanes, plan.up), plan.down))
+                    : Value(arith::AndIOp::create(
+                          b, loc, arith::ShRUIOp::create(b, loc, lanes, plan.shifts),
+                          plan.mask));
+      }
+      bool signedValues = isSigned;
+      if (zeroLanes) {
+        // q - z of two 8-bit values is exact in i32.
+        codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
+        signedValues = true;
+      }
+      return signedValues ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
+                          : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
+    };
+
+    // The group's integer zero point, in every lane.
+    auto zeroPointLanes = [&](OpBuilder &b, Location loc, Value nIv,
+                              Value gIv) -> Value {
+      if (zeroMode != ZeroPointMode::Int)
+        return Value();
+      Value zIndex = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), gIv);
+      Value z = emitReadPackedCode(b, loc, zeroStorage, zIndex,
+                                   getLowBitWidth(zeroType), zeroType.isSignedInteger());
+      return vector::BroadcastOp::create(b, loc, vecI32, z);
+    };
+    // scales[n, g] (or zeros[n, g]) as f32, in every lane.
+    auto groupSplat = [&](OpBuilder &b, Location loc, Value tensor, Value nIv,
+                          Value gIv) -> Value {
+      Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{nIv, gIv});
+      if (!v.getType().isF32())
+        v = arith::ExtFOp::create(b, loc, f32, v);
+      return vector::BroadcastOp::create(b, loc, vecF32, v);
+    };
+    auto rowIndices = [&](OpBuilder &b, Location loc, Value mStart, int64_t rows) {
       SmallVector<Value> mIdx;
       for (int64_t r = 0; r < rows; ++r)
         mIdx.push_back(r == 0 ? mStart
                               : Value(arith::AddIOp::create(
                                     b, loc, mStart, cIndex(b, loc, r))));
+      return mIdx;
+    };
+    auto readX = [&](OpBuilder &b, Location loc, Value row, Value kk) -> Value {
+      return vector::TransferReadOp::create(b, loc, vecF32, x, ValueRange{row, kk},
+                                            zeroF, ArrayRef<bool>(inBounds));
+    };
+    // y[mIdx[r], n] += the lanes of acc[r], summed.
+    auto storeRows = [&](OpBuilder &b, Location loc, ArrayRef<Value> mIdx,
+                         Value nIv, ValueRange acc, Value y) -> Value {
+      for (auto [row, v] : llvm::zip(mIdx, acc)) {
+        Value dot = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v,
+                                                Value(), arith::FastMathFlags::reassoc);
+        Value old = tensor::ExtractOp::create(b, loc, y, ValueRange{row, nIv});
+        y = tensor::InsertOp::create(b, loc, arith::AddFOp::create(b, loc, old, dot), y,
+                                     ValueRange{row, nIv});
+      }
+      return y;
+    };
+
+    // The full blocks of kRows rows of x, packed so that a register block's
+    // x for one step is contiguous and a cache tile of it is one stream:
+    // xPacked[mb][kk][r][l] = x[mb*kRows + r][kk*8 + l]. (Rows of x a
+    // multiple of 4 KiB apart would otherwise collide in L1's sets.)
+    Value mBlocks = arith::DivUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, kRows));
+    Value xPacked;
+    {
+      auto packedType = RankedTensorType::get(
+          {ShapedType::kDynamic, k / kLanes, kRows, kLanes}, f32);
+      Value empty = tensor::EmptyOp::create(rewriter, loc, packedType, ValueRange{mBlocks});
+      MLIRContext *ctx = rewriter.getContext();
+      AffineExpr mb, kb, r, l;
+      bindDims(ctx, mb, kb, r, l);
+      auto inMap = AffineMap::get(4, 0, {mb * kRows + r, kb * kLanes + l}, ctx);
+      auto outMap = AffineMap::getMultiDimIdentityMap(4, ctx);
+      xPacked = linalg::GenericOp::create(
+                    rewriter, loc, packedType, ValueRange{x}, ValueRange{empty},
+                    ArrayRef<AffineMap>{inMap, outMap},
+                    SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+                    [](OpBuilder &b, Location loc, ValueRange args) {
+                      linalg::YieldOp::create(b, loc, args[0]);
+                    })
+                    .getResult(0);
+    }
+
+    // The cache tile being emitted: groups [gBegin, gEnd) of rows
+    // [.., mEnd) (set by the loop nest below).
+    Value gBegin, gEnd, mEnd;
+
+    // A few rows (1 to 3): each run of codes is used by few FMAs, so the
+    // per-element work is kept minimal. Codes are accumulated unscaled with x
+    // over the group, in `unroll` chains per row; the group scale (and float
+    // offset, through the group sum of x) is applied once per group.
+    auto fewRows = [&](OpBuilder &b, Location loc, Value nIv, Value mStart,
+                       int64_t rows, Value y) -> Value {
+      SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
+      int64_t unroll = group % (4 * kLanes) == 0   ? 4
+                       : group % (2 * kLanes) == 0 ? 2
+                                                   : 1;
+      int64_t numAcc = unroll * rows;
       auto gLoop = scf::ForOp::create(
-          b, loc, c0, cIndex(b, loc, numGroups), c1,
-          SmallVector<Value>(rows, zeroF),
+          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows, zeroVec),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
             Value kBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
-            // The group's integer zero point, in every lane.
-            Value zeroLanes;
-            if (zeroMode == ZeroPointMode::Int) {
-              Value zIndex = arith::AddIOp::create(
-                  b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)),
-                  gIv);
-              Value z = emitReadPackedCode(b, loc, zeroStorage, zIndex,
-                                      getLowBitWidth(zeroType),
-                                      zeroType.isSignedInteger());
-              zeroLanes = vector::BroadcastOp::create(b, loc, vecI32, z);
-            }
-            // Unpacks codes [kk, kk + 8) of row n into 8 f32 lanes.
-            auto unpack8 = [&](OpBuilder &b, Location loc, Value kk) -> Value {
-              // Their bytes start on a byte: K and kk are multiples of 8.
-              Value flat = arith::AddIOp::create(
-                  b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k)), kk);
-              Value byteOff = arith::DivUIOp::create(
-                  b, loc, arith::MulIOp::create(b, loc, flat, cIndex(b, loc, bits)),
-                  cIndex(b, loc, 8));
-              Value bytes = vector::TransferReadOp::create(
-                  b, loc, bytesType, weights, ValueRange{byteOff},
-                  arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
-                  ArrayRef<bool>(inBounds));
-              Value word = vector::BitCastOp::create(b, loc, wordType, bytes);
-              Value scalar =
-                  vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
-              if (8 * bits < laneType.getIntOrFloatBitWidth())
-                scalar = arith::ExtUIOp::create(b, loc, laneType, scalar);
-              Value lanes = vector::BroadcastOp::create(b, loc, vecLanes, scalar);
-              lanes = arith::ShRUIOp::create(b, loc, lanes, shifts);
-              Value codes = narrow ? lanes
-                                   : Value(arith::TruncIOp::create(b, loc, vecI32, lanes));
-              codes = arith::ShLIOp::create(b, loc, codes, up);
-              codes = isSigned ? Value(arith::ShRSIOp::create(b, loc, codes, up))
-                               : Value(arith::ShRUIOp::create(b, loc, codes, up));
-              bool signedValues = isSigned;
-              if (zeroLanes) {
-                // q - z of two 8-bit values is exact in i32.
-                codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
-                signedValues = true;
-              }
-              return signedValues
-                         ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
-                         : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
-            };
-            // `unroll` runs of 8 codes per step, each into its own
-            // accumulators, so that about four FMA chains are in flight.
-            int64_t unroll = rows >= 4 ? 1 : group % (4 * kLanes) == 0 ? 4
-                             : group % (2 * kLanes) == 0             ? 2
-                                                                     : 1;
-            int64_t numAcc = unroll * rows;
+            Value zeroLanes = zeroPointLanes(b, loc, nIv, gIv);
             auto jLoop = scf::ForOp::create(
                 b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes * unroll),
                 SmallVector<Value>(numAcc * (needXsum ? 2 : 1), zeroVec),
@@ -200,80 +327,170 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                     Value kk = arith::AddIOp::create(
                         b, loc, kBase,
                         arith::AddIOp::create(b, loc, jIv, cIndex(b, loc, u * kLanes)));
-                    Value values = unpack8(b, loc, kk);
+                    Value values = unpack8(b, loc, nIv, kk, zeroLanes);
                     for (int64_t r = 0; r < rows; ++r) {
-                      Value xv = vector::TransferReadOp::create(
-                          b, loc, vecF32, x, ValueRange{mIdx[r], kk}, zeroF,
-                          ArrayRef<bool>(inBounds));
+                      Value xv = readX(b, loc, mIdx[r], kk);
                       int64_t i = u * rows + r;
                       next[i] = vector::FMAOp::create(b, loc, xv, values, acc[i]);
                       if (needXsum)
-                        next[numAcc + i] =
-                            arith::AddFOp::create(b, loc, acc[numAcc + i], xv);
+                        next[numAcc + i] = arith::AddFOp::create(b, loc, acc[numAcc + i], xv);
                     }
                   }
                   scf::YieldOp::create(b, loc, next);
                 });
-            // Row r's total over the unrolled accumulators starting at `base`.
-            auto rowTotal = [&](int64_t base, int64_t r) -> Value {
+            // Row r's sum over the unrolled accumulators starting at `base`.
+            auto rowSum = [&](int64_t base, int64_t r) -> Value {
               Value v = jLoop.getResult(base + r);
               for (int64_t u = 1; u < unroll; ++u)
-                v = arith::AddFOp::create(b, loc, v,
-                                          jLoop.getResult(base + u * rows + r));
-              return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v);
+                v = arith::AddFOp::create(b, loc, v, jLoop.getResult(base + u * rows + r));
+              return v;
             };
-            Value scale = tensor::ExtractOp::create(b, loc, scales, ValueRange{nIv, gIv});
-            if (!scale.getType().isF32())
-              scale = arith::ExtFOp::create(b, loc, f32, scale);
-            Value offset;
-            if (needXsum) {
-              offset = tensor::ExtractOp::create(b, loc, zeros, ValueRange{nIv, gIv});
-              if (!offset.getType().isF32())
-                offset = arith::ExtFOp::create(b, loc, f32, offset);
-            }
+            Value scale = groupSplat(b, loc, scales, nIv, gIv);
+            Value offset = needXsum ? groupSplat(b, loc, zeros, nIv, gIv) : Value();
             SmallVector<Value> sums;
             for (int64_t r = 0; r < rows; ++r) {
-              Value dot = rowTotal(0, r);
-              Value contribution = arith::MulFOp::create(b, loc, scale, dot);
-              if (needXsum) {
-                Value xsum = rowTotal(numAcc, r);
-                contribution = arith::AddFOp::create(
-                    b, loc, contribution, arith::MulFOp::create(b, loc, offset, xsum));
-              }
-              sums.push_back(arith::AddFOp::create(b, loc, gArgs[r], contribution));
+              Value sum = vector::FMAOp::create(b, loc, scale, rowSum(0, r), gArgs[r]);
+              if (needXsum)
+                sum = vector::FMAOp::create(b, loc, offset, rowSum(numAcc, r), sum);
+              sums.push_back(sum);
             }
             scf::YieldOp::create(b, loc, sums);
           });
-      for (int64_t r = 0; r < rows; ++r) {
-        Value old = tensor::ExtractOp::create(b, loc, y, ValueRange{mIdx[r], nIv});
-        Value sum = arith::AddFOp::create(b, loc, old, gLoop.getResult(r));
-        y = tensor::InsertOp::create(b, loc, sum, y, ValueRange{mIdx[r], nIv});
-      }
-      return y;
+      return storeRows(b, loc, mIdx, nIv, gLoop.getResults(), y);
     };
 
-    // Rows in blocks of kRows, then one at a time.
-    constexpr int64_t kRows = 4;
-    Value mFull = arith::MulIOp::create(
+    // Many rows: each run of codes is dequantized in registers (scale and
+    // offset applied to the 8 values) and used by `rows` FMAs into one
+    // accumulator per row that spans all groups.
+    auto manyRows = [&](OpBuilder &b, Location loc, Value nIv, Value mStart,
+                        int64_t rows, Value y) -> Value {
+      SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
+      Value mBlock = arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kRows));
+      auto gLoop = scf::ForOp::create(
+          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows, zeroVec),
+          [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
+            Value kBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
+            Value zeroLanes = zeroPointLanes(b, loc, nIv, gIv);
+            Value scale = groupSplat(b, loc, scales, nIv, gIv);
+            Value offset = needXsum ? groupSplat(b, loc, zeros, nIv, gIv) : Value();
+            auto jLoop = scf::ForOp::create(
+                b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes), gArgs,
+                [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
+                  Value kk = arith::AddIOp::create(b, loc, kBase, jIv);
+                  Value values = unpack8(b, loc, nIv, kk, zeroLanes);
+                  values = offset ? Value(vector::FMAOp::create(b, loc, values, scale, offset))
+                                  : Value(arith::MulFOp::create(b, loc, values, scale));
+                  SmallVector<Value> next;
+                  Value kStep = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, kLanes));
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value xv = rows == kRows
+                                   ? Value(vector::TransferReadOp::create(
+                                         b, loc, vecF32, xPacked,
+                                         ValueRange{mBlock, kStep, cIndex(b, loc, r), c0},
+                                         zeroF, ArrayRef<bool>(inBounds)))
+                                   : readX(b, loc, mIdx[r], kk);
+                    next.push_back(vector::FMAOp::create(b, loc, xv, values, acc[r]));
+                  }
+                  scf::YieldOp::create(b, loc, next);
+                });
+            scf::YieldOp::create(b, loc, jLoop.getResults());
+          });
+      return storeRows(b, loc, mIdx, nIv, gLoop.getResults(), y);
+    };
+
+    // Rows [start, mEnd) in blocks of `step`, up to the last full block;
+    // returns where they stopped and the new y.
+    auto rowsFrom = [&](OpBuilder &b, Location loc, Value start, int64_t step,
+                        Value nIv, Value y) -> std::pair<Value, Value> {
+      Value count = arith::SubIOp::create(b, loc, mEnd, start);
+      Value end = arith::AddIOp::create(
+          b, loc, start,
+          arith::MulIOp::create(
+              b, loc, arith::DivUIOp::create(b, loc, count, cIndex(b, loc, step)),
+              cIndex(b, loc, step)));
+      auto loop = scf::ForOp::create(
+          b, loc, start, end, cIndex(b, loc, step), ValueRange{y},
+          [&](OpBuilder &b, Location loc, Value mIv, ValueRange args) {
+            Value next = step >= 4 ? manyRows(b, loc, nIv, mIv, step, args[0])
+                                   : fewRows(b, loc, nIv, mIv, step, args[0]);
+            scf::YieldOp::create(b, loc, next);
+          });
+      return {end, loop.getResult(0)};
+    };
+    // A tiled loop [begin, end) with the tensor y carried through.
+    auto tiledLoop = [&](OpBuilder &b, Location loc, Value begin, Value end,
+                         OpFoldResult step, Value y,
+                         function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+      return scf::ForOp::create(
+                 b, loc, begin, end, getValueOrCreateConstantIndexOp(b, loc, step),
+                 ValueRange{y},
+                 [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
+                   scf::YieldOp::create(b, loc, body(b, loc, iv, args[0]));
+                 })
+          .getResult(0);
+    };
+    auto minIndex = [&](OpBuilder &b, Location loc, Value a, OpFoldResult step,
+                        Value bound) {
+      return arith::MinUIOp::create(
+          b, loc,
+          arith::AddIOp::create(b, loc, a, getValueOrCreateConstantIndexOp(b, loc, step)),
+          bound);
+    };
+    // The loop nest, outermost first: columns in tiles of kColumnTile (the
+    // unit of work for threads); in each, rows in chunks of kRowChunk and
+    // K in blocks of whole groups that keep a block of x in L1; in those,
+    // each column, its rows in register blocks of kRows, 4, then 1.
+    bool needsExactTail = widePlan.bytesType != exactPlan.bytesType;
+    // With fewer rows than a register block x is read once per column and
+    // a row of it is small: no K blocks then, and the weights of a column
+    // are one stream.
+    int64_t groupsPerBlock = std::max<int64_t>(1, kBlockK / group);
+    Value numGroupsV = cIndex(rewriter, loc, numGroups);
+    Value groupStep = arith::SelectOp::create(
         rewriter, loc,
-        arith::DivUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, kRows)),
-        cIndex(rewriter, loc, kRows));
-    auto nLoop = scf::ForOp::create(
-        rewriter, loc, c0, cIndex(rewriter, loc, n), c1, ValueRange{op.getInit()},
-        [&](OpBuilder &b, Location loc, Value nIv, ValueRange nArgs) {
-          auto blocks = scf::ForOp::create(
-              b, loc, c0, mFull, cIndex(b, loc, kRows), nArgs,
-              [&](OpBuilder &b, Location loc, Value mIv, ValueRange args) {
-                scf::YieldOp::create(b, loc, rowBlock(b, loc, nIv, mIv, kRows, args[0]));
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge, m,
+                              cIndex(rewriter, loc, kRows)),
+        cIndex(rewriter, loc, groupsPerBlock), numGroupsV);
+    Value nV = cIndex(rewriter, loc, n);
+    Value y = tiledLoop(
+        rewriter, loc, c0, nV, rewriter.getIndexAttr(kColumnTile), op.getInit(),
+        [&](OpBuilder &b, Location loc, Value nTile, Value y) {
+          Value nTileEnd = minIndex(b, loc, nTile, b.getIndexAttr(kColumnTile), nV);
+          return tiledLoop(
+              b, loc, c0, m, b.getIndexAttr(kRowChunk), y,
+              [&](OpBuilder &b, Location loc, Value mChunk, Value y) {
+                mEnd = minIndex(b, loc, mChunk, b.getIndexAttr(kRowChunk), m);
+                return tiledLoop(
+                    b, loc, c0, numGroupsV, groupStep, y,
+                    [&](OpBuilder &b, Location loc, Value gBlock, Value y) {
+                      gBegin = gBlock;
+                      gEnd = minIndex(b, loc, gBlock, groupStep, numGroupsV);
+                      auto columns = [&](Value begin, Value end, Value y) {
+                        return tiledLoop(
+                            b, loc, begin, end, b.getIndexAttr(1), y,
+                            [&](OpBuilder &b, Location loc, Value nIv, Value y) {
+                              auto [afterBlocks, y0] =
+                                  rowsFrom(b, loc, mChunk, kRows, nIv, y);
+                              auto [afterFours, y1] =
+                                  rowsFrom(b, loc, afterBlocks, 4, nIv, y0);
+                              return rowsFrom(b, loc, afterFours, 1, nIv, y1).second;
+                            });
+                      };
+                      if (!needsExactTail)
+                        return columns(nTile, nTileEnd, y);
+                      // Wide reads up to the last column of the weights.
+                      Value wideEnd = arith::MinUIOp::create(b, loc, nTileEnd,
+                                                             cIndex(b, loc, n - 1));
+                      wideReads = true;
+                      y = columns(nTile, wideEnd, y);
+                      wideReads = false;
+                      y = columns(wideEnd, nTileEnd, y);
+                      wideReads = true;
+                      return y;
+                    });
               });
-          auto rest = scf::ForOp::create(
-              b, loc, mFull, m, c1, blocks.getResults(),
-              [&](OpBuilder &b, Location loc, Value mIv, ValueRange args) {
-                scf::YieldOp::create(b, loc, rowBlock(b, loc, nIv, mIv, 1, args[0]));
-              });
-          scf::YieldOp::create(b, loc, rest.getResults());
         });
-    rewriter.replaceOp(op, nLoop.getResults());
+    rewriter.replaceOp(op, y);
     return success();
   }
 };

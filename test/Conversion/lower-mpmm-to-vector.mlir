@@ -1,27 +1,42 @@
 // RUN: tessera-opt %s --tessera-lower-mpmm-to-vector --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s
 
-// 5-bit codes with integer zero points: 8 codes are 5 bytes, loaded as one
-// i40, broadcast to 8 lanes, shifted by multiples of 5, masked by a shift
-// pair; the zero point is subtracted in i32; the scale once per group.
+// 5-bit codes with integer zero points. Full blocks of 8 rows of x are
+// packed ([M/8][K/8][8][8]) for contiguous reads. 8 codes are 5 bytes, read
+// as 8 (the columns before the last) or exactly 5 (the last column, whose
+// final run ends the weights), shuffled so that lane l holds the two bytes
+// of code l, shifted by l*5 mod 8 and masked; the zero point is subtracted in
+// i32. With 8 or 4 rows, the group scale multiplies the 8 values before the
+// FMAs; with fewer it multiplies the group's accumulators.
 // CHECK-LABEL: func @u5_int_zero
-// CHECK-DAG: %[[SHIFTS:.*]] = arith.constant dense<[0, 5, 10, 15, 20, 25, 30, 35]> : vector<8xi64>
-// CHECK-DAG: %[[UP:.*]] = arith.constant dense<27> : vector<8xi32>
+// CHECK-DAG: %[[SHIFTS:.*]] = arith.constant dense<[0, 5, 2, 7, 4, 1, 6, 3]> : vector<8xi32>
+// CHECK-DAG: %[[MASK:.*]] = arith.constant dense<31> : vector<8xi32>
+// CHECK: %[[XP:.*]] = linalg.generic
+// CHECK-SAME: ins(%{{.*}} : tensor<?x64xf32>) outs(%{{.*}} : tensor<?x8x8x8xf32>)
+// Rows in blocks of 8: column tiles, row chunks, K blocks, columns, rows.
+// CHECK: scf.for
+// CHECK: scf.for
 // CHECK: scf.for
 // CHECK: scf.for
 // CHECK: scf.for
 // CHECK: %[[Z:.*]] = vector.broadcast %{{.*}} : i32 to vector<8xi32>
+// CHECK: %[[S:.*]] = vector.broadcast %{{.*}} : f32 to vector<8xf32>
 // CHECK: scf.for
-// CHECK: %[[BYTES:.*]] = vector.transfer_read %{{.*}} : tensor<320xi8>, vector<5xi8>
-// CHECK: %[[WORD:.*]] = vector.bitcast %[[BYTES]] : vector<5xi8> to vector<1xi40>
-// CHECK: arith.shrui %{{.*}}, %[[SHIFTS]] : vector<8xi64>
-// CHECK: arith.shli %{{.*}}, %[[UP]] : vector<8xi32>
-// CHECK: arith.shrui %{{.*}}, %[[UP]] : vector<8xi32>
-// CHECK: arith.subi %{{.*}}, %[[Z]] : vector<8xi32>
-// CHECK: arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
-// CHECK: vector.fma
-// CHECK: vector.reduction <add>
-// CHECK: arith.extf %{{.*}} : f16 to f32
-// CHECK: arith.mulf
+// CHECK: %[[BYTES:.*]] = vector.transfer_read %{{.*}} : tensor<320xi8>, vector<8xi8>
+// CHECK: %[[LANES:.*]] = vector.shuffle %[[BYTES]], %[[BYTES]] [0, 1, 0, 0, 0, 1, 0, 0, 1, 2, 0, 0, 1, 2, 0, 0, 2, 3, 0, 0, 3, 4, 0, 0, 3, 4, 0, 0, 4, 4, 0, 0]
+// CHECK: %[[WORDS:.*]] = vector.bitcast %[[LANES]] : vector<32xi8> to vector<8xi32>
+// CHECK: %[[SHIFTED:.*]] = arith.shrui %[[WORDS]], %[[SHIFTS]] : vector<8xi32>
+// CHECK: %[[CODES:.*]] = arith.andi %[[SHIFTED]], %[[MASK]] : vector<8xi32>
+// CHECK: %[[QZ:.*]] = arith.subi %[[CODES]], %[[Z]] : vector<8xi32>
+// CHECK: %[[F:.*]] = arith.sitofp %[[QZ]] : vector<8xi32> to vector<8xf32>
+// CHECK: %[[V:.*]] = arith.mulf %[[F]], %[[S]] : vector<8xf32>
+// CHECK: vector.transfer_read %[[XP]]
+// CHECK-COUNT-8: vector.fma %{{.*}}, %[[V]]
+// CHECK: vector.reduction <add>, %{{.*}} fastmath<reassoc>
+// Blocks of 4 rows, then single rows.
+// CHECK: vector<8xi8>
+// CHECK: vector<8xi8>
+// The last column, exact reads.
+// CHECK: tensor<320xi8>, vector<5xi8>
 // CHECK-NOT: tessera.mpmm
 func.func @u5_int_zero(%x: tensor<?x64xf32>, %wb: tensor<320xi8>, %s: tensor<8x2xf16>,
                        %zb: tensor<10xi8>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
@@ -34,17 +49,47 @@ func.func @u5_int_zero(%x: tensor<?x64xf32>, %wb: tensor<320xi8>, %s: tensor<8x2
 
 // -----
 
-// Signed codes sign-extend with an arithmetic shift; no zero point.
+// Signed 3-bit codes: 8 codes are 3 bytes, read as a 4-byte word and
+// broadcast; sign extension by a shift pair. Single rows accumulate codes
+// unscaled over a group and apply the scale to the accumulator.
 // CHECK-LABEL: func @s3
-// CHECK: vector.bitcast %{{.*}} : vector<3xi8> to vector<1xi24>
-// CHECK: arith.shrsi %{{.*}} : vector<8xi32>
+// CHECK-DAG: %[[UP:.*]] = arith.constant dense<[29, 26, 23, 20, 17, 14, 11, 8]> : vector<8xi32>
+// CHECK-DAG: %[[DOWN:.*]] = arith.constant dense<29> : vector<8xi32>
+// CHECK: vector.transfer_read %{{.*}} : tensor<48xi8>, vector<4xi8>
+// CHECK: vector.bitcast %{{.*}} : vector<4xi8> to vector<1xi32>
+// CHECK: vector.broadcast %{{.*}} : i32 to vector<8xi32>
+// CHECK: arith.shli %{{.*}}, %[[UP]] : vector<8xi32>
+// CHECK: arith.shrsi %{{.*}}, %[[DOWN]] : vector<8xi32>
 // CHECK: arith.sitofp
+// CHECK: %[[ACC:.*]] = vector.fma
+// CHECK: scf.yield
+// CHECK: %[[S:.*]] = vector.broadcast %{{.*}} : f32 to vector<8xf32>
+// CHECK: vector.fma %[[S]], %{{.*}}, %{{.*}} : vector<8xf32>
 func.func @s3(%x: tensor<2x32xf32>, %wb: tensor<48xi8>, %s: tensor<4x1xf32>,
               %init: tensor<2x4xf32>) -> tensor<2x4xf32> {
   %w = tessera.unpack %wb : tensor<48xi8> -> tensor<4x32xsi3>
   %y = tessera.mpmm %x, %w : tensor<2x32xf32>, tensor<4x32xsi3> scales %s : tensor<4x1xf32>
          group_size 32 outs %init : tensor<2x4xf32>
   return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// 8-bit codes are extended from their bytes; float zero points are added to
+// the dequantized values (FMA) or, for single rows, through the group sum
+// of x.
+// CHECK-LABEL: func @u8_float_zero
+// CHECK: %[[B:.*]] = vector.transfer_read %{{.*}} : tensor<512xi8>, vector<8xi8>
+// CHECK: arith.extui %[[B]] : vector<8xi8> to vector<8xi32>
+// CHECK: %[[F:.*]] = arith.uitofp
+// CHECK: vector.fma %[[F]], %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: arith.addf %{{.*}} : vector<8xf32>
+func.func @u8_float_zero(%x: tensor<?x64xf32>, %wb: tensor<512xi8>, %s: tensor<8x2xf32>,
+                         %z: tensor<8x2xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %w = tessera.unpack %wb : tensor<512xi8> -> tensor<8x64xui8>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<8x64xui8> scales %s : tensor<8x2xf32>
+         zeros %z : tensor<8x2xf32> group_size 32 outs %init : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
 }
 
 // -----

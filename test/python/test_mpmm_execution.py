@@ -2,7 +2,7 @@
 
 The matrix of issue 2: every width 1-8 x signed/unsigned x the three
 zero-point modes x group sizes {32, 128, K} x scales in f32 and f16, each run
-at M = 1, 3, 17 and 64 (M is dynamic) with N not a multiple of 8. Weights (and
+at M = 1, 3, 13 and 71 (M is dynamic; register blocks of 8, 4 and 1 rows, two row chunks) with N not a multiple of 8. Weights (and
 integer zero points) cross the function boundary in their canonical packed
 storage, packed here by the independent reference packer.
 """
@@ -18,7 +18,7 @@ from tessera import reference
 K = 256
 GROUP_SIZES = (32, 128, K)
 N_CHOICES = (5, 13, 19)  # none a multiple of 8
-M_VALUES = (1, 3, 17, 64)
+M_VALUES = (1, 3, 13, 71)
 
 MATRIX = [
     (bits, signed, zero_mode, group, scale_dtype)
@@ -178,3 +178,12 @@ def test_mpmm_k_not_a_power_of_two(tessera_run, tmp_path):
     # K = 96 with per-channel groups: rows end mid-byte for 3-bit codes.
     run_case(tessera_run, tmp_path, np.random.default_rng(), 13, 96, 3, False,
              "int", 96, "f16")
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode", [(3, False, "int"), (4, True, "float"),
+                                                   (7, True, "none"), (8, False, "int")])
+def test_mpmm_cache_tiles(tessera_run, tmp_path, bits, signed, zero_mode):
+    # K = 1088 with groups of 32: K blocks of 16 groups, the last one
+    # partial; N = 130: three column tiles, the last one partial.
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 130, 1088, bits,
+             signed, zero_mode, 32, "f16")
