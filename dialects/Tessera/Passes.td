@@ -73,6 +73,60 @@ def TesseraLowerMpmmToVector
   ];
 }
 
+def TesseraOutlineParallelLoops
+    : Pass<"tessera-outline-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Outline the bodies of bufferized scf.forall loops for the thread pool";
+  let description = [{
+    Each one-dimensional `scf.forall` without shared outputs (that is, after
+    bufferization) becomes a private function
+    `@<function>_parallel<k>(%begin: index, %end: index, <live-ins>...)`,
+    marked `tessera.parallel_body`, that runs iterations [begin, end) of the
+    loop, and a call of it over all iterations. The program is correct as it
+    stands (the call runs the loop serially); `tessera-lower-parallel-calls`
+    later hands such calls to the runtime's thread pool. Constants used by
+    the body are cloned into it rather than passed. With `threads=1`, and for
+    loops of more than one dimension, the loop becomes serial `scf.for`
+    loops instead.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"0",
+           "Threads for parallel loops: 1 emits serial loops; 0 (all the "
+           "runtime's threads) or more outlines them">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def TesseraLowerParallelCalls
+    : Pass<"tessera-lower-parallel-calls", "::mlir::ModuleOp"> {
+  let summary = "Run calls of outlined parallel bodies on the runtime's thread pool";
+  let description = [{
+    Runs on the LLVM dialect, after the conversion. Every call of a function
+    marked `tessera.parallel_body` (see `tessera-outline-parallel-loops`),
+    `call @body(%begin, %end, %args...)`, becomes
+
+    ```
+    %ctx = alloca {begin, args...}      // in the caller's entry block
+    store %begin, %args... into %ctx
+    call @tessera_rt_parallel_for(%end - %begin, 1, <threads>,
+                                  @body_trampoline, %ctx)
+    ```
+
+    where `@body_trampoline(ctx, b, e)` loads the arguments and calls
+    `@body(begin + b, begin + e, args...)`. The runtime splits [0, end -
+    begin) into chunks over its threads (at most `threads` if it is 1 or
+    more).
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"0",
+           "Most threads a parallel call uses (0: the runtime's thread count)">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def TesseraLowerToLinalg : Pass<"tessera-lower-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lower Tessera ops to linalg, tensor and arith (reference lowering)";
   let description = [{

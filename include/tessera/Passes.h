@@ -12,6 +12,12 @@ class ArithDialect;
 namespace bufferization {
 class BufferizationDialect;
 } // namespace bufferization
+namespace func {
+class FuncDialect;
+} // namespace func
+namespace LLVM {
+class LLVMDialect;
+} // namespace LLVM
 namespace linalg {
 class LinalgDialect;
 } // namespace linalg
@@ -30,6 +36,11 @@ class TensorDialect;
 
 namespace tessera {
 class TesseraDialect;
+
+/// The unit attribute that marks a function outlined from a parallel loop
+/// (by tessera-outline-parallel-loops, for tessera-lower-parallel-calls).
+inline constexpr llvm::StringLiteral kParallelBodyAttrName =
+    "tessera.parallel_body";
 
 #define GEN_PASS_DECL
 #include "tessera/Dialect/TesseraPasses.h.inc"

@@ -260,15 +260,19 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return vector::TransferReadOp::create(b, loc, vecF32, x, ValueRange{row, kk},
                                             zeroF, ArrayRef<bool>(inBounds));
     };
+    // The column tile being emitted starts at column nTileBegin (of the
+    // weights; column 0 of its slice of y).
+    Value nTileBegin;
     // y[mIdx[r], n] += the lanes of acc[r], summed.
     auto storeRows = [&](OpBuilder &b, Location loc, ArrayRef<Value> mIdx,
                          Value nIv, ValueRange acc, Value y) -> Value {
       for (auto [row, v] : llvm::zip(mIdx, acc)) {
         Value dot = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, v,
                                                 Value(), arith::FastMathFlags::reassoc);
-        Value old = tensor::ExtractOp::create(b, loc, y, ValueRange{row, nIv});
+        Value col = arith::SubIOp::create(b, loc, nIv, nTileBegin);
+        Value old = tensor::ExtractOp::create(b, loc, y, ValueRange{row, col});
         y = tensor::InsertOp::create(b, loc, arith::AddFOp::create(b, loc, old, dot), y,
-                                     ValueRange{row, nIv});
+                                     ValueRange{row, col});
       }
       return y;
     };
@@ -452,12 +456,28 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                               cIndex(rewriter, loc, kRows)),
         cIndex(rewriter, loc, groupsPerBlock), numGroupsV);
     Value nV = cIndex(rewriter, loc, n);
-    Value y = tiledLoop(
-        rewriter, loc, c0, nV, rewriter.getIndexAttr(kColumnTile), op.getInit(),
-        [&](OpBuilder &b, Location loc, Value nTile, Value y) {
-          Value nTileEnd = minIndex(b, loc, nTile, b.getIndexAttr(kColumnTile), nV);
-          return tiledLoop(
-              b, loc, c0, m, b.getIndexAttr(kRowChunk), y,
+    // Column tiles are independent: an scf.forall over slices of y, which
+    // tessera-outline-parallel-loops hands to the runtime's thread pool.
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(n)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(kColumnTile)},
+        ValueRange{op.getInit()}, std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(forall.getBody());
+      OpBuilder &b = rewriter;
+      Value nTile = forall.getInductionVar(0);
+      nTileBegin = nTile;
+      Value nTileEnd = minIndex(b, loc, nTile, b.getIndexAttr(kColumnTile), nV);
+      Value columns = arith::SubIOp::create(b, loc, nTileEnd, nTile);
+      Value shared = forall.getRegionIterArgs()[0];
+      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), nTile};
+      SmallVector<OpFoldResult> sizes = {m, columns};
+      SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+      Value yTile = tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
+      yTile = tiledLoop(
+              b, loc, c0, m, b.getIndexAttr(kRowChunk), yTile,
               [&](OpBuilder &b, Location loc, Value mChunk, Value y) {
                 mEnd = minIndex(b, loc, mChunk, b.getIndexAttr(kRowChunk), m);
                 return tiledLoop(
@@ -489,8 +509,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       return y;
                     });
               });
-        });
-    rewriter.replaceOp(op, y);
+      b.setInsertionPointToEnd(forall.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(b, loc, yTile, shared, offsets, sizes, strides);
+    }
+    rewriter.replaceOp(op, forall.getResults());
     return success();
   }
 };

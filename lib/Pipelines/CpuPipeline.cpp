@@ -27,6 +27,18 @@
 
 using namespace mlir;
 
+namespace {
+/// The pipeline's options on the command line.
+struct CpuPipelineCliOptions
+    : public PassPipelineOptions<CpuPipelineCliOptions> {
+  Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("Threads for parallel loops: 1 serial code, 0 (default) "
+                     "the runtime's thread count, N at most N"),
+      llvm::cl::init(0)};
+};
+} // namespace
+
 void tessera::buildCpuPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
   // Tessera: fix the ABI of low-bit tensors, then lower to linalg on tensors.
@@ -55,6 +67,10 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
+  // Parallel loops: their bodies outlined, for the thread pool.
+  tessera::TesseraOutlineParallelLoopsOptions outlineOptions;
+  outlineOptions.threads = options.threads;
+  pm.addPass(tessera::createTesseraOutlineParallelLoops(outlineOptions));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -62,6 +78,9 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  tessera::TesseraLowerParallelCallsOptions parallelOptions;
+  parallelOptions.threads = options.threads;
+  pm.addPass(tessera::createTesseraLowerParallelCalls(parallelOptions));
 }
 
 LogicalResult tessera::runCpuPipeline(ModuleOp module,
@@ -85,9 +104,13 @@ LogicalResult tessera::runCpuPipeline(ModuleOp module,
 }
 
 void tessera::registerCpuPipeline() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CpuPipelineCliOptions>(
       "tessera-cpu-pipeline",
       "Lower a module of Tessera, linalg, tensor and arith ops to the LLVM "
       "dialect for the host CPU",
-      [](OpPassManager &pm) { buildCpuPipeline(pm, CpuPipelineOptions()); });
+      [](OpPassManager &pm, const CpuPipelineCliOptions &cli) {
+        CpuPipelineOptions options;
+        options.threads = cli.threads;
+        buildCpuPipeline(pm, options);
+      });
 }

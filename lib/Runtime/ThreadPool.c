@@ -95,7 +95,7 @@ static void *worker(void *argument) {
   return NULL;
 }
 
-void tessera_rt_parallel_for(int64_t n, int64_t grain,
+void tessera_rt_parallel_for(int64_t n, int64_t grain, int32_t max_threads,
                              void (*body)(void *, int64_t, int64_t),
                              void *context) {
   if (n <= 0)
@@ -103,6 +103,8 @@ void tessera_rt_parallel_for(int64_t n, int64_t grain,
   if (grain < 1)
     grain = 1;
   int threads = tessera_rt_num_threads();
+  if (max_threads >= 1 && threads > max_threads)
+    threads = max_threads;
   int64_t maxChunks = (n + grain - 1) / grain;
   if (threads > maxChunks)
     threads = (int)maxChunks;

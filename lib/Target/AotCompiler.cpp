@@ -286,6 +286,7 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
 
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.crashReproducer = options.crashReproducer;
+  pipelineOptions.threads = options.threads;
   if (failed(runCpuPipeline(module, pipelineOptions, error)))
     return failure();
   if (failed(dump("1-lowered.mlir", [&](llvm::raw_ostream &os) { os << module; })))

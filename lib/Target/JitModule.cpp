@@ -66,6 +66,9 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
     symbols[interner("memrefCopy")] = {
         llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
         llvm::JITSymbolFlags::Exported};
+    symbols[interner("tessera_rt_parallel_for")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&tessera_rt_parallel_for),
+        llvm::JITSymbolFlags::Exported};
     return symbols;
   });
   // Look every entry point up now: this materializes the code, so that

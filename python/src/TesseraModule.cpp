@@ -140,12 +140,13 @@ py::list specList(const std::vector<TensorSpec> &specs) {
 class PyJitModule {
 public:
   PyJitModule(const std::string &text, const std::string &filename,
-              const std::string &crashReproducer) {
+              const std::string &crashReproducer, int64_t threads) {
     MLIRContext &context = makeContext(contextOwner);
     OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
     std::string error;
     CpuPipelineOptions options;
     options.crashReproducer = crashReproducer;
+    options.threads = threads;
     auto jit = JitModule::compile(*module, options, error);
     if (failed(jit))
       raiseCompileError(error);
@@ -212,7 +213,7 @@ void aotCompile(const std::string &text, const std::string &filename,
                 const std::string &emit, const std::string &cpu,
                 unsigned optLevel, const std::string &prefix,
                 const std::string &runtimeLibrary, const std::string &dumpDir,
-                const std::string &crashReproducer) {
+                const std::string &crashReproducer, int64_t threads) {
   std::unique_ptr<MLIRContext> owner;
   MLIRContext &context = makeContext(owner);
   OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
@@ -235,6 +236,7 @@ void aotCompile(const std::string &text, const std::string &filename,
   options.runtimeLibrary = runtimeLibrary;
   options.dumpDir = dumpDir;
   options.crashReproducer = crashReproducer;
+  options.threads = threads;
   std::string error;
   bool ok;
   {
@@ -327,16 +329,20 @@ PYBIND11_MODULE(_tessera, m) {
 
   py::class_<PyJitModule>(m, "JitModule")
       .def(py::init<const std::string &, const std::string &,
-                    const std::string &>(),
+                    const std::string &, int64_t>(),
            py::arg("mlir"), py::arg("filename") = "<graph>",
-           py::arg("crash_reproducer") = "")
+           py::arg("crash_reproducer") = "", py::arg("threads") = 0)
       .def("functions", &PyJitModule::functions)
       .def("call", &PyJitModule::call, py::arg("name"), py::arg("args"));
   m.def("aot_compile", &aotCompile, py::arg("mlir"), py::arg("filename"),
         py::arg("output"), py::arg("header") = "", py::arg("emit") = "so",
         py::arg("cpu") = "host", py::arg("opt_level") = 3,
         py::arg("prefix") = "", py::arg("runtime_library") = "",
-        py::arg("dump_dir") = "", py::arg("crash_reproducer") = "");
+        py::arg("dump_dir") = "", py::arg("crash_reproducer") = "",
+        py::arg("threads") = 0);
+  // The thread pool of JIT-compiled code (this extension's runtime).
+  m.def("set_num_threads", &tessera_rt_set_num_threads, py::arg("threads"));
+  m.def("num_threads", &tessera_rt_num_threads);
   m.def("c_header", &cHeader, py::arg("mlir"), py::arg("filename"),
         py::arg("prefix"));
   m.def("pack", &pack, py::arg("codes"), py::arg("bits"),

@@ -37,8 +37,11 @@ class Function:
     by name) as numpy arrays; bound parameters (weights) are passed for you.
     Returns one array, or a tuple for several outputs."""
 
-    def __init__(self, name, signature, invoke, params=()):
+    def __init__(self, name, signature, invoke, params=(), thread_control=None):
         self.name = name
+        # (set, get) of the thread pool this function runs on.
+        self._thread_control = thread_control or (_tessera.set_num_threads,
+                                                  _tessera.num_threads)
         self.inputs = signature["inputs"]
         self.results = signature["results"]
         self._invoke = invoke
@@ -47,6 +50,19 @@ class Function:
         if self.num_user_inputs < 0:
             raise ValueError(f"'{name}' takes {len(self.inputs)} arguments but "
                              f"{len(self._params)} parameters are bound")
+
+    def set_num_threads(self, threads):
+        """Threads for this function's parallel loops, the caller included
+        (shared by every function of its library; for JIT-compiled ones, by
+        all of them). 0 restores the default: TESSERA_NUM_THREADS, else the
+        machine's cores. A compile-time threads=N still caps it."""
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+            raise ValueError(f"threads must be an int >= 0, got {threads!r}")
+        self._thread_control[0](threads)
+
+    def num_threads(self):
+        """The thread count set_num_threads set, or the default."""
+        return self._thread_control[1]()
 
     def __repr__(self):
         ins = ", ".join(i["name"] for i in self.inputs[:self.num_user_inputs])
@@ -154,17 +170,23 @@ def _atomic_copy(src, dst):
 
 
 def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
-            opt_level=3, cache=True, header=None):
+            opt_level=3, cache=True, header=None, threads=0):
     """Compiles a Graph (or MLIR text) and returns a Function.
 
     target: "cpu". output: None to JIT-compile in process, or the path of a
     shared library to build ahead of time (with `header`, its C header too);
     AOT libraries are cached on disk (TESSERA_CACHE_DIR, default
     ~/.cache/tessera) keyed by the IR, the options and the compiler build.
+    threads: 1 compiles serial code; 0 (default) uses the thread pool's
+    count at each call (set_num_threads for JIT code, Function.set_num_threads
+    for a library, else TESSERA_NUM_THREADS, else the machine's cores); N
+    uses at most N.
     Raises CompileError with the diagnostics on invalid IR; when a pass
     fails, the message names the pipeline and the MLIR reproducer written
     under the cache's reproducers/ folder.
     """
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise ValueError(f"threads must be an int >= 0, got {threads!r}")
     if target != "cpu":
         raise ValueError(f"target {target!r} is not supported yet (use 'cpu')")
     text, name, params, graph = _source(graph_or_mlir, entry)
@@ -173,7 +195,8 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
                      (hashlib.sha256(text.encode()).hexdigest()[:16] + ".mlir"))
     (_cache_dir() / "reproducers").mkdir(exist_ok=True)
     if output is None:
-        jit = _tessera.JitModule(text, f"<{name}>", crash_reproducer=reproducer)
+        jit = _tessera.JitModule(text, f"<{name}>", crash_reproducer=reproducer,
+                                 threads=threads)
         signature = _named_dims(_signature_of(jit, name), graph)
 
         def invoke(arrays, sizes):
@@ -182,7 +205,8 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
 
     output = pathlib.Path(output)
     prefix = re.sub(r"\W", "_", output.stem[3:] if output.stem.startswith("lib") else output.stem)
-    options = {"cpu": cpu, "opt": opt_level, "prefix": prefix, "compiler": _compiler_id()}
+    options = {"cpu": cpu, "opt": opt_level, "prefix": prefix, "threads": threads,
+               "compiler": _compiler_id()}
     key = hashlib.sha256((text + json.dumps(options, sort_keys=True)).encode()).hexdigest()
     runtime = str(_PACKAGE_DIR / "libTesseraRuntime.a")
     cached = _cache_dir() / f"{key}.so"
@@ -192,7 +216,7 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
         try:
             _tessera.aot_compile(text, f"<{name}>", tmp, cpu=cpu, opt_level=opt_level,
                                  prefix=prefix, runtime_library=runtime,
-                                 crash_reproducer=reproducer)
+                                 crash_reproducer=reproducer, threads=threads)
             os.replace(tmp, cached)  # atomic: readers see all or nothing
         finally:
             if os.path.exists(tmp):
@@ -254,6 +278,24 @@ def load(path, entry=None, params=(), prefix=None):
         if fn(*args) != 0:
             raise ValueError(last_error().decode())
         return outs
-    function = Function(entry, signature, invoke, params)
+    set_threads = getattr(lib, f"{prefix}_set_num_threads")
+    set_threads.argtypes = [ctypes.c_int32]
+    get_threads = getattr(lib, f"{prefix}_num_threads")
+    get_threads.restype = ctypes.c_int32
+    function = Function(entry, signature, invoke, params, (set_threads, get_threads))
     function.library = lib
     return function
+
+
+def set_num_threads(threads):
+    """Threads for the parallel loops of JIT-compiled functions (libraries
+    have their own pool: Function.set_num_threads). 0 restores the default:
+    TESSERA_NUM_THREADS, else the machine's cores."""
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise ValueError(f"threads must be an int >= 0, got {threads!r}")
+    _tessera.set_num_threads(threads)
+
+
+def num_threads():
+    """The thread count of JIT-compiled functions."""
+    return _tessera.num_threads()

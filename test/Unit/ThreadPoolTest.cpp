@@ -36,7 +36,7 @@ TEST(ThreadPool, EveryIterationExactlyOnce) {
       tessera_rt_set_num_threads(threads);
       Coverage c(n);
       c.grain = 3;
-      tessera_rt_parallel_for(n, c.grain, mark, &c);
+      tessera_rt_parallel_for(n, c.grain, 0, mark, &c);
       for (int64_t i = 0; i < n; ++i)
         ASSERT_EQ(c.hits[size_t(i)].load(), 1) << "n " << n << " i " << i;
       EXPECT_FALSE(c.chunkTooSmall.load());
@@ -58,7 +58,7 @@ void record(void *context, int64_t, int64_t) {
 void nested(void *context, int64_t begin, int64_t end) {
   // A parallel_for inside a body runs serially on this thread.
   Coverage inner(10);
-  tessera_rt_parallel_for(10, 1, mark, &inner);
+  tessera_rt_parallel_for(10, 1, 0, mark, &inner);
   for (auto &h : inner.hits)
     EXPECT_EQ(h.load(), 1);
   mark(context, begin, end);
@@ -70,7 +70,7 @@ TEST(ThreadPool, UsesAtMostTheRequestedThreads) {
     tessera_rt_set_num_threads(threads);
     EXPECT_EQ(tessera_rt_num_threads(), threads);
     Threads t;
-    tessera_rt_parallel_for(64, 1, record, &t);
+    tessera_rt_parallel_for(64, 1, 0, record, &t);
     EXPECT_LE(int(t.seen.size()), threads);
     if (threads > 1)
       EXPECT_GE(int(t.seen.size()), 2);
@@ -79,15 +79,26 @@ TEST(ThreadPool, UsesAtMostTheRequestedThreads) {
   EXPECT_GE(tessera_rt_num_threads(), 1);
 }
 
+TEST(ThreadPool, MaxThreadsCapsTheCount) {
+  tessera_rt_set_num_threads(4);
+  Threads t;
+  tessera_rt_parallel_for(64, 1, 2, record, &t);
+  EXPECT_LE(int(t.seen.size()), 2);
+  Threads serial;
+  tessera_rt_parallel_for(64, 1, 1, record, &serial);
+  EXPECT_EQ(int(serial.seen.size()), 1);
+  tessera_rt_set_num_threads(0);
+}
+
 TEST(ThreadPool, NestedCallsAndEmptyRanges) {
   tessera_rt_set_num_threads(4);
   Coverage c(50);
-  tessera_rt_parallel_for(50, 1, nested, &c);
+  tessera_rt_parallel_for(50, 1, 0, nested, &c);
   for (auto &h : c.hits)
     EXPECT_EQ(h.load(), 1);
   Coverage none(1);
-  tessera_rt_parallel_for(0, 1, mark, &none);
-  tessera_rt_parallel_for(-5, 1, mark, &none);
+  tessera_rt_parallel_for(0, 1, 0, mark, &none);
+  tessera_rt_parallel_for(-5, 1, 0, mark, &none);
   EXPECT_EQ(none.chunks.load(), 0);
   tessera_rt_set_num_threads(0);
 }

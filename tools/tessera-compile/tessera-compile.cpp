@@ -66,6 +66,13 @@ static cl::opt<std::string> crashReproducer(
     cl::desc("Where to write an MLIR reproducer when a pass fails or crashes "
              "(default: <output>.reproducer.mlir; 'none' for none)"),
     cl::value_desc("path"), cl::cat(category));
+static cl::opt<int64_t> threads(
+    "num-threads",
+    cl::desc("Threads for parallel loops: 1 compiles serial code; 0 "
+             "(default) uses the library's thread count at each call "
+             "(<prefix>_set_num_threads, else TESSERA_NUM_THREADS, else the "
+             "machine's cores); N uses at most N"),
+    cl::init(0), cl::cat(category));
 static cl::opt<std::string>
     runtimeLibrary("runtime-library",
                    cl::desc("The Tessera runtime archive to link (default: "
@@ -104,6 +111,11 @@ int main(int argc, char **argv) {
   options.optLevel = optLevel;
   options.prefix = prefix;
   options.runtimeLibrary = runtimeLibrary;
+  if (threads < 0) {
+    llvm::errs() << "error: --num-threads=" << threads << " is negative\n";
+    return 1;
+  }
+  options.threads = threads;
   if (crashReproducer != "none")
     options.crashReproducer = crashReproducer.empty()
                                   ? outputFile + ".reproducer.mlir"

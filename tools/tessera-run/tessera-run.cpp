@@ -62,6 +62,12 @@ static cl::opt<bool> printResults("print", cl::desc("Print the results"));
 static cl::opt<unsigned> repeat("repeat",
                                 cl::desc("Number of timed calls"),
                                 cl::init(1));
+static cl::opt<int64_t> threads(
+    "num-threads",
+    cl::desc("Threads for parallel loops: 1 compiles serial code; 0 "
+             "(default) the pool's count (TESSERA_NUM_THREADS, else the "
+             "machine's cores); N at most N"),
+    cl::init(0));
 
 
 /// Fills a tensor of `spec` with random values.
@@ -182,8 +188,13 @@ int main(int argc, char **argv) {
     return 1;
 
   std::string error;
-  auto jit = mlir::tessera::JitModule::compile(
-      *module, mlir::tessera::CpuPipelineOptions(), error);
+  if (threads < 0) {
+    llvm::errs() << "error: --num-threads=" << threads << " is negative\n";
+    return 1;
+  }
+  mlir::tessera::CpuPipelineOptions options;
+  options.threads = threads;
+  auto jit = mlir::tessera::JitModule::compile(*module, options, error);
   if (failed(jit)) {
     llvm::errs() << error;
     return 1;

@@ -3,6 +3,7 @@
 #ifndef TESSERA_PIPELINES_PIPELINES_H
 #define TESSERA_PIPELINES_PIPELINES_H
 
+#include <cstdint>
 #include <string>
 
 namespace llvm {
@@ -22,6 +23,10 @@ struct CpuPipelineOptions {
   /// the pipeline, replayable with `tessera-opt --run-reproducer`) when a
   /// pass fails or crashes; none when empty.
   std::string crashReproducer;
+  /// Threads for parallel loops: 1 compiles serial code; 0 uses the
+  /// runtime's thread count at each call (TESSERA_NUM_THREADS, else the
+  /// machine's cores, or what <prefix>_set_num_threads set); N > 1 at most N.
+  int64_t threads = 0;
 };
 
 /// Appends the CPU pipeline to `pm` (anchored on builtin.module): from a

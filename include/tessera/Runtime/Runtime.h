@@ -55,9 +55,10 @@ const char *tessera_rt_last_error(void);
 
 /* The thread pool. Runs body(context, begin, end) on disjoint chunks of at
  * least `grain` iterations covering [0, n), on the calling thread and the
- * pool's workers, and returns when all are done. A parallel_for inside a
- * body runs serially on its thread. */
-void tessera_rt_parallel_for(int64_t n, int64_t grain,
+ * pool's workers (at most max_threads threads in all, if it is 1 or more),
+ * and returns when all are done. A parallel_for inside a body runs serially
+ * on its thread. Compiled code calls it for its parallel loops. */
+void tessera_rt_parallel_for(int64_t n, int64_t grain, int32_t max_threads,
                              void (*body)(void *context, int64_t begin,
                                           int64_t end),
                              void *context);

@@ -39,6 +39,9 @@ struct AotOptions {
   std::string prefix;
   /// Where to write an MLIR reproducer if a pass fails or crashes.
   std::string crashReproducer;
+  /// Threads for parallel loops (CpuPipelineOptions::threads): 1 serial
+  /// code, 0 the runtime's count at each call, N at most N.
+  int64_t threads = 0;
   /// The runtime archive and the linker; found next to the tools if empty.
   std::string runtimeLibrary;
   std::string linker;
