@@ -64,6 +64,12 @@ def TesseraLowerMpmmToVector
     results, and K and the group size multiples of 8; others are left to
     tessera-lower-to-linalg.
   }];
+  let options = [
+    Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"16",
+           "Vector registers of the target (16: AVX2, 32: AVX-512); the GEMM "
+           "path keeps 8 rows x 16 columns of accumulators with 32, 4 x 16 "
+           "with 16">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",

@@ -24,6 +24,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
@@ -36,8 +37,18 @@ struct CpuPipelineCliOptions
       llvm::cl::desc("Threads for parallel loops: 1 serial code, 0 (default) "
                      "the runtime's thread count, N at most N"),
       llvm::cl::init(0)};
+  Option<int64_t> vectorRegisters{
+      *this, "vector-registers",
+      llvm::cl::desc("Vector registers of the target: 16 (AVX2), 32 "
+                     "(AVX-512); 0 (default) asks the host"),
+      llvm::cl::init(0)};
 };
 } // namespace
+
+int64_t tessera::hostVectorRegisters() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512vl") ? 32 : 16;
+}
 
 void tessera::buildCpuPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
@@ -46,7 +57,11 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(tessera::createTesseraMarkInputsReadOnly());
   // Fused vector loops for the mpmm ops that fit; the rest, and every other
   // Tessera op, through the reference lowering.
-  pm.addPass(tessera::createTesseraLowerMpmmToVector());
+  tessera::TesseraLowerMpmmToVectorOptions vectorOptions;
+  vectorOptions.vectorRegisters = options.vectorRegisters
+                                      ? options.vectorRegisters
+                                      : hostVectorRegisters();
+  pm.addPass(tessera::createTesseraLowerMpmmToVector(vectorOptions));
   pm.addPass(tessera::createTesseraLowerToLinalg());
   // Elementwise arith/math ops on tensors become linalg.generic so that
   // they bufferize and lower like the rest.
@@ -111,6 +126,7 @@ void tessera::registerCpuPipeline() {
       [](OpPassManager &pm, const CpuPipelineCliOptions &cli) {
         CpuPipelineOptions options;
         options.threads = cli.threads;
+        options.vectorRegisters = cli.vectorRegisters;
         buildCpuPipeline(pm, options);
       });
 }

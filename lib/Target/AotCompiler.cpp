@@ -284,9 +284,43 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
                        error)))
     return failure();
 
+  // Target machine: the host, or the named CPU.
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string targetError;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, targetError);
+  if (!target) {
+    errors << targetError << "\n";
+    return failure();
+  }
+  std::string cpu = options.cpu, features;
+  if (cpu == "host") {
+    cpu = llvm::sys::getHostCPUName().str();
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      features += (features.empty() ? "" : ",") +
+                  std::string(feature.second ? "+" : "-") +
+                  feature.first().str();
+  }
+  auto codegenLevel = options.optLevel == 0   ? llvm::CodeGenOptLevel::None
+                      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                                              : llvm::CodeGenOptLevel::Aggressive;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, codegenLevel));
+  if (!tm || !tm->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
+    errors << "error: unknown target CPU '" << options.cpu
+           << "' (use host, or an LLVM CPU name such as x86-64, x86-64-v3, "
+              "skylake-avx512)\n";
+    return failure();
+  }
   CpuPipelineOptions pipelineOptions;
   pipelineOptions.crashReproducer = options.crashReproducer;
   pipelineOptions.threads = options.threads;
+  pipelineOptions.vectorRegisters =
+      tm->getMCSubtargetInfo()->checkFeatures("+avx512vl") ? 32 : 16;
   if (failed(runCpuPipeline(module, pipelineOptions, error)))
     return failure();
   if (failed(dump("1-lowered.mlir", [&](llvm::raw_ostream &os) { os << module; })))
@@ -328,38 +362,6 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
   if (llvm::verifyModule(*llvmModule, &errors))
     return failure();
 
-  // Target machine: the host, or the named CPU.
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string targetError;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, targetError);
-  if (!target) {
-    errors << targetError << "\n";
-    return failure();
-  }
-  std::string cpu = options.cpu, features;
-  if (cpu == "host") {
-    cpu = llvm::sys::getHostCPUName().str();
-    for (auto &feature : llvm::sys::getHostCPUFeatures())
-      features += (features.empty() ? "" : ",") +
-                  std::string(feature.second ? "+" : "-") +
-                  feature.first().str();
-  }
-  auto codegenLevel = options.optLevel == 0   ? llvm::CodeGenOptLevel::None
-                      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
-                      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
-                                              : llvm::CodeGenOptLevel::Aggressive;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, codegenLevel));
-  if (!tm || !tm->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
-    errors << "error: unknown target CPU '" << options.cpu
-           << "' (use host, or an LLVM CPU name such as x86-64, x86-64-v3, "
-              "skylake-avx512)\n";
-    return failure();
-  }
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, tm.get());
@@ -445,6 +447,11 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
                                  "-L/usr/lib/x86_64-linux-gnu",
                                  "-lm",
                                  "-lc"};
+  // Builtins such as __extendhfsf2, linked in and not exported.
+  if (llvm::sys::fs::exists(TESSERA_COMPILER_SUPPORT_LIBRARY)) {
+    argv.push_back(TESSERA_COMPILER_SUPPORT_LIBRARY);
+    argv.push_back("--exclude-libs=ALL");
+  }
   llvm::SmallString<256> linkLog;
   llvm::sys::fs::createTemporaryFile("tessera-link", "log", linkLog);
   std::optional<StringRef> redirects[] = {std::nullopt, linkLog.str(),

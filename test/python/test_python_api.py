@@ -82,10 +82,15 @@ def test_mlp_block_with_3bit_weights():
     g.output(g.mpmm(h, qs[2]))
     fn = ts.compile(g)
     xv = rand(rng, 4, d)
-    w = [ref.dequantize(q.codes, q.scales, 32, q.zeros, "int") for q in qs]
-    a, b = xv @ w[0].T, xv @ w[1].T
-    want = (a / (1 + np.exp(-a)) * b) @ w[2].T
-    assert np.allclose(fn(x=xv), want, rtol=1e-4, atol=1e-4)
+    w = [ref.dequantize(q.codes, q.scales, 32, q.zeros, "int").astype(np.float64)
+         for q in qs]
+    x64 = xv.astype(np.float64)
+    a, b = x64 @ w[0].T, x64 @ w[1].T
+    h = a / (1 + np.exp(-a)) * b
+    want = h @ w[2].T
+    # f32 rounding, relative to the magnitudes summed (the outputs cancel).
+    bound = 1e-4 * (np.abs(h) @ np.abs(w[2]).T) + 1e-5
+    assert (np.abs(fn(x=xv) - want) <= bound).all()
 
 
 # --- quantization helpers ------------------------------------------------------

@@ -27,7 +27,13 @@ struct CpuPipelineOptions {
   /// runtime's thread count at each call (TESSERA_NUM_THREADS, else the
   /// machine's cores, or what <prefix>_set_num_threads set); N > 1 at most N.
   int64_t threads = 0;
+  /// Vector registers of the target CPU (16: AVX2, 32: AVX-512VL); 0 asks
+  /// the host.
+  int64_t vectorRegisters = 0;
 };
+
+/// The vector registers of this machine's CPU, for CpuPipelineOptions.
+int64_t hostVectorRegisters();
 
 /// Appends the CPU pipeline to `pm` (anchored on builtin.module): from a
 /// module of Tessera, linalg, tensor and arith ops on tensors to the LLVM

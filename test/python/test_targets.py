@@ -1,0 +1,63 @@
+"""Every CPU code path that can run on this machine, against numpy.
+
+Libraries built for the portable x86-64 baseline (SSE2: 8-lane vectors
+split in two), AVX2 (x86-64-v3: 16 vector registers, so the GEMM path keeps
+4 x 16 accumulators), AVX-512 (x86-64-v4: 32 registers, 8 x 16) and the host,
+each at M = 5 (row blocks of 4 and 1), 23 (blocks of 8) and 71 (the GEMM path
+for 64 rows, then the rest), N = 130 (two full column tiles and a partial
+one)."""
+
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera import _tessera
+
+TARGETS = ["x86-64", "x86-64-v3", "x86-64-v4", "host"]
+
+
+def host_has(feature):
+    try:
+        return feature in open("/proc/cpuinfo").read().split()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("dtype,zero", [("u3", "int"), ("s6", "float"), ("s8", "none")])
+def test_target(tmp_path, monkeypatch, target, dtype, zero):
+    needs = {"x86-64-v3": "avx2", "x86-64-v4": "avx512vl"}.get(target)
+    if needs and not host_has(needs):
+        pytest.skip(f"this machine has no {needs}")
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    n, k = 130, 320
+    q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype, 32, zero=zero,
+                    scale_dtype="f16")
+    g = ts.Graph("layer")
+    x = g.input("x", ("M", k))
+    g.output(g.mpmm(x, q))
+    fn = ts.compile(g, output=tmp_path / "liblayer.so", cpu=target)
+    w = ts.dequantize(q).astype(np.float64)
+    for m in (5, 23, 71):
+        xv = rng.standard_normal((m, k)).astype(np.float32)
+        want = xv.astype(np.float64) @ w.T
+        bound = (k + 4) * 2.0 ** -23 * (np.abs(xv.astype(np.float64)) @ np.abs(w).T)
+        assert (np.abs(fn(xv) - want) <= bound).all(), f"M={m}"
+
+
+def test_register_budget_follows_the_target(tmp_path):
+    g = ts.Graph("layer")
+    x = g.input("x", ("M", 64))
+    q = ts.quantize(np.random.default_rng(1).standard_normal((64, 64)).astype(np.float32),
+                    "u4", 32)
+    g.output(g.mpmm(x, q))
+    fmas = {}
+    for target in ("x86-64-v3", "x86-64-v4"):
+        out = tmp_path / f"{target}.mlir"
+        _tessera.aot_compile(g.mlir(), "<layer>", str(out), emit="mlir", cpu=target,
+                             prefix="layer")
+        fmas[target] = out.read_text().count("llvm.intr.fmuladd") + \
+            out.read_text().count("llvm.intr.fma")
+    # The GEMM micro kernel: 4 x 16 or 8 x 16 accumulators, 8 k per step.
+    assert fmas["x86-64-v4"] > fmas["x86-64-v3"]
