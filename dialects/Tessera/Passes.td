@@ -39,7 +39,7 @@ def TesseraLowerMpmmToVector
   let summary = "Lower eligible tessera.mpmm ops to fused vector loops";
   let description = [{
     The dequantize-then-FMA strategy without a dequantized matrix, as a loop
-    nest of cache and register tiles: column tiles of 64 (the unit of work
+    nest of cache and register tiles: column tiles of 256 (the unit of work
     for threads), row chunks of 64, K blocks of about 512 codes (whole
     groups; only with 8 rows or more, so that a register block of x stays in
     L1), then each column with its rows in register blocks of 8, 4 and 1.
@@ -69,6 +69,33 @@ def TesseraLowerMpmmToVector
            "Vector registers of the target (16: AVX2, 32: AVX-512); the GEMM "
            "path keeps 8 rows x 16 columns of accumulators with 32, 4 x 16 "
            "with 16">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def TesseraLowerMatmulToVector
+    : Pass<"tessera-lower-matmul-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Lower dense f32 linalg.matmul to register-blocked GEMM tiles";
+  let description = [{
+    `linalg.matmul` on f32 tensors (default indexing maps, K and N static,
+    K a multiple of 8, N at least 256) becomes the GEMM of the mpmm vector
+    lowering: full blocks of 8 rows of A packed once; columns of B in tiles
+    of 256 in an `scf.forall` (run on the thread pool after
+    tessera-outline-parallel-loops); per block of 256 rows of B, the tile's
+    columns copied into a panel of 16-column micro panels; a micro kernel of
+    8 x 16 (32 vector registers) or 4 x 16 (16) accumulators. The rows past
+    the last full block of 8 and the columns past the last full tile stay
+    `linalg.matmul` ops on slices.
+  }];
+  let options = [
+    Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"16",
+           "Vector registers of the target (16: AVX2, 32: AVX-512)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -23,6 +23,7 @@
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
 
+#include "GemmTiles.h"
 #include "PackedCodes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -45,53 +46,20 @@ using namespace mlir::tessera;
 
 namespace {
 
-constexpr int64_t kLanes = 8; // codes unpacked per step
-constexpr int64_t kRows = 8;  // rows of x per register block
+constexpr int64_t kLanes = kGemmLanes; // codes unpacked per step
+constexpr int64_t kRows = kGemmRows;   // rows of x per register block
 // Cache tiles: K in blocks of about kBlockK codes (whole groups), so that a
 // register block of x (kRows x kBlockK f32, 16 KiB) stays in L1; rows in
 // chunks of kRowChunk, so that the weights of a column tile stay in L2
 // while they are reused; columns in tiles of kColumnTile.
 constexpr int64_t kBlockK = 512;
-// The GEMM path (kGemmMinRows rows or more, full column tiles): weights
-// dequantized into panels of kPanelK codes by kColumnTile columns, in micro
-// panels of kPanelColumns columns (two 8-lane vectors).
-constexpr int64_t kGemmMinRows = 48;
-constexpr int64_t kPanelK = 256;
-constexpr int64_t kPanelColumns = 16;
 constexpr int64_t kRowChunk = 64;
-constexpr int64_t kColumnTile = 64;
+constexpr int64_t kColumnTile = kGemmColumnTile;
+// The GEMM path for kGemmMinRows rows or more and full column tiles.
+constexpr int64_t kGemmMinRows = 48;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
-}
-
-/// The transpose of 8 vectors of 8 lanes (out[i][j] = in[j][i]) in 24
-/// two-source shuffles, the unpack / shuffle / lane-permute sequence that
-/// x86 backends match to vunpck*ps, vshufps and vperm2f128.
-SmallVector<Value> transpose8x8(OpBuilder &b, Location loc, ArrayRef<Value> in) {
-  auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) -> Value {
-    return vector::ShuffleOp::create(b, loc, x, y, mask);
-  };
-  const int64_t lo[] = {0, 8, 1, 9, 4, 12, 5, 13}, hi[] = {2, 10, 3, 11, 6, 14, 7, 15};
-  const int64_t even[] = {0, 1, 8, 9, 4, 5, 12, 13}, odd[] = {2, 3, 10, 11, 6, 7, 14, 15};
-  const int64_t low[] = {0, 1, 2, 3, 8, 9, 10, 11}, high[] = {4, 5, 6, 7, 12, 13, 14, 15};
-  SmallVector<Value> t, u(8), out(8);
-  for (int i = 0; i < 8; i += 2) {
-    t.push_back(shuffle(in[i], in[i + 1], lo));
-    t.push_back(shuffle(in[i], in[i + 1], hi));
-  }
-  for (int half = 0; half < 2; ++half) {
-    Value *tt = &t[4 * half];
-    u[4 * half + 0] = shuffle(tt[0], tt[2], even);
-    u[4 * half + 1] = shuffle(tt[0], tt[2], odd);
-    u[4 * half + 2] = shuffle(tt[1], tt[3], even);
-    u[4 * half + 3] = shuffle(tt[1], tt[3], odd);
-  }
-  for (int i = 0; i < 4; ++i) {
-    out[i] = shuffle(u[i], u[i + 4], low);
-    out[i + 4] = shuffle(u[i], u[i + 4], high);
-  }
-  return out;
 }
 
 /// Canonical packed storage behind a low-bit value, if it is a tessera.unpack
@@ -316,30 +284,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return y;
     };
 
-    // The full blocks of kRows rows of x, packed so that a register block's
-    // x for one step is contiguous and a cache tile of it is one stream:
-    // xPacked[mb][kk][r][l] = x[mb*kRows + r][kk*8 + l]. (Rows of x a
-    // multiple of 4 KiB apart would otherwise collide in L1's sets.)
+    // The full blocks of kRows rows of x, packed (see GemmTiles.h).
     Value mBlocks = arith::DivUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, kRows));
-    Value xPacked;
-    {
-      auto packedType = RankedTensorType::get(
-          {ShapedType::kDynamic, k / kLanes, kRows, kLanes}, f32);
-      Value empty = tensor::EmptyOp::create(rewriter, loc, packedType, ValueRange{mBlocks});
-      MLIRContext *ctx = rewriter.getContext();
-      AffineExpr mb, kb, r, l;
-      bindDims(ctx, mb, kb, r, l);
-      auto inMap = AffineMap::get(4, 0, {mb * kRows + r, kb * kLanes + l}, ctx);
-      auto outMap = AffineMap::getMultiDimIdentityMap(4, ctx);
-      xPacked = linalg::GenericOp::create(
-                    rewriter, loc, packedType, ValueRange{x}, ValueRange{empty},
-                    ArrayRef<AffineMap>{inMap, outMap},
-                    SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-                    [](OpBuilder &b, Location loc, ValueRange args) {
-                      linalg::YieldOp::create(b, loc, args[0]);
-                    })
-                    .getResult(0);
-    }
+    Value xPacked = emitPackRowBlocks(rewriter, loc, x, k);
 
     // The cache tile being emitted: groups [gBegin, gEnd) of rows
     // [.., mEnd) (set by the loop nest below).
@@ -495,31 +442,19 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                               cIndex(rewriter, loc, kRows)),
         cIndex(rewriter, loc, groupsPerBlock), numGroupsV);
     Value nV = cIndex(rewriter, loc, n);
-    // Many rows in a full column tile: a GEMM. For each block of kPanelK
-    // codes, the tile's weights are dequantized once into a panel
-    // [kColumnTile / kPanelColumns][kPanelK][kPanelColumns] f32 (each micro
-    // panel contiguous), then every register block of kRows rows (from the
-    // packed x) is multiplied with each micro panel: `microRows` x 16
-    // accumulators in registers, per k two vector loads of the panel, a
-    // broadcast of x per row and 2 * microRows FMAs. The dequantization is
-    // amortized over all rows.
-    int64_t microRows = vectorRegisters >= 32 ? kRows : kRows / 2;
+    // Many rows in a full column tile: a GEMM (GemmTiles.h) whose panels are
+    // the tile's weights, dequantized per block of kPanelK codes. The
+    // dequantization is amortized over all rows.
+    int64_t microRows = gemmMicroRows(vectorRegisters);
     auto gemmRows = [&](OpBuilder &b, Location loc, Value nTile, Value rowsEnd,
                         Value y) -> Value {
-      Value kV = cIndex(b, loc, k);
-      int64_t panels = kColumnTile / kPanelColumns;
-      auto panelType = RankedTensorType::get({panels, kPanelK, kPanelColumns}, f32);
-      return tiledLoop(
-          b, loc, c0, kV, b.getIndexAttr(kPanelK), y,
-          [&](OpBuilder &b, Location loc, Value kc, Value y) -> Value {
-            Value kcEnd = minIndex(b, loc, kc, b.getIndexAttr(kPanelK), kV);
-            Value kcLen = arith::SubIOp::create(b, loc, kcEnd, kc);
+      auto fill = [&](OpBuilder &b, Location loc, Value kc, Value kcLen,
+                      Value panel) -> Value {
             // The panel: blocks of 8 columns x 8 codes, dequantized a column
             // (8 codes) at a time, transposed in registers and stored as 8
             // rows of 8 columns.
-            Value panel = tensor::EmptyOp::create(b, loc, panelType, ValueRange{});
-            panel = tiledLoop(
-                b, loc, c0, cIndex(b, loc, kColumnTile), b.getIndexAttr(kLanes), panel,
+            return tiledLoop(
+                b, loc, c0, cIndex(b, loc, kGemmColumnTile), b.getIndexAttr(kLanes), panel,
                 [&](OpBuilder &b, Location loc, Value jj, Value panel) -> Value {
                   Value which = arith::DivUIOp::create(b, loc, jj, cIndex(b, loc, kPanelColumns));
                   Value lane = arith::RemUIOp::create(b, loc, jj, cIndex(b, loc, kPanelColumns));
@@ -542,7 +477,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                              groupSplat(b, loc, zeros, nIv, gIv)))
                                        : Value(arith::MulFOp::create(b, loc, values, scale)));
                         }
-                        SmallVector<Value> rows = transpose8x8(b, loc, columns);
+                        SmallVector<Value> rows = emitTranspose8x8(b, loc, columns);
                         for (int64_t l = 0; l < kLanes; ++l) {
                           Value kIdx = arith::AddIOp::create(b, loc, k8, cIndex(b, loc, l));
                           panel = vector::TransferWriteOp::create(
@@ -553,71 +488,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                         return panel;
                       });
                 });
-            // Micro panels (one stays in L1) times register blocks of rows.
-            return tiledLoop(
-                b, loc, c0, cIndex(b, loc, panels), b.getIndexAttr(1), y,
-                [&](OpBuilder &b, Location loc, Value which, Value y) -> Value {
-                  return tiledLoop(
-                      b, loc, c0, rowsEnd, b.getIndexAttr(microRows), y,
-                      [&](OpBuilder &b, Location loc, Value mStart, Value y) -> Value {
-                        Value mBlock =
-                            arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kRows));
-                        Value rowBase =
-                            arith::RemUIOp::create(b, loc, mStart, cIndex(b, loc, kRows));
-                        int64_t numAcc = 2 * microRows;
-                        auto kLoop = scf::ForOp::create(
-                            b, loc, c0, kcLen, cIndex(b, loc, kLanes),
-                            SmallVector<Value>(numAcc, zeroVec),
-                            [&](OpBuilder &b, Location loc, Value k8, ValueRange acc) {
-                              SmallVector<Value> next(acc.begin(), acc.end());
-                              Value kStep = arith::DivUIOp::create(
-                                  b, loc, arith::AddIOp::create(b, loc, kc, k8),
-                                  cIndex(b, loc, kLanes));
-                              for (int64_t l = 0; l < kLanes; ++l) {
-                                Value kIdx = arith::AddIOp::create(b, loc, k8, cIndex(b, loc, l));
-                                Value bv[2];
-                                for (int64_t h = 0; h < 2; ++h)
-                                  bv[h] = vector::TransferReadOp::create(
-                                      b, loc, vecF32, panel,
-                                      ValueRange{which, kIdx, cIndex(b, loc, h * kLanes)},
-                                      zeroF, ArrayRef<bool>(inBounds));
-                                for (int64_t r = 0; r < microRows; ++r) {
-                                  Value row = arith::AddIOp::create(b, loc, rowBase,
-                                                                    cIndex(b, loc, r));
-                                  Value a = tensor::ExtractOp::create(
-                                      b, loc, xPacked,
-                                      ValueRange{mBlock, kStep, row, cIndex(b, loc, l)});
-                                  Value av = vector::BroadcastOp::create(b, loc, vecF32, a);
-                                  for (int64_t h = 0; h < 2; ++h)
-                                    next[2 * r + h] =
-                                        vector::FMAOp::create(b, loc, av, bv[h], next[2 * r + h]);
-                                }
-                              }
-                              scf::YieldOp::create(b, loc, next);
-                            });
-                        // y[rows, columns of the micro panel] += acc.
-                        Value col0 = arith::MulIOp::create(b, loc, which,
-                                                           cIndex(b, loc, kPanelColumns));
-                        for (int64_t r = 0; r < microRows; ++r) {
-                          Value row = arith::AddIOp::create(b, loc, mStart, cIndex(b, loc, r));
-                          for (int64_t h = 0; h < 2; ++h) {
-                            Value col = arith::AddIOp::create(b, loc, col0,
-                                                              cIndex(b, loc, h * kLanes));
-                            Value old = vector::TransferReadOp::create(
-                                b, loc, vecF32, y, ValueRange{row, col}, zeroF,
-                                ArrayRef<bool>(inBounds));
-                            Value sum = arith::AddFOp::create(b, loc, old,
-                                                              kLoop.getResult(2 * r + h));
-                            y = vector::TransferWriteOp::create(b, loc, sum, y,
-                                                                ValueRange{row, col},
-                                                                ArrayRef<bool>(inBounds))
-                                    .getResult();
-                          }
-                        }
-                        return y;
-                      });
-                });
-          });
+      };
+      return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, microRows, y, fill);
     };
 
     // Column tiles are independent: an scf.forall over slices of y, which

@@ -62,6 +62,9 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
                                       ? options.vectorRegisters
                                       : hostVectorRegisters();
   pm.addPass(tessera::createTesseraLowerMpmmToVector(vectorOptions));
+  tessera::TesseraLowerMatmulToVectorOptions matmulOptions;
+  matmulOptions.vectorRegisters = vectorOptions.vectorRegisters;
+  pm.addPass(tessera::createTesseraLowerMatmulToVector(matmulOptions));
   pm.addPass(tessera::createTesseraLowerToLinalg());
   // Elementwise arith/math ops on tensors become linalg.generic so that
   // they bufferize and lower like the rest.

@@ -75,7 +75,7 @@ func.func @s3(%x: tensor<2x32xf32>, %wb: tensor<48xi8>, %s: tensor<4x1xf32>,
 
 // -----
 
-// A full column tile (64 columns) with 48 rows or more takes the GEMM
+// A full column tile (256 columns) with 48 rows or more takes the GEMM
 // path: per block of 256 codes, the tile's weights are dequantized 8 columns
 // x 8 codes at a time, transposed in registers (24 shuffles) and stored into
 // a panel of 4 micro panels of 16 columns; then each register block of rows
@@ -86,27 +86,27 @@ func.func @s3(%x: tensor<2x32xf32>, %wb: tensor<48xi8>, %s: tensor<4x1xf32>,
 // One column tile: the forall folds away, and the tile is full.
 // CHECK: %[[USE:.*]] = arith.cmpi uge, %{{.*}}, %c48
 // CHECK: scf.if %[[USE]]
-// CHECK: tensor.empty() : tensor<4x256x16xf32>
+// CHECK: tensor.empty() : tensor<16x256x16xf32>
 // CHECK-COUNT-8: arith.mulf %{{.*}} : vector<8xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 8, 1, 9, 4, 12, 5, 13] : vector<8xf32>, vector<8xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 8, 9, 4, 5, 12, 13] : vector<8xf32>, vector<8xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
-// CHECK-COUNT-8: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<4x256x16xf32>
-// CHECK: %[[B0:.*]] = vector.transfer_read %{{.*}} : tensor<4x256x16xf32>, vector<8xf32>
-// CHECK: %[[B1:.*]] = vector.transfer_read %{{.*}} : tensor<4x256x16xf32>, vector<8xf32>
+// CHECK-COUNT-8: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<16x256x16xf32>
+// CHECK: %[[B0:.*]] = vector.transfer_read %{{.*}} : tensor<16x256x16xf32>, vector<8xf32>
+// CHECK: %[[B1:.*]] = vector.transfer_read %{{.*}} : tensor<16x256x16xf32>, vector<8xf32>
 // CHECK: %[[A:.*]] = tensor.extract %[[XP]]
 // CHECK: %[[AV:.*]] = vector.broadcast %[[A]] : f32 to vector<8xf32>
 // CHECK: vector.fma %[[AV]], %[[B0]]
 // CHECK: vector.fma %[[AV]], %[[B1]]
-// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<?x64xf32>
+// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<?x256xf32>
 // CHECK: } else {
 // CHECK: scf.yield
-func.func @gemm_path(%x: tensor<?x64xf32>, %wb: tensor<2048xi8>, %s: tensor<64x2xf32>,
-                     %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
-  %w = tessera.unpack %wb : tensor<2048xi8> -> tensor<64x64xui4>
-  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui4> scales %s : tensor<64x2xf32>
-         group_size 32 outs %init : tensor<?x64xf32>
-  return %y : tensor<?x64xf32>
+func.func @gemm_path(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<256x2xf32>,
+                     %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb : tensor<8192xi8> -> tensor<256x64xui4>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xui4> scales %s : tensor<256x2xf32>
+         group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
 }
 
 // -----

@@ -184,6 +184,7 @@ def test_mpmm_k_not_a_power_of_two(tessera_run, tmp_path):
                                                    (7, True, "none"), (8, False, "int")])
 def test_mpmm_cache_tiles(tessera_run, tmp_path, bits, signed, zero_mode):
     # K = 1088 with groups of 32: K blocks of 16 groups, the last one
-    # partial; N = 130: three column tiles, the last one partial.
-    run_case(tessera_run, tmp_path, np.random.default_rng(), 130, 1088, bits,
+    # partial; N = 300: a column tile of 256 (the GEMM path at M = 71)
+    # and a partial one.
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 300, 1088, bits,
              signed, zero_mode, 32, "f16")

@@ -4,8 +4,8 @@ Libraries built for the portable x86-64 baseline (SSE2: 8-lane vectors
 split in two), AVX2 (x86-64-v3: 16 vector registers, so the GEMM path keeps
 4 x 16 accumulators), AVX-512 (x86-64-v4: 32 registers, 8 x 16) and the host,
 each at M = 5 (row blocks of 4 and 1), 23 (blocks of 8) and 71 (the GEMM path
-for 64 rows, then the rest), N = 130 (two full column tiles and a partial
-one)."""
+for 64 rows, then the rest), N = 300 (a full column tile of 256 and a
+partial one)."""
 
 import numpy as np
 import pytest
@@ -31,7 +31,7 @@ def test_target(tmp_path, monkeypatch, target, dtype, zero):
         pytest.skip(f"this machine has no {needs}")
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
     rng = np.random.default_rng()
-    n, k = 130, 320
+    n, k = 300, 320
     q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype, 32, zero=zero,
                     scale_dtype="f16")
     g = ts.Graph("layer")
@@ -49,7 +49,7 @@ def test_target(tmp_path, monkeypatch, target, dtype, zero):
 def test_register_budget_follows_the_target(tmp_path):
     g = ts.Graph("layer")
     x = g.input("x", ("M", 64))
-    q = ts.quantize(np.random.default_rng(1).standard_normal((64, 64)).astype(np.float32),
+    q = ts.quantize(np.random.default_rng(1).standard_normal((256, 64)).astype(np.float32),
                     "u4", 32)
     g.output(g.mpmm(x, q))
     fmas = {}
@@ -61,3 +61,25 @@ def test_register_budget_follows_the_target(tmp_path):
             out.read_text().count("llvm.intr.fma")
     # The GEMM micro kernel: 4 x 16 or 8 x 16 accumulators, 8 k per step.
     assert fmas["x86-64-v4"] > fmas["x86-64-v3"]
+
+
+@pytest.mark.parametrize("target", ["x86-64-v3", "host"])
+@pytest.mark.parametrize("m,k,n", [(1, 64, 300), (9, 72, 260), (71, 320, 513), (16, 8, 256)])
+def test_dense_matmul(tmp_path, monkeypatch, target, m, k, n):
+    # The GEMM tiles for full blocks of 8 rows and full column tiles of 256,
+    # matmul loops on slices for the rest.
+    if target == "x86-64-v3" and not host_has("avx2"):
+        pytest.skip("this machine has no avx2")
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    g = ts.Graph("mm")
+    x = g.input("x", ("M", k))
+    g.output(g.matmul(x, w))
+    xv = rng.standard_normal((m, k)).astype(np.float32)
+    want = xv.astype(np.float64) @ w.astype(np.float64)
+    bound = (k + 2) * 2.0 ** -23 * (np.abs(xv) @ np.abs(w)).astype(np.float64)
+    for fn in (ts.compile(g, output=tmp_path / "libmm.so", cpu=target),
+               ts.compile(g) if target == "host" else None):
+        if fn is not None:
+            assert (np.abs(fn(xv) - want) <= bound).all()

@@ -1,0 +1,160 @@
+//===- GemmTiles.cpp - Register-blocked GEMM tiles on tensors -------------===//
+
+#include "GemmTiles.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace {
+
+Value cIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// scf.for [begin, end) by `step` carrying one tensor.
+Value tensorLoop(OpBuilder &b, Location loc, Value begin, Value end, int64_t step,
+                 Value init,
+                 function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  return scf::ForOp::create(b, loc, begin, end, cIndex(b, loc, step), ValueRange{init},
+                            [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
+                              scf::YieldOp::create(b, loc, body(b, loc, iv, args[0]));
+                            })
+      .getResult(0);
+}
+
+} // namespace
+
+int64_t mlir::tessera::gemmMicroRows(int64_t vectorRegisters) {
+  return vectorRegisters >= 32 ? kGemmRows : kGemmRows / 2;
+}
+
+Value mlir::tessera::emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k) {
+  Type f32 = b.getF32Type();
+  Value m = tensor::DimOp::create(b, loc, x, 0);
+  Value blocks = arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kGemmRows));
+  auto packedType = RankedTensorType::get(
+      {ShapedType::kDynamic, k / kGemmLanes, kGemmRows, kGemmLanes}, f32);
+  Value empty = tensor::EmptyOp::create(b, loc, packedType, ValueRange{blocks});
+  MLIRContext *ctx = b.getContext();
+  AffineExpr mb, kb, r, l;
+  bindDims(ctx, mb, kb, r, l);
+  auto inMap = AffineMap::get(4, 0, {mb * kGemmRows + r, kb * kGemmLanes + l}, ctx);
+  auto outMap = AffineMap::getMultiDimIdentityMap(4, ctx);
+  return linalg::GenericOp::create(
+             b, loc, packedType, ValueRange{x}, ValueRange{empty},
+             ArrayRef<AffineMap>{inMap, outMap},
+             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             [](OpBuilder &b, Location loc, ValueRange args) {
+               linalg::YieldOp::create(b, loc, args[0]);
+             })
+      .getResult(0);
+}
+
+Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacked,
+                                        Value rowsEnd, int64_t k, int64_t microRows,
+                                        Value y, PanelFill fill) {
+  Type f32 = b.getF32Type();
+  auto vecF32 = VectorType::get({kGemmLanes}, f32);
+  Value c0 = cIndex(b, loc, 0);
+  Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  Value zeroVec = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0)));
+  bool inBounds[] = {true};
+  Value kV = cIndex(b, loc, k);
+  int64_t panels = kGemmColumnTile / kPanelColumns;
+  auto panelType = RankedTensorType::get({panels, kPanelK, kPanelColumns}, f32);
+
+  return tensorLoop(b, loc, c0, kV, kPanelK, y, [&](OpBuilder &b, Location loc, Value kc,
+                                                     Value y) -> Value {
+    Value kcEnd = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, kc, cIndex(b, loc, kPanelK)), kV);
+    Value kcLen = arith::SubIOp::create(b, loc, kcEnd, kc);
+    Value panel = fill(b, loc, kc, kcLen,
+                       tensor::EmptyOp::create(b, loc, panelType, ValueRange{}));
+    // Micro panels (one stays in L1) times register blocks of rows.
+    return tensorLoop(b, loc, c0, cIndex(b, loc, panels), 1, y, [&](OpBuilder &b,
+                                                                    Location loc,
+                                                                    Value which,
+                                                                    Value y) -> Value {
+      return tensorLoop(b, loc, c0, rowsEnd, microRows, y, [&](OpBuilder &b, Location loc,
+                                                               Value mStart,
+                                                               Value y) -> Value {
+        Value mBlock = arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kGemmRows));
+        Value rowBase = arith::RemUIOp::create(b, loc, mStart, cIndex(b, loc, kGemmRows));
+        auto kLoop = scf::ForOp::create(
+            b, loc, c0, kcLen, cIndex(b, loc, kGemmLanes),
+            SmallVector<Value>(2 * microRows, zeroVec),
+            [&](OpBuilder &b, Location loc, Value k8, ValueRange acc) {
+              SmallVector<Value> next(acc.begin(), acc.end());
+              Value kStep = arith::DivUIOp::create(
+                  b, loc, arith::AddIOp::create(b, loc, kc, k8), cIndex(b, loc, kGemmLanes));
+              for (int64_t l = 0; l < kGemmLanes; ++l) {
+                Value kIdx = arith::AddIOp::create(b, loc, k8, cIndex(b, loc, l));
+                Value bv[2];
+                for (int64_t h = 0; h < 2; ++h)
+                  bv[h] = vector::TransferReadOp::create(
+                      b, loc, vecF32, panel,
+                      ValueRange{which, kIdx, cIndex(b, loc, h * kGemmLanes)}, zeroF,
+                      ArrayRef<bool>(inBounds));
+                for (int64_t r = 0; r < microRows; ++r) {
+                  Value row = arith::AddIOp::create(b, loc, rowBase, cIndex(b, loc, r));
+                  Value a = tensor::ExtractOp::create(
+                      b, loc, xPacked, ValueRange{mBlock, kStep, row, cIndex(b, loc, l)});
+                  Value av = vector::BroadcastOp::create(b, loc, vecF32, a);
+                  for (int64_t h = 0; h < 2; ++h)
+                    next[2 * r + h] = vector::FMAOp::create(b, loc, av, bv[h], next[2 * r + h]);
+                }
+              }
+              scf::YieldOp::create(b, loc, next);
+            });
+        // y[rows, columns of the micro panel] += acc.
+        Value col0 = arith::MulIOp::create(b, loc, which, cIndex(b, loc, kPanelColumns));
+        for (int64_t r = 0; r < microRows; ++r) {
+          Value row = arith::AddIOp::create(b, loc, mStart, cIndex(b, loc, r));
+          for (int64_t h = 0; h < 2; ++h) {
+            Value col = arith::AddIOp::create(b, loc, col0, cIndex(b, loc, h * kGemmLanes));
+            Value old = vector::TransferReadOp::create(b, loc, vecF32, y, ValueRange{row, col},
+                                                       zeroF, ArrayRef<bool>(inBounds));
+            Value sum = arith::AddFOp::create(b, loc, old, kLoop.getResult(2 * r + h));
+            y = vector::TransferWriteOp::create(b, loc, sum, y, ValueRange{row, col},
+                                                ArrayRef<bool>(inBounds))
+                    .getResult();
+          }
+        }
+        return y;
+      });
+    });
+  });
+}
+
+SmallVector<Value> mlir::tessera::emitTranspose8x8(OpBuilder &b, Location loc,
+                                                   ArrayRef<Value> in) {
+  auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) -> Value {
+    return vector::ShuffleOp::create(b, loc, x, y, mask);
+  };
+  const int64_t lo[] = {0, 8, 1, 9, 4, 12, 5, 13}, hi[] = {2, 10, 3, 11, 6, 14, 7, 15};
+  const int64_t even[] = {0, 1, 8, 9, 4, 5, 12, 13}, odd[] = {2, 3, 10, 11, 6, 7, 14, 15};
+  const int64_t low[] = {0, 1, 2, 3, 8, 9, 10, 11}, high[] = {4, 5, 6, 7, 12, 13, 14, 15};
+  SmallVector<Value> t, u(8), out(8);
+  for (int i = 0; i < 8; i += 2) {
+    t.push_back(shuffle(in[i], in[i + 1], lo));
+    t.push_back(shuffle(in[i], in[i + 1], hi));
+  }
+  for (int half = 0; half < 2; ++half) {
+    Value *tt = &t[4 * half];
+    u[4 * half + 0] = shuffle(tt[0], tt[2], even);
+    u[4 * half + 1] = shuffle(tt[0], tt[2], odd);
+    u[4 * half + 2] = shuffle(tt[1], tt[3], even);
+    u[4 * half + 3] = shuffle(tt[1], tt[3], odd);
+  }
+  for (int i = 0; i < 4; ++i) {
+    out[i] = shuffle(u[i], u[i + 4], low);
+    out[i + 4] = shuffle(u[i], u[i + 4], high);
+  }
+  return out;
+}

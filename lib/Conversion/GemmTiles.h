@@ -1,0 +1,60 @@
+//===- GemmTiles.h - Register-blocked GEMM tiles on tensors ------*- C++ -*-===//
+//
+// The GEMM shared by the vector lowerings of tessera.mpmm (many rows) and of
+// dense f32 linalg.matmul (private to lib/Conversion). A tile computes
+//
+//   y[0:rowsEnd, 0:kGemmColumnTile] += x[0:rowsEnd, 0:K] * B[0:K, tile]
+//
+// where B's columns come from a caller-provided panel fill (dequantized
+// weights, or a copy of a dense matrix), in blocks of kPanelK rows of B:
+// panel[kGemmColumnTile / kPanelColumns][kPanelK][kPanelColumns] f32, each
+// micro panel of 16 columns contiguous. Rows of x come packed by
+// emitPackRowBlocks; a micro kernel holds `microRows` x 16 accumulators
+// (two 8-lane vectors per row), per k two vector loads of the micro panel, a
+// broadcast of x per row and 2 * microRows FMAs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_LIB_CONVERSION_GEMMTILES_H
+#define TESSERA_LIB_CONVERSION_GEMMTILES_H
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace mlir::tessera {
+
+constexpr int64_t kGemmLanes = 8;        // f32 lanes of a vector
+constexpr int64_t kGemmRows = 8;         // rows of x per packed block
+constexpr int64_t kGemmColumnTile = 256; // columns of a tile (thread work)
+constexpr int64_t kPanelK = 256;         // rows of B per panel
+constexpr int64_t kPanelColumns = 16;    // columns of a micro panel
+
+/// Rows of x per micro kernel for a target with `vectorRegisters` vector
+/// registers: 8 (16 accumulators) with 32 registers, else 4.
+int64_t gemmMicroRows(int64_t vectorRegisters);
+
+/// x (tensor<? x K x f32>, K a multiple of 8) packed by full blocks of 8
+/// rows: packed[mb][kk][r][l] = x[mb*8 + r][kk*8 + l], for mb < M / 8. A
+/// block's x for one k-step is contiguous and a block is one stream (rows of
+/// x a multiple of 4 KiB apart would otherwise collide in L1's sets).
+Value emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k);
+
+/// Fills the panel (a tensor<panels x kPanelK x kPanelColumns x f32>) with
+/// rows [kc, kc + kcLen) of B for the tile's columns; returns the new panel.
+using PanelFill = function_ref<Value(OpBuilder &b, Location loc, Value kc,
+                                     Value kcLen, Value panel)>;
+
+/// Emits y[0:rowsEnd, 0:kGemmColumnTile] += x * B for the tile whose panel
+/// `fill` produces; y is the tile's slice (tensor<? x ? x f32>, at least
+/// kGemmColumnTile columns), rowsEnd a multiple of 8. Returns the new y.
+Value emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacked, Value rowsEnd,
+                         int64_t k, int64_t microRows, Value y, PanelFill fill);
+
+/// The transpose of 8 vectors of 8 f32 lanes (out[i][j] = in[j][i]) in 24
+/// two-source shuffles, the unpack / shuffle / lane-permute sequence that
+/// x86 backends match to vunpck*ps, vshufps and vperm2f128.
+SmallVector<Value> emitTranspose8x8(OpBuilder &b, Location loc, ArrayRef<Value> in);
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_LIB_CONVERSION_GEMMTILES_H

@@ -1,0 +1,166 @@
+//===- LowerMatmulToVector.cpp - Dense f32 linalg.matmul as GEMM tiles ----===//
+//
+// C += A * B (f32, A of ? x K, B of K x N, K and N static) on the register-
+// blocked GEMM of GemmTiles.h: full blocks of 8 rows of A packed once, the
+// columns of B in tiles of 256 (an scf.forall: the unit of work for threads)
+// whose panels are rows of B copied in vectors. The rows past the last full
+// block of 8, and the columns past the last full tile, stay linalg.matmul
+// ops on slices (marked so that this pass leaves them alone).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Passes.h"
+
+#include "GemmTiles.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::tessera {
+#define GEN_PASS_DEF_TESSERALOWERMATMULTOVECTOR
+#include "tessera/Dialect/TesseraPasses.h.inc"
+} // namespace mlir::tessera
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+/// Set on the linalg.matmul ops this pass leaves for the loops.
+constexpr llvm::StringLiteral kRemainder = "tessera.gemm_remainder";
+
+struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
+  MatmulToVector(MLIRContext *context, int64_t vectorRegisters)
+      : OpRewritePattern(context), vectorRegisters(vectorRegisters) {}
+  int64_t vectorRegisters;
+
+  LogicalResult matchAndRewrite(linalg::MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op->hasAttr(kRemainder) || !op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not a tensor matmul to tile");
+    if (op.getIndexingMapsArray() !=
+        linalg::MatmulOp::getDefaultIndexingMaps(op.getContext()))
+      return rewriter.notifyMatchFailure(op, "transposed or broadcast operands");
+    Value a = op.getInputs()[0], bMat = op.getInputs()[1], c = op.getOutputs()[0];
+    auto aType = cast<RankedTensorType>(a.getType());
+    auto bType = cast<RankedTensorType>(bMat.getType());
+    auto cType = cast<RankedTensorType>(c.getType());
+    if (!aType.getElementType().isF32() || !bType.getElementType().isF32() ||
+        !cType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not f32");
+    int64_t k = bType.getDimSize(0), n = bType.getDimSize(1);
+    if (ShapedType::isDynamic(k) || ShapedType::isDynamic(n) || k % kGemmLanes ||
+        n < kGemmColumnTile || aType.getDimSize(1) != k)
+      return rewriter.notifyMatchFailure(op, "K, N not static, K % 8, N < a column tile");
+
+    Location loc = op.getLoc();
+    auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(rewriter, loc, v); };
+    Value m = tensor::DimOp::create(rewriter, loc, a, 0);
+    Value rowsEnd = arith::MulIOp::create(
+        rewriter, loc, arith::DivUIOp::create(rewriter, loc, m, index(kGemmRows)),
+        index(kGemmRows));
+    Value aPacked = emitPackRowBlocks(rewriter, loc, a, k);
+    int64_t nFull = n / kGemmColumnTile * kGemmColumnTile;
+    int64_t microRows = gemmMicroRows(vectorRegisters);
+    Type f32 = rewriter.getF32Type();
+    auto vecF32 = VectorType::get({kGemmLanes}, f32);
+    bool inBounds[] = {true};
+
+    // Column tiles of B: the full ones in parallel.
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(nFull)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(kGemmColumnTile)}, ValueRange{c},
+        std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(forall.getBody());
+      OpBuilder &b = rewriter;
+      Value nTile = forall.getInductionVar(0);
+      Value shared = forall.getRegionIterArgs()[0];
+      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), nTile};
+      SmallVector<OpFoldResult> sizes = {m, b.getIndexAttr(kGemmColumnTile)};
+      SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+      Value cTile = tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
+      Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+      // Panels: rows kc.. of B's tile columns, two vectors per micro panel.
+      auto fill = [&](OpBuilder &b, Location loc, Value kc, Value kcLen,
+                      Value panel) -> Value {
+        auto loop = scf::ForOp::create(
+            b, loc, index(0), kcLen, index(1), ValueRange{panel},
+            [&](OpBuilder &b, Location loc, Value kk, ValueRange args) {
+              Value row = arith::AddIOp::create(b, loc, kc, kk);
+              Value p = args[0];
+              for (int64_t j = 0; j < kGemmColumnTile; j += kGemmLanes) {
+                Value col = arith::AddIOp::create(b, loc, nTile,
+                                                  arith::ConstantIndexOp::create(b, loc, j));
+                Value v = vector::TransferReadOp::create(b, loc, vecF32, bMat,
+                                                         ValueRange{row, col}, zeroF,
+                                                         ArrayRef<bool>(inBounds));
+                Value which = arith::ConstantIndexOp::create(b, loc, j / kPanelColumns);
+                Value lane = arith::ConstantIndexOp::create(b, loc, j % kPanelColumns);
+                p = vector::TransferWriteOp::create(b, loc, v, p,
+                                                    ValueRange{which, kk, lane},
+                                                    ArrayRef<bool>(inBounds))
+                        .getResult();
+              }
+              scf::YieldOp::create(b, loc, p);
+            });
+        return loop.getResult(0);
+      };
+      cTile = emitGemmColumnTile(b, loc, aPacked, rowsEnd, k, microRows, cTile, fill);
+      b.setInsertionPointToEnd(forall.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(b, loc, cTile, shared, offsets, sizes, strides);
+    }
+    Value result = forall.getResult(0);
+
+    // The rest, as matmuls on slices: rows [rowsEnd, M) x all columns, then
+    // rows [0, rowsEnd) x columns [nFull, N).
+    auto remainder = [&](Value rowBegin, Value rowCount, int64_t colBegin,
+                         int64_t colCount) {
+      SmallVector<OpFoldResult> one(2, rewriter.getIndexAttr(1));
+      Value aSlice = tensor::ExtractSliceOp::create(
+          rewriter, loc, a, ArrayRef<OpFoldResult>{rowBegin, rewriter.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{rowCount, rewriter.getIndexAttr(k)}, one);
+      Value bSlice = tensor::ExtractSliceOp::create(
+          rewriter, loc, bMat,
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0), rewriter.getIndexAttr(colBegin)},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(k), rewriter.getIndexAttr(colCount)},
+          one);
+      SmallVector<OpFoldResult> cOffsets = {rowBegin, rewriter.getIndexAttr(colBegin)};
+      SmallVector<OpFoldResult> cSizes = {rowCount, rewriter.getIndexAttr(colCount)};
+      Value cSlice =
+          tensor::ExtractSliceOp::create(rewriter, loc, result, cOffsets, cSizes, one);
+      auto matmul = linalg::MatmulOp::create(rewriter, loc, ValueRange{aSlice, bSlice},
+                                             ValueRange{cSlice});
+      matmul->setAttr(kRemainder, rewriter.getUnitAttr());
+      result = tensor::InsertSliceOp::create(rewriter, loc, matmul.getResult(0), result,
+                                             cOffsets, cSizes, one);
+    };
+    remainder(rowsEnd, arith::SubIOp::create(rewriter, loc, m, rowsEnd), 0, n);
+    if (nFull < n)
+      remainder(index(0), rowsEnd, nFull, n - nFull);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct TesseraLowerMatmulToVectorPass
+    : public mlir::tessera::impl::TesseraLowerMatmulToVectorBase<
+          TesseraLowerMatmulToVectorPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<MatmulToVector>(&getContext(), vectorRegisters);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+    getOperation()->walk([](linalg::MatmulOp op) { op->removeAttr(kRemainder); });
+  }
+};
+
+} // namespace
