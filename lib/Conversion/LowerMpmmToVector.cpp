@@ -130,13 +130,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // How a run of 8 codes (b bytes from a byte boundary) reaches 8 i32
     // lanes, code l in the low bits of lane l after a per-lane shift:
     //  - b = 8: the bytes themselves, extended (vpmovzx/sx);
-    //  - b = 1, 2, 4, and 3 read as 4 bytes: one word, broadcast to every
-    //    lane (a broadcast load);
+    //  - b = 1 to 4, read as 4 bytes (b = 1, 2, 4 also exactly): one word,
+    //    broadcast to every lane (a broadcast load from memory);
     //  - b = 5, 6, 7 (read as 8 bytes), and 3 read exactly: a byte shuffle
     //    that puts the two bytes holding code l at the bottom of lane l.
-    // Reading a power of two of bytes may read up to 3 bytes past the run;
-    // only the run that ends the weights cannot, so the last column reads
-    // exactly b bytes (`wideReads` false).
+    // A wide read (4 or 8 bytes) reads up to 3 bytes past the run. Those are
+    // in the next row, which has K * b / 8 >= 3 bytes (else no wide reads),
+    // except after the last row: the last column reads exactly b bytes
+    // (`wideReads` false).
     enum class Gather { Extend, Broadcast, Shuffle };
     struct GatherPlan {
       Gather gather;
@@ -148,7 +149,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     };
     auto makePlan = [&](bool wide) {
       GatherPlan plan;
-      int64_t readBytes = wide ? int64_t(llvm::PowerOf2Ceil(bits)) : bits;
+      bool canOverread = k * bits / 8 >= 3;
+      int64_t readBytes = wide && canOverread ? (bits <= 4 ? 4 : 8) : bits;
       plan.gather = bits == 8 ? Gather::Extend
                     : llvm::isPowerOf2_64(readBytes) && readBytes <= 4
                         ? Gather::Broadcast
@@ -189,11 +191,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk,
                        Value zeroLanes) -> Value {
       // Their bytes start on a byte: K and kk are multiples of 8.
-      Value flat = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k)), kk);
-      Value byteOff = arith::DivUIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, flat, cIndex(b, loc, bits)),
-          cIndex(b, loc, 8));
+      // Row n starts at byte n * K * b / 8; the run at (kk / 8) * b after it
+      // (linear in the loop counters, so LLVM strength-reduces it).
+      Value byteOff = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k * bits / 8)),
+          arith::MulIOp::create(
+              b, loc, arith::ShRUIOp::create(b, loc, kk, cIndex(b, loc, 3)),
+              cIndex(b, loc, bits)));
       const GatherPlan &plan = wideReads ? widePlan : exactPlan;
       Value bytes = vector::TransferReadOp::create(
           b, loc, plan.bytesType, weights, ValueRange{byteOff},

@@ -188,3 +188,11 @@ def test_mpmm_cache_tiles(tessera_run, tmp_path, bits, signed, zero_mode):
     # and a partial one.
     run_case(tessera_run, tmp_path, np.random.default_rng(), 300, 1088, bits,
              signed, zero_mode, 32, "f16")
+
+
+@pytest.mark.parametrize("bits,k", [(1, 8), (1, 16), (1, 24), (2, 8), (3, 8)])
+def test_mpmm_short_rows(tessera_run, tmp_path, bits, k):
+    # Rows of 1 to 3 bytes: 4-byte word reads only where the next row has
+    # the 3 bytes they may read past a run; the last column reads exactly.
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 5, k, bits, False,
+             "int", 8, "f32")
