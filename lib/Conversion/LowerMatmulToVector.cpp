@@ -3,9 +3,10 @@
 // C += A * B (f32, A of ? x K, B of K x N, K and N static) on the register-
 // blocked GEMM of GemmTiles.h: full blocks of 8 rows of A packed once, the
 // columns of B in tiles of 256 (an scf.forall: the unit of work for threads)
-// whose panels are rows of B copied in vectors. The rows past the last full
-// block of 8, and the columns past the last full tile, stay linalg.matmul
-// ops on slices (marked so that this pass leaves them alone).
+// whose panels are rows of B copied in vectors; in each tile, the rows past
+// the last full block of 8 one at a time, as broadcasts of A times rows of
+// B. The columns past the last full tile stay a linalg.matmul on slices
+// (marked so that this pass leaves it alone).
 //
 //===----------------------------------------------------------------------===//
 
@@ -114,13 +115,42 @@ struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
         return loop.getResult(0);
       };
       cTile = emitGemmColumnTile(b, loc, aPacked, rowsEnd, k, microRows, cTile, fill);
+      // The rows past the last full block, one at a time: for each k, the
+      // tile's row of B (1 KiB, contiguous) times a broadcast of A[m, k],
+      // accumulated into the row of C (in L1). B streams once per such row.
+      auto rowLoop = scf::ForOp::create(
+          b, loc, rowsEnd, m, index(1), ValueRange{cTile},
+          [&](OpBuilder &b, Location loc, Value row, ValueRange rowArgs) {
+            auto kLoop = scf::ForOp::create(
+                b, loc, index(0), index(k), index(1), rowArgs,
+                [&](OpBuilder &b, Location loc, Value kk, ValueRange kArgs) {
+                  Value av = vector::BroadcastOp::create(
+                      b, loc, vecF32, tensor::ExtractOp::create(b, loc, a, ValueRange{row, kk}));
+                  Value y = kArgs[0];
+                  for (int64_t c = 0; c < kGemmColumnTile; c += kGemmLanes) {
+                    Value col = arith::ConstantIndexOp::create(b, loc, c);
+                    Value bv = vector::TransferReadOp::create(
+                        b, loc, vecF32, bMat,
+                        ValueRange{kk, arith::AddIOp::create(b, loc, nTile, col)}, zeroF,
+                        ArrayRef<bool>(inBounds));
+                    Value old = vector::TransferReadOp::create(
+                        b, loc, vecF32, y, ValueRange{row, col}, zeroF, ArrayRef<bool>(inBounds));
+                    y = vector::TransferWriteOp::create(
+                            b, loc, vector::FMAOp::create(b, loc, av, bv, old), y,
+                            ValueRange{row, col}, ArrayRef<bool>(inBounds))
+                            .getResult();
+                  }
+                  scf::YieldOp::create(b, loc, y);
+                });
+            scf::YieldOp::create(b, loc, kLoop.getResults());
+          });
+      cTile = rowLoop.getResult(0);
       b.setInsertionPointToEnd(forall.getTerminator().getBody());
       tensor::ParallelInsertSliceOp::create(b, loc, cTile, shared, offsets, sizes, strides);
     }
     Value result = forall.getResult(0);
 
-    // The rest, as matmuls on slices: rows [rowsEnd, M) x all columns, then
-    // rows [0, rowsEnd) x columns [nFull, N).
+    // The columns past the last full tile, as a matmul on slices.
     auto remainder = [&](Value rowBegin, Value rowCount, int64_t colBegin,
                          int64_t colCount) {
       SmallVector<OpFoldResult> one(2, rewriter.getIndexAttr(1));
@@ -142,9 +172,8 @@ struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
       result = tensor::InsertSliceOp::create(rewriter, loc, matmul.getResult(0), result,
                                              cOffsets, cSizes, one);
     };
-    remainder(rowsEnd, arith::SubIOp::create(rewriter, loc, m, rowsEnd), 0, n);
     if (nFull < n)
-      remainder(index(0), rowsEnd, nFull, n - nFull);
+      remainder(index(0), m, nFull, n - nFull);
     rewriter.replaceOp(op, result);
     return success();
   }

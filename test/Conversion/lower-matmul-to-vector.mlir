@@ -5,8 +5,9 @@
 // per block of 256 rows of B, the tile's columns copied in vectors into 16
 // micro panels of 16 columns; a 4 x 16 micro kernel (16 registers): per k
 // two vector loads of the micro panel and a broadcast of A per row. The
-// rows past the last full block and the columns past the last full tile
-// stay linalg.matmul ops on slices.
+// rows past the last full block go one at a time (a broadcast of A times
+// the tile's row of B, accumulated into the row of C); the columns past the
+// last full tile stay a linalg.matmul on slices.
 // CHECK-LABEL: func @matmul
 // CHECK: %[[AP:.*]] = linalg.generic
 // CHECK-SAME: outs(%{{.*}} : tensor<?x40x8x8xf32>)
@@ -19,8 +20,14 @@
 // CHECK: tensor.extract %[[AP]]
 // CHECK: vector.broadcast
 // CHECK-COUNT-2: vector.fma
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: %[[ROWA:.*]] = tensor.extract %{{.*}} : tensor<?x320xf32>
+// CHECK: %[[BA:.*]] = vector.broadcast %[[ROWA]]
+// CHECK: vector.transfer_read %{{.*}} : tensor<320x600xf32>, vector<8xf32>
+// CHECK: vector.fma %[[BA]]
 // CHECK: tensor.parallel_insert_slice
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x320xf32>, tensor<320x600xf32>)
+// CHECK-NOT: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x320xf32>, tensor<320x600xf32>)
 // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x320xf32>, tensor<320x88xf32>)
 // CHECK-NOT: gemm_remainder
 // AVX512-LABEL: func @matmul
