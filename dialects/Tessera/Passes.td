@@ -59,6 +59,13 @@ def TesseraLowerMpmmToVector
     chains and apply the scale (and offset, through the group sum of x) to
     the accumulators once per group.
 
+    With 32 rows or more, a full column tile takes a GEMM instead: per block
+    of 256 codes the tile's weights are dequantized 8 columns x 8 codes at a
+    time, transposed in registers and stored into a panel of 16-column micro
+    panels, which a register-blocked micro kernel (8 x 16 accumulators with
+    32 vector registers, 4 x 16 with 16; option `vector-registers`)
+    multiplies with the packed rows of x.
+
     Applies to mpmm ops with integer codes from a tessera.unpack in the
     canonical layout (and integer zero points likewise), f32 activations and
     results, and K and the group size multiples of 8; others are left to

@@ -56,7 +56,7 @@ constexpr int64_t kBlockK = 512;
 constexpr int64_t kRowChunk = 64;
 constexpr int64_t kColumnTile = kGemmColumnTile;
 // The GEMM path for kGemmMinRows rows or more and full column tiles.
-constexpr int64_t kGemmMinRows = 48;
+constexpr int64_t kGemmMinRows = 32;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);

@@ -75,7 +75,7 @@ func.func @s3(%x: tensor<2x32xf32>, %wb: tensor<48xi8>, %s: tensor<4x1xf32>,
 
 // -----
 
-// A full column tile (256 columns) with 48 rows or more takes the GEMM
+// A full column tile (256 columns) with 32 rows or more takes the GEMM
 // path: per block of 256 codes, the tile's weights are dequantized 8 columns
 // x 8 codes at a time, transposed in registers (24 shuffles) and stored into
 // a panel of 4 micro panels of 16 columns; then each register block of rows
@@ -84,7 +84,7 @@ func.func @s3(%x: tensor<2x32xf32>, %wb: tensor<48xi8>, %s: tensor<4x1xf32>,
 // CHECK-LABEL: func @gemm_path
 // CHECK: %[[XP:.*]] = linalg.generic
 // One column tile: the forall folds away, and the tile is full.
-// CHECK: %[[USE:.*]] = arith.cmpi uge, %{{.*}}, %c48
+// CHECK: %[[USE:.*]] = arith.cmpi uge, %{{.*}}, %c32
 // CHECK: scf.if %[[USE]]
 // CHECK: tensor.empty() : tensor<16x256x16xf32>
 // CHECK-COUNT-8: arith.mulf %{{.*}} : vector<8xf32>
