@@ -66,6 +66,13 @@ def TesseraLowerMpmmToVector
     32 vector registers, 4 x 16 with 16; option `vector-registers`)
     multiplies with the packed rows of x.
 
+    An elementwise consumer of the result (the only user: a 2-D all-parallel
+    linalg.generic reading it with the identity map and, besides, values that
+    dominate the mpmm through projected permutations, such as a bias by
+    column or a residual) is fused: it runs on each column tile while the
+    tile is in cache, before the tile is inserted. The CPU pipeline merges
+    chains of elementwise ops first (linalg-fuse-elementwise-ops).
+
     Applies to mpmm ops with integer codes from a tessera.unpack in the
     canonical layout (and integer zero points likewise), f32 activations and
     results, and K and the group size multiples of 8; others are left to

@@ -33,6 +33,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -71,6 +73,45 @@ Value canonicalStorage(Value v) {
   return unpack.getStorage();
 }
 
+/// The elementwise consumer of `op`'s result that can be fused into its
+/// column tiles, if any: the only user, a 2-D all-parallel linalg.generic
+/// producing a tensor of the result's type in place (its output value
+/// unused), reading the result with the identity map and, besides, only
+/// values that dominate `op` through projected permutations (a bias by
+/// column, a residual, a scalar).
+linalg::GenericOp fusableEpilogue(MpmmOp op) {
+  Value result = op.getResult();
+  if (!result.hasOneUse())
+    return nullptr;
+  auto generic = dyn_cast<linalg::GenericOp>(*result.getUsers().begin());
+  if (!generic || generic.getNumDpsInits() != 1 || generic.getNumLoops() != 2 ||
+      generic.getNumParallelLoops() != 2 || !generic.hasPureTensorSemantics() ||
+      generic.getResult(0).getType() != result.getType() ||
+      !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0)).isIdentity())
+    return nullptr;
+  Block &body = generic.getRegion().front();
+  if (!body.getArgument(generic.getNumDpsInputs()).use_empty())
+    return nullptr;
+  DominanceInfo dominance(op->getParentOp());
+  for (OpOperand *in : generic.getDpsInputOperands()) {
+    AffineMap map = generic.getMatchingIndexingMap(in);
+    if (in->get() == result) {
+      if (!map.isIdentity())
+        return nullptr;
+      continue;
+    }
+    if (!map.isProjectedPermutation() || !isa<RankedTensorType>(in->get().getType()) ||
+        !dominance.properlyDominates(in->get(), op))
+      return nullptr;
+  }
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(generic.getRegion(), captured);
+  for (Value v : captured)
+    if (!dominance.properlyDominates(v, op))
+      return nullptr;
+  return generic;
+}
+
 struct MpmmToVector : public OpRewritePattern<MpmmOp> {
   MpmmToVector(MLIRContext *context, int64_t vectorRegisters)
       : OpRewritePattern(context), vectorRegisters(vectorRegisters) {}
@@ -104,6 +145,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     }
 
     Location loc = op.getLoc();
+    linalg::GenericOp epilogue = fusableEpilogue(op);
     unsigned bits = getLowBitWidth(codeType);
     bool isSigned = codeType.isSignedInteger();
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
@@ -569,8 +611,44 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       return y;
                     });
               });
+      if (epilogue) {
+        // The consumer on the tile, while it is in cache: its other inputs
+        // sliced along the tile's rows and columns, written in place.
+        SmallVector<Value> inputs;
+        for (OpOperand *in : epilogue.getDpsInputOperands()) {
+          if (in->get() == op.getResult()) {
+            inputs.push_back(yTile);
+            continue;
+          }
+          AffineMap map = epilogue.getMatchingIndexingMap(in);
+          if (map.getNumResults() == 0) {
+            inputs.push_back(in->get());
+            continue;
+          }
+          SmallVector<OpFoldResult> inOffsets, inSizes;
+          for (AffineExpr e : map.getResults()) {
+            bool isRow = cast<AffineDimExpr>(e).getPosition() == 0;
+            inOffsets.push_back(isRow ? OpFoldResult(b.getIndexAttr(0)) : OpFoldResult(nTile));
+            inSizes.push_back(isRow ? OpFoldResult(m) : OpFoldResult(columns));
+          }
+          SmallVector<OpFoldResult> inStrides(map.getNumResults(), b.getIndexAttr(1));
+          inputs.push_back(tensor::ExtractSliceOp::create(b, loc, in->get(), inOffsets,
+                                                          inSizes, inStrides));
+        }
+        auto fused = linalg::GenericOp::create(
+            b, loc, TypeRange{yTile.getType()}, inputs, ValueRange{yTile},
+            epilogue.getIndexingMapsArray(), epilogue.getIteratorTypesArray());
+        rewriter.cloneRegionBefore(epilogue.getRegion(), fused.getRegion(),
+                                   fused.getRegion().end());
+        yTile = fused.getResult(0);
+      }
       b.setInsertionPointToEnd(forall.getTerminator().getBody());
       tensor::ParallelInsertSliceOp::create(b, loc, yTile, shared, offsets, sizes, strides);
+    }
+    if (epilogue) {
+      rewriter.replaceOp(epilogue, forall.getResults());
+      rewriter.eraseOp(op);
+      return success();
     }
     rewriter.replaceOp(op, forall.getResults());
     return success();

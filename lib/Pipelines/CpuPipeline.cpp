@@ -57,6 +57,9 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(tessera::createTesseraMarkInputsReadOnly());
   // Fused vector loops for the mpmm ops that fit; the rest, and every other
   // Tessera op, through the reference lowering.
+  // Chains of elementwise ops become one linalg.generic, which the vector
+  // lowering fuses into the tiles of the mpmm that feeds it.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
   tessera::TesseraLowerMpmmToVectorOptions vectorOptions;
   vectorOptions.vectorRegisters = options.vectorRegisters
                                       ? options.vectorRegisters

@@ -111,6 +111,85 @@ func.func @gemm_path(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<256x
 
 // -----
 
+// An elementwise consumer (here bias by column, then a residual) is fused
+// into the column tiles: it runs on the tile while it is in cache, its other
+// inputs sliced along the tile, written in place, before the tile is
+// inserted; the consumer itself is gone.
+// CHECK-LABEL: func @fused_epilogue
+// CHECK-SAME: (%{{.*}}: tensor<?x64xf32>, %{{.*}}: tensor<16384xi8>, %{{.*}}: tensor<512x2xf32>, %[[INIT:.*]]: tensor<?x512xf32>, %[[BIAS:.*]]: tensor<512xf32>, %[[RES:.*]]: tensor<?x512xf32>)
+// CHECK: scf.forall (%[[T:.*]]) = (0) to (512) step (256)
+// CHECK: %[[B:.*]] = tensor.extract_slice %[[BIAS]][%[[T]]] [%{{.*}}] [1]
+// CHECK: %[[R:.*]] = tensor.extract_slice %[[RES]][0, %[[T]]] [%{{.*}}, %{{.*}}] [1, 1]
+// CHECK: %[[E:.*]] = linalg.generic
+// CHECK-SAME: ins(%[[Y:.*]], %[[B]], %[[R]] :
+// CHECK-SAME: outs(%[[Y]] :
+// CHECK: arith.addf
+// CHECK: arith.addf
+// CHECK: tensor.parallel_insert_slice %[[E]]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @fused_epilogue(%x: tensor<?x64xf32>, %wb: tensor<16384xi8>, %s: tensor<512x2xf32>,
+                          %init: tensor<?x512xf32>, %bias: tensor<512xf32>,
+                          %res: tensor<?x512xf32>) -> tensor<?x512xf32> {
+  %w = tessera.unpack %wb : tensor<16384xi8> -> tensor<512x64xui4>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<512x64xui4> scales %s : tensor<512x2xf32>
+         group_size 32 outs %init : tensor<?x512xf32>
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x64xf32>
+  %e = tensor.empty(%m) : tensor<?x512xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>,
+                                        affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias, %res : tensor<?x512xf32>, tensor<512xf32>, tensor<?x512xf32>)
+      outs(%e : tensor<?x512xf32>) {
+  ^bb0(%a: f32, %b: f32, %r: f32, %o: f32):
+    %t = arith.addf %a, %b : f32
+    %u = arith.addf %t, %r : f32
+    linalg.yield %u : f32
+  } -> tensor<?x512xf32>
+  return %z : tensor<?x512xf32>
+}
+
+// -----
+
+// Not fused: a consumer reading a value computed after the mpmm, and a
+// result with two users.
+// CHECK-LABEL: func @not_fused
+// CHECK: scf.forall
+// CHECK-NOT: linalg.generic
+// CHECK: scf.forall.in_parallel
+// CHECK: %[[LATE:.*]] = arith.mulf
+// CHECK: linalg.generic
+// CHECK: scf.forall
+// CHECK: linalg.generic
+func.func @not_fused(%x: tensor<4x64xf32>, %wb: tensor<16384xi8>, %s: tensor<512x2xf32>,
+                     %init: tensor<4x512xf32>, %f: f32) -> (tensor<4x512xf32>, tensor<4x512xf32>) {
+  %w = tessera.unpack %wb : tensor<16384xi8> -> tensor<512x64xui4>
+  %y = tessera.mpmm %x, %w : tensor<4x64xf32>, tensor<512x64xui4> scales %s : tensor<512x2xf32>
+         group_size 32 outs %init : tensor<4x512xf32>
+  %late = arith.mulf %f, %f : f32
+  %z = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<4x512xf32>) outs(%init : tensor<4x512xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = arith.addf %a, %late : f32
+    linalg.yield %t : f32
+  } -> tensor<4x512xf32>
+  %y2 = tessera.mpmm %x, %w : tensor<4x64xf32>, tensor<512x64xui4> scales %s : tensor<512x2xf32>
+         group_size 32 outs %init : tensor<4x512xf32>
+  %z2 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%y2 : tensor<4x512xf32>) outs(%init : tensor<4x512xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = arith.addf %a, %a : f32
+    linalg.yield %t : f32
+  } -> tensor<4x512xf32>
+  "test.sink"(%y2) : (tensor<4x512xf32>) -> ()
+  return %z, %z2 : tensor<4x512xf32>, tensor<4x512xf32>
+}
+
+// -----
+
 // 8-bit codes are extended from their bytes; float zero points are added to
 // the dequantized values (FMA) or, for single rows, through the group sum
 // of x.

@@ -83,3 +83,28 @@ def test_dense_matmul(tmp_path, monkeypatch, target, m, k, n):
                ts.compile(g) if target == "host" else None):
         if fn is not None:
             assert (np.abs(fn(xv) - want) <= bound).all()
+
+
+def test_fused_epilogue(tmp_path, monkeypatch):
+    # bias + gelu + residual after an mpmm: fused into its column tiles (one
+    # linalg.generic per tile, see test/Conversion/lower-mpmm-to-vector.mlir),
+    # at M = 1, 13 (row blocks) and 71 (the GEMM path), N = 300 (a partial
+    # tile), JIT and AOT.
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    n, k = 300, 128
+    q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), "u4", 32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    g = ts.Graph("fused")
+    x = g.input("x", ("M", k))
+    r = g.input("r", ("M", n))
+    g.output(g.gelu(g.mpmm(x, q) + bias) + r)
+    w = ts.dequantize(q).astype(np.float64)
+    for fn in (ts.compile(g), ts.compile(g, output=tmp_path / "libfused.so")):
+        for m in (1, 13, 71):
+            xv = rng.standard_normal((m, k)).astype(np.float32)
+            rv = rng.standard_normal((m, n)).astype(np.float32)
+            y = xv.astype(np.float64) @ w.T + bias
+            want = 0.5 * y * (1 + np.tanh(0.7978845608028654 * (y + 0.044715 * y ** 3))) + rv
+            scale = np.abs(xv.astype(np.float64)) @ np.abs(w).T + np.abs(bias) + np.abs(rv)
+            assert (np.abs(fn(xv, rv) - want) <= 1e-5 * scale + 1e-5).all(), f"M={m}"
