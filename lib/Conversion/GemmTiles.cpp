@@ -3,6 +3,7 @@
 #include "GemmTiles.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -16,18 +17,45 @@ Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// scf.for [begin, end) by `step` carrying one tensor.
-Value tensorLoop(OpBuilder &b, Location loc, Value begin, Value end, int64_t step,
-                 Value init,
-                 function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
-  return scf::ForOp::create(b, loc, begin, end, cIndex(b, loc, step), ValueRange{init},
+} // namespace
+
+Value mlir::tessera::emitTensorLoop(
+    OpBuilder &b, Location loc, Value begin, Value end, OpFoldResult step, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  return scf::ForOp::create(b, loc, begin, end,
+                            getValueOrCreateConstantIndexOp(b, loc, step), ValueRange{init},
                             [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
                               scf::YieldOp::create(b, loc, body(b, loc, iv, args[0]));
                             })
       .getResult(0);
 }
 
-} // namespace
+Value mlir::tessera::emitColumnTiles(OpBuilder &b, Location loc, Value y, Value rows,
+                                     int64_t columnsEnd, ColumnTileBody body) {
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(columnsEnd)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(kGemmColumnTile)}, ValueRange{y}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value nTile = forall.getInductionVar(0);
+  OpFoldResult columns = b.getIndexAttr(kGemmColumnTile);
+  if (columnsEnd % kGemmColumnTile) {
+    Value end = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, nTile, cIndex(b, loc, kGemmColumnTile)),
+        cIndex(b, loc, columnsEnd));
+    columns = arith::SubIOp::create(b, loc, end, nTile).getResult();
+  }
+  Value shared = forall.getRegionIterArgs()[0];
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), nTile};
+  SmallVector<OpFoldResult> sizes = {rows, columns};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  Value yTile = tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
+  yTile = body(b, loc, nTile, columns, yTile);
+  b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, yTile, shared, offsets, sizes, strides);
+  return forall.getResult(0);
+}
 
 int64_t mlir::tessera::gemmMicroRows(int64_t vectorRegisters) {
   return vectorRegisters >= 32 ? kGemmRows : kGemmRows / 2;
@@ -69,7 +97,7 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
   int64_t panels = kGemmColumnTile / kPanelColumns;
   auto panelType = RankedTensorType::get({panels, kPanelK, kPanelColumns}, f32);
 
-  return tensorLoop(b, loc, c0, kV, kPanelK, y, [&](OpBuilder &b, Location loc, Value kc,
+  return emitTensorLoop(b, loc, c0, kV, b.getIndexAttr(kPanelK), y, [&](OpBuilder &b, Location loc, Value kc,
                                                      Value y) -> Value {
     Value kcEnd = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, kc, cIndex(b, loc, kPanelK)), kV);
@@ -77,11 +105,11 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
     Value panel = fill(b, loc, kc, kcLen,
                        tensor::EmptyOp::create(b, loc, panelType, ValueRange{}));
     // Micro panels (one stays in L1) times register blocks of rows.
-    return tensorLoop(b, loc, c0, cIndex(b, loc, panels), 1, y, [&](OpBuilder &b,
+    return emitTensorLoop(b, loc, c0, cIndex(b, loc, panels), b.getIndexAttr(1), y, [&](OpBuilder &b,
                                                                     Location loc,
                                                                     Value which,
                                                                     Value y) -> Value {
-      return tensorLoop(b, loc, c0, rowsEnd, microRows, y, [&](OpBuilder &b, Location loc,
+      return emitTensorLoop(b, loc, c0, rowsEnd, b.getIndexAttr(microRows), y, [&](OpBuilder &b, Location loc,
                                                                Value mStart,
                                                                Value y) -> Value {
         Value mBlock = arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kGemmRows));

@@ -29,6 +29,24 @@ constexpr int64_t kGemmColumnTile = 256; // columns of a tile (thread work)
 constexpr int64_t kPanelK = 256;         // rows of B per panel
 constexpr int64_t kPanelColumns = 16;    // columns of a micro panel
 
+/// scf.for [begin, end) by `step` carrying one tensor, `body` returning its
+/// next value; returns the last.
+Value emitTensorLoop(OpBuilder &b, Location loc, Value begin, Value end,
+                     OpFoldResult step, Value init,
+                     function_ref<Value(OpBuilder &, Location, Value iv, Value t)> body);
+
+/// The column tiles of y (a tensor<rows x N>) over [0, columnsEnd), in an
+/// scf.forall with y as shared output (the unit of work for threads; see
+/// tessera-outline-parallel-loops): for each tile, `body(b, loc, nTile,
+/// columns, yTile)` returns the new value of yTile = y[0:rows, nTile :
+/// nTile + columns], which is inserted back. `columns` is kGemmColumnTile,
+/// or less for the last tile if columnsEnd is not a multiple of it. Returns
+/// the forall's result.
+using ColumnTileBody = function_ref<Value(OpBuilder &b, Location loc, Value nTile,
+                                          OpFoldResult columns, Value yTile)>;
+Value emitColumnTiles(OpBuilder &b, Location loc, Value y, Value rows,
+                      int64_t columnsEnd, ColumnTileBody body);
+
 /// Rows of x per micro kernel for a target with `vectorRegisters` vector
 /// registers: 8 (16 accumulators) with 32 registers, else 4.
 int64_t gemmMicroRows(int64_t vectorRegisters);

@@ -72,22 +72,9 @@ struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
     auto vecF32 = VectorType::get({kGemmLanes}, f32);
     bool inBounds[] = {true};
 
-    // Column tiles of B: the full ones in parallel.
-    auto forall = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(nFull)},
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(kGemmColumnTile)}, ValueRange{c},
-        std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(forall.getBody());
-      OpBuilder &b = rewriter;
-      Value nTile = forall.getInductionVar(0);
-      Value shared = forall.getRegionIterArgs()[0];
-      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), nTile};
-      SmallVector<OpFoldResult> sizes = {m, b.getIndexAttr(kGemmColumnTile)};
-      SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-      Value cTile = tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
+    // Column tiles of B: the full ones, in parallel.
+    auto tile = [&](OpBuilder &b, Location loc, Value nTile, OpFoldResult,
+                    Value cTile) -> Value {
       Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
       // Panels: rows kc.. of B's tile columns, two vectors per micro panel.
       auto fill = [&](OpBuilder &b, Location loc, Value kc, Value kcLen,
@@ -144,36 +131,30 @@ struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
                 });
             scf::YieldOp::create(b, loc, kLoop.getResults());
           });
-      cTile = rowLoop.getResult(0);
-      b.setInsertionPointToEnd(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(b, loc, cTile, shared, offsets, sizes, strides);
-    }
-    Value result = forall.getResult(0);
+      return rowLoop.getResult(0);
+    };
+    Value result = emitColumnTiles(rewriter, loc, c, m, nFull, tile);
 
     // The columns past the last full tile, as a matmul on slices.
-    auto remainder = [&](Value rowBegin, Value rowCount, int64_t colBegin,
-                         int64_t colCount) {
+    if (nFull < n) {
+      int64_t colBegin = nFull, colCount = n - nFull;
       SmallVector<OpFoldResult> one(2, rewriter.getIndexAttr(1));
-      Value aSlice = tensor::ExtractSliceOp::create(
-          rewriter, loc, a, ArrayRef<OpFoldResult>{rowBegin, rewriter.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{rowCount, rewriter.getIndexAttr(k)}, one);
       Value bSlice = tensor::ExtractSliceOp::create(
           rewriter, loc, bMat,
           ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0), rewriter.getIndexAttr(colBegin)},
           ArrayRef<OpFoldResult>{rewriter.getIndexAttr(k), rewriter.getIndexAttr(colCount)},
           one);
-      SmallVector<OpFoldResult> cOffsets = {rowBegin, rewriter.getIndexAttr(colBegin)};
-      SmallVector<OpFoldResult> cSizes = {rowCount, rewriter.getIndexAttr(colCount)};
+      SmallVector<OpFoldResult> cOffsets = {rewriter.getIndexAttr(0),
+                                            rewriter.getIndexAttr(colBegin)};
+      SmallVector<OpFoldResult> cSizes = {m, rewriter.getIndexAttr(colCount)};
       Value cSlice =
           tensor::ExtractSliceOp::create(rewriter, loc, result, cOffsets, cSizes, one);
-      auto matmul = linalg::MatmulOp::create(rewriter, loc, ValueRange{aSlice, bSlice},
+      auto matmul = linalg::MatmulOp::create(rewriter, loc, ValueRange{a, bSlice},
                                              ValueRange{cSlice});
       matmul->setAttr(kRemainder, rewriter.getUnitAttr());
       result = tensor::InsertSliceOp::create(rewriter, loc, matmul.getResult(0), result,
                                              cOffsets, cSizes, one);
-    };
-    if (nFull < n)
-      remainder(index(0), m, nFull, n - nFull);
+    }
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -453,18 +453,6 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
           });
       return {end, loop.getResult(0)};
     };
-    // A tiled loop [begin, end) with the tensor y carried through.
-    auto tiledLoop = [&](OpBuilder &b, Location loc, Value begin, Value end,
-                         OpFoldResult step, Value y,
-                         function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
-      return scf::ForOp::create(
-                 b, loc, begin, end, getValueOrCreateConstantIndexOp(b, loc, step),
-                 ValueRange{y},
-                 [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
-                   scf::YieldOp::create(b, loc, body(b, loc, iv, args[0]));
-                 })
-          .getResult(0);
-    };
     auto minIndex = [&](OpBuilder &b, Location loc, Value a, OpFoldResult step,
                         Value bound) {
       return arith::MinUIOp::create(
@@ -487,7 +475,6 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge, m,
                               cIndex(rewriter, loc, kRows)),
         cIndex(rewriter, loc, groupsPerBlock), numGroupsV);
-    Value nV = cIndex(rewriter, loc, n);
     // Many rows in a full column tile: a GEMM (GemmTiles.h) whose panels are
     // the tile's weights, dequantized per block of kPanelK codes. The
     // dequantization is amortized over all rows.
@@ -499,12 +486,12 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             // The panel: blocks of 8 columns x 8 codes, dequantized a column
             // (8 codes) at a time, transposed in registers and stored as 8
             // rows of 8 columns.
-            return tiledLoop(
+            return emitTensorLoop(
                 b, loc, c0, cIndex(b, loc, kGemmColumnTile), b.getIndexAttr(kLanes), panel,
                 [&](OpBuilder &b, Location loc, Value jj, Value panel) -> Value {
                   Value which = arith::DivUIOp::create(b, loc, jj, cIndex(b, loc, kPanelColumns));
                   Value lane = arith::RemUIOp::create(b, loc, jj, cIndex(b, loc, kPanelColumns));
-                  return tiledLoop(
+                  return emitTensorLoop(
                       b, loc, c0, kcLen, b.getIndexAttr(kLanes), panel,
                       [&](OpBuilder &b, Location loc, Value k8, Value panel) -> Value {
                         Value kk = arith::AddIOp::create(b, loc, kc, k8);
@@ -540,24 +527,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
 
     // Column tiles are independent: an scf.forall over slices of y, which
     // tessera-outline-parallel-loops hands to the runtime's thread pool.
-    auto forall = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(n)},
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(kColumnTile)},
-        ValueRange{op.getInit()}, std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(forall.getBody());
-      OpBuilder &b = rewriter;
-      Value nTile = forall.getInductionVar(0);
+    Value y = emitColumnTiles(rewriter, loc, op.getInit(), m, n, [&](OpBuilder &b, Location loc,
+                                                                   Value nTile,
+                                                                   OpFoldResult columnCount,
+                                                                   Value yTile) -> Value {
       nTileBegin = nTile;
-      Value nTileEnd = minIndex(b, loc, nTile, b.getIndexAttr(kColumnTile), nV);
-      Value columns = arith::SubIOp::create(b, loc, nTileEnd, nTile);
-      Value shared = forall.getRegionIterArgs()[0];
-      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), nTile};
-      SmallVector<OpFoldResult> sizes = {m, columns};
-      SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-      Value yTile = tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
+      Value columns = getValueOrCreateConstantIndexOp(b, loc, columnCount);
+      Value nTileEnd = arith::AddIOp::create(b, loc, nTile, columns);
       // Full tiles with enough rows: the GEMM for the full register blocks
       // of rows; the other rows (all of them otherwise) below.
       Value gemmRowsEnd = arith::MulIOp::create(b, loc, mBlocks, cIndex(b, loc, kRows));
@@ -578,17 +554,17 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
           });
       yTile = dispatch.getResult(0);
       Value restStart = dispatch.getResult(1);
-      yTile = tiledLoop(
+      yTile = emitTensorLoop(
               b, loc, restStart, m, b.getIndexAttr(kRowChunk), yTile,
               [&](OpBuilder &b, Location loc, Value mChunk, Value y) {
                 mEnd = minIndex(b, loc, mChunk, b.getIndexAttr(kRowChunk), m);
-                return tiledLoop(
+                return emitTensorLoop(
                     b, loc, c0, numGroupsV, groupStep, y,
                     [&](OpBuilder &b, Location loc, Value gBlock, Value y) {
                       gBegin = gBlock;
                       gEnd = minIndex(b, loc, gBlock, groupStep, numGroupsV);
                       auto columns = [&](Value begin, Value end, Value y) {
-                        return tiledLoop(
+                        return emitTensorLoop(
                             b, loc, begin, end, b.getIndexAttr(1), y,
                             [&](OpBuilder &b, Location loc, Value nIv, Value y) {
                               auto [afterBlocks, y0] =
@@ -642,15 +618,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                    fused.getRegion().end());
         yTile = fused.getResult(0);
       }
-      b.setInsertionPointToEnd(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(b, loc, yTile, shared, offsets, sizes, strides);
-    }
+      return yTile;
+    });
     if (epilogue) {
-      rewriter.replaceOp(epilogue, forall.getResults());
+      rewriter.replaceOp(epilogue, y);
       rewriter.eraseOp(op);
       return success();
     }
-    rewriter.replaceOp(op, forall.getResults());
+    rewriter.replaceOp(op, y);
     return success();
   }
 };

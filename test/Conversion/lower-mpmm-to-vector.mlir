@@ -118,8 +118,8 @@ func.func @gemm_path(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<256x
 // CHECK-LABEL: func @fused_epilogue
 // CHECK-SAME: (%{{.*}}: tensor<?x64xf32>, %{{.*}}: tensor<16384xi8>, %{{.*}}: tensor<512x2xf32>, %[[INIT:.*]]: tensor<?x512xf32>, %[[BIAS:.*]]: tensor<512xf32>, %[[RES:.*]]: tensor<?x512xf32>)
 // CHECK: scf.forall (%[[T:.*]]) = (0) to (512) step (256)
-// CHECK: %[[B:.*]] = tensor.extract_slice %[[BIAS]][%[[T]]] [%{{.*}}] [1]
-// CHECK: %[[R:.*]] = tensor.extract_slice %[[RES]][0, %[[T]]] [%{{.*}}, %{{.*}}] [1, 1]
+// CHECK: %[[B:.*]] = tensor.extract_slice %[[BIAS]][%[[T]]] [256] [1]
+// CHECK: %[[R:.*]] = tensor.extract_slice %[[RES]][0, %[[T]]] [%{{.*}}, 256] [1, 1]
 // CHECK: %[[E:.*]] = linalg.generic
 // CHECK-SAME: ins(%[[Y:.*]], %[[B]], %[[R]] :
 // CHECK-SAME: outs(%[[Y]] :
