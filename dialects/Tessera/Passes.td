@@ -34,6 +34,58 @@ def TesseraMarkInputsReadOnly
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def TesseraChooseMpmmStrategy
+    : Pass<"tessera-choose-mpmm-strategy", "::mlir::ModuleOp"> {
+  let summary = "Choose dequantize or LUT (T-MAC) per tessera.mpmm";
+  let description = [{
+    Sets the `strategy` attribute of every `tessera.mpmm` that has none
+    (an attribute written in the IR is kept). With `strategy=auto` the
+    heuristic picks the LUT strategy with int8 tables (`"lut"`) where it is
+    faster on the benchmarks (bench/lut_bench.py), else `"dequantize"`:
+
+    - LUT needs integer codes without a codebook, f32 activations and a
+      group size that is a multiple of 8, and its vector kernel a target
+      with byte shuffles of `lut-lanes` bytes (32: AVX2, 64: AVX-512BW; 0:
+      none, so never LUT) and N a multiple of them;
+    - it is chosen for codes of at most `lut-max-bits` bits (default 4)
+      when x has at most `lut-max-rows` rows (static M; default 8), and for
+      1- and 2-bit codes at any M.
+
+    `strategy=dequantize|lut|lut_f32` forces that strategy on every op that
+    can take it (a compile option).
+  }];
+  let options = [
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"auto\"",
+           "auto, dequantize, lut or lut_f32">,
+    Option<"lutLanes", "lut-lanes", "int64_t", /*default=*/"0",
+           "Bytes per shuffle of the target (32: AVX2, 64: AVX-512BW, 0: none)">,
+    Option<"lutMaxBits", "lut-max-bits", "int64_t", /*default=*/"4",
+           "Widest codes for which auto picks LUT at few rows">,
+    Option<"lutMaxRows", "lut-max-rows", "int64_t", /*default=*/"8",
+           "Most rows of x (static) for which auto picks LUT at 3 or more bits">
+  ];
+  let dependentDialects = ["::mlir::tessera::TesseraDialect"];
+}
+
+def TesseraExpandLutMpmm
+    : Pass<"tessera-expand-lut-mpmm", "::mlir::ModuleOp"> {
+  let summary = "Rewrite LUT-strategy tessera.mpmm into the T-MAC ops";
+  let description = [{
+    Every `tessera.mpmm` with `strategy = "lut"` (int8 tables) or
+    `"lut_f32"` becomes
+
+    ```
+    %t, %ts, %sums = tessera.lut_tables %x          (tables of 4 activations)
+    %acc = tessera.lut_accumulate %t, %w            (lookups per bit plane, per group)
+    %y = tessera.lut_combine %acc, %ts, %sums ...   (planes, scales, zero points)
+    ```
+
+    so each step of the strategy is visible in the IR. f16/bf16
+    activations are tabled in f32.
+  }];
+  let dependentDialects = ["::mlir::tessera::TesseraDialect"];
+}
+
 def TesseraLowerMpmmToVector
     : Pass<"tessera-lower-mpmm-to-vector", "::mlir::ModuleOp"> {
   let summary = "Lower eligible tessera.mpmm ops to fused vector loops";

@@ -64,6 +64,18 @@ def Tessera_MpmmOp : Tessera_Op<"mpmm", [
     replaces (destination-passing style); the result has `init`'s type, and
     f16/bf16 results are rounded once from the f32 sum.
 
+    `strategy` (optional) pins how the op is computed; without it,
+    `tessera-choose-mpmm-strategy` decides. `"dequantize"`: codes are
+    unpacked, converted and multiplied (the vector lowering, or the
+    reference lowering). `"lut"` / `"lut_f32"`: the T-MAC table-lookup
+    strategy (`tessera-expand-lut-mpmm` rewrites the op into
+    `tessera.lut_tables`, `tessera.lut_accumulate` and
+    `tessera.lut_combine`) with int8 or f32 tables; it needs integer codes
+    without a codebook and a group size that is a multiple of 4. Int8 tables
+    round each table entry (see `tessera.lut_tables`), so `"lut"` is not
+    bit-exact with `"dequantize"`; `"lut_f32"` differs from it only in the
+    order of f32 additions.
+
     The integer zero-point mode covers GPTQ and AWQ, the float-offset mode
     ggml's q4_1 and KIVI; a fractional zero point in the subtracted form
     (`s * (v - z)` with float `z`, as HQQ stores it) is the float offset
@@ -87,7 +99,8 @@ def Tessera_MpmmOp : Tessera_Op<"mpmm", [
     Optional<RankedTensorOf<[Tessera_LowBitInt, Tessera_ActivationFloat]>>:$zeros,
     Optional<RankedTensorOf<[Tessera_ActivationFloat]>>:$codebook,
     RankedTensorOf<[Tessera_ActivationFloat]>:$init,
-    ConfinedAttr<I64Attr, [IntPositive]>:$group_size
+    ConfinedAttr<I64Attr, [IntPositive]>:$group_size,
+    OptionalAttr<StrAttr>:$strategy
   );
   let results = (outs RankedTensorOf<[Tessera_ActivationFloat]>:$result);
 
@@ -278,6 +291,146 @@ def Tessera_LookupOp : Tessera_Op<"lookup", [Pure]> {
   let results = (outs RankedTensorOf<[AnyType]>:$result);
   let assemblyFormat = [{
     $table `[` $indices `]` attr-dict `:` type($table) `,` type($indices) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// LUT (T-MAC) operations
+//===----------------------------------------------------------------------===//
+
+def Tessera_LutTablesOp : Tessera_Op<"lut_tables", [Pure]> {
+  let summary = "build the T-MAC lookup tables of activations";
+  let description = [{
+    For each row `m` of `x` (M x K) and each run `j` of 4 activations
+    (`K / 4` runs), the 16 signed sums
+
+    ```
+    T[m, j, p] = sum_{t < 4} x[m, 4j + t] * (bit_t(p) ? +1 : -1)
+    ```
+
+    The table is odd under complementing `p` (`T[m, j, 15 - p] =
+    -T[m, j, p]`, mirror symmetry), so a lowering computes 8 entries and
+    negates them. Also returns `sums[m, g] = sum of x[m, k]` over group `g`
+    of `group_size` activations, which `tessera.lut_combine` needs to turn
+    signed sums back into sums over set bits.
+
+    With an `i8` `tables` result, the tables of each group are quantized
+    symmetrically: `table_scales[m, g] = a / 127` where `a` is the largest
+    `|T[m, j, p]|` of the group's runs (`= max_j sum_t |x[m, 4j + t]|`), and
+    the stored entry is `roundeven(T * (127 / a))`, so that
+    `|T - table_scales * entry| <= table_scales / 2` (up to f32 rounding);
+    a group of zeros has scale 0 and entries 0. With an `f32` `tables`
+    result the entries are exact sums and `table_scales` is 1.
+
+    Example:
+
+    ```mlir
+    %t, %ts, %sums = tessera.lut_tables %x group_size 128
+        : tensor<?x4096xf32> -> tensor<?x1024x16xi8>, tensor<?x32xf32>, tensor<?x32xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[Tessera_ActivationFloat]>:$x,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$group_size);
+  let results = (outs RankedTensorOf<[F32, I8]>:$tables,
+                      RankedTensorOf<[F32]>:$table_scales,
+                      RankedTensorOf<[F32]>:$sums);
+  let assemblyFormat = [{
+    $x `group_size` $group_size attr-dict `:` type($x) `->` type($tables) `,`
+    type($table_scales) `,` type($sums)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tessera_LutAccumulateOp : Tessera_Op<"lut_accumulate", [Pure]> {
+  let summary = "look up weight bit planes in T-MAC tables, per group";
+  let description = [{
+    For b-bit integer weights `W` (N x K, `uiN` or `siN`, the bits of the
+    two's complement code for `siN`), plane `i < b`, row `m` of the tables,
+    weight row `n` and group `g` of `group_size` along K:
+
+    ```
+    acc[i, m, n, g] = sum_{runs j of group g} tables[m, j, p_i(n, j)]
+    p_i(n, j)      = sum_{t < 4} bit_i(W[n, 4j + t]) << t
+    ```
+
+    i.e. the 4 bits of plane `i` at a run of 4 weights index the run's
+    table. With `i8` tables the sums are exact in `i32`; with `f32` tables
+    they are `f32`. A lowering reads `W` from a bit-plane layout
+    (`#tessera.layout<tile = [L, 8], bit_planes>`): the index of a run is
+    then a nibble of a byte, and the lookup of L rows one byte shuffle.
+
+    Example:
+
+    ```mlir
+    %acc = tessera.lut_accumulate %t, %w group_size 128
+        : tensor<?x1024x16xi8>, tensor<4096x4096xui2> -> tensor<2x?x4096x32xi32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32, I8]>:$tables,
+                       RankedTensorOf<[Tessera_LowBitInt]>:$weights,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$group_size);
+  let results = (outs RankedTensorOf<[F32, I32]>:$result);
+  let assemblyFormat = [{
+    $tables `,` $weights `group_size` $group_size attr-dict `:` type($tables)
+    `,` type($weights) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tessera_LutCombineOp : Tessera_Op<"lut_combine", [
+    Pure, DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "combine bit-plane lookups into the mpmm result";
+  let description = [{
+    Finishes the LUT strategy of `tessera.mpmm`. With plane weights
+    `w_i = 2^i` (and `w_{b-1} = -2^{b-1}` for signed codes of type
+    `code_type`), the sum over a group of `x * v(q)` is
+    `sum_i w_i * (table_scales * acc_i + sums) / 2`, since a signed-sum
+    lookup counts a set bit as `+x` and a clear one as `-x`. So, with
+    `c_i = w_i / 2` and `C = sum_i c_i` (`(2^b - 1) / 2` unsigned, `-1/2`
+    signed):
+
+    ```
+    P[m, n, g] = table_scales[m, g] * sum_i c_i * acc[i, m, n, g]
+    Y[m, n] = init[m, n] + sum_g s[n, g] * (P + (C - z[n, g]) * sums[m, g])   (integer zero)
+    Y[m, n] = init[m, n] + sum_g s[n, g] * (P + C * sums[m, g]) + z[n, g] * sums[m, g]   (float offset)
+    ```
+
+    and without `zeros`, `z = 0`. The zero point thus enters as a rank-1
+    term (`z[n, g] * sums[m, g]`), as in `tessera.mpmm`'s three modes; the
+    result is accumulated in f32 and has `init`'s type.
+
+    Example:
+
+    ```mlir
+    %y = tessera.lut_combine %acc, %ts, %sums : tensor<2x?x4096x32xi32>, tensor<?x32xf32>, tensor<?x32xf32>
+           scales %s : tensor<4096x32xf16> zeros %z : tensor<4096x32xui2>
+           code_type ui2 outs %init : tensor<?x4096xf32>
+    ```
+  }];
+  let arguments = (ins
+    RankedTensorOf<[F32, I32]>:$acc,
+    RankedTensorOf<[F32]>:$table_scales,
+    RankedTensorOf<[F32]>:$sums,
+    RankedTensorOf<[Tessera_ActivationFloat]>:$scales,
+    Optional<RankedTensorOf<[Tessera_LowBitInt, Tessera_ActivationFloat]>>:$zeros,
+    RankedTensorOf<[Tessera_ActivationFloat]>:$init,
+    TypeAttr:$code_type
+  );
+  let results = (outs RankedTensorOf<[Tessera_ActivationFloat]>:$result);
+  let assemblyFormat = [{
+    $acc `,` $table_scales `,` $sums `:` type($acc) `,` type($table_scales) `,`
+    type($sums)
+    `scales` $scales `:` type($scales)
+    (`zeros` $zeros^ `:` type($zeros))?
+    `code_type` $code_type
+    `outs` $init `:` type($init) attr-dict
+  }];
+  let extraClassDeclaration = [{
+    /// The zero-point mode implied by the type of `zeros`.
+    ZeroPointMode getZeroPointMode();
+    MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
   }];
   let hasVerifier = 1;
 }

@@ -23,6 +23,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <cmath>
 #include <limits>
 
 namespace mlir::tessera {
@@ -502,30 +503,30 @@ struct DequantizeOpLowering : public OpConversionPattern<DequantizeOp> {
 // tessera.mpmm
 //===----------------------------------------------------------------------===//
 
+/// An elementwise cast of `src` to `dstType` (extf or truncf).
+Value castFloatTensor(OpBuilder &b, Location loc, Value src,
+                             RankedTensorType dstType) {
+  auto srcType = cast<RankedTensorType>(src.getType());
+  unsigned rank = srcType.getRank();
+  Value init = emptyLike(b, loc, dstType, src);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{dstType}, ValueRange{src}, ValueRange{init},
+             SmallVector<AffineMap>{id, id}, parallelIterators(rank),
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               Type dst = dstType.getElementType();
+               Value v =
+                   dst.getIntOrFloatBitWidth() >
+                           args[0].getType().getIntOrFloatBitWidth()
+                       ? Value(arith::ExtFOp::create(b, loc, dst, args[0]))
+                       : Value(arith::TruncFOp::create(b, loc, dst, args[0]));
+               linalg::YieldOp::create(b, loc, v);
+             })
+      .getResult(0);
+}
+
 struct MpmmOpLowering : public OpConversionPattern<MpmmOp> {
   using OpConversionPattern::OpConversionPattern;
-
-  /// An elementwise cast of `src` to `dstType` (extf or truncf).
-  static Value castFloatTensor(OpBuilder &b, Location loc, Value src,
-                               RankedTensorType dstType) {
-    auto srcType = cast<RankedTensorType>(src.getType());
-    unsigned rank = srcType.getRank();
-    Value init = emptyLike(b, loc, dstType, src);
-    AffineMap id = b.getMultiDimIdentityMap(rank);
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{dstType}, ValueRange{src}, ValueRange{init},
-               SmallVector<AffineMap>{id, id}, parallelIterators(rank),
-               [&](OpBuilder &b, Location loc, ValueRange args) {
-                 Type dst = dstType.getElementType();
-                 Value v =
-                     dst.getIntOrFloatBitWidth() >
-                             args[0].getType().getIntOrFloatBitWidth()
-                         ? Value(arith::ExtFOp::create(b, loc, dst, args[0]))
-                         : Value(arith::TruncFOp::create(b, loc, dst, args[0]));
-                 linalg::YieldOp::create(b, loc, v);
-               })
-        .getResult(0);
-  }
 
   LogicalResult
   matchAndRewrite(MpmmOp op, OpAdaptor adaptor,
@@ -567,6 +568,356 @@ struct MpmmOpLowering : public OpConversionPattern<MpmmOp> {
                                       .getResult());
         });
     Value result = matmul.getResult(0);
+    if (!f32Result)
+      result = castFloatTensor(rewriter, loc, result, resultType);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+
+//===----------------------------------------------------------------------===//
+// LUT ops (the reference lowering of the T-MAC strategy)
+//===----------------------------------------------------------------------===//
+
+/// A tensor of `type`'s shape with the last dimension `dim` of `src` split
+/// into (dim / inner, inner).
+Value splitLastDim(OpBuilder &b, Location loc, Value src, int64_t inner) {
+  auto type = cast<RankedTensorType>(src.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  int64_t last = shape.back();
+  shape.back() = last / inner;
+  shape.push_back(inner);
+  SmallVector<ReassociationIndices> reassoc;
+  for (int64_t i = 0; i + 1 < type.getRank(); ++i)
+    reassoc.push_back({i});
+  reassoc.push_back({type.getRank() - 1, type.getRank()});
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, type.getElementType()), src, reassoc);
+}
+
+/// A tensor of `type` filled with `value`; its dynamic dimension (at most
+/// one, of any index) has the size of dimension 0 of `dimFrom`.
+Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type, Value dimFrom,
+                   Attribute value) {
+  SmallVector<Value> dyn;
+  if (type.getNumDynamicDims() == 1)
+    dyn.push_back(tensor::DimOp::create(b, loc, dimFrom, 0));
+  assert(type.getNumDynamicDims() <= 1 && "at most one dynamic dimension");
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType(), dyn);
+  Value c = arith::ConstantOp::create(b, loc, cast<TypedAttr>(value));
+  return linalg::FillOp::create(b, loc, ValueRange{c}, ValueRange{empty}).getResult(0);
+}
+
+struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(LutTablesOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Type f32 = rewriter.getF32Type();
+    Value x = adaptor.getX();
+    auto xType = cast<RankedTensorType>(x.getType());
+    int64_t m = xType.getDimSize(0), k = xType.getDimSize(1);
+    int64_t group = op.getGroupSize(), groups = k / group, runs = group / 4;
+    Attribute zeroF = rewriter.getF32FloatAttr(0);
+    AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+               d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
+
+    // x as M x groups x runs x 4: one input per position t of a run.
+    Value xRuns = splitLastDim(rewriter, loc, splitLastDim(rewriter, loc, x, group), 4);
+    SmallVector<Value> runInputs(4, xRuns);
+    auto runOperandMaps = [&](unsigned numDims) {
+      SmallVector<AffineMap> maps;
+      for (int64_t t = 0; t < 4; ++t)
+        maps.push_back(AffineMap::get(
+            numDims, 0,
+            {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx),
+             getAffineConstantExpr(t, ctx)},
+            ctx));
+      return maps;
+    };
+
+    // The f32 tables over (m, g, j, p): mirror symmetry, T[15 - p] = -T[p],
+    // so entry p is +/- the sum for p' = min(p, 15 - p), which has bit 3
+    // clear (x3 subtracted).
+    auto tablesType = RankedTensorType::get({m, groups, runs, 16}, f32);
+    SmallVector<AffineMap> maps = runOperandMaps(4);
+    maps.push_back(rewriter.getMultiDimIdentityMap(4));
+    Value tablesInit = filledTensor(rewriter, loc, tablesType, x, zeroF);
+    Value tables =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{tablesType}, runInputs, ValueRange{tablesInit},
+            maps, parallelIterators(4),
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              Value p = linalg::IndexOp::create(b, loc, 3);
+              Value c8 = constIndex(b, loc, 8);
+              Value upper = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, p, c8);
+              Value half = arith::SelectOp::create(
+                  b, loc, upper, arith::SubIOp::create(b, loc, constIndex(b, loc, 15), p), p);
+              Value sum = arith::NegFOp::create(b, loc, floatToF32(b, loc, args[3]));
+              for (int64_t t = 0; t < 3; ++t) {
+                Value bit = arith::AndIOp::create(
+                    b, loc, arith::ShRUIOp::create(b, loc, half, constIndex(b, loc, t)),
+                    constIndex(b, loc, 1));
+                Value set = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, bit,
+                                                  constIndex(b, loc, 0));
+                Value xt = floatToF32(b, loc, args[t]);
+                sum = arith::AddFOp::create(
+                    b, loc, sum,
+                    arith::SelectOp::create(b, loc, set, xt, arith::NegFOp::create(b, loc, xt)));
+              }
+              Value v = arith::SelectOp::create(b, loc, upper,
+                                                arith::NegFOp::create(b, loc, sum), sum);
+              linalg::YieldOp::create(b, loc, v);
+            })
+            .getResult(0);
+
+    // sums[m, g] = sum of the group's x.
+    auto groupType = RankedTensorType::get({m, groups}, f32);
+    AffineMap groupOut = AffineMap::get(4, 0, {d0, d1}, ctx);
+    SmallVector<AffineMap> sumMaps = {AffineMap::getMultiDimIdentityMap(4, ctx), groupOut};
+    SmallVector<IteratorType> reduceRuns = {IteratorType::parallel, IteratorType::parallel,
+                                            IteratorType::reduction, IteratorType::reduction};
+    Value sums =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{groupType}, ValueRange{xRuns},
+            ValueRange{filledTensor(rewriter, loc, groupType, x, zeroF)}, sumMaps, reduceRuns,
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, loc,
+                  arith::AddFOp::create(b, loc, args[1], floatToF32(b, loc, args[0]))
+                      .getResult());
+            })
+            .getResult(0);
+
+    auto collapseTables = [&](Value t) {
+      auto type = cast<RankedTensorType>(t.getType());
+      return tensor::CollapseShapeOp::create(
+          rewriter, loc,
+          RankedTensorType::get({m, groups * runs, 16}, type.getElementType()), t,
+          ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+    };
+    if (op.getTables().getType().getElementType().isF32()) {
+      Value ones = filledTensor(rewriter, loc, groupType, x, rewriter.getF32FloatAttr(1));
+      rewriter.replaceOp(op, {collapseTables(tables), ones, sums});
+      return success();
+    }
+
+    // Int8 tables: a[m, g] = max over the group's runs of sum_t |x|, the
+    // largest |entry|; scale a / 127; entries roundeven(T * (127 / a)).
+    SmallVector<AffineMap> amaxMaps = runOperandMaps(3);
+    amaxMaps.push_back(AffineMap::get(3, 0, {d0, d1}, ctx));
+    Value amax =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{groupType}, runInputs,
+            ValueRange{filledTensor(rewriter, loc, groupType, x, zeroF)}, amaxMaps,
+            {IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              Value sum;
+              for (int64_t t = 0; t < 4; ++t) {
+                Value a = math::AbsFOp::create(b, loc, floatToF32(b, loc, args[t]));
+                sum = sum ? Value(arith::AddFOp::create(b, loc, sum, a)) : a;
+              }
+              linalg::YieldOp::create(
+                  b, loc, arith::MaximumFOp::create(b, loc, args[4], sum).getResult());
+            })
+            .getResult(0);
+    Value c127 = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(127));
+    AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+    Value tableScales =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{groupType}, ValueRange{amax},
+            ValueRange{filledTensor(rewriter, loc, groupType, x, zeroF)},
+            SmallVector<AffineMap>{id2, id2}, parallelIterators(2),
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, loc, arith::DivFOp::create(b, loc, args[0], c127).getResult());
+            })
+            .getResult(0);
+    auto i8TablesType = RankedTensorType::get({m, groups, runs, 16}, rewriter.getI8Type());
+    Value i8Init = filledTensor(rewriter, loc, i8TablesType, x, rewriter.getI8IntegerAttr(0));
+    AffineMap id4 = rewriter.getMultiDimIdentityMap(4);
+    Value i8Tables =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{i8TablesType}, ValueRange{tables, amax},
+            ValueRange{i8Init},
+            SmallVector<AffineMap>{id4, AffineMap::get(4, 0, {d0, d1}, ctx), id4},
+            parallelIterators(4),
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+              Value positive =
+                  arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, args[1], zero);
+              Value inv = arith::DivFOp::create(b, loc, c127, args[1]);
+              Value q = math::RoundEvenOp::create(
+                  b, loc, arith::MulFOp::create(b, loc, args[0], inv));
+              q = arith::SelectOp::create(b, loc, positive, q, zero);
+              linalg::YieldOp::create(
+                  b, loc, arith::FPToSIOp::create(b, loc, b.getI8Type(), q).getResult());
+            })
+            .getResult(0);
+    (void)d2;
+    (void)d3;
+    rewriter.replaceOp(op, {collapseTables(i8Tables), tableScales, sums});
+    return success();
+  }
+};
+
+struct LutAccumulateOpLowering : public OpConversionPattern<LutAccumulateOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(LutAccumulateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType resultType = op.getResult().getType();
+    bool f32Tables = resultType.getElementType().isF32();
+    int64_t group = op.getGroupSize(), runs = group / 4;
+    // Weights (i8 codes) as N x groups x runs x 4; tables as M x groups x
+    // runs x 16, read by tensor.extract at the looked-up entry.
+    Value w = splitLastDim(rewriter, loc, splitLastDim(rewriter, loc, adaptor.getWeights(),
+                                                       group),
+                           4);
+    Value tables = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({cast<RankedTensorType>(adaptor.getTables().getType())
+                                   .getDimSize(0),
+                               resultType.getDimSize(3), runs, 16},
+                              cast<RankedTensorType>(adaptor.getTables().getType())
+                                  .getElementType()),
+        adaptor.getTables(), ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+    // Iterate over (i, m, n, g, j).
+    SmallVector<AffineMap> maps;
+    for (int64_t t = 0; t < 4; ++t)
+      maps.push_back(AffineMap::get(
+          5, 0,
+          {getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx), getAffineDimExpr(4, ctx),
+           getAffineConstantExpr(t, ctx)},
+          ctx));
+    maps.push_back(AffineMap::get(5, 0,
+                                  {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx),
+                                   getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)},
+                                  ctx));
+    Attribute zero = f32Tables ? Attribute(rewriter.getF32FloatAttr(0))
+                               : Attribute(rewriter.getI32IntegerAttr(0));
+    Value init = filledTensor(rewriter, loc, resultType, adaptor.getTables(), zero);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{resultType}, SmallVector<Value>(4, w), ValueRange{init},
+        maps,
+        {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
+         IteratorType::parallel, IteratorType::reduction},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value plane = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
+                                                     linalg::IndexOp::create(b, loc, 0));
+          Value p = constI32(b, loc, 0);
+          for (int64_t t = 0; t < 4; ++t) {
+            Value code = arith::ExtUIOp::create(b, loc, b.getI32Type(), args[t]);
+            Value bit = arith::AndIOp::create(
+                b, loc, arith::ShRUIOp::create(b, loc, code, plane), constI32(b, loc, 1));
+            p = arith::OrIOp::create(b, loc, p,
+                                     arith::ShLIOp::create(b, loc, bit, constI32(b, loc, t)));
+          }
+          Value entry = tensor::ExtractOp::create(
+              b, loc, tables,
+              ValueRange{linalg::IndexOp::create(b, loc, 1), linalg::IndexOp::create(b, loc, 3),
+                         linalg::IndexOp::create(b, loc, 4),
+                         arith::IndexCastUIOp::create(b, loc, b.getIndexType(), p)});
+          Value sum = f32Tables
+                          ? Value(arith::AddFOp::create(b, loc, args[4], entry))
+                          : Value(arith::AddIOp::create(
+                                b, loc, args[4],
+                                arith::ExtSIOp::create(b, loc, b.getI32Type(), entry)));
+          linalg::YieldOp::create(b, loc, sum);
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct LutCombineOpLowering : public OpConversionPattern<LutCombineOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(LutCombineOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Type codeType = op.getCodeType();
+    unsigned bits = getLowBitWidth(codeType);
+    bool signedCodes = codeType.isSignedInteger();
+    ZeroPointMode zeroMode = op.getZeroPointMode();
+    Type zerosType = elementTypeOf(op.getZeros());
+    // Plane weights c_i = w_i / 2 and C = sum_i c_i.
+    SmallVector<double> c;
+    double cSum = 0;
+    for (unsigned i = 0; i < bits; ++i) {
+      double w = std::ldexp(1.0, i);
+      if (signedCodes && i + 1 == bits)
+        w = -w;
+      c.push_back(w / 2);
+      cSum += w / 2;
+    }
+    RankedTensorType resultType = op.getResult().getType();
+    Value acc = adaptor.getInit();
+    bool f32Result = resultType.getElementType().isF32();
+    if (!f32Result)
+      acc = castFloatTensor(rewriter, loc, acc, resultType.clone(rewriter.getF32Type()));
+
+    // Iterate over (m, n, g).
+    AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+               g = getAffineDimExpr(2, ctx);
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    for (unsigned i = 0; i < bits; ++i) {
+      inputs.push_back(adaptor.getAcc());
+      maps.push_back(AffineMap::get(3, 0, {getAffineConstantExpr(i, ctx), m, n, g}, ctx));
+    }
+    inputs.append({adaptor.getTableScales(), adaptor.getSums(), adaptor.getScales()});
+    maps.append({AffineMap::get(3, 0, {m, g}, ctx), AffineMap::get(3, 0, {m, g}, ctx),
+                 AffineMap::get(3, 0, {n, g}, ctx)});
+    if (adaptor.getZeros()) {
+      inputs.push_back(adaptor.getZeros());
+      maps.push_back(AffineMap::get(3, 0, {n, g}, ctx));
+    }
+    maps.push_back(AffineMap::get(3, 0, {m, n}, ctx));
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{acc.getType()}, inputs, ValueRange{acc}, maps,
+        {IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          auto f32Const = [&](double v) -> Value {
+            return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
+          };
+          Value planes;
+          for (unsigned i = 0; i < bits; ++i) {
+            Value a = args[i];
+            if (!a.getType().isF32())
+              a = arith::SIToFPOp::create(b, loc, b.getF32Type(), a);
+            Value term = arith::MulFOp::create(b, loc, a, f32Const(c[i]));
+            planes = planes ? Value(arith::AddFOp::create(b, loc, planes, term)) : term;
+          }
+          Value ts = args[bits], sum = args[bits + 1];
+          Value scale = floatToF32(b, loc, args[bits + 2]);
+          Value p = arith::MulFOp::create(b, loc, ts, planes);
+          Value offset = f32Const(cSum);
+          if (zeroMode == ZeroPointMode::Int)
+            offset = arith::SubFOp::create(
+                b, loc, offset,
+                intToF32(b, loc, args[bits + 3], zerosType.isSignedInteger()));
+          Value v = arith::MulFOp::create(
+              b, loc, scale,
+              arith::AddFOp::create(b, loc, p, arith::MulFOp::create(b, loc, offset, sum)));
+          if (zeroMode == ZeroPointMode::Float)
+            v = arith::AddFOp::create(
+                b, loc, v,
+                arith::MulFOp::create(b, loc, floatToF32(b, loc, args[bits + 3]), sum));
+          linalg::YieldOp::create(
+              b, loc, arith::AddFOp::create(b, loc, args.back(), v).getResult());
+        });
+    Value result = generic.getResult(0);
     if (!f32Result)
       result = castFloatTensor(rewriter, loc, result, resultType);
     rewriter.replaceOp(op, result);
@@ -939,6 +1290,7 @@ struct TesseraLowerToLinalgPass
     RewritePatternSet patterns(ctx);
     patterns.add<UnpackOpLowering, PackOpLowering, MpmmOpLowering,
                  DequantizeOpLowering, QuantizeOpLowering, LookupOpLowering,
+                 LutTablesOpLowering, LutAccumulateOpLowering, LutCombineOpLowering,
                  LowBitConstantLowering>(typeConverter, ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -149,8 +149,150 @@ LogicalResult MpmmOp::verify() {
     return emitOpError("expects init to have N = ")
            << n << " columns (the weight rows), got "
            << dimStr(initType.getDimSize(1));
-  return verifyGroupParams(*this, wType, getScales().getType(), getZeros(),
-                           getCodebook(), getGroupSize());
+  if (failed(verifyGroupParams(*this, wType, getScales().getType(), getZeros(),
+                               getCodebook(), getGroupSize())))
+    return failure();
+  if (std::optional<StringRef> strategy = getStrategy()) {
+    if (*strategy != "dequantize" && *strategy != "lut" && *strategy != "lut_f32")
+      return emitOpError("expects strategy \"dequantize\", \"lut\" or "
+                         "\"lut_f32\", got \"")
+             << *strategy << "\"";
+    if (strategy->starts_with("lut")) {
+      if (!isLowBitIntegerType(wType.getElementType()) || getCodebook())
+        return emitOpError("expects integer codes without a codebook for the "
+                           "LUT strategy, got ")
+               << wType.getElementType() << (getCodebook() ? " with a codebook" : "");
+      if (getGroupSize() % 4 != 0)
+        return emitOpError("expects a group_size that is a multiple of 4 for "
+                           "the LUT strategy, got ")
+               << getGroupSize();
+    }
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LUT ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult LutTablesOp::verify() {
+  RankedTensorType xType = getX().getType();
+  if (xType.getRank() != 2)
+    return emitOpError("expects x to be a 2-D tensor (M x K), got rank ")
+           << xType.getRank();
+  int64_t m = xType.getDimSize(0), k = xType.getDimSize(1);
+  int64_t group = getGroupSize();
+  if (ShapedType::isDynamic(k))
+    return emitOpError("expects x to have a static K, got ") << xType;
+  if (group % 4 != 0 || k % group != 0)
+    return emitOpError("expects a group_size that is a multiple of 4 and "
+                       "divides K = ")
+           << k << ", got " << group;
+  RankedTensorType tType = getTables().getType();
+  if (tType.getRank() != 3 || !dimsAgree(tType.getDimSize(0), m) ||
+      tType.getDimSize(1) != k / 4 || tType.getDimSize(2) != 16)
+    return emitOpError("expects tables of shape ")
+           << dimStr(m) << "x" << k / 4 << "x16 (M x K/4 x 16), got "
+           << shapeStr(tType.getShape());
+  for (Type t : {getTableScales().getType(), getSums().getType()}) {
+    auto type = cast<RankedTensorType>(t);
+    if (type.getRank() != 2 || !dimsAgree(type.getDimSize(0), m) ||
+        type.getDimSize(1) != k / group)
+      return emitOpError("expects table_scales and sums of shape ")
+             << dimStr(m) << "x" << k / group << " (M x K/group_size), got "
+             << shapeStr(type.getShape());
+  }
+  return success();
+}
+
+LogicalResult LutAccumulateOp::verify() {
+  RankedTensorType tType = getTables().getType();
+  RankedTensorType wType = getWeights().getType();
+  RankedTensorType rType = getResult().getType();
+  if (tType.getRank() != 3 || tType.getDimSize(2) != 16)
+    return emitOpError("expects tables of shape M x K/4 x 16, got ")
+           << shapeStr(tType.getShape());
+  if (wType.getRank() != 2 || !wType.hasStaticShape())
+    return emitOpError("expects weights of static shape N x K, got ") << wType;
+  int64_t n = wType.getDimSize(0), k = wType.getDimSize(1), group = getGroupSize();
+  if (group % 4 != 0 || k % group != 0)
+    return emitOpError("expects a group_size that is a multiple of 4 and "
+                       "divides K = ")
+           << k << ", got " << group;
+  if (tType.getDimSize(1) != k / 4)
+    return emitOpError("expects ") << k / 4 << " tables per row (K/4), got "
+                                   << tType.getDimSize(1);
+  int64_t bits = getLowBitWidth(wType.getElementType());
+  SmallVector<int64_t> want = {bits, tType.getDimSize(0), n, k / group};
+  if (rType.getRank() != 4 || rType.getDimSize(0) != bits ||
+      !dimsAgree(rType.getDimSize(1), want[1]) || rType.getDimSize(2) != n ||
+      rType.getDimSize(3) != k / group)
+    return emitOpError("expects a result of shape ")
+           << shapeStr(want) << " (bits x M x N x K/group_size), got "
+           << shapeStr(rType.getShape());
+  Type accType = tType.getElementType().isF32() ? Type(Float32Type::get(getContext()))
+                                                : Type(IntegerType::get(getContext(), 32));
+  if (rType.getElementType() != accType)
+    return emitOpError("expects ")
+           << accType << " sums for " << tType.getElementType() << " tables, got "
+           << rType.getElementType();
+  return success();
+}
+
+ZeroPointMode LutCombineOp::getZeroPointMode() {
+  return zeroPointModeOf(getZeros());
+}
+
+LogicalResult LutCombineOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location,
+    ValueRange operands, DictionaryAttr attributes,
+    OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  if (operands.empty())
+    return failure();
+  inferredReturnTypes.push_back(operands.back().getType());
+  return success();
+}
+
+LogicalResult LutCombineOp::verify() {
+  Type codeType = getCodeType();
+  if (!isLowBitIntegerType(codeType))
+    return emitOpError("expects an integer code_type (siN or uiN), got ")
+           << codeType;
+  RankedTensorType accType = getAcc().getType();
+  if (accType.getRank() != 4 ||
+      accType.getDimSize(0) != int64_t(getLowBitWidth(codeType)))
+    return emitOpError("expects acc of shape ")
+           << getLowBitWidth(codeType) << "xMxNxG (one plane per bit of "
+           << codeType << "), got " << shapeStr(accType.getShape());
+  int64_t m = accType.getDimSize(1), n = accType.getDimSize(2),
+          groups = accType.getDimSize(3);
+  for (Type t : {getTableScales().getType(), getSums().getType()}) {
+    auto type = cast<RankedTensorType>(t);
+    if (type.getRank() != 2 || !dimsAgree(type.getDimSize(0), m) ||
+        !dimsAgree(type.getDimSize(1), groups))
+      return emitOpError("expects table_scales and sums of shape ")
+             << dimStr(m) << "x" << dimStr(groups) << " (M x groups), got "
+             << shapeStr(type.getShape());
+  }
+  SmallVector<int64_t> groupShape = {n, groups};
+  if (getScales().getType().getShape() != ArrayRef<int64_t>(groupShape))
+    return emitOpError("expects scales of shape ")
+           << shapeStr(groupShape) << " (N x groups), got "
+           << shapeStr(getScales().getType().getShape());
+  if (Value zeros = getZeros())
+    if (cast<RankedTensorType>(zeros.getType()).getShape() !=
+        ArrayRef<int64_t>(groupShape))
+      return emitOpError("expects zeros of shape ")
+             << shapeStr(groupShape) << " (N x groups), got "
+             << shapeStr(cast<RankedTensorType>(zeros.getType()).getShape());
+  RankedTensorType initType = getInit().getType();
+  if (initType.getRank() != 2 || !dimsAgree(initType.getDimSize(0), m) ||
+      !dimsAgree(initType.getDimSize(1), n))
+    return emitOpError("expects init of shape ")
+           << dimStr(m) << "x" << dimStr(n) << " (M x N), got "
+           << shapeStr(initType.getShape());
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

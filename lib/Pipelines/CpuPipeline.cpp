@@ -42,6 +42,16 @@ struct CpuPipelineCliOptions
       llvm::cl::desc("Vector registers of the target: 16 (AVX2), 32 "
                      "(AVX-512); 0 (default) asks the host"),
       llvm::cl::init(0)};
+  Option<std::string> mpmmStrategy{
+      *this, "mpmm-strategy",
+      llvm::cl::desc("Strategy of tessera.mpmm ops without one: auto "
+                     "(default), dequantize, lut or lut_f32"),
+      llvm::cl::init("auto")};
+  Option<int64_t> lutLanes{
+      *this, "lut-lanes",
+      llvm::cl::desc("Bytes per byte shuffle for LUT kernels: 32 (AVX2), 64 "
+                     "(AVX-512BW), 0 none; -1 (default) asks the host"),
+      llvm::cl::init(-1)};
 };
 } // namespace
 
@@ -50,9 +60,21 @@ int64_t tessera::hostVectorRegisters() {
   return features.lookup("avx512vl") ? 32 : 16;
 }
 
+int64_t tessera::hostLutLanes() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512bw") ? 64 : features.lookup("avx2") ? 32 : 0;
+}
+
 void tessera::buildCpuPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
-  // Tessera: fix the ABI of low-bit tensors, then lower to linalg on tensors.
+  // Tessera: choose each mpmm's strategy (LUT ops are explicit from here),
+  // fix the ABI of low-bit tensors, then lower to linalg on tensors.
+  int64_t lutLanes = options.lutLanes >= 0 ? options.lutLanes : hostLutLanes();
+  tessera::TesseraChooseMpmmStrategyOptions strategyOptions;
+  strategyOptions.strategy = options.mpmmStrategy;
+  strategyOptions.lutLanes = lutLanes;
+  pm.addPass(tessera::createTesseraChooseMpmmStrategy(strategyOptions));
+  pm.addPass(tessera::createTesseraExpandLutMpmm());
   pm.addPass(tessera::createTesseraPackFunctionBoundaries());
   pm.addPass(tessera::createTesseraMarkInputsReadOnly());
   // Fused vector loops for the mpmm ops that fit; the rest, and every other
@@ -133,6 +155,8 @@ void tessera::registerCpuPipeline() {
         CpuPipelineOptions options;
         options.threads = cli.threads;
         options.vectorRegisters = cli.vectorRegisters;
+        options.mpmmStrategy = cli.mpmmStrategy;
+        options.lutLanes = cli.lutLanes;
         buildCpuPipeline(pm, options);
       });
 }

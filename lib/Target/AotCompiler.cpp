@@ -321,6 +321,11 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
   pipelineOptions.threads = options.threads;
   pipelineOptions.vectorRegisters =
       tm->getMCSubtargetInfo()->checkFeatures("+avx512vl") ? 32 : 16;
+  pipelineOptions.mpmmStrategy = options.mpmmStrategy;
+  pipelineOptions.lutLanes =
+      tm->getMCSubtargetInfo()->checkFeatures("+avx512bw") ? 64
+      : tm->getMCSubtargetInfo()->checkFeatures("+avx2")   ? 32
+                                                           : 0;
   if (failed(runCpuPipeline(module, pipelineOptions, error)))
     return failure();
   if (failed(dump("1-lowered.mlir", [&](llvm::raw_ostream &os) { os << module; })))

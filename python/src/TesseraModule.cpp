@@ -140,13 +140,15 @@ py::list specList(const std::vector<TensorSpec> &specs) {
 class PyJitModule {
 public:
   PyJitModule(const std::string &text, const std::string &filename,
-              const std::string &crashReproducer, int64_t threads) {
+              const std::string &crashReproducer, int64_t threads,
+              const std::string &strategy) {
     MLIRContext &context = makeContext(contextOwner);
     OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
     std::string error;
     CpuPipelineOptions options;
     options.crashReproducer = crashReproducer;
     options.threads = threads;
+    options.mpmmStrategy = strategy;
     auto jit = JitModule::compile(*module, options, error);
     if (failed(jit))
       raiseCompileError(error);
@@ -213,7 +215,8 @@ void aotCompile(const std::string &text, const std::string &filename,
                 const std::string &emit, const std::string &cpu,
                 unsigned optLevel, const std::string &prefix,
                 const std::string &runtimeLibrary, const std::string &dumpDir,
-                const std::string &crashReproducer, int64_t threads) {
+                const std::string &crashReproducer, int64_t threads,
+                const std::string &strategy) {
   std::unique_ptr<MLIRContext> owner;
   MLIRContext &context = makeContext(owner);
   OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
@@ -237,6 +240,7 @@ void aotCompile(const std::string &text, const std::string &filename,
   options.dumpDir = dumpDir;
   options.crashReproducer = crashReproducer;
   options.threads = threads;
+  options.mpmmStrategy = strategy;
   std::string error;
   bool ok;
   {
@@ -329,9 +333,10 @@ PYBIND11_MODULE(_tessera, m) {
 
   py::class_<PyJitModule>(m, "JitModule")
       .def(py::init<const std::string &, const std::string &,
-                    const std::string &, int64_t>(),
+                    const std::string &, int64_t, const std::string &>(),
            py::arg("mlir"), py::arg("filename") = "<graph>",
-           py::arg("crash_reproducer") = "", py::arg("threads") = 0)
+           py::arg("crash_reproducer") = "", py::arg("threads") = 0,
+           py::arg("strategy") = "auto")
       .def("functions", &PyJitModule::functions)
       .def("call", &PyJitModule::call, py::arg("name"), py::arg("args"));
   m.def("aot_compile", &aotCompile, py::arg("mlir"), py::arg("filename"),
@@ -339,7 +344,7 @@ PYBIND11_MODULE(_tessera, m) {
         py::arg("cpu") = "host", py::arg("opt_level") = 3,
         py::arg("prefix") = "", py::arg("runtime_library") = "",
         py::arg("dump_dir") = "", py::arg("crash_reproducer") = "",
-        py::arg("threads") = 0);
+        py::arg("threads") = 0, py::arg("strategy") = "auto");
   // The thread pool of JIT-compiled code (this extension's runtime).
   m.def("set_num_threads", &tessera_rt_set_num_threads, py::arg("threads"));
   m.def("num_threads", &tessera_rt_num_threads);

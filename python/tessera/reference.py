@@ -91,6 +91,47 @@ def mpmm_error_bound(x, codes, scales, group_size, zeros=None, zero_mode="none",
     return (k + 4) * 2.0 ** -23 * magnitude + 1e-30
 
 
+def lut_table_scales(x, group_size):
+    """The int8 table scales of tessera.lut_tables, in f32: per row and
+    group, max over its runs of 4 of sum |x| (summed in order), / 127."""
+    x = np.asarray(x, dtype=np.float32)
+    m, k = x.shape
+    a = np.abs(x).reshape(m, k // 4, 4)
+    run_sums = ((a[:, :, 0] + a[:, :, 1]) + a[:, :, 2]) + a[:, :, 3]
+    amax = run_sums.reshape(m, k // group_size, group_size // 4).max(axis=2)
+    return (amax / np.float32(127)).astype(np.float32)
+
+
+def lut_error_bound(x, codes, scales, group_size, bits, zeros=None,
+                    zero_mode="none", int8_tables=True):
+    """A bound on |LUT-strategy mpmm - exact| (docs/lut.md derives it).
+
+    Signed-sum tables reconstruct a group's sum over x * q as
+    sum_i c_i * acc_i + C * sum(x) with |c_i|, |C| up to 2^(b-1), so f32
+    rounding scales with 2^b * sum_g |x| rather than with sum |x * q|:
+    per group (G / 4 + 16) * 2^-23 * (2^b + |z|) * sum_g |x| * |s|, plus
+    the accumulation of the groups. Int8 tables add, per group, the rounding
+    of each looked-up entry (at most half a table-scale step ts) times
+    sum_i |c_i| = (2^b - 1) / 2 over the G / 4 runs: |s| * ts * (2^b - 1) * G / 8.
+    """
+    x64 = np.abs(np.asarray(x, dtype=np.float64))
+    m, k = x64.shape
+    ng = k // group_size
+    s = np.abs(np.asarray(scales, dtype=np.float64))              # N x ng
+    z = np.zeros_like(s) if zeros is None else np.abs(np.asarray(zeros, dtype=np.float64))
+    ax = x64.reshape(m, ng, group_size).sum(axis=2)                # M x ng
+    per_group = (group_size / 4 + 16) * 2.0 ** -23 * (2.0 ** bits + z)  # N x ng
+    bound = ax @ (s * per_group).T
+    if zero_mode == "float":
+        bound = bound + ax @ (z * 2.0 ** -22).T
+    exact = mpmm(x, codes, scales, group_size, zeros, zero_mode)
+    bound = bound + (ng + 4) * 2.0 ** -23 * (np.abs(exact) + bound)
+    if int8_tables:
+        ts = lut_table_scales(x, group_size).astype(np.float64)   # M x ng
+        bound = bound + ts @ s.T * (2.0 ** bits - 1) * group_size / 8 * 1.001
+    return bound + 1e-30
+
+
 # --- Float formats -----------------------------------------------------------
 
 # (E, M) of every float format of 3 to 8 bits, and the builtin MLIR names of

@@ -170,7 +170,7 @@ def _atomic_copy(src, dst):
 
 
 def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
-            opt_level=3, cache=True, header=None, threads=0):
+            opt_level=3, cache=True, header=None, threads=0, strategy="auto"):
     """Compiles a Graph (or MLIR text) and returns a Function.
 
     target: "cpu". output: None to JIT-compile in process, or the path of a
@@ -181,12 +181,18 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     count at each call (set_num_threads for JIT code, Function.set_num_threads
     for a library, else TESSERA_NUM_THREADS, else the machine's cores); N
     uses at most N.
+    strategy: how mpmm ops without a strategy attribute are computed: "auto"
+    (default; the compiler's heuristic), "dequantize", "lut" (T-MAC table
+    lookups with int8 tables: approximate, see docs/lut.md) or "lut_f32"
+    (f32 tables).
     Raises CompileError with the diagnostics on invalid IR; when a pass
     fails, the message names the pipeline and the MLIR reproducer written
     under the cache's reproducers/ folder.
     """
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
         raise ValueError(f"threads must be an int >= 0, got {threads!r}")
+    if strategy not in ("auto", "dequantize", "lut", "lut_f32"):
+        raise ValueError(f"strategy must be auto, dequantize, lut or lut_f32, got {strategy!r}")
     if target != "cpu":
         raise ValueError(f"target {target!r} is not supported yet (use 'cpu')")
     text, name, params, graph = _source(graph_or_mlir, entry)
@@ -196,7 +202,7 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     (_cache_dir() / "reproducers").mkdir(exist_ok=True)
     if output is None:
         jit = _tessera.JitModule(text, f"<{name}>", crash_reproducer=reproducer,
-                                 threads=threads)
+                                 threads=threads, strategy=strategy)
         signature = _named_dims(_signature_of(jit, name), graph)
 
         def invoke(arrays, sizes):
@@ -206,7 +212,7 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     output = pathlib.Path(output)
     prefix = re.sub(r"\W", "_", output.stem[3:] if output.stem.startswith("lib") else output.stem)
     options = {"cpu": cpu, "opt": opt_level, "prefix": prefix, "threads": threads,
-               "compiler": _compiler_id()}
+               "strategy": strategy, "compiler": _compiler_id()}
     key = hashlib.sha256((text + json.dumps(options, sort_keys=True)).encode()).hexdigest()
     runtime = str(_PACKAGE_DIR / "libTesseraRuntime.a")
     cached = _cache_dir() / f"{key}.so"
@@ -216,7 +222,8 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
         try:
             _tessera.aot_compile(text, f"<{name}>", tmp, cpu=cpu, opt_level=opt_level,
                                  prefix=prefix, runtime_library=runtime,
-                                 crash_reproducer=reproducer, threads=threads)
+                                 crash_reproducer=reproducer, threads=threads,
+                                 strategy=strategy)
             os.replace(tmp, cached)  # atomic: readers see all or nothing
         finally:
             if os.path.exists(tmp):

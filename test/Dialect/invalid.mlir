@@ -341,3 +341,107 @@ func.func @layout_keyword(%w: tensor<8x64xui3>) {
   %a = tessera.pack %w layout <planes> : tensor<8x64xui3> -> tensor<192xi8>
   return
 }
+
+// -----
+
+func.func @strategy_unknown(%x: tensor<?x64xf32>, %w: tensor<32x64xui3>, %s: tensor<32x2xf32>, %i: tensor<?x32xf32>) {
+  // expected-error @+1 {{expects strategy "dequantize", "lut" or "lut_f32", got "fast"}}
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<32x64xui3> scales %s : tensor<32x2xf32> group_size 32 outs %i : tensor<?x32xf32> {strategy = "fast"}
+  return
+}
+
+// -----
+
+func.func @strategy_lut_float_codes(%x: tensor<?x64xf32>, %w: tensor<32x64xf4E2M1FN>, %s: tensor<32x2xf32>, %i: tensor<?x32xf32>) {
+  // expected-error @+1 {{expects integer codes without a codebook for the LUT strategy, got 'f4E2M1FN'}}
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<32x64xf4E2M1FN> scales %s : tensor<32x2xf32> group_size 32 outs %i : tensor<?x32xf32> {strategy = "lut"}
+  return
+}
+
+// -----
+
+func.func @strategy_lut_group(%x: tensor<?x12xf32>, %w: tensor<32x12xui3>, %s: tensor<32x2xf32>, %i: tensor<?x32xf32>) {
+  // expected-error @+1 {{expects a group_size that is a multiple of 4 for the LUT strategy, got 6}}
+  %y = tessera.mpmm %x, %w : tensor<?x12xf32>, tensor<32x12xui3> scales %s : tensor<32x2xf32> group_size 6 outs %i : tensor<?x32xf32> {strategy = "lut"}
+  return
+}
+
+// -----
+
+func.func @lut_tables_shape(%x: tensor<?x64xf32>) {
+  // expected-error @+1 {{expects tables of shape ?x16x16 (M x K/4 x 16), got ?x16x8}}
+  %t, %ts, %s = tessera.lut_tables %x group_size 32 : tensor<?x64xf32> -> tensor<?x16x8xi8>, tensor<?x2xf32>, tensor<?x2xf32>
+  return
+}
+
+// -----
+
+func.func @lut_tables_group(%x: tensor<?x64xf32>) {
+  // expected-error @+1 {{expects a group_size that is a multiple of 4 and divides K = 64, got 24}}
+  %t, %ts, %s = tessera.lut_tables %x group_size 24 : tensor<?x64xf32> -> tensor<?x16x16xi8>, tensor<?x2xf32>, tensor<?x2xf32>
+  return
+}
+
+// -----
+
+func.func @lut_tables_sums(%x: tensor<?x64xf32>) {
+  // expected-error @+1 {{expects table_scales and sums of shape ?x2 (M x K/group_size), got ?x4}}
+  %t, %ts, %s = tessera.lut_tables %x group_size 32 : tensor<?x64xf32> -> tensor<?x16x16xi8>, tensor<?x2xf32>, tensor<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @lut_accumulate_planes(%t: tensor<?x16x16xi8>, %w: tensor<32x64xui3>) {
+  // expected-error @+1 {{expects a result of shape 3x?x32x2 (bits x M x N x K/group_size), got 2x?x32x2}}
+  %a = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x16x16xi8>, tensor<32x64xui3> -> tensor<2x?x32x2xi32>
+  return
+}
+
+// -----
+
+func.func @lut_accumulate_type(%t: tensor<?x16x16xi8>, %w: tensor<32x64xui3>) {
+  // expected-error @+1 {{expects 'i32' sums for 'i8' tables, got 'f32'}}
+  %a = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x16x16xi8>, tensor<32x64xui3> -> tensor<3x?x32x2xf32>
+  return
+}
+
+// -----
+
+func.func @lut_accumulate_k(%t: tensor<?x8x16xi8>, %w: tensor<32x64xui3>) {
+  // expected-error @+1 {{expects 16 tables per row (K/4), got 8}}
+  %a = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x8x16xi8>, tensor<32x64xui3> -> tensor<3x?x32x2xi32>
+  return
+}
+
+// -----
+
+func.func @lut_combine_code_type(%a: tensor<3x?x32x2xi32>, %ts: tensor<?x2xf32>, %s: tensor<32x2xf32>, %i: tensor<?x32xf32>) {
+  // expected-error @+1 {{expects an integer code_type (siN or uiN), got 'f32'}}
+  %y = tessera.lut_combine %a, %ts, %ts : tensor<3x?x32x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %s : tensor<32x2xf32> code_type f32 outs %i : tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @lut_combine_planes(%a: tensor<3x?x32x2xi32>, %ts: tensor<?x2xf32>, %s: tensor<32x2xf32>, %i: tensor<?x32xf32>) {
+  // expected-error @+1 {{expects acc of shape 4xMxNxG (one plane per bit of 'ui4'), got 3x?x32x2}}
+  %y = tessera.lut_combine %a, %ts, %ts : tensor<3x?x32x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %s : tensor<32x2xf32> code_type ui4 outs %i : tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @lut_combine_scales(%a: tensor<3x?x32x2xi32>, %ts: tensor<?x2xf32>, %s: tensor<32x4xf32>, %i: tensor<?x32xf32>) {
+  // expected-error @+1 {{expects scales of shape 32x2 (N x groups), got 32x4}}
+  %y = tessera.lut_combine %a, %ts, %ts : tensor<3x?x32x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %s : tensor<32x4xf32> code_type ui3 outs %i : tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @lut_combine_init(%a: tensor<3x?x32x2xi32>, %ts: tensor<?x2xf32>, %s: tensor<32x2xf32>, %i: tensor<?x16xf32>) {
+  // expected-error @+1 {{expects init of shape ?x32 (M x N), got ?x16}}
+  %y = tessera.lut_combine %a, %ts, %ts : tensor<3x?x32x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %s : tensor<32x2xf32> code_type ui3 outs %i : tensor<?x16xf32>
+  return
+}

@@ -109,3 +109,22 @@ func.func @layouts(%w: tensor<8x64xui3>) {
   %c = tessera.unpack %a layout <tile = [8, 8]> : tensor<192xi8> -> tensor<8x64xui3>
   return
 }
+
+// CHECK-LABEL: func @lut_ops
+// CHECK: tessera.mpmm {{.*}} {strategy = "lut"}
+// CHECK: %[[T:.*]], %[[TS:.*]], %[[S:.*]] = tessera.lut_tables %{{.*}} group_size 32 : tensor<?x64xf32> -> tensor<?x16x16xi8>, tensor<?x2xf32>, tensor<?x2xf32>
+// CHECK: %[[A:.*]] = tessera.lut_accumulate %[[T]], %{{.*}} group_size 32 : tensor<?x16x16xi8>, tensor<32x64xsi3> -> tensor<3x?x32x2xi32>
+// CHECK: tessera.lut_combine %[[A]], %[[TS]], %[[S]] : tensor<3x?x32x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %{{.*}} : tensor<32x2xf16> zeros %{{.*}} : tensor<32x2xf32> code_type si3 outs %{{.*}} : tensor<?x32xf32>
+func.func @lut_ops(%x: tensor<?x64xf32>, %w: tensor<32x64xsi3>, %s: tensor<32x2xf16>,
+                   %z: tensor<32x2xf32>, %init: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>) {
+  %y0 = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<32x64xsi3> scales %s : tensor<32x2xf16>
+          group_size 32 outs %init : tensor<?x32xf32> {strategy = "lut"}
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32
+      : tensor<?x64xf32> -> tensor<?x16x16xi8>, tensor<?x2xf32>, tensor<?x2xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32
+      : tensor<?x16x16xi8>, tensor<32x64xsi3> -> tensor<3x?x32x2xi32>
+  %y1 = tessera.lut_combine %acc, %ts, %sums : tensor<3x?x32x2xi32>, tensor<?x2xf32>, tensor<?x2xf32>
+          scales %s : tensor<32x2xf16> zeros %z : tensor<32x2xf32> code_type si3
+          outs %init : tensor<?x32xf32>
+  return %y0, %y1 : tensor<?x32xf32>, tensor<?x32xf32>
+}

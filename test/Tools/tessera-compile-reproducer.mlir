@@ -3,7 +3,7 @@
 // RUN: rm -f %t.so %t.repro.mlir
 // RUN: not tessera-compile %s -o %t.so --crash-reproducer=%t.repro.mlir 2>&1 | FileCheck %s
 // CHECK: error: failed to legalize operation 'tensor.extract_slice'
-// CHECK: note: while running the CPU pipeline: builtin.module(tessera-pack-function-boundaries
+// CHECK: note: while running the CPU pipeline: builtin.module(tessera-choose-mpmm-strategy
 // CHECK: note: reproducer written to {{.*}}repro.mlir (replay: tessera-opt --run-reproducer
 // RUN: not tessera-opt --run-reproducer %t.repro.mlir 2>&1 | FileCheck %s --check-prefix=REPLAY
 // REPLAY: error: failed to legalize operation 'tensor.extract_slice'

@@ -73,6 +73,11 @@ static cl::opt<int64_t> threads(
              "(<prefix>_set_num_threads, else TESSERA_NUM_THREADS, else the "
              "machine's cores); N uses at most N"),
     cl::init(0), cl::cat(category));
+static cl::opt<std::string> mpmmStrategy(
+    "mpmm-strategy",
+    cl::desc("Strategy of tessera.mpmm ops without one: auto (default), "
+             "dequantize, lut (T-MAC, int8 tables) or lut_f32"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<std::string>
     runtimeLibrary("runtime-library",
                    cl::desc("The Tessera runtime archive to link (default: "
@@ -116,6 +121,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   options.threads = threads;
+  options.mpmmStrategy = mpmmStrategy;
   if (crashReproducer != "none")
     options.crashReproducer = crashReproducer.empty()
                                   ? outputFile + ".reproducer.mlir"

@@ -68,6 +68,11 @@ static cl::opt<int64_t> threads(
              "(default) the pool's count (TESSERA_NUM_THREADS, else the "
              "machine's cores); N at most N"),
     cl::init(0));
+static cl::opt<std::string> mpmmStrategy(
+    "mpmm-strategy",
+    cl::desc("Strategy of tessera.mpmm ops without one: auto (default), "
+             "dequantize, lut (T-MAC, int8 tables) or lut_f32"),
+    cl::init("auto"));
 
 
 /// Fills a tensor of `spec` with random values.
@@ -194,6 +199,7 @@ int main(int argc, char **argv) {
   }
   mlir::tessera::CpuPipelineOptions options;
   options.threads = threads;
+  options.mpmmStrategy = mpmmStrategy;
   auto jit = mlir::tessera::JitModule::compile(*module, options, error);
   if (failed(jit)) {
     llvm::errs() << error;

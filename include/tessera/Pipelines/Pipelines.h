@@ -30,10 +30,21 @@ struct CpuPipelineOptions {
   /// Vector registers of the target CPU (16: AVX2, 32: AVX-512VL); 0 asks
   /// the host.
   int64_t vectorRegisters = 0;
+  /// How tessera.mpmm ops without a `strategy` attribute are computed:
+  /// "auto" (tessera-choose-mpmm-strategy's heuristic), "dequantize",
+  /// "lut" (T-MAC, int8 tables) or "lut_f32".
+  std::string mpmmStrategy = "auto";
+  /// Bytes per byte shuffle of the target for the LUT kernel (32: AVX2,
+  /// 64: AVX-512BW, 0: none); -1 asks the host.
+  int64_t lutLanes = -1;
 };
 
 /// The vector registers of this machine's CPU, for CpuPipelineOptions.
 int64_t hostVectorRegisters();
+
+/// The byte-shuffle width of this machine's CPU (64 with AVX-512BW, 32 with
+/// AVX2, else 0), for CpuPipelineOptions::lutLanes.
+int64_t hostLutLanes();
 
 /// Appends the CPU pipeline to `pm` (anchored on builtin.module): from a
 /// module of Tessera, linalg, tensor and arith ops on tensors to the LLVM

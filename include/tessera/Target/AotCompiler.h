@@ -42,6 +42,8 @@ struct AotOptions {
   /// Threads for parallel loops (CpuPipelineOptions::threads): 1 serial
   /// code, 0 the runtime's count at each call, N at most N.
   int64_t threads = 0;
+  /// CpuPipelineOptions::mpmmStrategy.
+  std::string mpmmStrategy = "auto";
   /// The runtime archive and the linker; found next to the tools if empty.
   std::string runtimeLibrary;
   std::string linker;

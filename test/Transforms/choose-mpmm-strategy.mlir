@@ -1,0 +1,49 @@
+// RUN: tessera-opt %s --tessera-choose-mpmm-strategy="lut-lanes=32" | FileCheck %s --check-prefix=AUTO
+// RUN: tessera-opt %s --tessera-choose-mpmm-strategy="lut-lanes=0" | FileCheck %s --check-prefix=NOSHUFFLE
+// RUN: tessera-opt %s --tessera-choose-mpmm-strategy="strategy=lut_f32" | FileCheck %s --check-prefix=FORCED
+// RUN: not tessera-opt %s --tessera-choose-mpmm-strategy="strategy=fast" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: unknown strategy 'fast' (expected auto, dequantize, lut or lut_f32)
+
+// 2-bit codes: LUT at any M (where the target has byte shuffles).
+// AUTO-LABEL: func @two_bits
+// AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
+// NOSHUFFLE-LABEL: func @two_bits
+// NOSHUFFLE: tessera.mpmm {{.*}} {strategy = "dequantize"}
+// FORCED-LABEL: func @two_bits
+// FORCED: tessera.mpmm {{.*}} {strategy = "lut_f32"}
+func.func @two_bits(%x: tensor<?x64xf32>, %w: tensor<64x64xui2>, %s: tensor<64x2xf32>, %i: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui2> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// 4-bit codes: LUT only for few rows, known at compile time.
+// AUTO-LABEL: func @four_bits
+// AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
+// AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
+// AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
+func.func @four_bits(%x1: tensor<1x64xf32>, %x: tensor<?x64xf32>, %x64: tensor<64x64xf32>, %w: tensor<64x64xsi4>, %s: tensor<64x2xf32>,
+                     %i1: tensor<1x64xf32>, %i: tensor<?x64xf32>, %i64: tensor<64x64xf32>) -> (tensor<1x64xf32>, tensor<?x64xf32>, tensor<64x64xf32>) {
+  %y1 = tessera.mpmm %x1, %w : tensor<1x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i1 : tensor<1x64xf32>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  %y64 = tessera.mpmm %x64, %w : tensor<64x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i64 : tensor<64x64xf32>
+  return %y1, %y, %y64 : tensor<1x64xf32>, tensor<?x64xf32>, tensor<64x64xf32>
+}
+
+// Not for the LUT kernel: N not a multiple of the shuffle width, float
+// codes; a written strategy is kept; forcing LUT skips ops it cannot take.
+// AUTO-LABEL: func @not_lut
+// AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
+// AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
+// AUTO: tessera.mpmm {{.*}} {strategy = "lut_f32"}
+// FORCED-LABEL: func @not_lut
+// FORCED: tessera.mpmm {{.*}} {strategy = "lut_f32"}
+// FORCED: tessera.mpmm {{.*}} {strategy = "dequantize"}
+// FORCED: tessera.mpmm {{.*}} {strategy = "lut_f32"}
+func.func @not_lut(%x: tensor<?x64xf32>, %w: tensor<40x64xui2>, %wf: tensor<64x64xf4E2M1FN>, %s: tensor<40x2xf32>, %sf: tensor<64x2xf32>,
+                   %i: tensor<?x40xf32>, %if: tensor<?x64xf32>) -> (tensor<?x40xf32>, tensor<?x64xf32>, tensor<?x40xf32>) {
+  %a = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<40x64xui2> scales %s : tensor<40x2xf32> group_size 32 outs %i : tensor<?x40xf32>
+  %b = tessera.mpmm %x, %wf : tensor<?x64xf32>, tensor<64x64xf4E2M1FN> scales %sf : tensor<64x2xf32> group_size 32 outs %if : tensor<?x64xf32>
+  %c = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<40x64xui2> scales %s : tensor<40x2xf32> group_size 32 outs %i : tensor<?x40xf32> {strategy = "lut_f32"}
+  return %a, %b, %c : tensor<?x40xf32>, tensor<?x64xf32>, tensor<?x40xf32>
+}
