@@ -15,8 +15,10 @@ def TesseraPackFunctionBoundaries
     instead, inserting `tessera.unpack` at the entry and `tessera.pack`
     before each return. Calls between functions of the module are updated to
     match. This fixes the ABI of compiled functions: a caller passes a 3-bit
-    weight matrix as the bytes of its dense LSB-first packing. Low-bit
-    tensors at a boundary must have a static shape.
+    weight matrix as the bytes of its dense LSB-first packing. An argument
+    or result with a `tessera.layout = #tessera.layout<...>` attribute is
+    passed in that storage layout instead (see tessera-assign-lut-layouts).
+    Low-bit tensors at a boundary must have a static shape.
   }];
   let dependentDialects = ["::mlir::tessera::TesseraDialect"];
 }
@@ -84,6 +86,78 @@ def TesseraExpandLutMpmm
     activations are tabled in f32.
   }];
   let dependentDialects = ["::mlir::tessera::TesseraDialect"];
+}
+
+def TesseraAssignLutLayouts
+    : Pass<"tessera-assign-lut-layouts", "::mlir::ModuleOp"> {
+  let summary = "Give the weights of LUT kernels their bit-plane layout";
+  let description = [{
+    The LUT vector kernel (tessera-lower-lut-to-vector) reads weights in
+    `#tessera.layout<tile = [L, 8], bit_planes>`, L the target's shuffle
+    width. For every `tessera.lut_accumulate` with int8 tables whose shape
+    the kernel takes (N a multiple of L, K and the group size of 8):
+
+    - weights that are an argument of a public function (and used only by
+      such ops) are passed in that layout: the argument gets a
+      `tessera.layout` attribute (tessera-pack-function-boundaries then
+      takes it in that storage) and the module a public function
+      `prepack_<function>_<argument>` that converts the canonical storage
+      into it, for callers to run once per weight matrix;
+    - constant weights are packed in that layout at compile time;
+    - other weights (computed in the function) are repacked where they are
+      made (`tessera.pack` then `tessera.unpack` with the layout).
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"0",
+           "Bytes per byte shuffle of the target (32, 64; 0: no kernel, nothing to do)">
+  ];
+  let dependentDialects = ["::mlir::tessera::TesseraDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
+def TesseraLowerLutToVector
+    : Pass<"tessera-lower-lut-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Lower LUT lookups to byte-shuffle vector loops";
+  let description = [{
+    A `tessera.lut_combine` of a `tessera.lut_accumulate` over int8 tables,
+    with weights from `tessera.unpack` in the layout
+    `#tessera.layout<tile = [L, 8], bit_planes>` (L = `lanes`), an f32
+    result, N a multiple of L and K and the group size multiples of 8 (the
+    group at most 1024), becomes one loop nest: column tiles of 256 weight
+    rows in an `scf.forall` (the thread pool's unit), rows of x, blocks of L
+    weight rows, groups, runs of 8 weights along K. Per run and bit plane,
+    L bytes of the plane are loaded; their low and high nibbles index the
+    run's two 16-entry tables by two byte shuffles (`tessera.shuffle_bytes`,
+    `vpshufb`); the two lookups are interleaved and pair-summed into exact
+    i16 accumulators (`tessera.sum_byte_pairs`, `vpmaddubsw` with ones). At
+    the end of a group the planes are combined in i32, converted once and
+    scaled by the table scale, the group scale and the zero-point term.
+    Other LUT ops are left for the reference lowering.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"0",
+           "Bytes per byte shuffle: 32 (AVX2), 64 (AVX-512BW); 0 does nothing">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def TesseraLowerX86ByteOps
+    : Pass<"tessera-lower-x86-byte-ops", "::mlir::ModuleOp"> {
+  let summary = "Lower tessera.shuffle_bytes / sum_byte_pairs to x86 intrinsics";
+  let description = [{
+    `tessera.shuffle_bytes` becomes `vpshufb` (`llvm.x86.avx2.pshuf.b` on
+    32 bytes, `llvm.x86.avx512.pshuf.b.512` on 64) and
+    `tessera.sum_byte_pairs` `vpmaddubsw` with a vector of ones
+    (`llvm.x86.avx2.pmadd.ub.sw` / `llvm.x86.avx512.pmaddubs.w.512`), as
+    `llvm.call_intrinsic`. Runs after bufferization (the intrinsic calls
+    have no memory-effect interface, which buffer deallocation needs).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect"];
 }
 
 def TesseraLowerMpmmToVector

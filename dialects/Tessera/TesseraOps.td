@@ -435,4 +435,47 @@ def Tessera_LutCombineOp : Tessera_Op<"lut_combine", [
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Vector byte operations of the LUT kernel
+//===----------------------------------------------------------------------===//
+
+def Tessera_ByteVector : VectorOfLengthAndType<[32, 64], [I8]>;
+
+def Tessera_ShuffleBytesOp : Tessera_Op<"shuffle_bytes",
+    [Pure, AllTypesMatch<["table", "indices", "result"]>]> {
+  let summary = "16-entry table lookup in every 16-byte lane";
+  let description = [{
+    `result[l] = indices[l] & 0x80 ? 0 : table[16 * (l / 16) + (indices[l] & 15)]`:
+    each 16-byte lane of `table` is a table that the same lane of `indices`
+    indexes (the semantics of x86's `vpshufb`). Created by
+    tessera-lower-lut-to-vector; tessera-lower-x86-byte-ops turns it into
+    the instruction of its width (AVX2 for 32 bytes, AVX-512BW for 64).
+
+    ```mlir
+    %r = tessera.shuffle_bytes %table, %idx : vector<32xi8>
+    ```
+  }];
+  let arguments = (ins Tessera_ByteVector:$table, Tessera_ByteVector:$indices);
+  let results = (outs Tessera_ByteVector:$result);
+  let assemblyFormat = "$table `,` $indices attr-dict `:` type($result)";
+}
+
+def Tessera_SumBytePairsOp : Tessera_Op<"sum_byte_pairs", [Pure]> {
+  let summary = "sums of adjacent signed bytes, as i16";
+  let description = [{
+    `result[l] = sext(x[2l]) + sext(x[2l + 1])`, exact in i16 (the
+    semantics of x86's `vpmaddubsw` with a vector of ones, whose
+    saturation two bytes cannot reach). Lowered by
+    tessera-lower-x86-byte-ops.
+
+    ```mlir
+    %s = tessera.sum_byte_pairs %x : vector<32xi8> -> vector<16xi16>
+    ```
+  }];
+  let arguments = (ins Tessera_ByteVector:$x);
+  let results = (outs VectorOfLengthAndType<[16, 32], [I16]>:$result);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // TESSERA_OPS_TD

@@ -42,6 +42,11 @@ class TesseraDialect;
 inline constexpr llvm::StringLiteral kParallelBodyAttrName =
     "tessera.parallel_body";
 
+/// The argument/result attribute that gives a low-bit tensor at a function
+/// boundary a storage layout other than the canonical one (a
+/// #tessera.layout), honoured by tessera-pack-function-boundaries.
+inline constexpr llvm::StringLiteral kLayoutAttrName = "tessera.layout";
+
 #define GEN_PASS_DECL
 #include "tessera/Dialect/TesseraPasses.h.inc"
 

@@ -1283,6 +1283,8 @@ struct TesseraLowerToLinalgPass
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<TesseraDialect>();
+    // Vector byte ops of the LUT kernel stay for tessera-lower-x86-byte-ops.
+    target.addLegalOp<ShuffleBytesOp, SumBytePairsOp>();
     // Any other op is legal once no low-bit tensor flows through it.
     target.markUnknownOpDynamicallyLegal(
         [&](Operation *op) { return typeConverter.isLegal(op); });

@@ -421,3 +421,14 @@ LogicalResult PackOp::verify() {
   return verifyPackedPair(*this, getCodes().getType(), getResult().getType(),
                           getLayout());
 }
+
+//===----------------------------------------------------------------------===//
+// Vector byte operations
+//===----------------------------------------------------------------------===//
+
+LogicalResult SumBytePairsOp::verify() {
+  if (getResult().getType().getNumElements() * 2 != getX().getType().getNumElements())
+    return emitOpError("expects half as many i16 sums as bytes, got ")
+           << getResult().getType() << " for " << getX().getType();
+  return success();
+}

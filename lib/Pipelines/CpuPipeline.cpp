@@ -65,17 +65,31 @@ int64_t tessera::hostLutLanes() {
   return features.lookup("avx512bw") ? 64 : features.lookup("avx2") ? 32 : 0;
 }
 
-void tessera::buildCpuPipeline(OpPassManager &pm,
-                               const CpuPipelineOptions &options) {
-  // Tessera: choose each mpmm's strategy (LUT ops are explicit from here),
-  // fix the ABI of low-bit tensors, then lower to linalg on tensors.
-  int64_t lutLanes = options.lutLanes >= 0 ? options.lutLanes : hostLutLanes();
+static int64_t resolveLutLanes(const tessera::CpuPipelineOptions &options) {
+  return options.lutLanes >= 0 ? options.lutLanes : tessera::hostLutLanes();
+}
+
+void tessera::buildAbiPipeline(OpPassManager &pm,
+                               const CpuPipelineOptions &options,
+                               bool packBoundaries) {
   tessera::TesseraChooseMpmmStrategyOptions strategyOptions;
   strategyOptions.strategy = options.mpmmStrategy;
-  strategyOptions.lutLanes = lutLanes;
+  strategyOptions.lutLanes = resolveLutLanes(options);
   pm.addPass(tessera::createTesseraChooseMpmmStrategy(strategyOptions));
   pm.addPass(tessera::createTesseraExpandLutMpmm());
-  pm.addPass(tessera::createTesseraPackFunctionBoundaries());
+  tessera::TesseraAssignLutLayoutsOptions layoutOptions;
+  layoutOptions.lanes = strategyOptions.lutLanes;
+  pm.addPass(tessera::createTesseraAssignLutLayouts(layoutOptions));
+  if (packBoundaries)
+    pm.addPass(tessera::createTesseraPackFunctionBoundaries());
+}
+
+void tessera::buildCpuPipeline(OpPassManager &pm,
+                               const CpuPipelineOptions &options) {
+  // Tessera: choose each mpmm's strategy (LUT ops are explicit from here)
+  // and the weights' layouts, fix the ABI of low-bit tensors, then lower to
+  // linalg on tensors.
+  buildAbiPipeline(pm, options);
   pm.addPass(tessera::createTesseraMarkInputsReadOnly());
   // Fused vector loops for the mpmm ops that fit; the rest, and every other
   // Tessera op, through the reference lowering.
@@ -87,6 +101,9 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
                                       ? options.vectorRegisters
                                       : hostVectorRegisters();
   pm.addPass(tessera::createTesseraLowerMpmmToVector(vectorOptions));
+  tessera::TesseraLowerLutToVectorOptions lutOptions;
+  lutOptions.lanes = resolveLutLanes(options);
+  pm.addPass(tessera::createTesseraLowerLutToVector(lutOptions));
   tessera::TesseraLowerMatmulToVectorOptions matmulOptions;
   matmulOptions.vectorRegisters = vectorOptions.vectorRegisters;
   pm.addPass(tessera::createTesseraLowerMatmulToVector(matmulOptions));
@@ -117,6 +134,7 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(tessera::createTesseraLowerX86ByteOps());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());

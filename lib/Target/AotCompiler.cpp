@@ -269,21 +269,6 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
 
   if (failed(dump("0-input.mlir", [&](llvm::raw_ostream &os) { os << module; })))
     return failure();
-  FailureOr<std::vector<FunctionSignature>> signatures =
-      lowerSignatures(module);
-  if (failed(signatures))
-    return failure();
-  std::string prefix = options.prefix.empty()
-                           ? defaultPrefix(options.outputPath)
-                           : options.prefix;
-
-  if (!options.headerPath.empty() &&
-      failed(writeFile(options.headerPath,
-                       generateCHeader(*signatures, prefix,
-                                       options.sourceName),
-                       error)))
-    return failure();
-
   // Target machine: the host, or the named CPU.
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
@@ -326,6 +311,21 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
       tm->getMCSubtargetInfo()->checkFeatures("+avx512bw") ? 64
       : tm->getMCSubtargetInfo()->checkFeatures("+avx2")   ? 32
                                                            : 0;
+  FailureOr<std::vector<FunctionSignature>> signatures =
+      lowerSignatures(module, pipelineOptions);
+  if (failed(signatures))
+    return failure();
+  std::string prefix = options.prefix.empty()
+                           ? defaultPrefix(options.outputPath)
+                           : options.prefix;
+
+  if (!options.headerPath.empty() &&
+      failed(writeFile(options.headerPath,
+                       generateCHeader(*signatures, prefix,
+                                       options.sourceName),
+                       error)))
+    return failure();
+
   if (failed(runCpuPipeline(module, pipelineOptions, error)))
     return failure();
   if (failed(dump("1-lowered.mlir", [&](llvm::raw_ostream &os) { os << module; })))

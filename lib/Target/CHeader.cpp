@@ -68,6 +68,14 @@ static void describe(llvm::raw_ostream &os, const TensorSpec &spec,
        << " codes of a " << t.getDimSize(0);
     for (int64_t d : t.getShape().drop_front())
       os << " x " << d;
+    if (!spec.layout.empty()) {
+      os << " tensor in the storage layout " << spec.layout;
+      if (!spec.prepackFunction.empty())
+        os << " (convert the canonical packing once with <prefix>_"
+           << spec.prepackFunction << ")";
+      os << "\n";
+      return;
+    }
     os << " tensor, packed: row-major, code i at bits [" << bits << "i, "
        << bits << "i + " << bits << "), LSB first";
     if (logical.isSignedInteger())

@@ -36,7 +36,7 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
 
   // Fix the ABI first so that the signatures are the host-visible ones.
   FailureOr<std::vector<FunctionSignature>> signatures =
-      lowerSignatures(module);
+      lowerSignatures(module, options);
   if (failed(signatures))
     return failure();
   jit->functionList = std::move(*signatures);

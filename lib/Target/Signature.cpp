@@ -2,6 +2,7 @@
 
 #include "tessera/Target/Signature.h"
 #include "tessera/Dialect/Tessera.h"
+#include "tessera/Pipelines/Pipelines.h"
 #include "tessera/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -95,6 +96,10 @@ std::string mlir::tessera::signaturesToJson(ArrayRef<FunctionSignature> sigs) {
       llvm::raw_string_ostream ls(logical);
       ls << spec.logicalType;
       quoted(logical);
+      os << ", \"layout\": ";
+      quoted(spec.layout);
+      os << ", \"prepack\": ";
+      quoted(spec.prepackFunction);
       os << "}";
     }
     os << "]";
@@ -114,8 +119,14 @@ std::string mlir::tessera::signaturesToJson(ArrayRef<FunctionSignature> sigs) {
 }
 
 FailureOr<std::vector<FunctionSignature>>
-mlir::tessera::lowerSignatures(ModuleOp module) {
-  // The logical types, before packing, for documentation.
+mlir::tessera::lowerSignatures(ModuleOp module,
+                               const CpuPipelineOptions &options) {
+  // Strategies and layouts (which may add prepack functions), then the
+  // logical types, before packing, for documentation.
+  PassManager layouts(module.getContext());
+  buildAbiPipeline(layouts, options, /*packBoundaries=*/false);
+  if (failed(layouts.run(module)))
+    return failure();
   llvm::StringMap<FunctionType> logical;
   for (auto func : module.getOps<func::FuncOp>())
     logical[func.getName()] = func.getFunctionType();
@@ -155,16 +166,22 @@ mlir::tessera::lowerSignatures(ModuleOp module) {
                         nameOf(attrs, isResult ? "result" : "arg", i),
                         cast<RankedTensorType>(logicalType),
                         dimNamesOf(attrs, size_t(tensorType.getRank()))};
+        if (auto layout = attrs ? attrs.getAs<LayoutAttr>(kLayoutAttrName) : LayoutAttr()) {
+          llvm::raw_string_ostream ls(spec.layout);
+          ls << layout;
+          if (!isResult)
+            spec.prepackFunction = "prepack_" + sig.name + "_" + spec.name;
+        }
         (isResult ? sig.results : sig.inputs).push_back(std::move(spec));
       }
     }
     signatures.push_back(std::move(sig));
     // The names have been read; LLVM translation does not know them.
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      for (StringRef attr : {"tessera.name", "tessera.dims"})
+      for (StringRef attr : {"tessera.name", "tessera.dims", "tessera.layout"})
         func.removeArgAttr(i, attr);
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
-      for (StringRef attr : {"tessera.name", "tessera.dims"})
+      for (StringRef attr : {"tessera.name", "tessera.dims", "tessera.layout"})
         func.removeResultAttr(i, StringAttr::get(module.getContext(), attr));
   }
   return signatures;

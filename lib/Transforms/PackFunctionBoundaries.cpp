@@ -31,20 +31,29 @@ RankedTensorType getLowBitTensorType(Type type) {
   return nullptr;
 }
 
+/// The storage layout of a boundary value from its `tessera.layout`
+/// attribute (null: canonical).
+LayoutAttr layoutOf(DictionaryAttr attrs) {
+  return attrs ? attrs.getAs<LayoutAttr>(kLayoutAttrName) : LayoutAttr();
+}
+
 /// Maps a boundary type to its ABI type.
-Type getBoundaryType(Type type) {
+Type getBoundaryType(Type type, LayoutAttr layout) {
   if (RankedTensorType lowBit = getLowBitTensorType(type))
-    return getPackedStorageType(lowBit);
+    return getPackedStorageType(lowBit, layout ? layout.getPackedLayout()
+                                               : PackedLayout());
   return type;
 }
 
-/// Replaces each low-bit value in `values` by its packed storage, built at
-/// the builder's insertion point.
-SmallVector<Value> packValues(OpBuilder &b, Location loc, ValueRange values) {
+/// Replaces each low-bit value in `values` by its packed storage (in
+/// layouts[i]), built at the builder's insertion point.
+SmallVector<Value> packValues(OpBuilder &b, Location loc, ValueRange values,
+                              ArrayRef<LayoutAttr> layouts) {
   SmallVector<Value> result;
-  for (Value v : values) {
+  for (auto [i, v] : llvm::enumerate(values)) {
     if (RankedTensorType lowBit = getLowBitTensorType(v.getType()))
-      v = PackOp::create(b, loc, getPackedStorageType(lowBit), v);
+      v = PackOp::create(b, loc, getBoundaryType(lowBit, layouts[i]), v,
+                         layouts[i]);
     result.push_back(v);
   }
   return result;
@@ -56,6 +65,10 @@ struct TesseraPackFunctionBoundariesPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     llvm::SmallPtrSet<Operation *, 8> changed;
+    // Per rewritten function, the layouts of its arguments and results.
+    llvm::DenseMap<Operation *,
+                   std::pair<SmallVector<LayoutAttr>, SmallVector<LayoutAttr>>>
+        layouts;
     bool failed = false;
 
     for (auto func : module.getOps<func::FuncOp>()) {
@@ -78,9 +91,17 @@ struct TesseraPackFunctionBoundariesPass
         continue;
       changed.insert(func);
 
-      auto newInputs = llvm::map_to_vector(type.getInputs(), getBoundaryType);
-      auto newResults =
-          llvm::map_to_vector(type.getResults(), getBoundaryType);
+      SmallVector<LayoutAttr> argLayouts, resultLayouts;
+      SmallVector<Type> newInputs, newResults;
+      for (auto [i, t] : llvm::enumerate(type.getInputs())) {
+        argLayouts.push_back(layoutOf(func.getArgAttrDict(i)));
+        newInputs.push_back(getBoundaryType(t, argLayouts.back()));
+      }
+      for (auto [i, t] : llvm::enumerate(type.getResults())) {
+        resultLayouts.push_back(layoutOf(func.getResultAttrDict(i)));
+        newResults.push_back(getBoundaryType(t, resultLayouts.back()));
+      }
+      layouts[func] = {argLayouts, resultLayouts};
       func.setFunctionType(
           FunctionType::get(&getContext(), newInputs, newResults));
       if (func.isExternal())
@@ -94,14 +115,16 @@ struct TesseraPackFunctionBoundariesPass
         RankedTensorType lowBit = getLowBitTensorType(arg.getType());
         if (!lowBit)
           continue;
-        arg.setType(getPackedStorageType(lowBit));
-        auto unpack = UnpackOp::create(b, arg.getLoc(), lowBit, arg);
+        LayoutAttr layout = argLayouts[arg.getArgNumber()];
+        arg.setType(getBoundaryType(lowBit, layout));
+        auto unpack = UnpackOp::create(b, arg.getLoc(), lowBit, arg, layout);
         arg.replaceAllUsesExcept(unpack.getResult(), unpack);
       }
       // Results: pack before each return.
       func.walk([&](func::ReturnOp ret) {
         b.setInsertionPoint(ret);
-        ret->setOperands(packValues(b, ret.getLoc(), ret.getOperands()));
+        ret->setOperands(
+            packValues(b, ret.getLoc(), ret.getOperands(), resultLayouts));
       });
     }
     if (failed)
@@ -113,14 +136,17 @@ struct TesseraPackFunctionBoundariesPass
       if (!callee || !changed.contains(callee))
         return;
       OpBuilder b(call);
-      call->setOperands(packValues(b, call.getLoc(), call.getOperands()));
+      auto &[argLayouts, resultLayouts] = layouts[callee];
+      call->setOperands(
+          packValues(b, call.getLoc(), call.getOperands(), argLayouts));
       b.setInsertionPointAfter(call);
       for (OpResult result : call->getResults()) {
         RankedTensorType lowBit = getLowBitTensorType(result.getType());
         if (!lowBit)
           continue;
-        result.setType(getPackedStorageType(lowBit));
-        auto unpack = UnpackOp::create(b, call.getLoc(), lowBit, result);
+        LayoutAttr layout = resultLayouts[result.getResultNumber()];
+        result.setType(getBoundaryType(lowBit, layout));
+        auto unpack = UnpackOp::create(b, call.getLoc(), lowBit, result, layout);
         result.replaceAllUsesExcept(unpack.getResult(), unpack);
       }
     });

@@ -131,7 +131,8 @@ py::list specList(const std::vector<TensorSpec> &specs) {
     llvm::raw_string_ostream os(logical);
     os << spec.logicalType;
     out.append(py::make_tuple(spec.name, dtypeName(spec.dtype),
-                              py::tuple(shape), logical));
+                              py::tuple(shape), logical, spec.layout,
+                              spec.prepackFunction));
   }
   return out;
 }

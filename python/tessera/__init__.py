@@ -18,10 +18,10 @@ from ._tessera import CompileError
 from .dtypes import CodeType, code_type
 from .graph import Graph, Value
 from .quant import QuantizedTensor, dequantize, pack, quantize, unpack
-from .runtime import Function, compile, load, num_threads, set_num_threads
+from .runtime import Function, PrepackedWeights, compile, load, num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
-__all__ = ["CompileError", "CodeType", "Function", "Graph", "QuantizedTensor", "Value",
+__all__ = ["CompileError", "CodeType", "Function", "Graph", "PrepackedWeights", "QuantizedTensor", "Value",
            "code_type", "compile", "dequantize", "load", "num_threads", "pack", "quantize",
            "reference", "set_num_threads", "unpack"]

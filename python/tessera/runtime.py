@@ -32,13 +32,36 @@ def _compiler_id():
     return f"abi{_tessera.ABI_VERSION}-{st.st_size}-{st.st_mtime_ns}"
 
 
+class PrepackedWeights:
+    """Weights converted once into the storage layout a compiled function's
+    kernel reads (Function.prepack). Pass it in place of the packed weights."""
+
+    def __init__(self, data, function, input):
+        self.data = data
+        self.function = function
+        self.input = input
+
+    def __repr__(self):
+        return (f"<tessera.PrepackedWeights for input {self.input!r} of "
+                f"{self.function}(), {self.data.nbytes} bytes>")
+
+
 class Function:
     """A compiled function. Call it with the graph's inputs (positionally or
     by name) as numpy arrays; bound parameters (weights) are passed for you.
-    Returns one array, or a tuple for several outputs."""
+    Returns one array, or a tuple for several outputs.
 
-    def __init__(self, name, signature, invoke, params=(), thread_control=None):
+    Weights that a kernel reads in another storage layout (the LUT strategy's
+    bit planes) are converted by the module's prepack functions: bound
+    parameters once, here; weights passed at each call are converted at each
+    call unless they come from Function.prepack."""
+
+    def __init__(self, name, signature, invoke, params=(), thread_control=None,
+                 call_other=None):
         self.name = name
+        # call_other(function name, arrays) -> arrays: another public
+        # function of the same module (the prepack functions).
+        self._call_other = call_other
         # (set, get) of the thread pool this function runs on.
         self._thread_control = thread_control or (_tessera.set_num_threads,
                                                   _tessera.num_threads)
@@ -50,6 +73,23 @@ class Function:
         if self.num_user_inputs < 0:
             raise ValueError(f"'{name}' takes {len(self.inputs)} arguments but "
                              f"{len(self._params)} parameters are bound")
+        for i, spec in enumerate(self.inputs[self.num_user_inputs:]):
+            if spec.get("prepack"):
+                self._params[i] = self.prepack(spec["name"], self._params[i])
+
+    def prepack(self, input, storage):
+        """Converts the canonical packed storage of weights for `input` (a
+        name) into the layout this function reads; returns PrepackedWeights
+        to pass instead, so that calls skip the conversion."""
+        specs = [s for s in self.inputs if s["name"] == input]
+        if not specs:
+            raise KeyError(f"{self.name}() has no input {input!r}")
+        spec = specs[0]
+        if not spec.get("prepack"):
+            raise ValueError(f"input {input!r} of {self.name}() is read in its canonical "
+                             "storage; it needs no prepacking")
+        data = self._call_other(spec["prepack"], [np.ascontiguousarray(storage)])[0]
+        return PrepackedWeights(data, self.name, input)
 
     def set_num_threads(self, threads):
         """Threads for this function's parallel loops, the caller included
@@ -92,6 +132,14 @@ class Function:
         arrays = []
         for spec, value in zip(self.inputs, values):
             where = f"input {spec['name']!r} of {self.name}()"
+            if isinstance(value, PrepackedWeights):
+                if (value.function, value.input) != (self.name, spec["name"]):
+                    raise TypeError(f"{where}: got {value!r}")
+                arrays.append(value.data)
+                continue
+            if spec.get("prepack"):
+                # Canonical storage: converted for this call.
+                value = self.prepack(spec["name"], value).data
             if not isinstance(value, np.ndarray):
                 raise TypeError(f"{where}: expected a numpy array, got {type(value).__name__}")
             want = np.dtype(_NUMPY[spec["dtype"]])
@@ -121,7 +169,8 @@ def _signature_of(jit, name):
     for fname, inputs, results in jit.functions():
         if fname == name:
             conv = lambda specs: [{"name": n, "dtype": d, "shape": list(s), "dims": ["" for _ in s],
-                                   "logical": lg} for n, d, s, lg in specs]
+                                   "logical": lg, "layout": lay, "prepack": pre}
+                                  for n, d, s, lg, lay, pre in specs]
             return {"inputs": conv(inputs), "results": conv(results)}
     raise KeyError(f"no public function {name!r}")
 
@@ -207,7 +256,7 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
 
         def invoke(arrays, sizes):
             return jit.call(name, arrays)
-        return Function(name, signature, invoke, params)
+        return Function(name, signature, invoke, params, call_other=jit.call)
 
     output = pathlib.Path(output)
     prefix = re.sub(r"\W", "_", output.stem[3:] if output.stem.startswith("lib") else output.stem)
@@ -257,6 +306,26 @@ def load(path, entry=None, params=(), prefix=None):
     if not matches:
         raise KeyError(f"{path} has no function {entry!r}")
     signature = matches[0]
+    by_name = {s["name"]: s for s in signatures}
+
+    def call_other(fname, arrays):
+        return _library_invoker(lib, prefix, by_name[fname])(arrays, {})
+
+    invoke = _library_invoker(lib, prefix, signature)
+    set_threads = getattr(lib, f"{prefix}_set_num_threads")
+    set_threads.argtypes = [ctypes.c_int32]
+    get_threads = getattr(lib, f"{prefix}_num_threads")
+    get_threads.restype = ctypes.c_int32
+    function = Function(entry, signature, invoke, params, (set_threads, get_threads),
+                        call_other=call_other)
+    function.library = lib
+    return function
+
+
+def _library_invoker(lib, prefix, signature):
+    """A callable (arrays, named sizes) -> results for one function of a
+    loaded library."""
+    entry = signature["name"]
     fn = getattr(lib, f"{prefix}_{entry}")
     fn.restype = ctypes.c_int32
     last_error = getattr(lib, f"{prefix}_last_error")
@@ -285,13 +354,7 @@ def load(path, entry=None, params=(), prefix=None):
         if fn(*args) != 0:
             raise ValueError(last_error().decode())
         return outs
-    set_threads = getattr(lib, f"{prefix}_set_num_threads")
-    set_threads.argtypes = [ctypes.c_int32]
-    get_threads = getattr(lib, f"{prefix}_num_threads")
-    get_threads.restype = ctypes.c_int32
-    function = Function(entry, signature, invoke, params, (set_threads, get_threads))
-    function.library = lib
-    return function
+    return invoke
 
 
 def set_num_threads(threads):

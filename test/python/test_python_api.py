@@ -419,7 +419,7 @@ def test_failed_pass_names_the_pipeline(tmp_path, monkeypatch):
         ts.compile(text)
     message = str(info.value)
     assert "failed to legalize operation 'tensor.extract_slice'" in message
-    assert "note: while running the CPU pipeline: builtin.module(tessera-pack-function-boundaries" in message
+    assert "note: while running the CPU pipeline: builtin.module(tessera-choose-mpmm-strategy" in message
     # The reproducer replays the failure.
     reproducer = message.split("note: reproducer written to ")[1].split(" ")[0]
     assert pathlib.Path(reproducer).is_file()

@@ -46,6 +46,13 @@ int64_t hostVectorRegisters();
 /// AVX2, else 0), for CpuPipelineOptions::lutLanes.
 int64_t hostLutLanes();
 
+/// Appends the passes that fix the ABI to `pm`: each mpmm's strategy, the
+/// layouts of LUT weights (with their prepack functions), and low-bit
+/// tensors packed at function boundaries (unless `packBoundaries` is false).
+/// The CPU pipeline starts with them; lowerSignatures runs them alone.
+void buildAbiPipeline(OpPassManager &pm, const CpuPipelineOptions &options,
+                      bool packBoundaries = true);
+
 /// Appends the CPU pipeline to `pm` (anchored on builtin.module): from a
 /// module of Tessera, linalg, tensor and arith ops on tensors to the LLVM
 /// dialect, ready for translation to LLVM IR.

@@ -9,6 +9,7 @@
 #ifndef TESSERA_TARGET_SIGNATURE_H
 #define TESSERA_TARGET_SIGNATURE_H
 
+#include "tessera/Pipelines/Pipelines.h"
 #include "tessera/Support/HostTensor.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -30,6 +31,10 @@ struct TensorSpec {
   /// Per dimension, the name of a dynamic size ("M") from the
   /// `tessera.dims` attribute, or "" when unnamed.
   std::vector<std::string> dimNames;
+  /// For low-bit storage in a layout other than the canonical one (weights
+  /// of a LUT kernel), the layout as MLIR prints it and the public function
+  /// of the module that converts canonical storage into it; else empty.
+  std::string layout, prepackFunction;
   std::string toString() const;
 };
 
@@ -40,7 +45,8 @@ struct FunctionSignature {
 };
 
 /// The signatures as JSON: [{"name", "inputs": [{"name", "dtype", "shape"
-/// (null for dynamic), "dims" (dimension names), "logical"}], "results"}].
+/// (null for dynamic), "dims" (dimension names), "logical", "layout",
+/// "prepack"}], "results"}].
 std::string signaturesToJson(ArrayRef<FunctionSignature> signatures);
 
 /// Runs the ABI passes (low-bit tensors packed at function boundaries) on
@@ -48,7 +54,10 @@ std::string signaturesToJson(ArrayRef<FunctionSignature> signatures);
 /// from `tessera.name` argument/result attributes, else `arg<i>` and
 /// `result<i>`; dimension names from `tessera.dims` (an array of strings,
 /// "" for an unnamed dimension). Fails, with a diagnostic, on a type a host cannot pass.
-FailureOr<std::vector<FunctionSignature>> lowerSignatures(ModuleOp module);
+/// `options` decide the strategies and layouts that shape the ABI (pass
+/// the options the module is then compiled with).
+FailureOr<std::vector<FunctionSignature>>
+lowerSignatures(ModuleOp module, const CpuPipelineOptions &options = {});
 
 } // namespace mlir::tessera
 

@@ -1,0 +1,327 @@
+//===- LowerLutToVector.cpp - T-MAC lookups as byte shuffles --------------===//
+//
+// The vector kernel of the LUT strategy: a tessera.lut_combine fed by a
+// tessera.lut_accumulate over int8 tables, with weights read from the
+// bit-plane layout #tessera.layout<tile = [L, 8], bit_planes> (L = 32 for
+// AVX2, 64 for AVX-512BW), becomes one loop nest:
+//
+//   column tiles of 256 weight rows (scf.forall, the thread pool's unit)
+//    -> rows m of x -> blocks of L weight rows -> groups g
+//       -> runs of 8 weights along K (two tables, j0 = 2kb and j1 = 2kb + 1)
+//          -> planes i: 32/64 bytes of plane i = one byte per weight row,
+//             its low nibble indexing table j0 and its high nibble j1;
+//             two byte shuffles (tessera.shuffle_bytes: vpshufb) look up L
+//             rows at once; the two results are interleaved and summed in
+//             pairs into i16 lanes (tessera.sum_byte_pairs: vpmaddubsw
+//             with ones; exact, |entry| <= 127)
+//       -> at the end of a group, the planes are combined in i32 (shifts),
+//          converted, scaled by the table scale, the group scale and the
+//          zero-point term, and added to L f32 accumulators.
+//
+// An i16 accumulator sums 2 * G / 8 entries of at most 127: exact for
+// G <= 1024. The interleave makes accumulator h hold, in its lanes
+// [8q, 8q + 8), the rows 16q + 8h + [0, 8) of the block.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Dialect/Tessera.h"
+#include "tessera/Passes.h"
+
+#include "GemmTiles.h"
+#include "PackedCodes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::tessera {
+#define GEN_PASS_DEF_TESSERALOWERLUTTOVECTOR
+#include "tessera/Dialect/TesseraPasses.h.inc"
+} // namespace mlir::tessera
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+constexpr int64_t kChunk = 8; // f32 lanes of an output chunk
+
+Value cIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// The storage of `weights` if it is a tessera.unpack from the bit-plane
+/// layout with tiles of `lanes` x 8.
+Value bitPlaneStorage(Value weights, int64_t lanes) {
+  auto unpack = weights.getDefiningOp<UnpackOp>();
+  if (!unpack || !unpack.getLayout())
+    return Value();
+  PackedLayout layout = unpack.getLayout()->getPackedLayout();
+  if (!layout.bitPlanes || layout.tile != std::vector<int64_t>{lanes, 8})
+    return Value();
+  return unpack.getStorage();
+}
+
+struct LutToVector : public OpRewritePattern<LutCombineOp> {
+  LutToVector(MLIRContext *context, int64_t lanes)
+      : OpRewritePattern(context), lanes(lanes) {}
+  int64_t lanes;
+
+  LogicalResult matchAndRewrite(LutCombineOp op,
+                                PatternRewriter &rewriter) const override {
+    auto accOp = op.getAcc().getDefiningOp<LutAccumulateOp>();
+    if (!accOp || !accOp.getResult().hasOneUse())
+      return rewriter.notifyMatchFailure(op, "acc not from a lut_accumulate");
+    if (!accOp.getTables().getType().getElementType().isInteger(8))
+      return rewriter.notifyMatchFailure(op, "not int8 tables");
+    Value storage = bitPlaneStorage(accOp.getWeights(), lanes);
+    if (!storage)
+      return rewriter.notifyMatchFailure(op, "weights not in the bit-plane layout");
+    if (!op.getInit().getType().getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not an f32 result");
+    RankedTensorType wType = accOp.getWeights().getType();
+    int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+    int64_t group = accOp.getGroupSize();
+    if (n % lanes || k % 8 || group % 8 || group > 1024)
+      return rewriter.notifyMatchFailure(op, "shape not tiled by the kernel");
+    ZeroPointMode zeroMode = op.getZeroPointMode();
+    Value zeroStorage;
+    Type zeroType;
+    if (zeroMode == ZeroPointMode::Int) {
+      auto unpack = op.getZeros().getDefiningOp<UnpackOp>();
+      if (!unpack || unpack.getLayout())
+        return rewriter.notifyMatchFailure(op, "zeros not canonical unpack");
+      zeroStorage = unpack.getStorage();
+      zeroType = cast<ShapedType>(op.getZeros().getType()).getElementType();
+    }
+
+    Location loc = op.getLoc();
+    Type codeType = op.getCodeType();
+    unsigned bits = getLowBitWidth(codeType);
+    bool signedCodes = codeType.isSignedInteger();
+    int64_t numGroups = k / group;
+    // Plane weights (integers) and C = sum_i w_i / 2.
+    SmallVector<int32_t> planeWeight;
+    double cSum = 0;
+    for (unsigned i = 0; i < bits; ++i) {
+      int32_t w = int32_t(1) << i;
+      if (signedCodes && i + 1 == bits)
+        w = -w;
+      planeWeight.push_back(w);
+      cSum += w / 2.0;
+    }
+
+    Type f32 = rewriter.getF32Type(), i8 = rewriter.getI8Type(),
+         i16 = rewriter.getI16Type(), i32 = rewriter.getI32Type();
+    auto bytesType = VectorType::get({lanes}, i8);
+    auto tableType = VectorType::get({16}, i8);
+    auto accType = VectorType::get({lanes / 2}, i16);
+    auto chunkI16 = VectorType::get({kChunk}, i16);
+    auto chunkI32 = VectorType::get({kChunk}, i32);
+    auto chunkF32 = VectorType::get({kChunk}, f32);
+    bool inBounds[] = {true};
+
+    auto splat = [&](OpBuilder &b, Location loc, VectorType type, Attribute v) -> Value {
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
+    };
+    Value nibbleMask = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(15));
+    Value four = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(4));
+    Value zeroAcc = splat(rewriter, loc, accType, rewriter.getI16IntegerAttr(0));
+    Value zeroChunk = splat(rewriter, loc, chunkF32, rewriter.getF32FloatAttr(0));
+    Value padI8 = arith::ConstantIntOp::create(rewriter, loc, i8, 0);
+    Value padF32 = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+    Value c0 = cIndex(rewriter, loc, 0), c1 = cIndex(rewriter, loc, 1);
+    Value tables = accOp.getTables();
+    Value m = tensor::DimOp::create(rewriter, loc, tables, 0);
+
+    // Byte shuffles of the table (broadcast to every 16-byte lane).
+    SmallVector<int64_t> broadcastMask;
+    for (int64_t l = 0; l < lanes; ++l)
+      broadcastMask.push_back(l % 16);
+    // Interleave of two lookups per 16-byte lane: low halves, high halves.
+    SmallVector<int64_t> interleave[2];
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t q = 0; q < lanes / 16; ++q)
+        for (int64_t t = 0; t < 8; ++t) {
+          interleave[h].push_back(16 * q + 8 * h + t);
+          interleave[h].push_back(lanes + 16 * q + 8 * h + t);
+        }
+
+    auto readTable = [&](OpBuilder &b, Location loc, Value mIv, Value j) -> Value {
+      Value t = vector::TransferReadOp::create(b, loc, tableType, tables,
+                                               ValueRange{mIv, j, c0}, padI8,
+                                               ArrayRef<bool>(inBounds));
+      return vector::ShuffleOp::create(b, loc, t, t, broadcastMask);
+    };
+    // Per-row (n) values of a group, 8 at a time, as f32.
+    auto readColumn = [&](OpBuilder &b, Location loc, Value tensor, Value nBase,
+                          Value gIv) -> Value {
+      SmallVector<Value> elems;
+      for (int64_t r = 0; r < kChunk; ++r) {
+        Value nIv = arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r));
+        Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{nIv, gIv});
+        if (!v.getType().isF32())
+          v = arith::ExtFOp::create(b, loc, f32, v);
+        elems.push_back(v);
+      }
+      return vector::FromElementsOp::create(b, loc, chunkF32, elems);
+    };
+    auto readZeros = [&](OpBuilder &b, Location loc, Value nBase, Value gIv) -> Value {
+      SmallVector<Value> elems;
+      for (int64_t r = 0; r < kChunk; ++r) {
+        Value nIv = arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r));
+        Value index = arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), gIv);
+        Value z = emitReadPackedCode(b, loc, zeroStorage, index, getLowBitWidth(zeroType),
+                                     zeroType.isSignedInteger());
+        elems.push_back(arith::SIToFPOp::create(b, loc, f32, z));
+      }
+      return vector::FromElementsOp::create(b, loc, chunkF32, elems);
+    };
+
+    // One block of `lanes` weight rows starting at nBlock, for row mIv of x:
+    // returns its lanes / 8 chunks of f32 results (without init).
+    auto emitBlock = [&](OpBuilder &b, Location loc, Value mIv, Value nBlock) {
+      Value blockIndex = arith::DivUIOp::create(b, loc, nBlock, cIndex(b, loc, lanes));
+      SmallVector<Value> yInit(lanes / kChunk, zeroChunk);
+      auto groups = scf::ForOp::create(
+          b, loc, c0, cIndex(b, loc, numGroups), c1, yInit,
+          [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
+            SmallVector<Value> accInit(2 * bits, zeroAcc);
+            Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / 8));
+            Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / 8));
+            auto runs = scf::ForOp::create(
+                b, loc, kbBegin, kbEnd, c1, accInit,
+                [&](OpBuilder &b, Location loc, Value kb, ValueRange acc) {
+                  Value j0 = arith::MulIOp::create(b, loc, kb, cIndex(b, loc, 2));
+                  Value j1 = arith::AddIOp::create(b, loc, j0, c1);
+                  Value t0 = readTable(b, loc, mIv, j0), t1 = readTable(b, loc, mIv, j1);
+                  // Tile (block, kb): b planes of `lanes` bytes.
+                  Value tile = arith::AddIOp::create(
+                      b, loc,
+                      arith::MulIOp::create(b, loc, blockIndex, cIndex(b, loc, k / 8)), kb);
+                  Value tileByte =
+                      arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * lanes));
+                  SmallVector<Value> next;
+                  for (unsigned i = 0; i < bits; ++i) {
+                    Value offset = arith::AddIOp::create(b, loc, tileByte,
+                                                         cIndex(b, loc, i * lanes));
+                    Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
+                                                             ValueRange{offset}, padI8,
+                                                             ArrayRef<bool>(inBounds));
+                    Value lo = arith::AndIOp::create(b, loc, w, nibbleMask);
+                    Value hi = arith::ShRUIOp::create(b, loc, w, four);
+                    Value r0 = ShuffleBytesOp::create(b, loc, t0, lo);
+                    Value r1 = ShuffleBytesOp::create(b, loc, t1, hi);
+                    for (int64_t h = 0; h < 2; ++h) {
+                      Value pairs = vector::ShuffleOp::create(b, loc, r0, r1, interleave[h]);
+                      Value sums = SumBytePairsOp::create(b, loc, accType, pairs);
+                      next.push_back(arith::AddIOp::create(b, loc, acc[2 * i + h], sums));
+                    }
+                  }
+                  scf::YieldOp::create(b, loc, next);
+                });
+            // Combine the group: per chunk of 8 rows.
+            Value ts = tensor::ExtractOp::create(b, loc, op.getTableScales(),
+                                                 ValueRange{mIv, gIv});
+            Value halfTs = arith::MulFOp::create(
+                b, loc, ts, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.5f)));
+            Value sum = tensor::ExtractOp::create(b, loc, op.getSums(), ValueRange{mIv, gIv});
+            Value halfTsV = vector::BroadcastOp::create(b, loc, chunkF32, halfTs);
+            Value sumV = vector::BroadcastOp::create(b, loc, chunkF32, sum);
+            Value cSumV = vector::BroadcastOp::create(
+                b, loc, chunkF32,
+                arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(cSum))));
+            SmallVector<Value> yNext;
+            for (int64_t c = 0; c < lanes / kChunk; ++c) {
+              int64_t q = c / 2, h = c % 2;
+              Value planes;
+              for (unsigned i = 0; i < bits; ++i) {
+                Value part = vector::ExtractStridedSliceOp::create(
+                    b, loc, runs.getResult(2 * i + h), ArrayRef<int64_t>{8 * q},
+                    ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
+                (void)chunkI16;
+                Value wide = arith::ExtSIOp::create(b, loc, chunkI32, part);
+                int32_t w = planeWeight[i];
+                Value term = w == 1 ? wide
+                                    : arith::MulIOp::create(
+                                          b, loc, wide,
+                                          splat(b, loc, chunkI32, b.getI32IntegerAttr(w)));
+                planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
+              }
+              Value nBase = arith::AddIOp::create(b, loc, nBlock, cIndex(b, loc, 8 * c));
+              Value p = arith::MulFOp::create(
+                  b, loc, arith::SIToFPOp::create(b, loc, chunkF32, planes), halfTsV);
+              Value scale = readColumn(b, loc, op.getScales(), nBase, gIv);
+              Value offset = cSumV;
+              if (zeroMode == ZeroPointMode::Int)
+                offset = arith::SubFOp::create(b, loc, offset, readZeros(b, loc, nBase, gIv));
+              Value inner = vector::FMAOp::create(b, loc, offset, sumV, p);
+              Value y = vector::FMAOp::create(b, loc, scale, inner, yAcc[c]);
+              if (zeroMode == ZeroPointMode::Float)
+                y = vector::FMAOp::create(b, loc, readColumn(b, loc, op.getZeros(), nBase, gIv),
+                                          sumV, y);
+              yNext.push_back(y);
+            }
+            scf::YieldOp::create(b, loc, yNext);
+          });
+      return SmallVector<Value>(groups.getResults());
+    };
+
+    Value y = emitColumnTiles(
+        rewriter, loc, op.getInit(), m, n,
+        [&](OpBuilder &b, Location loc, Value nTile, OpFoldResult columnCount,
+            Value yTile) -> Value {
+          Value columns = getValueOrCreateConstantIndexOp(b, loc, columnCount);
+          return emitTensorLoop(
+              b, loc, c0, m, b.getIndexAttr(1), yTile,
+              [&](OpBuilder &b, Location loc, Value mIv, Value yTile) {
+                return emitTensorLoop(
+                    b, loc, c0, columns, b.getIndexAttr(lanes), yTile,
+                    [&](OpBuilder &b, Location loc, Value col, Value yTile) {
+                      Value nBlock = arith::AddIOp::create(b, loc, nTile, col);
+                      SmallVector<Value> chunks = emitBlock(b, loc, mIv, nBlock);
+                      for (auto [c, v] : llvm::enumerate(chunks)) {
+                        Value at = arith::AddIOp::create(b, loc, col,
+                                                         cIndex(b, loc, kChunk * c));
+                        Value old = vector::TransferReadOp::create(
+                            b, loc, chunkF32, yTile, ValueRange{mIv, at}, padF32,
+                            ArrayRef<bool>(inBounds));
+                        yTile = vector::TransferWriteOp::create(
+                                    b, loc, arith::AddFOp::create(b, loc, old, v), yTile,
+                                    ValueRange{mIv, at}, ArrayRef<bool>(inBounds))
+                                    .getResult();
+                      }
+                      return yTile;
+                    });
+              });
+        });
+    rewriter.replaceOp(op, y);
+    rewriter.eraseOp(accOp);
+    return success();
+  }
+};
+
+struct TesseraLowerLutToVectorPass
+    : public mlir::tessera::impl::TesseraLowerLutToVectorBase<TesseraLowerLutToVectorPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (lanes != 0 && lanes != 32 && lanes != 64) {
+      getOperation().emitError("tessera-lower-lut-to-vector: lanes must be 0, 32 or 64, got ")
+          << lanes;
+      return signalPassFailure();
+    }
+    if (lanes == 0)
+      return;
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LutToVector>(&getContext(), lanes);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
