@@ -4,6 +4,9 @@
 #define TESSERA_PASSES_H
 
 #include "mlir/Pass/Pass.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <string>
 
 namespace mlir {
 namespace arith {
@@ -46,6 +49,18 @@ inline constexpr llvm::StringLiteral kParallelBodyAttrName =
 /// boundary a storage layout other than the canonical one (a
 /// #tessera.layout), honoured by tessera-pack-function-boundaries.
 inline constexpr llvm::StringLiteral kLayoutAttrName = "tessera.layout";
+
+/// The name of the function that converts canonical storage of argument
+/// `arg` of `func` into the layout its kernel reads (created by
+/// tessera-assign-lut-layouts): `prepack_<func>_<arg>`, with every character
+/// that cannot be in a C identifier replaced by `_`.
+inline std::string prepackFunctionName(llvm::StringRef func, llvm::StringRef arg) {
+  std::string name = ("prepack_" + func + "_" + arg).str();
+  for (char &c : name)
+    if (!llvm::isAlnum(c) && c != '_')
+      c = '_';
+  return name;
+}
 
 #define GEN_PASS_DECL
 #include "tessera/Dialect/TesseraPasses.h.inc"

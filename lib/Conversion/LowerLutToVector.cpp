@@ -120,7 +120,6 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     auto bytesType = VectorType::get({lanes}, i8);
     auto tableType = VectorType::get({16}, i8);
     auto accType = VectorType::get({lanes / 2}, i16);
-    auto chunkI16 = VectorType::get({kChunk}, i16);
     auto chunkI32 = VectorType::get({kChunk}, i32);
     auto chunkF32 = VectorType::get({kChunk}, f32);
     bool inBounds[] = {true};
@@ -183,15 +182,20 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       return vector::FromElementsOp::create(b, loc, chunkF32, elems);
     };
 
-    // One block of `lanes` weight rows starting at nBlock, for row mIv of x:
-    // returns its lanes / 8 chunks of f32 results (without init).
-    auto emitBlock = [&](OpBuilder &b, Location loc, Value mIv, Value nBlock) {
-      Value blockIndex = arith::DivUIOp::create(b, loc, nBlock, cIndex(b, loc, lanes));
-      SmallVector<Value> yInit(lanes / kChunk, zeroChunk);
+    // Blocks of `lanes` weight rows starting at nBlocks[0], nBlocks[1], ...
+    // (looked up together: one stream of weights each), for row mIv of x:
+    // returns each block's lanes / 8 chunks of f32 results (without init).
+    int64_t accPerBlock = 2 * bits;
+    auto emitBlocks = [&](OpBuilder &b, Location loc, Value mIv, ArrayRef<Value> nBlocks) {
+      int64_t numBlocks = nBlocks.size(), chunks = lanes / kChunk;
+      SmallVector<Value> blockIndex;
+      for (Value nBlock : nBlocks)
+        blockIndex.push_back(arith::DivUIOp::create(b, loc, nBlock, cIndex(b, loc, lanes)));
+      SmallVector<Value> yInit(numBlocks * chunks, zeroChunk);
       auto groups = scf::ForOp::create(
           b, loc, c0, cIndex(b, loc, numGroups), c1, yInit,
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
-            SmallVector<Value> accInit(2 * bits, zeroAcc);
+            SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
             Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / 8));
             Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / 8));
             auto runs = scf::ForOp::create(
@@ -200,27 +204,31 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                   Value j0 = arith::MulIOp::create(b, loc, kb, cIndex(b, loc, 2));
                   Value j1 = arith::AddIOp::create(b, loc, j0, c1);
                   Value t0 = readTable(b, loc, mIv, j0), t1 = readTable(b, loc, mIv, j1);
-                  // Tile (block, kb): b planes of `lanes` bytes.
-                  Value tile = arith::AddIOp::create(
-                      b, loc,
-                      arith::MulIOp::create(b, loc, blockIndex, cIndex(b, loc, k / 8)), kb);
-                  Value tileByte =
-                      arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * lanes));
                   SmallVector<Value> next;
-                  for (unsigned i = 0; i < bits; ++i) {
-                    Value offset = arith::AddIOp::create(b, loc, tileByte,
-                                                         cIndex(b, loc, i * lanes));
-                    Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
-                                                             ValueRange{offset}, padI8,
-                                                             ArrayRef<bool>(inBounds));
-                    Value lo = arith::AndIOp::create(b, loc, w, nibbleMask);
-                    Value hi = arith::ShRUIOp::create(b, loc, w, four);
-                    Value r0 = ShuffleBytesOp::create(b, loc, t0, lo);
-                    Value r1 = ShuffleBytesOp::create(b, loc, t1, hi);
-                    for (int64_t h = 0; h < 2; ++h) {
-                      Value pairs = vector::ShuffleOp::create(b, loc, r0, r1, interleave[h]);
-                      Value sums = SumBytePairsOp::create(b, loc, accType, pairs);
-                      next.push_back(arith::AddIOp::create(b, loc, acc[2 * i + h], sums));
+                  for (int64_t blk = 0; blk < numBlocks; ++blk) {
+                    // Tile (block, kb): b planes of `lanes` bytes.
+                    Value tile = arith::AddIOp::create(
+                        b, loc,
+                        arith::MulIOp::create(b, loc, blockIndex[blk], cIndex(b, loc, k / 8)),
+                        kb);
+                    Value tileByte =
+                        arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * lanes));
+                    for (unsigned i = 0; i < bits; ++i) {
+                      Value offset = arith::AddIOp::create(b, loc, tileByte,
+                                                           cIndex(b, loc, i * lanes));
+                      Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
+                                                               ValueRange{offset}, padI8,
+                                                               ArrayRef<bool>(inBounds));
+                      Value lo = arith::AndIOp::create(b, loc, w, nibbleMask);
+                      Value hi = arith::ShRUIOp::create(b, loc, w, four);
+                      Value r0 = ShuffleBytesOp::create(b, loc, t0, lo);
+                      Value r1 = ShuffleBytesOp::create(b, loc, t1, hi);
+                      for (int64_t h = 0; h < 2; ++h) {
+                        Value pairs = vector::ShuffleOp::create(b, loc, r0, r1, interleave[h]);
+                        Value sums = SumBytePairsOp::create(b, loc, accType, pairs);
+                        next.push_back(arith::AddIOp::create(
+                            b, loc, acc[blk * accPerBlock + 2 * i + h], sums));
+                      }
                     }
                   }
                   scf::YieldOp::create(b, loc, next);
@@ -237,39 +245,67 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 b, loc, chunkF32,
                 arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(cSum))));
             SmallVector<Value> yNext;
-            for (int64_t c = 0; c < lanes / kChunk; ++c) {
-              int64_t q = c / 2, h = c % 2;
-              Value planes;
-              for (unsigned i = 0; i < bits; ++i) {
-                Value part = vector::ExtractStridedSliceOp::create(
-                    b, loc, runs.getResult(2 * i + h), ArrayRef<int64_t>{8 * q},
-                    ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
-                (void)chunkI16;
-                Value wide = arith::ExtSIOp::create(b, loc, chunkI32, part);
-                int32_t w = planeWeight[i];
-                Value term = w == 1 ? wide
-                                    : arith::MulIOp::create(
-                                          b, loc, wide,
-                                          splat(b, loc, chunkI32, b.getI32IntegerAttr(w)));
-                planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
+            for (int64_t blk = 0; blk < numBlocks; ++blk) {
+              for (int64_t c = 0; c < chunks; ++c) {
+                int64_t q = c / 2, h = c % 2;
+                Value planes;
+                for (unsigned i = 0; i < bits; ++i) {
+                  Value part = vector::ExtractStridedSliceOp::create(
+                      b, loc, runs.getResult(blk * accPerBlock + 2 * i + h),
+                      ArrayRef<int64_t>{8 * q}, ArrayRef<int64_t>{kChunk},
+                      ArrayRef<int64_t>{1});
+                  Value wide = arith::ExtSIOp::create(b, loc, chunkI32, part);
+                  int32_t w = planeWeight[i];
+                  Value term = w == 1 ? wide
+                                      : arith::MulIOp::create(
+                                            b, loc, wide,
+                                            splat(b, loc, chunkI32, b.getI32IntegerAttr(w)));
+                  planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
+                }
+                Value nBase =
+                    arith::AddIOp::create(b, loc, nBlocks[blk], cIndex(b, loc, 8 * c));
+                Value p = arith::MulFOp::create(
+                    b, loc, arith::SIToFPOp::create(b, loc, chunkF32, planes), halfTsV);
+                Value scale = readColumn(b, loc, op.getScales(), nBase, gIv);
+                Value offset = cSumV;
+                if (zeroMode == ZeroPointMode::Int)
+                  offset = arith::SubFOp::create(b, loc, offset, readZeros(b, loc, nBase, gIv));
+                Value inner = vector::FMAOp::create(b, loc, offset, sumV, p);
+                Value y = vector::FMAOp::create(b, loc, scale, inner, yAcc[blk * chunks + c]);
+                if (zeroMode == ZeroPointMode::Float)
+                  y = vector::FMAOp::create(
+                      b, loc, readColumn(b, loc, op.getZeros(), nBase, gIv), sumV, y);
+                yNext.push_back(y);
               }
-              Value nBase = arith::AddIOp::create(b, loc, nBlock, cIndex(b, loc, 8 * c));
-              Value p = arith::MulFOp::create(
-                  b, loc, arith::SIToFPOp::create(b, loc, chunkF32, planes), halfTsV);
-              Value scale = readColumn(b, loc, op.getScales(), nBase, gIv);
-              Value offset = cSumV;
-              if (zeroMode == ZeroPointMode::Int)
-                offset = arith::SubFOp::create(b, loc, offset, readZeros(b, loc, nBase, gIv));
-              Value inner = vector::FMAOp::create(b, loc, offset, sumV, p);
-              Value y = vector::FMAOp::create(b, loc, scale, inner, yAcc[c]);
-              if (zeroMode == ZeroPointMode::Float)
-                y = vector::FMAOp::create(b, loc, readColumn(b, loc, op.getZeros(), nBase, gIv),
-                                          sumV, y);
-              yNext.push_back(y);
             }
             scf::YieldOp::create(b, loc, yNext);
           });
       return SmallVector<Value>(groups.getResults());
+    };
+    // Blocks looked up together: two streams of weights where the i16
+    // accumulators of two blocks (4 b registers) leave room in the target's
+    // registers, else one.
+    int64_t registers = lanes == 64 ? 32 : 16;
+    int64_t blocksPerStep = 4 * int64_t(bits) + 6 <= registers ? 2 : 1;
+
+    // y[mIv, col + ...] += the chunks of the blocks at nTile + col, ...
+    auto storeBlocks = [&](OpBuilder &b, Location loc, Value mIv, Value nTile, Value col,
+                           int64_t numBlocks, Value yTile) {
+      SmallVector<Value> nBlocks;
+      for (int64_t blk = 0; blk < numBlocks; ++blk)
+        nBlocks.push_back(arith::AddIOp::create(
+            b, loc, nTile, arith::AddIOp::create(b, loc, col, cIndex(b, loc, blk * lanes))));
+      SmallVector<Value> chunks = emitBlocks(b, loc, mIv, nBlocks);
+      for (auto [c, v] : llvm::enumerate(chunks)) {
+        Value at = arith::AddIOp::create(b, loc, col, cIndex(b, loc, kChunk * c));
+        Value old = vector::TransferReadOp::create(b, loc, chunkF32, yTile, ValueRange{mIv, at},
+                                                   padF32, ArrayRef<bool>(inBounds));
+        yTile = vector::TransferWriteOp::create(b, loc, arith::AddFOp::create(b, loc, old, v),
+                                                yTile, ValueRange{mIv, at},
+                                                ArrayRef<bool>(inBounds))
+                    .getResult();
+      }
+      return yTile;
     };
 
     Value y = emitColumnTiles(
@@ -280,23 +316,23 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           return emitTensorLoop(
               b, loc, c0, m, b.getIndexAttr(1), yTile,
               [&](OpBuilder &b, Location loc, Value mIv, Value yTile) {
-                return emitTensorLoop(
-                    b, loc, c0, columns, b.getIndexAttr(lanes), yTile,
+                // Steps of blocksPerStep blocks, then single blocks (a
+                // column tile is a multiple of `lanes` wide, as N is).
+                int64_t step = blocksPerStep * lanes;
+                Value stepsEnd = arith::MulIOp::create(
+                    b, loc, arith::DivUIOp::create(b, loc, columns, cIndex(b, loc, step)),
+                    cIndex(b, loc, step));
+                yTile = emitTensorLoop(
+                    b, loc, c0, stepsEnd, b.getIndexAttr(step), yTile,
                     [&](OpBuilder &b, Location loc, Value col, Value yTile) {
-                      Value nBlock = arith::AddIOp::create(b, loc, nTile, col);
-                      SmallVector<Value> chunks = emitBlock(b, loc, mIv, nBlock);
-                      for (auto [c, v] : llvm::enumerate(chunks)) {
-                        Value at = arith::AddIOp::create(b, loc, col,
-                                                         cIndex(b, loc, kChunk * c));
-                        Value old = vector::TransferReadOp::create(
-                            b, loc, chunkF32, yTile, ValueRange{mIv, at}, padF32,
-                            ArrayRef<bool>(inBounds));
-                        yTile = vector::TransferWriteOp::create(
-                                    b, loc, arith::AddFOp::create(b, loc, old, v), yTile,
-                                    ValueRange{mIv, at}, ArrayRef<bool>(inBounds))
-                                    .getResult();
-                      }
-                      return yTile;
+                      return storeBlocks(b, loc, mIv, nTile, col, blocksPerStep, yTile);
+                    });
+                if (blocksPerStep == 1)
+                  return yTile;
+                return emitTensorLoop(
+                    b, loc, stepsEnd, columns, b.getIndexAttr(lanes), yTile,
+                    [&](OpBuilder &b, Location loc, Value col, Value yTile) {
+                      return storeBlocks(b, loc, mIv, nTile, col, 1, yTile);
                     });
               });
         });
@@ -312,7 +348,7 @@ struct TesseraLowerLutToVectorPass
   void runOnOperation() override {
     if (lanes != 0 && lanes != 32 && lanes != 64) {
       getOperation().emitError("tessera-lower-lut-to-vector: lanes must be 0, 32 or 64, got ")
-          << lanes;
+          << int64_t(lanes);
       return signalPassFailure();
     }
     if (lanes == 0)

@@ -44,6 +44,18 @@ static std::string typeString(Type t) {
   return s;
 }
 
+/// `name` as a C identifier: characters that cannot be in one become `_`
+/// (graph parameters are named like "w.codes").
+static std::string cIdentifier(const std::string &name) {
+  std::string s = name;
+  for (char &c : s)
+    if (!llvm::isAlnum(c) && c != '_')
+      c = '_';
+  if (s.empty() || llvm::isDigit(s[0]))
+    s = "_" + s;
+  return s;
+}
+
 /// "M x 128" with dynamic dimensions named after their size parameter.
 static std::string shapeString(const TensorSpec &spec) {
   std::string s;
@@ -51,7 +63,7 @@ static std::string shapeString(const TensorSpec &spec) {
     if (d)
       s += " x ";
     s += ShapedType::isDynamic(size)
-             ? spec.name + "_dim" + std::to_string(d)
+             ? cIdentifier(spec.name) + "_dim" + std::to_string(d)
              : std::to_string(size);
   }
   return s.empty() ? "scalar" : s;
@@ -60,7 +72,7 @@ static std::string shapeString(const TensorSpec &spec) {
 static void describe(llvm::raw_ostream &os, const TensorSpec &spec,
                      const char *role) {
   Type logical = spec.logicalType.getElementType();
-  os << " *   " << spec.name << " (" << role << "): ";
+  os << " *   " << cIdentifier(spec.name) << " (" << role << "): ";
   if (isLowBitType(logical)) {
     RankedTensorType t = spec.logicalType;
     unsigned bits = getLowBitWidth(logical);
@@ -140,10 +152,10 @@ std::string mlir::tessera::generateCHeader(ArrayRef<FunctionSignature> sigs,
     for (bool isResult : {false, true})
       for (const TensorSpec &spec : isResult ? sig.results : sig.inputs) {
         param((isResult ? "" : "const ") + cElementType(spec) + " *" +
-              spec.name);
+              cIdentifier(spec.name));
         for (auto [d, size] : llvm::enumerate(spec.shape))
           if (ShapedType::isDynamic(size))
-            param("int64_t " + spec.name + "_dim" + std::to_string(d));
+            param("int64_t " + cIdentifier(spec.name) + "_dim" + std::to_string(d));
       }
     if (first)
       os << "void";

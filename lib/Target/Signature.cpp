@@ -170,7 +170,7 @@ mlir::tessera::lowerSignatures(ModuleOp module,
           llvm::raw_string_ostream ls(spec.layout);
           ls << layout;
           if (!isResult)
-            spec.prepackFunction = "prepack_" + sig.name + "_" + spec.name;
+            spec.prepackFunction = prepackFunctionName(sig.name, spec.name);
         }
         (isResult ? sig.results : sig.inputs).push_back(std::move(spec));
       }

@@ -50,7 +50,7 @@ void createPrepackFunction(ModuleOp module, func::FuncOp func, unsigned argIndex
   OpBuilder b(module.getContext());
   b.setInsertionPointAfter(func);
   auto prepack = func::FuncOp::create(
-      b, func.getLoc(), ("prepack_" + func.getName() + "_" + argName).str(),
+      b, func.getLoc(), prepackFunctionName(func.getName(), argName),
       b.getFunctionType({type}, {type}));
   prepack.setArgAttr(0, "tessera.name", b.getStringAttr(argName));
   prepack.setResultAttr(0, "tessera.name", b.getStringAttr(argName + "_prepacked"));

@@ -445,3 +445,19 @@ func.func @lut_combine_init(%a: tensor<3x?x32x2xi32>, %ts: tensor<?x2xf32>, %s: 
   %y = tessera.lut_combine %a, %ts, %ts : tensor<3x?x32x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %s : tensor<32x2xf32> code_type ui3 outs %i : tensor<?x16xf32>
   return
 }
+
+// -----
+
+func.func @sum_byte_pairs_count(%x: vector<32xi8>) {
+  // expected-error @+1 {{expects half as many i16 sums as bytes, got 'vector<32xi16>' for 'vector<32xi8>'}}
+  %s = tessera.sum_byte_pairs %x : vector<32xi8> -> vector<32xi16>
+  return
+}
+
+// -----
+
+func.func @shuffle_bytes_width(%x: vector<16xi8>) {
+  // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 32/64}}
+  %s = tessera.shuffle_bytes %x, %x : vector<16xi8>
+  return
+}

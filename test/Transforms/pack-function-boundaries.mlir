@@ -56,3 +56,17 @@ func.func @plain(%a: tensor<4xf32>) -> tensor<4xf32> {
 func.func @dynamic(%w: tensor<?x8xui4>) {
   return
 }
+
+// -----
+
+// A tessera.layout attribute: the argument (or result) is passed in that
+// storage layout, here 2 tiles x 3 planes x 32 bytes.
+// CHECK-LABEL: func @with_layout
+// CHECK-SAME: (%[[B:.*]]: tensor<192xi8> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>}) -> (tensor<192xi8> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>})
+// CHECK: %[[W:.*]] = tessera.unpack %[[B]] layout <tile = [32, 8], bit_planes> : tensor<192xi8> -> tensor<64x8xui3>
+// CHECK: %[[P:.*]] = tessera.pack %[[W]] layout <tile = [32, 8], bit_planes> : tensor<64x8xui3> -> tensor<192xi8>
+// CHECK: return %[[P]]
+func.func @with_layout(%w: tensor<64x8xui3> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>})
+    -> (tensor<64x8xui3> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>}) {
+  return %w : tensor<64x8xui3>
+}

@@ -100,3 +100,100 @@ def test_lut_int8_tables_are_quantized():
     x = rng.standard_normal((1, k)).astype(np.float32)
     w = reference.pack(codes, 2)
     assert not np.allclose(lut(x, w, scales), exact(x, w, scales), rtol=0, atol=1e-6)
+
+
+# --- Prepacked weights -------------------------------------------------------
+
+def lut_graph(rng, n=128, k=256, bits=2, constant=False):
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    q = ts.quantize(w, f"u{bits}", 64, scale_dtype="f16")
+    g = ts.Graph("lin")
+    x = g.input("x", ("M", k))
+    g.output(g.mpmm(x, q, constant=constant, name="w"))
+    return g, q
+
+
+def graph_reference(x, q):
+    return reference.mpmm(x, q.codes, q.scales, q.group_size, q.zeros, q.zero_mode)
+
+
+def graph_bound(x, q, bits):
+    return reference.lut_error_bound(x, q.codes, q.scales, q.group_size, bits, q.zeros,
+                                     q.zero_mode)
+
+
+@pytest.mark.parametrize("aot", [False, True])
+def test_graph_weights_are_prepacked_once(tmp_path, aot):
+    # Bound weights reach the LUT kernel in its bit-plane layout, converted
+    # once by the module's prepack function; results match the reference.
+    rng = np.random.default_rng()
+    g, q = lut_graph(rng)
+    f = ts.compile(g, strategy="lut", output=str(tmp_path / "liblin.so") if aot else None)
+    spec = {s["name"]: s for s in f.inputs}["w.codes"]
+    if ts.num_threads() and "bit_planes" not in spec["layout"]:
+        pytest.skip("no byte shuffles on this host: canonical weights")
+    assert spec["prepack"] == "prepack_lin_w_codes"
+    x = rng.standard_normal((3, 256)).astype(np.float32)
+    err = np.abs(f(x) - graph_reference(x, q))
+    assert (err <= graph_bound(x, q, 2)).all()
+
+
+def test_prepack_api_and_errors():
+    rng = np.random.default_rng()
+    n, k, group = 64, 128, 32
+    text = mpmm_module(n, k, 3, True, "float", group, "f32", "f32")
+    f = ts.compile(text, strategy="lut")
+    specs = {s["name"]: s for s in f.inputs}
+    if "bit_planes" not in specs["arg1"]["layout"]:
+        pytest.skip("no byte shuffles on this host: canonical weights")
+    codes = rng.integers(-4, 4, size=(n, k))
+    s = rng.uniform(0.5, 1.5, size=(n, k // group)).astype(np.float32)
+    z = rng.standard_normal((n, k // group)).astype(np.float32)
+    x = rng.standard_normal((2, k)).astype(np.float32)
+    canonical = reference.pack(codes, 3)
+    prepacked = f.prepack("arg1", canonical)
+    assert isinstance(prepacked, ts.PrepackedWeights)
+    # Prepacked once, or converted on the call: the same result.
+    y1 = f(x, prepacked, s, z)
+    y2 = f(x, canonical, s, z)
+    np.testing.assert_array_equal(y1, y2)
+    bound = reference.lut_error_bound(x, codes, s, group, 3, z, "float")
+    assert (np.abs(y1 - reference.mpmm(x, codes, s, group, z, "float")) <= bound).all()
+    # The prepacked storage is the reference packer's bit-plane layout.
+    np.testing.assert_array_equal(
+        prepacked.data.view(np.uint8),
+        reference.pack_layout(codes, 3, tile=(64, 8) if specs["arg1"]["layout"].count("64")
+                              else (32, 8), bit_planes=True))
+    with pytest.raises(ValueError, match="needs no prepacking"):
+        f.prepack("arg2", s)
+    with pytest.raises(KeyError, match="no input 'v'"):
+        f.prepack("v", canonical)
+    other = ts.PrepackedWeights(prepacked.data, "mpmm", "arg0")
+    with pytest.raises(TypeError, match="input 'arg1' of mpmm"):
+        f(x, other, s, z)
+    with pytest.raises(ValueError, match="arg1"):
+        f.prepack("arg1", canonical[:-1])
+
+
+def test_constant_weights_packed_at_compile_time():
+    rng = np.random.default_rng()
+    g, q = lut_graph(rng, constant=True)
+    f = ts.compile(g, strategy="lut")
+    assert [s["name"] for s in f.inputs] == ["x"]
+    x = rng.standard_normal((1, 256)).astype(np.float32)
+    assert (np.abs(f(x) - graph_reference(x, q)) <= graph_bound(x, q, 2)).all()
+
+
+def test_header_documents_the_layout(tmp_path):
+    g, _ = lut_graph(np.random.default_rng())
+    header = tmp_path / "lin.h"
+    ts.compile(g, strategy="lut", output=str(tmp_path / "liblin.so"), header=str(header))
+    text = header.read_text()
+    # Graph parameters are named like "w.codes": the header must still be C.
+    import subprocess
+    proc = subprocess.run(["cc", "-fsyntax-only", "-Wall", "-Werror", "-x", "c", str(header)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    if "bit_planes" in text:
+        assert "convert the canonical packing once with <prefix>_prepack_lin_w_codes" in text
+        assert "int32_t lin_prepack_lin_w_codes(const uint8_t *w_codes, uint8_t *w_codes_prepacked);" in text

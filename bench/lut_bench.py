@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""The LUT (T-MAC) strategy of mpmm against the dequantize strategy.
+
+For each shape N x K, batch M, width b and thread count, prints the time per
+call of mpmm compiled with strategy="lut" (int8 tables, the vector kernel of
+byte shuffles) and strategy="dequantize", their ratio, the LUT's effective
+GB/s (weight + scale + zero bytes / time) and share of the read bandwidth
+measured in the same run, its roofline efficiency (floor / time, floor =
+max(bytes / bandwidth, 2*M*N*K / peak), as bench/mpmm_bench.py defines it),
+and what strategy="auto" picks, with its time over the faster one's. Weights
+are quantized group-wise (group 128, f16 scales, integer zero points), bound
+as parameters (prepacked once for the LUT kernel) and come from memory, not
+cache: the benchmark cycles through enough distinct copies to exceed twice
+the last-level cache.
+
+    PYTHONPATH=build/python /usr/bin/python3 bench/lut_bench.py          # the issue's table
+    ... --shapes 4096x4096 --batches 1 --widths 2 --threads 1
+"""
+
+import argparse
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from mpmm_bench import ceilings_library, llc_bytes, measure  # noqa: E402
+
+
+def run(args):
+    import ctypes
+
+    import numpy as np
+    import tessera as ts
+
+    threads = args.threads_now
+    with tempfile.TemporaryDirectory() as tmp:
+        ceil = ceilings_library(tmp)
+        bandwidth = ceil.read_bandwidth(ctypes.c_size_t(256 << 20), threads, 2) * 1e9
+        peak = ceil.peak_gflops(threads, 20_000_000) * 1e9
+        print(f"threads {threads}: read bandwidth {bandwidth / 1e9:.1f} GB/s, "
+              f"peak f32 {peak / 1e9:.0f} GFLOP/s (measured now)")
+        print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'lut ms':>9} {'deq ms':>9} {'deq/lut':>7} "
+              f"{'GB/s':>7} {'%bw':>5} {'roofline':>8} {'auto':>10} {'auto/best':>9}")
+        rng = np.random.default_rng(0)
+        llc = llc_bytes()
+        for n, k in args.shapes:
+            w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+            for bits in args.widths:
+                q = ts.quantize(w, f"u{bits}", 128, scale_dtype="f16")
+                g = ts.Graph("bench")
+                x = g.input("x", ("M", k))
+                g.output(g.mpmm(x, q))
+                weight_bytes = sum(a.nbytes for _, a in g.params)
+                copies = max(1, int(np.ceil(2 * llc / weight_bytes)))
+                fns = {}
+                for strategy in ("lut", "dequantize", "auto"):
+                    lib = pathlib.Path(tmp) / f"lib{strategy}_{n}x{k}_u{bits}.so"
+                    ts.compile(g, output=lib, strategy=strategy)
+                    fns[strategy] = [ts.load(lib, params=[(nm, a.copy()) for nm, a in g.params])
+                                     for _ in range(copies)]
+                for m in args.batches:
+                    xv = rng.standard_normal((m, k)).astype(np.float32)
+                    t = {s: measure(lambda i: f[i % copies](xv), args.budget)
+                         for s, f in fns.items()}
+                    floor = max(weight_bytes / bandwidth, 2.0 * m * n * k / peak)
+                    auto = "lut" if abs(t["auto"] - t["lut"]) < abs(t["auto"] - t["dequantize"]) \
+                        else "dequantize"
+                    print(f"{n:>5} x {k:<5} {m:>4} {bits:>4} {t['lut'] * 1e3:>9.3f} "
+                          f"{t['dequantize'] * 1e3:>9.3f} {t['dequantize'] / t['lut']:>7.2f} "
+                          f"{weight_bytes / t['lut'] / 1e9:>7.2f} "
+                          f"{100 * weight_bytes / t['lut'] / bandwidth:>5.1f} "
+                          f"{floor / t['lut']:>8.3f} {auto:>10} "
+                          f"{t['auto'] / min(t['lut'], t['dequantize']):>9.2f}", flush=True)
+                del fns
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shapes", default="4096x4096,11008x4096")
+    p.add_argument("--batches", default="1,16,256")
+    p.add_argument("--widths", default="1,2,3,4")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--budget", type=float, default=1.0, help="seconds of repeats per cell")
+    p.add_argument("--threads-now", type=int, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    args.batches = [int(v) for v in args.batches.split(",")]
+    args.widths = [int(v) for v in args.widths.split(",")]
+    if args.threads_now:
+        return run(args)
+    for t in [int(v) for v in args.threads.split(",")]:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TESSERA_NUM_THREADS=str(t))
+        subprocess.run([sys.executable, __file__, *sys.argv[1:], "--threads-now", str(t)],
+                       env=env, check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+// RUN: tessera-opt %s --tessera-lower-lut-to-vector=lanes=32 --canonicalize --cse -split-input-file | FileCheck %s --check-prefix=AVX2
+// RUN: tessera-opt %s --tessera-lower-lut-to-vector=lanes=64 --canonicalize --cse -split-input-file | FileCheck %s --check-prefix=AVX512
+// RUN: tessera-opt %s --tessera-lower-lut-to-vector=lanes=0 -split-input-file | FileCheck %s --check-prefix=NONE
+// RUN: not tessera-opt %s --tessera-lower-lut-to-vector=lanes=16 -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: tessera-lower-lut-to-vector: lanes must be 0, 32 or 64, got 16
+
+// 2-bit weights in tiles of 32 x 8 bit planes: column tiles of 256 rows in
+// an scf.forall; rows of x; two blocks of 32 rows at a time (two streams);
+// groups; runs of 8 weights. Per run: two tables broadcast to every
+// 16-byte lane; per block and plane one 32-byte load, its nibbles as
+// indices of two byte shuffles, interleaved and summed in pairs into i16.
+// AVX2-LABEL: func @two_bits
+// AVX2-NOT: tessera.lut_accumulate
+// AVX2-NOT: tessera.lut_combine
+// AVX2: scf.forall (%[[TILE:.*]]) = (0) to (512) step (256) shared_outs
+// AVX2: scf.for {{.*}} -> (tensor<?x256xf32>)
+// AVX2: scf.for {{.*}} step %c64 {{.*}} -> (tensor<?x256xf32>)
+// AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2: scf.for {{.*}} -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>)
+// AVX2: %[[T0:.*]] = vector.transfer_read %{{.*}} : tensor<?x16x16xi8>, vector<16xi8>
+// AVX2: %[[B0:.*]] = vector.shuffle %[[T0]], %[[T0]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// AVX2: %[[W:.*]] = vector.transfer_read %arg1[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<8192xi8>, vector<32xi8>
+// AVX2: %[[LO:.*]] = arith.andi %[[W]], %{{.*}} : vector<32xi8>
+// AVX2: %[[HI:.*]] = arith.shrui %[[W]], %{{.*}} : vector<32xi8>
+// AVX2: %[[R0:.*]] = tessera.shuffle_bytes %[[B0]], %[[LO]] : vector<32xi8>
+// AVX2: %[[R1:.*]] = tessera.shuffle_bytes %{{.*}}, %[[HI]] : vector<32xi8>
+// AVX2: %[[P:.*]] = vector.shuffle %[[R0]], %[[R1]] [0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39, 16, 48,
+// AVX2: %[[S:.*]] = tessera.sum_byte_pairs %[[P]] : vector<32xi8> -> vector<16xi16>
+// AVX2: arith.addi %{{.*}}, %[[S]] : vector<16xi16>
+// AVX2-COUNT-3: tessera.sum_byte_pairs
+// Per group: planes combined in i32 (the second plane times 2), scaled.
+// AVX2: vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [8], strides = [1]} : vector<16xi16> to vector<8xi16>
+// AVX2: arith.extsi %{{.*}} : vector<8xi16> to vector<8xi32>
+// AVX2: arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
+// AVX2: arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
+// AVX2: vector.fma
+// AVX2: scf.forall.in_parallel
+
+// Tiles of 32 rows are not the 64-lane kernel's.
+// AVX512-LABEL: func @two_bits
+// AVX512: tessera.lut_accumulate
+// NONE-LABEL: func @two_bits
+// NONE: tessera.lut_accumulate
+// NONE: tessera.lut_combine
+func.func @two_bits(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<512x2xf16>, %init: tensor<?x512xf32>) -> tensor<?x512xf32> {
+  %w = tessera.unpack %wb layout <tile = [32, 8], bit_planes> : tensor<8192xi8> -> tensor<512x64xui2>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<?x64xf32> -> tensor<?x16x16xi8>, tensor<?x2xf32>, tensor<?x2xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x16x16xi8>, tensor<512x64xui2> -> tensor<2x?x512x2xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<2x?x512x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %s : tensor<512x2xf16> code_type ui2 outs %init : tensor<?x512xf32>
+  return %y : tensor<?x512xf32>
+}
+
+// -----
+
+// Tiles of 64 rows for 64-byte shuffles: the 32-lane kernel leaves these
+// weights alone, the 64-lane one takes them.
+// AVX2-LABEL: func @wide_tiles
+// AVX2: tessera.lut_combine
+// AVX512-LABEL: func @wide_tiles
+// AVX512: tessera.shuffle_bytes {{.*}} : vector<64xi8>
+// AVX512: tessera.sum_byte_pairs {{.*}} : vector<64xi8> -> vector<32xi16>
+// AVX512-NOT: tessera.lut_combine
+func.func @wide_tiles(%x: tensor<1x64xf32>, %wb: tensor<3072xi8>, %s: tensor<128x2xf32>, %z: tensor<128x2xf32>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 8], bit_planes> : tensor<3072xi8> -> tensor<128x64xsi3>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x64xf32> -> tensor<1x16x16xi8>, tensor<1x2xf32>, tensor<1x2xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xi8>, tensor<128x64xsi3> -> tensor<3x1x128x2xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<3x1x128x2xi32>, tensor<1x2xf32>, tensor<1x2xf32> scales %s : tensor<128x2xf32> zeros %z : tensor<128x2xf32> code_type si3 outs %init : tensor<1x128xf32>
+  return %y : tensor<1x128xf32>
+}
+
+// -----
+
+// Left for the reference lowering: f32 tables; canonical weights.
+// AVX512-LABEL: func @not_kernels
+// AVX2-LABEL: func @not_kernels
+// AVX2: tessera.lut_combine
+// AVX2: tessera.lut_combine
+// AVX2-NOT: tessera.shuffle_bytes
+func.func @not_kernels(%x: tensor<1x64xf32>, %wb: tensor<1024xi8>, %s: tensor<128x2xf32>, %init: tensor<1x128xf32>) -> (tensor<1x128xf32>, tensor<1x128xf32>) {
+  %w = tessera.unpack %wb layout <tile = [32, 8], bit_planes> : tensor<1024xi8> -> tensor<128x64xui1>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x64xf32> -> tensor<1x16x16xf32>, tensor<1x2xf32>, tensor<1x2xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xf32>, tensor<128x64xui1> -> tensor<1x1x128x2xf32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<1x1x128x2xf32>, tensor<1x2xf32>, tensor<1x2xf32> scales %s : tensor<128x2xf32> code_type ui1 outs %init : tensor<1x128xf32>
+  %wc = tessera.unpack %wb : tensor<1024xi8> -> tensor<128x64xui1>
+  %t8, %ts8, %sums8 = tessera.lut_tables %x group_size 32 : tensor<1x64xf32> -> tensor<1x16x16xi8>, tensor<1x2xf32>, tensor<1x2xf32>
+  %acc8 = tessera.lut_accumulate %t8, %wc group_size 32 : tensor<1x16x16xi8>, tensor<128x64xui1> -> tensor<1x1x128x2xi32>
+  %y8 = tessera.lut_combine %acc8, %ts8, %sums8 : tensor<1x1x128x2xi32>, tensor<1x2xf32>, tensor<1x2xf32> scales %s : tensor<128x2xf32> code_type ui1 outs %init : tensor<1x128xf32>
+  return %y, %y8 : tensor<1x128xf32>, tensor<1x128xf32>
+}

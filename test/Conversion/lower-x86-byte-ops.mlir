@@ -1,0 +1,16 @@
+// RUN: tessera-opt %s --tessera-lower-x86-byte-ops | FileCheck %s
+
+// CHECK-LABEL: func @byte_ops
+// CHECK: %[[R:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pshuf.b"(%arg0, %arg1) : (vector<32xi8>, vector<32xi8>) -> vector<32xi8>
+// CHECK: %[[ONES:.*]] = arith.constant dense<1> : vector<32xi8>
+// CHECK: %[[S:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[ONES]], %[[R]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.pshuf.b.512"(%arg2, %arg3) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"({{.*}}) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
+// CHECK-NOT: tessera.
+func.func @byte_ops(%t: vector<32xi8>, %i: vector<32xi8>, %t64: vector<64xi8>, %i64: vector<64xi8>) -> (vector<16xi16>, vector<32xi16>) {
+  %r = tessera.shuffle_bytes %t, %i : vector<32xi8>
+  %s = tessera.sum_byte_pairs %r : vector<32xi8> -> vector<16xi16>
+  %r64 = tessera.shuffle_bytes %t64, %i64 : vector<64xi8>
+  %s64 = tessera.sum_byte_pairs %r64 : vector<64xi8> -> vector<32xi16>
+  return %s, %s64 : vector<16xi16>, vector<32xi16>
+}

@@ -1,0 +1,53 @@
+// RUN: tessera-opt %s --tessera-assign-lut-layouts=lanes=32 -split-input-file | FileCheck %s
+// RUN: tessera-opt %s --tessera-assign-lut-layouts=lanes=0 -split-input-file | FileCheck %s --check-prefix=NONE
+
+// Weights passed by the caller: the argument takes the bit-plane layout,
+// and a public prepack function converts canonical storage into it.
+// CHECK-LABEL: func @arg
+// CHECK-SAME: %{{.*}}: tensor<64x64xui2> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>, tessera.name = "w"}
+// CHECK: tessera.lut_accumulate %{{.*}}, %arg1
+// CHECK-LABEL: func @prepack_arg_w
+// CHECK-SAME: (%[[W:.*]]: tensor<64x64xui2> {tessera.name = "w"}) -> (tensor<64x64xui2> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>, tessera.name = "w_prepacked"})
+// CHECK-NEXT: return %[[W]]
+// NONE-LABEL: func @arg
+// NONE-NOT: tessera.layout
+// NONE-NOT: prepack
+func.func @arg(%t: tensor<1x16x16xi8>, %w: tensor<64x64xui2> {tessera.name = "w"}) -> tensor<2x1x64x2xi32> {
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xi8>, tensor<64x64xui2> -> tensor<2x1x64x2xi32>
+  return %acc : tensor<2x1x64x2xi32>
+}
+
+// -----
+
+// Constant weights are packed in the layout at compile time: 32 rows x 8
+// codes of 2 bits, all 2 (binary 10): one tile, plane 0 (32 bytes, one per
+// row) all clear, plane 1 all set.
+// CHECK-LABEL: func @constant
+// CHECK: %[[C:.*]] = arith.constant dense<[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1]> : tensor<64xi8>
+// CHECK: %[[W:.*]] = tessera.unpack %[[C]] layout <tile = [32, 8], bit_planes> : tensor<64xi8> -> tensor<32x8xui2>
+// CHECK: tessera.lut_accumulate %{{.*}}, %[[W]]
+func.func @constant(%t: tensor<1x2x16xi8>) -> tensor<2x1x32x1xi32> {
+  %w = arith.constant dense<2> : tensor<32x8xui2>
+  %acc = tessera.lut_accumulate %t, %w group_size 8 : tensor<1x2x16xi8>, tensor<32x8xui2> -> tensor<2x1x32x1xi32>
+  return %acc : tensor<2x1x32x1xi32>
+}
+
+// -----
+
+// Weights computed in the function are repacked where they are used; f32
+// tables and N not a multiple of 32 are not the kernel's; a private
+// function's argument is not part of the ABI.
+// CHECK-LABEL: func private @computed
+// CHECK: %[[P:.*]] = tessera.pack %arg1 layout <tile = [32, 8], bit_planes> : tensor<32x64xsi3> -> tensor<768xi8>
+// CHECK: %[[W:.*]] = tessera.unpack %[[P]] layout <tile = [32, 8], bit_planes> : tensor<768xi8> -> tensor<32x64xsi3>
+// CHECK: tessera.lut_accumulate %{{.*}}, %[[W]]
+// CHECK: tessera.lut_accumulate %{{.*}}, %arg3
+// CHECK: tessera.lut_accumulate %{{.*}}, %arg4
+// CHECK-NOT: prepack
+func.func private @computed(%t: tensor<1x16x16xi8>, %w: tensor<32x64xsi3>, %tf: tensor<1x16x16xf32>,
+                            %w2: tensor<32x64xsi3>, %w40: tensor<40x64xsi3>) -> (tensor<3x1x32x2xi32>, tensor<3x1x32x2xf32>, tensor<3x1x40x2xi32>) {
+  %a = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xi8>, tensor<32x64xsi3> -> tensor<3x1x32x2xi32>
+  %b = tessera.lut_accumulate %tf, %w2 group_size 32 : tensor<1x16x16xf32>, tensor<32x64xsi3> -> tensor<3x1x32x2xf32>
+  %c = tessera.lut_accumulate %t, %w40 group_size 32 : tensor<1x16x16xi8>, tensor<40x64xsi3> -> tensor<3x1x40x2xi32>
+  return %a, %b, %c : tensor<3x1x32x2xi32>, tensor<3x1x32x2xf32>, tensor<3x1x40x2xi32>
+}
