@@ -49,9 +49,10 @@ def TesseraChooseMpmmStrategy
       group size that is a multiple of 8, and its vector kernel a target
       with byte shuffles of `lut-lanes` bytes (32: AVX2, 64: AVX-512BW; 0:
       none, so never LUT) and N a multiple of them;
-    - it is chosen for codes of at most `lut-max-bits` bits (default 4)
-      when x has at most `lut-max-rows` rows (static M; default 8), and for
-      1- and 2-bit codes at any M.
+    - it is chosen for codes of 1 to 3 bits at any M, and for codes of up
+      to `lut-max-bits` bits (default 4) unless x has more than
+      `lut-max-rows` rows known at compile time (default 64): at 4 bits and
+      hundreds of rows the dequantize strategy's GEMM is as fast or faster.
 
     `strategy=dequantize|lut|lut_f32` forces that strategy on every op that
     can take it (a compile option).
@@ -63,8 +64,8 @@ def TesseraChooseMpmmStrategy
            "Bytes per shuffle of the target (32: AVX2, 64: AVX-512BW, 0: none)">,
     Option<"lutMaxBits", "lut-max-bits", "int64_t", /*default=*/"4",
            "Widest codes for which auto picks LUT at few rows">,
-    Option<"lutMaxRows", "lut-max-rows", "int64_t", /*default=*/"8",
-           "Most rows of x (static) for which auto picks LUT at 3 or more bits">
+    Option<"lutMaxRows", "lut-max-rows", "int64_t", /*default=*/"64",
+           "Most rows of x (when static) for which auto picks LUT at 4 or more bits">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect"];
 }

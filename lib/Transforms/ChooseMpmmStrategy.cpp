@@ -58,8 +58,8 @@ struct TesseraChooseMpmmStrategyPass
       } else if (lutKernelApplies(op, lutLanes)) {
         int64_t bits = getLowBitWidth(op.getWeights().getType().getElementType());
         int64_t rows = op.getX().getType().getDimSize(0);
-        bool fewRows = !ShapedType::isDynamic(rows) && rows <= lutMaxRows;
-        if (bits <= 2 || (bits <= lutMaxBits && fewRows))
+        bool manyRows = !ShapedType::isDynamic(rows) && rows > lutMaxRows;
+        if (bits <= std::min<int64_t>(3, lutMaxBits) || (bits <= lutMaxBits && !manyRows))
           choice = "lut";
       }
       op.setStrategy(choice);

@@ -5,7 +5,7 @@
 
 // BAD: unknown strategy 'fast' (expected auto, dequantize, lut or lut_f32)
 
-// 2-bit codes: LUT at any M (where the target has byte shuffles).
+// 1-3 bit codes: LUT at any M (where the target has byte shuffles).
 // AUTO-LABEL: func @two_bits
 // AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
 // NOSHUFFLE-LABEL: func @two_bits
@@ -17,17 +17,24 @@ func.func @two_bits(%x: tensor<?x64xf32>, %w: tensor<64x64xui2>, %s: tensor<64x2
   return %y : tensor<?x64xf32>
 }
 
-// 4-bit codes: LUT only for few rows, known at compile time.
+// 4-bit codes: LUT unless x has more than 64 rows known at compile time;
+// 5 bits and more: dequantize.
 // AUTO-LABEL: func @four_bits
+// AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
+// AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
 // AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
 // AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
 // AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
-func.func @four_bits(%x1: tensor<1x64xf32>, %x: tensor<?x64xf32>, %x64: tensor<64x64xf32>, %w: tensor<64x64xsi4>, %s: tensor<64x2xf32>,
-                     %i1: tensor<1x64xf32>, %i: tensor<?x64xf32>, %i64: tensor<64x64xf32>) -> (tensor<1x64xf32>, tensor<?x64xf32>, tensor<64x64xf32>) {
+func.func @four_bits(%x1: tensor<1x64xf32>, %x: tensor<?x64xf32>, %x64: tensor<64x64xf32>, %x65: tensor<65x64xf32>,
+                     %w: tensor<64x64xsi4>, %w5: tensor<64x64xui5>, %s: tensor<64x2xf32>,
+                     %i1: tensor<1x64xf32>, %i: tensor<?x64xf32>, %i64: tensor<64x64xf32>, %i65: tensor<65x64xf32>)
+    -> (tensor<1x64xf32>, tensor<?x64xf32>, tensor<64x64xf32>, tensor<65x64xf32>, tensor<1x64xf32>) {
   %y1 = tessera.mpmm %x1, %w : tensor<1x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i1 : tensor<1x64xf32>
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
   %y64 = tessera.mpmm %x64, %w : tensor<64x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i64 : tensor<64x64xf32>
-  return %y1, %y, %y64 : tensor<1x64xf32>, tensor<?x64xf32>, tensor<64x64xf32>
+  %y65 = tessera.mpmm %x65, %w : tensor<65x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i65 : tensor<65x64xf32>
+  %y5 = tessera.mpmm %x1, %w5 : tensor<1x64xf32>, tensor<64x64xui5> scales %s : tensor<64x2xf32> group_size 32 outs %i1 : tensor<1x64xf32>
+  return %y1, %y, %y64, %y65, %y5 : tensor<1x64xf32>, tensor<?x64xf32>, tensor<64x64xf32>, tensor<65x64xf32>, tensor<1x64xf32>
 }
 
 // Not for the LUT kernel: N not a multiple of the shuffle width, float
