@@ -156,18 +156,19 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                                                ArrayRef<bool>(inBounds));
       return vector::ShuffleOp::create(b, loc, t, t, broadcastMask);
     };
-    // Per-row (n) values of a group, 8 at a time, as f32.
+    // Per-row (n) values of a group, 8 at a time, as f32 (converted as one
+    // vector).
     auto readColumn = [&](OpBuilder &b, Location loc, Value tensor, Value nBase,
                           Value gIv) -> Value {
       SmallVector<Value> elems;
       for (int64_t r = 0; r < kChunk; ++r) {
         Value nIv = arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r));
-        Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{nIv, gIv});
-        if (!v.getType().isF32())
-          v = arith::ExtFOp::create(b, loc, f32, v);
-        elems.push_back(v);
+        elems.push_back(tensor::ExtractOp::create(b, loc, tensor, ValueRange{nIv, gIv}));
       }
-      return vector::FromElementsOp::create(b, loc, chunkF32, elems);
+      Type elementType = elems.front().getType();
+      Value v = vector::FromElementsOp::create(
+          b, loc, VectorType::get({kChunk}, elementType), elems);
+      return elementType.isF32() ? v : Value(arith::ExtFOp::create(b, loc, chunkF32, v));
     };
     auto readZeros = [&](OpBuilder &b, Location loc, Value nBase, Value gIv) -> Value {
       SmallVector<Value> elems;
