@@ -44,9 +44,10 @@ struct CpuPipelineCliOptions
       llvm::cl::init(0)};
   Option<std::string> mpmmStrategy{
       *this, "mpmm-strategy",
-      llvm::cl::desc("Strategy of tessera.mpmm ops without one: auto "
-                     "(default), dequantize, lut or lut_f32"),
-      llvm::cl::init("auto")};
+      llvm::cl::desc("Strategy of tessera.mpmm ops without one: dequantize "
+                     "(default), auto (the heuristic; may pick int8-table "
+                     "LUT), lut or lut_f32"),
+      llvm::cl::init("dequantize")};
   Option<int64_t> lutLanes{
       *this, "lut-lanes",
       llvm::cl::desc("Bytes per byte shuffle for LUT kernels: 32 (AVX2), 64 "

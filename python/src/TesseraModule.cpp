@@ -337,7 +337,7 @@ PYBIND11_MODULE(_tessera, m) {
                     const std::string &, int64_t, const std::string &>(),
            py::arg("mlir"), py::arg("filename") = "<graph>",
            py::arg("crash_reproducer") = "", py::arg("threads") = 0,
-           py::arg("strategy") = "auto")
+           py::arg("strategy") = "dequantize")
       .def("functions", &PyJitModule::functions)
       .def("call", &PyJitModule::call, py::arg("name"), py::arg("args"));
   m.def("aot_compile", &aotCompile, py::arg("mlir"), py::arg("filename"),
@@ -345,7 +345,7 @@ PYBIND11_MODULE(_tessera, m) {
         py::arg("cpu") = "host", py::arg("opt_level") = 3,
         py::arg("prefix") = "", py::arg("runtime_library") = "",
         py::arg("dump_dir") = "", py::arg("crash_reproducer") = "",
-        py::arg("threads") = 0, py::arg("strategy") = "auto");
+        py::arg("threads") = 0, py::arg("strategy") = "dequantize");
   // The thread pool of JIT-compiled code (this extension's runtime).
   m.def("set_num_threads", &tessera_rt_set_num_threads, py::arg("threads"));
   m.def("num_threads", &tessera_rt_num_threads);

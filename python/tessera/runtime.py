@@ -219,7 +219,7 @@ def _atomic_copy(src, dst):
 
 
 def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
-            opt_level=3, cache=True, header=None, threads=0, strategy="auto"):
+            opt_level=3, cache=True, header=None, threads=0, strategy="dequantize"):
     """Compiles a Graph (or MLIR text) and returns a Function.
 
     target: "cpu". output: None to JIT-compile in process, or the path of a
@@ -230,10 +230,12 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     count at each call (set_num_threads for JIT code, Function.set_num_threads
     for a library, else TESSERA_NUM_THREADS, else the machine's cores); N
     uses at most N.
-    strategy: how mpmm ops without a strategy attribute are computed: "auto"
-    (default; the compiler's heuristic), "dequantize", "lut" (T-MAC table
-    lookups with int8 tables: approximate, see docs/lut.md) or "lut_f32"
-    (f32 tables).
+    strategy: how mpmm ops without a strategy attribute are computed:
+    "dequantize" (default; exact up to f32 rounding, weights in their
+    canonical packing), "auto" (the compiler's heuristic: the LUT strategy
+    with int8 tables where it is faster, which rounds table entries, see
+    docs/lut.md, and reads weights prepacked), "lut" (always LUT, int8
+    tables) or "lut_f32" (LUT with exact f32 tables; reference lowering).
     Raises CompileError with the diagnostics on invalid IR; when a pass
     fails, the message names the pipeline and the MLIR reproducer written
     under the cache's reproducers/ folder.

@@ -197,3 +197,18 @@ def test_header_documents_the_layout(tmp_path):
     if "bit_planes" in text:
         assert "convert the canonical packing once with <prefix>_prepack_lin_w_codes" in text
         assert "int32_t lin_prepack_lin_w_codes(const uint8_t *w_codes, uint8_t *w_codes_prepacked);" in text
+
+
+def test_strategy_default_and_auto():
+    # The default is the exact dequantize strategy with canonical weights;
+    # "auto" picks LUT for 2-bit codes (where the host has byte shuffles)
+    # and dequantize for 8-bit codes.
+    text2 = mpmm_module(64, 128, 2, False, "none", 32, "f32", None)
+    text8 = mpmm_module(64, 128, 8, False, "none", 32, "f32", None)
+    assert all(not s["prepack"] for s in ts.compile(text2).inputs)
+    assert all(not s["prepack"] for s in ts.compile(text8, strategy="auto").inputs)
+    auto2 = ts.compile(text2, strategy="auto")
+    lanes = ts.compile(text2, strategy="lut").inputs[1]["layout"]
+    assert auto2.inputs[1]["layout"] == lanes
+    with pytest.raises(ValueError, match="strategy must be"):
+        ts.compile(text2, strategy="fast")

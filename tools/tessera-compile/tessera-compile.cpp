@@ -75,9 +75,10 @@ static cl::opt<int64_t> threads(
     cl::init(0), cl::cat(category));
 static cl::opt<std::string> mpmmStrategy(
     "mpmm-strategy",
-    cl::desc("Strategy of tessera.mpmm ops without one: auto (default), "
-             "dequantize, lut (T-MAC, int8 tables) or lut_f32"),
-    cl::init("auto"), cl::cat(category));
+    cl::desc("Strategy of tessera.mpmm ops without one: dequantize "
+             "(default; exact up to f32 rounding), auto (the heuristic: "
+             "LUT where faster), lut (T-MAC, int8 tables) or lut_f32"),
+    cl::init("dequantize"), cl::cat(category));
 static cl::opt<std::string>
     runtimeLibrary("runtime-library",
                    cl::desc("The Tessera runtime archive to link (default: "

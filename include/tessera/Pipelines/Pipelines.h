@@ -31,9 +31,11 @@ struct CpuPipelineOptions {
   /// the host.
   int64_t vectorRegisters = 0;
   /// How tessera.mpmm ops without a `strategy` attribute are computed:
-  /// "auto" (tessera-choose-mpmm-strategy's heuristic), "dequantize",
-  /// "lut" (T-MAC, int8 tables) or "lut_f32".
-  std::string mpmmStrategy = "auto";
+  /// "dequantize" (the default: exact up to f32 rounding, canonical weight
+  /// storage at the ABI), "auto" (tessera-choose-mpmm-strategy's heuristic,
+  /// which picks the lossy int8-table LUT strategy where it is faster), "lut"
+  /// (T-MAC, int8 tables) or "lut_f32".
+  std::string mpmmStrategy = "dequantize";
   /// Bytes per byte shuffle of the target for the LUT kernel (32: AVX2,
   /// 64: AVX-512BW, 0: none); -1 asks the host.
   int64_t lutLanes = -1;

@@ -43,7 +43,7 @@ struct AotOptions {
   /// code, 0 the runtime's count at each call, N at most N.
   int64_t threads = 0;
   /// CpuPipelineOptions::mpmmStrategy.
-  std::string mpmmStrategy = "auto";
+  std::string mpmmStrategy = "dequantize";
   /// The runtime archive and the linker; found next to the tools if empty.
   std::string runtimeLibrary;
   std::string linker;
