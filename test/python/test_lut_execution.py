@@ -212,3 +212,25 @@ def test_strategy_default_and_auto():
     assert auto2.inputs[1]["layout"] == lanes
     with pytest.raises(ValueError, match="strategy must be"):
         ts.compile(text2, strategy="fast")
+
+
+def test_tessera_run_prepacks_weights_from_files(tessera_run, tmp_path):
+    # .npy weights hold the canonical packing; tessera-run converts them
+    # with the module's prepack function before calling.
+    import subprocess
+    rng = np.random.default_rng()
+    n, k, group = 64, 128, 32
+    (tmp_path / "m.mlir").write_text(mpmm_module(n, k, 2, False, "none", group, "f32", None))
+    codes = rng.integers(0, 4, size=(n, k))
+    s = rng.uniform(0.5, 1.5, size=(n, k // group)).astype(np.float32)
+    x = rng.standard_normal((3, k)).astype(np.float32)
+    for name, value in {"x": x, "w": reference.pack(codes, 2), "s": s}.items():
+        np.save(tmp_path / f"{name}.npy", value)
+    proc = subprocess.run([tessera_run, str(tmp_path / "m.mlir"), "-e", "mpmm", "--mpmm-strategy=lut",
+                           "-i", str(tmp_path / "x.npy"), "-i", str(tmp_path / "w.npy"),
+                           "-i", str(tmp_path / "s.npy"), "-o", str(tmp_path / "y.npy")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    y = np.load(tmp_path / "y.npy")
+    err = np.abs(y - reference.mpmm(x, codes, s, group))
+    assert (err <= reference.lut_error_bound(x, codes, s, group, 2)).all()

@@ -226,6 +226,19 @@ int main(int argc, char **argv) {
         llvm::errs() << "error: argument " << i << ": " << error << "\n";
         return 1;
       }
+      // Weights that the kernel reads in another layout: files hold the
+      // canonical packing, converted once by the module's prepack function.
+      if (const std::string &prepack = sig->inputs[i].prepackFunction;
+          !prepack.empty()) {
+        std::vector<HostTensor> converted;
+        if (failed((*jit)->invoke(prepack, {mlir::tessera::viewOf(t)},
+                                  converted, error))) {
+          llvm::errs() << "error: argument " << i << " (prepacked by " << prepack
+                       << "): " << error << "\n";
+          return 1;
+        }
+        t = std::move(converted.front());
+      }
       args.push_back(std::move(t));
     } else if (randomInputs) {
       args.push_back(makeRandom(sig->inputs[i], rng));
