@@ -323,6 +323,12 @@ def Tessera_LutTablesOp : Tessera_Op<"lut_tables", [Pure]> {
     a group of zeros has scale 0 and entries 0. With an `f32` `tables`
     result the entries are exact sums and `table_scales` is 1.
 
+    With a `codebook` (at most 16 values, for codebook weights such as
+    NF4), the tables are per activation instead: `K` tables of 16 entries,
+    `T[m, k, q] = x[m, k] * codebook[q]` (0 past the codebook's end), and
+    int8 tables use `a = max_k |x[m, k]| * max_q |codebook[q]|` over the
+    group.
+
     Example:
 
     ```mlir
@@ -331,13 +337,15 @@ def Tessera_LutTablesOp : Tessera_Op<"lut_tables", [Pure]> {
     ```
   }];
   let arguments = (ins RankedTensorOf<[Tessera_ActivationFloat]>:$x,
+                       Optional<1DTensorOf<[Tessera_ActivationFloat]>>:$codebook,
                        ConfinedAttr<I64Attr, [IntPositive]>:$group_size);
   let results = (outs RankedTensorOf<[F32, I8]>:$tables,
                       RankedTensorOf<[F32]>:$table_scales,
                       RankedTensorOf<[F32]>:$sums);
   let assemblyFormat = [{
-    $x `group_size` $group_size attr-dict `:` type($x) `->` type($tables) `,`
-    type($table_scales) `,` type($sums)
+    $x (`codebook` $codebook^ `:` type($codebook))? `group_size` $group_size
+    attr-dict `:` type($x) `->` type($tables) `,` type($table_scales) `,`
+    type($sums)
   }];
   let hasVerifier = 1;
 }
@@ -356,7 +364,10 @@ def Tessera_LutAccumulateOp : Tessera_Op<"lut_accumulate", [Pure]> {
 
     i.e. the 4 bits of plane `i` at a run of 4 weights index the run's
     table. With `i8` tables the sums are exact in `i32`; with `f32` tables
-    they are `f32`. A lowering reads `W` from a bit-plane layout
+    they are `f32`. With per-activation tables (`K` tables, from a
+    codebook; unsigned codes of at most 4 bits) the code itself is the
+    index and there is one plane: `acc[0, m, n, g] = sum_{k in g}
+    tables[m, k, W[n, k]]`. A lowering reads `W` from a bit-plane layout
     (`#tessera.layout<tile = [L, 8], bit_planes>`): the index of a run is
     then a nibble of a byte, and the lookup of L rows one byte shuffle.
 
@@ -374,6 +385,13 @@ def Tessera_LutAccumulateOp : Tessera_Op<"lut_accumulate", [Pure]> {
   let assemblyFormat = [{
     $tables `,` $weights `group_size` $group_size attr-dict `:` type($tables)
     `,` type($weights) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// Per-activation (codebook) tables: K of them instead of K/4.
+    bool isDirect() {
+      return getTables().getType().getDimSize(1) ==
+             getWeights().getType().getDimSize(1);
+    }
   }];
   let hasVerifier = 1;
 }
@@ -397,7 +415,10 @@ def Tessera_LutCombineOp : Tessera_Op<"lut_combine", [
     Y[m, n] = init[m, n] + sum_g s[n, g] * (P + C * sums[m, g]) + z[n, g] * sums[m, g]   (float offset)
     ```
 
-    and without `zeros`, `z = 0`. The zero point thus enters as a rank-1
+    and without `zeros`, `z = 0`. With `direct` (the sums of
+    per-activation codebook tables), `acc` has one plane that already is the
+    group's sum of `x * v(q)` in table-scale units: `P = table_scales * acc`
+    and `C = 0`. The zero point thus enters as a rank-1
     term (`z[n, g] * sums[m, g]`), as in `tessera.mpmm`'s three modes; the
     result is accumulated in f32 and has `init`'s type.
 
@@ -416,7 +437,8 @@ def Tessera_LutCombineOp : Tessera_Op<"lut_combine", [
     RankedTensorOf<[Tessera_ActivationFloat]>:$scales,
     Optional<RankedTensorOf<[Tessera_LowBitInt, Tessera_ActivationFloat]>>:$zeros,
     RankedTensorOf<[Tessera_ActivationFloat]>:$init,
-    TypeAttr:$code_type
+    TypeAttr:$code_type,
+    UnitAttr:$direct
   );
   let results = (outs RankedTensorOf<[Tessera_ActivationFloat]>:$result);
   let assemblyFormat = [{
@@ -424,7 +446,7 @@ def Tessera_LutCombineOp : Tessera_Op<"lut_combine", [
     type($sums)
     `scales` $scales `:` type($scales)
     (`zeros` $zeros^ `:` type($zeros))?
-    `code_type` $code_type
+    `code_type` $code_type (`direct` $direct^)?
     `outs` $init `:` type($init) attr-dict
   }];
   let extraClassDeclaration = [{

@@ -54,14 +54,16 @@ Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// The storage of `weights` if it is a tessera.unpack from the bit-plane
-/// layout with tiles of `lanes` x 8.
-Value bitPlaneStorage(Value weights, int64_t lanes) {
+/// The storage of `weights` if it is a tessera.unpack from the layout the
+/// kernel reads: bit planes in tiles of `lanes` x 8, or for per-activation
+/// (codebook) tables 4-bit codes densely in tiles of `lanes` x 2.
+Value kernelStorage(Value weights, int64_t lanes, bool direct) {
   auto unpack = weights.getDefiningOp<UnpackOp>();
   if (!unpack || !unpack.getLayout())
     return Value();
   PackedLayout layout = unpack.getLayout()->getPackedLayout();
-  if (!layout.bitPlanes || layout.tile != std::vector<int64_t>{lanes, 8})
+  if (layout.bitPlanes == direct ||
+      layout.tile != std::vector<int64_t>{lanes, direct ? 2 : 8})
     return Value();
   return unpack.getStorage();
 }
@@ -78,15 +80,19 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       return rewriter.notifyMatchFailure(op, "acc not from a lut_accumulate");
     if (!accOp.getTables().getType().getElementType().isInteger(8))
       return rewriter.notifyMatchFailure(op, "not int8 tables");
-    Value storage = bitPlaneStorage(accOp.getWeights(), lanes);
+    bool direct = accOp.isDirect();
+    if (direct && getLowBitWidth(accOp.getWeights().getType().getElementType()) != 4)
+      return rewriter.notifyMatchFailure(op, "codebook codes of other than 4 bits");
+    Value storage = kernelStorage(accOp.getWeights(), lanes, direct);
     if (!storage)
-      return rewriter.notifyMatchFailure(op, "weights not in the bit-plane layout");
+      return rewriter.notifyMatchFailure(op, "weights not in the kernel's layout");
     if (!op.getInit().getType().getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not an f32 result");
     RankedTensorType wType = accOp.getWeights().getType();
     int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
     int64_t group = accOp.getGroupSize();
-    if (n % lanes || k % 8 || group % 8 || group > 1024)
+    // i16 sums of 2 entries per step: exact for G / 8 (G / 2 direct) steps.
+    if (n % lanes || k % 8 || group % 8 || group > (direct ? 256 : 1024))
       return rewriter.notifyMatchFailure(op, "shape not tiled by the kernel");
     ZeroPointMode zeroMode = op.getZeroPointMode();
     Value zeroStorage;
@@ -101,13 +107,20 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
 
     Location loc = op.getLoc();
     Type codeType = op.getCodeType();
-    unsigned bits = getLowBitWidth(codeType);
+    // Planes (one for per-activation tables, which are indexed by the code).
+    unsigned bits = direct ? 1 : getLowBitWidth(codeType);
     bool signedCodes = codeType.isSignedInteger();
     int64_t numGroups = k / group;
-    // Plane weights (integers) and C = sum_i w_i / 2.
+    // Codes per step (one byte per row: two runs of 4 bit-plane bits, or
+    // two 4-bit codes), and the factor of the table scale.
+    int64_t stepK = direct ? 2 : 8;
+    float tableFactor = direct ? 1.0f : 0.5f;
+    // Plane weights (integers) and C = sum_i w_i / 2 (direct: 1 and 0).
     SmallVector<int32_t> planeWeight;
     double cSum = 0;
-    for (unsigned i = 0; i < bits; ++i) {
+    if (direct)
+      planeWeight.push_back(1);
+    for (unsigned i = 0; i < bits && !direct; ++i) {
       int32_t w = int32_t(1) << i;
       if (signedCodes && i + 1 == bits)
         w = -w;
@@ -197,8 +210,9 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           b, loc, c0, cIndex(b, loc, numGroups), c1, yInit,
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
             SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
-            Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / 8));
-            Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / 8));
+            Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / stepK));
+            Value kbEnd =
+                arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
             auto runs = scf::ForOp::create(
                 b, loc, kbBegin, kbEnd, c1, accInit,
                 [&](OpBuilder &b, Location loc, Value kb, ValueRange acc) {
@@ -210,7 +224,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                     // Tile (block, kb): b planes of `lanes` bytes.
                     Value tile = arith::AddIOp::create(
                         b, loc,
-                        arith::MulIOp::create(b, loc, blockIndex[blk], cIndex(b, loc, k / 8)),
+                        arith::MulIOp::create(b, loc, blockIndex[blk],
+                                              cIndex(b, loc, k / stepK)),
                         kb);
                     Value tileByte =
                         arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * lanes));
@@ -238,7 +253,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             Value ts = tensor::ExtractOp::create(b, loc, op.getTableScales(),
                                                  ValueRange{mIv, gIv});
             Value halfTs = arith::MulFOp::create(
-                b, loc, ts, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.5f)));
+                b, loc, ts, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(tableFactor)));
             Value sum = tensor::ExtractOp::create(b, loc, op.getSums(), ValueRange{mIv, gIv});
             Value halfTsV = vector::BroadcastOp::create(b, loc, chunkF32, halfTs);
             Value sumV = vector::BroadcastOp::create(b, loc, chunkF32, sum);

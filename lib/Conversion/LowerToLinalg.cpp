@@ -641,14 +641,61 @@ struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
       return maps;
     };
 
+    Value codebook = adaptor.getCodebook();
+    int64_t perGroup = codebook ? group : runs; // tables per group
+    auto tablesType = RankedTensorType::get({m, groups, perGroup, 16}, f32);
+    Value tablesInit = filledTensor(rewriter, loc, tablesType, x, zeroF);
+    Value xGroups = splitLastDim(rewriter, loc, x, group);
+    AffineMap groupIn3 = AffineMap::get(4, 0, {d0, d1, d2}, ctx);
+    Value tables, cbAbsMax;
+    if (codebook) {
+      // Per activation: T[m, g, k, q] = x * codebook[q] (0 past its end).
+      int64_t entries = cast<RankedTensorType>(codebook.getType()).getDimSize(0);
+      tables =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{tablesType}, ValueRange{xGroups}, ValueRange{tablesInit},
+              SmallVector<AffineMap>{groupIn3, rewriter.getMultiDimIdentityMap(4)},
+              parallelIterators(4),
+              [&](OpBuilder &b, Location loc, ValueRange args) {
+                Value q = linalg::IndexOp::create(b, loc, 3);
+                Value last = constIndex(b, loc, entries - 1);
+                Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, q, last);
+                Value entry = floatToF32(
+                    b, loc,
+                    tensor::ExtractOp::create(b, loc, codebook,
+                                              ValueRange{arith::MinUIOp::create(b, loc, q, last)}));
+                Value v = arith::MulFOp::create(b, loc, floatToF32(b, loc, args[0]), entry);
+                Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+                linalg::YieldOp::create(
+                    b, loc, arith::SelectOp::create(b, loc, inside, v, zero).getResult());
+              })
+              .getResult(0);
+      // max_q |codebook[q]|, for the int8 table scale.
+      auto scalarType = RankedTensorType::get({}, f32);
+      Value init = linalg::FillOp::create(
+                       rewriter, loc, ValueRange{arith::ConstantOp::create(rewriter, loc, cast<TypedAttr>(zeroF)).getResult()},
+                       ValueRange{tensor::EmptyOp::create(rewriter, loc, ArrayRef<int64_t>{}, f32)})
+                       .getResult(0);
+      Value cbMax =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{scalarType}, ValueRange{codebook}, ValueRange{init},
+              SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(1),
+                                     AffineMap::get(1, 0, {}, ctx)},
+              {IteratorType::reduction},
+              [&](OpBuilder &b, Location loc, ValueRange args) {
+                Value a = math::AbsFOp::create(b, loc, floatToF32(b, loc, args[0]));
+                linalg::YieldOp::create(
+                    b, loc, arith::MaximumFOp::create(b, loc, args[1], a).getResult());
+              })
+              .getResult(0);
+      cbAbsMax = tensor::ExtractOp::create(rewriter, loc, cbMax, ValueRange{});
+    } else {
     // The f32 tables over (m, g, j, p): mirror symmetry, T[15 - p] = -T[p],
     // so entry p is +/- the sum for p' = min(p, 15 - p), which has bit 3
     // clear (x3 subtracted).
-    auto tablesType = RankedTensorType::get({m, groups, runs, 16}, f32);
     SmallVector<AffineMap> maps = runOperandMaps(4);
     maps.push_back(rewriter.getMultiDimIdentityMap(4));
-    Value tablesInit = filledTensor(rewriter, loc, tablesType, x, zeroF);
-    Value tables =
+    tables =
         linalg::GenericOp::create(
             rewriter, loc, TypeRange{tablesType}, runInputs, ValueRange{tablesInit},
             maps, parallelIterators(4),
@@ -675,6 +722,7 @@ struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
               linalg::YieldOp::create(b, loc, v);
             })
             .getResult(0);
+    }
 
     // sums[m, g] = sum of the group's x.
     auto groupType = RankedTensorType::get({m, groups}, f32);
@@ -698,7 +746,7 @@ struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
       auto type = cast<RankedTensorType>(t.getType());
       return tensor::CollapseShapeOp::create(
           rewriter, loc,
-          RankedTensorType::get({m, groups * runs, 16}, type.getElementType()), t,
+          RankedTensorType::get({m, groups * perGroup, 16}, type.getElementType()), t,
           ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
     };
     if (op.getTables().getType().getElementType().isF32()) {
@@ -707,11 +755,29 @@ struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
       return success();
     }
 
-    // Int8 tables: a[m, g] = max over the group's runs of sum_t |x|, the
-    // largest |entry|; scale a / 127; entries roundeven(T * (127 / a)).
+    // Int8 tables: a[m, g] = max over the group's runs of sum_t |x| (with a
+    // codebook: max |x| * max |codebook|), the largest |entry|; scale
+    // a / 127; entries roundeven(T * (127 / a)).
+    Value amax;
+    if (codebook) {
+      amax = linalg::GenericOp::create(
+                 rewriter, loc, TypeRange{groupType}, ValueRange{xGroups},
+                 ValueRange{filledTensor(rewriter, loc, groupType, x, zeroF)},
+                 SmallVector<AffineMap>{rewriter.getMultiDimIdentityMap(3),
+                                        AffineMap::get(3, 0, {d0, d1}, ctx)},
+                 {IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
+                 [&](OpBuilder &b, Location loc, ValueRange args) {
+                   Value a = arith::MulFOp::create(
+                       b, loc, math::AbsFOp::create(b, loc, floatToF32(b, loc, args[0])),
+                       cbAbsMax);
+                   linalg::YieldOp::create(
+                       b, loc, arith::MaximumFOp::create(b, loc, args[1], a).getResult());
+                 })
+                 .getResult(0);
+    } else {
     SmallVector<AffineMap> amaxMaps = runOperandMaps(3);
     amaxMaps.push_back(AffineMap::get(3, 0, {d0, d1}, ctx));
-    Value amax =
+    amax =
         linalg::GenericOp::create(
             rewriter, loc, TypeRange{groupType}, runInputs,
             ValueRange{filledTensor(rewriter, loc, groupType, x, zeroF)}, amaxMaps,
@@ -726,6 +792,7 @@ struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
                   b, loc, arith::MaximumFOp::create(b, loc, args[4], sum).getResult());
             })
             .getResult(0);
+    }
     Value c127 = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(127));
     AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
     Value tableScales =
@@ -738,7 +805,7 @@ struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
                   b, loc, arith::DivFOp::create(b, loc, args[0], c127).getResult());
             })
             .getResult(0);
-    auto i8TablesType = RankedTensorType::get({m, groups, runs, 16}, rewriter.getI8Type());
+    auto i8TablesType = RankedTensorType::get({m, groups, perGroup, 16}, rewriter.getI8Type());
     Value i8Init = filledTensor(rewriter, loc, i8TablesType, x, rewriter.getI8IntegerAttr(0));
     AffineMap id4 = rewriter.getMultiDimIdentityMap(4);
     Value i8Tables =
@@ -776,12 +843,16 @@ struct LutAccumulateOpLowering : public OpConversionPattern<LutAccumulateOp> {
     MLIRContext *ctx = rewriter.getContext();
     RankedTensorType resultType = op.getResult().getType();
     bool f32Tables = resultType.getElementType().isF32();
-    int64_t group = op.getGroupSize(), runs = group / 4;
-    // Weights (i8 codes) as N x groups x runs x 4; tables as M x groups x
+    // Per-activation (codebook) tables are indexed by one code, the others
+    // by 4 bits of a plane at a run of 4 codes.
+    bool direct = op.isDirect();
+    int64_t width = direct ? 1 : 4;
+    int64_t group = op.getGroupSize(), runs = group / width;
+    // Weights (i8 codes) as N x groups x runs (x 4); tables as M x groups x
     // runs x 16, read by tensor.extract at the looked-up entry.
-    Value w = splitLastDim(rewriter, loc, splitLastDim(rewriter, loc, adaptor.getWeights(),
-                                                       group),
-                           4);
+    Value w = splitLastDim(rewriter, loc, adaptor.getWeights(), group);
+    if (!direct)
+      w = splitLastDim(rewriter, loc, w, 4);
     Value tables = tensor::ExpandShapeOp::create(
         rewriter, loc,
         RankedTensorType::get({cast<RankedTensorType>(adaptor.getTables().getType())
@@ -792,12 +863,13 @@ struct LutAccumulateOpLowering : public OpConversionPattern<LutAccumulateOp> {
         adaptor.getTables(), ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
     // Iterate over (i, m, n, g, j).
     SmallVector<AffineMap> maps;
-    for (int64_t t = 0; t < 4; ++t)
-      maps.push_back(AffineMap::get(
-          5, 0,
-          {getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx), getAffineDimExpr(4, ctx),
-           getAffineConstantExpr(t, ctx)},
-          ctx));
+    for (int64_t t = 0; t < width; ++t) {
+      SmallVector<AffineExpr> exprs = {getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx),
+                                       getAffineDimExpr(4, ctx)};
+      if (!direct)
+        exprs.push_back(getAffineConstantExpr(t, ctx));
+      maps.push_back(AffineMap::get(5, 0, exprs, ctx));
+    }
     maps.push_back(AffineMap::get(5, 0,
                                   {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx),
                                    getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)},
@@ -806,15 +878,16 @@ struct LutAccumulateOpLowering : public OpConversionPattern<LutAccumulateOp> {
                                : Attribute(rewriter.getI32IntegerAttr(0));
     Value init = filledTensor(rewriter, loc, resultType, adaptor.getTables(), zero);
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{resultType}, SmallVector<Value>(4, w), ValueRange{init},
+        rewriter, loc, TypeRange{resultType}, SmallVector<Value>(width, w), ValueRange{init},
         maps,
         {IteratorType::parallel, IteratorType::parallel, IteratorType::parallel,
          IteratorType::parallel, IteratorType::reduction},
         [&](OpBuilder &b, Location loc, ValueRange args) {
           Value plane = arith::IndexCastUIOp::create(b, loc, b.getI32Type(),
                                                      linalg::IndexOp::create(b, loc, 0));
-          Value p = constI32(b, loc, 0);
-          for (int64_t t = 0; t < 4; ++t) {
+          Value p = direct ? Value(arith::ExtUIOp::create(b, loc, b.getI32Type(), args[0]))
+                           : constI32(b, loc, 0);
+          for (int64_t t = 0; t < width && !direct; ++t) {
             Value code = arith::ExtUIOp::create(b, loc, b.getI32Type(), args[t]);
             Value bit = arith::AndIOp::create(
                 b, loc, arith::ShRUIOp::create(b, loc, code, plane), constI32(b, loc, 1));
@@ -826,10 +899,11 @@ struct LutAccumulateOpLowering : public OpConversionPattern<LutAccumulateOp> {
               ValueRange{linalg::IndexOp::create(b, loc, 1), linalg::IndexOp::create(b, loc, 3),
                          linalg::IndexOp::create(b, loc, 4),
                          arith::IndexCastUIOp::create(b, loc, b.getIndexType(), p)});
+          Value acc = args[width];
           Value sum = f32Tables
-                          ? Value(arith::AddFOp::create(b, loc, args[4], entry))
+                          ? Value(arith::AddFOp::create(b, loc, acc, entry))
                           : Value(arith::AddIOp::create(
-                                b, loc, args[4],
+                                b, loc, acc,
                                 arith::ExtSIOp::create(b, loc, b.getI32Type(), entry)));
           linalg::YieldOp::create(b, loc, sum);
         });
@@ -854,7 +928,12 @@ struct LutCombineOpLowering : public OpConversionPattern<LutCombineOp> {
     // Plane weights c_i = w_i / 2 and C = sum_i c_i.
     SmallVector<double> c;
     double cSum = 0;
-    for (unsigned i = 0; i < bits; ++i) {
+    if (op.getDirect()) {
+      // One plane that already holds sum x * v(q) in table-scale units.
+      bits = 1;
+      c.push_back(1.0);
+    }
+    for (unsigned i = 0; i < bits && !op.getDirect(); ++i) {
       double w = std::ldexp(1.0, i);
       if (signedCodes && i + 1 == bits)
         w = -w;

@@ -158,9 +158,10 @@ LogicalResult MpmmOp::verify() {
                          "\"lut_f32\", got \"")
              << *strategy << "\"";
     if (strategy->starts_with("lut")) {
-      if (!isLowBitIntegerType(wType.getElementType()) || getCodebook())
-        return emitOpError("expects integer codes without a codebook for the "
-                           "LUT strategy, got ")
+      bool codebookOk = !getCodebook() || getLowBitWidth(wType.getElementType()) <= 4;
+      if (!isLowBitIntegerType(wType.getElementType()) || !codebookOk)
+        return emitOpError("expects integer codes (with a codebook: of at most 4 "
+                           "bits) for the LUT strategy, got ")
                << wType.getElementType() << (getCodebook() ? " with a codebook" : "");
       if (getGroupSize() % 4 != 0)
         return emitOpError("expects a group_size that is a multiple of 4 for "
@@ -169,6 +170,13 @@ LogicalResult MpmmOp::verify() {
     }
   }
   return success();
+}
+
+static std::string typeStr(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "'" << t << "'";
+  return s;
 }
 
 //===----------------------------------------------------------------------===//
@@ -189,11 +197,18 @@ LogicalResult LutTablesOp::verify() {
                        "divides K = ")
            << k << ", got " << group;
   RankedTensorType tType = getTables().getType();
+  int64_t tables = getCodebook() ? k : k / 4;
   if (tType.getRank() != 3 || !dimsAgree(tType.getDimSize(0), m) ||
-      tType.getDimSize(1) != k / 4 || tType.getDimSize(2) != 16)
+      tType.getDimSize(1) != tables || tType.getDimSize(2) != 16)
     return emitOpError("expects tables of shape ")
-           << dimStr(m) << "x" << k / 4 << "x16 (M x K/4 x 16), got "
-           << shapeStr(tType.getShape());
+           << dimStr(m) << "x" << tables << "x16 ("
+           << (getCodebook() ? "M x K x 16 with a codebook" : "M x K/4 x 16")
+           << "), got " << shapeStr(tType.getShape());
+  if (Value cb = getCodebook()) {
+    int64_t entries = cast<RankedTensorType>(cb.getType()).getDimSize(0);
+    if (entries < 1 || entries > 16)
+      return emitOpError("expects a codebook of 1 to 16 values, got ") << entries;
+  }
   for (Type t : {getTableScales().getType(), getSums().getType()}) {
     auto type = cast<RankedTensorType>(t);
     if (type.getRank() != 2 || !dimsAgree(type.getDimSize(0), m) ||
@@ -219,16 +234,23 @@ LogicalResult LutAccumulateOp::verify() {
     return emitOpError("expects a group_size that is a multiple of 4 and "
                        "divides K = ")
            << k << ", got " << group;
-  if (tType.getDimSize(1) != k / 4)
-    return emitOpError("expects ") << k / 4 << " tables per row (K/4), got "
+  bool direct = isDirect();
+  if (!direct && tType.getDimSize(1) != k / 4)
+    return emitOpError("expects ") << k / 4 << " tables per row (K/4), or " << k
+                                   << " (K, per activation), got "
                                    << tType.getDimSize(1);
   int64_t bits = getLowBitWidth(wType.getElementType());
-  SmallVector<int64_t> want = {bits, tType.getDimSize(0), n, k / group};
-  if (rType.getRank() != 4 || rType.getDimSize(0) != bits ||
+  if (direct && (bits > 4 || wType.getElementType().isSignedInteger()))
+    return emitOpError("expects unsigned codes of at most 4 bits with per-activation "
+                       "tables, got ")
+           << wType.getElementType();
+  int64_t planes = direct ? 1 : bits;
+  SmallVector<int64_t> want = {planes, tType.getDimSize(0), n, k / group};
+  if (rType.getRank() != 4 || rType.getDimSize(0) != planes ||
       !dimsAgree(rType.getDimSize(1), want[1]) || rType.getDimSize(2) != n ||
       rType.getDimSize(3) != k / group)
     return emitOpError("expects a result of shape ")
-           << shapeStr(want) << " (bits x M x N x K/group_size), got "
+           << shapeStr(want) << " (planes x M x N x K/group_size), got "
            << shapeStr(rType.getShape());
   Type accType = tType.getElementType().isF32() ? Type(Float32Type::get(getContext()))
                                                 : Type(IntegerType::get(getContext(), 32));
@@ -260,11 +282,13 @@ LogicalResult LutCombineOp::verify() {
     return emitOpError("expects an integer code_type (siN or uiN), got ")
            << codeType;
   RankedTensorType accType = getAcc().getType();
-  if (accType.getRank() != 4 ||
-      accType.getDimSize(0) != int64_t(getLowBitWidth(codeType)))
+  int64_t planes = getDirect() ? 1 : int64_t(getLowBitWidth(codeType));
+  if (accType.getRank() != 4 || accType.getDimSize(0) != planes)
     return emitOpError("expects acc of shape ")
-           << getLowBitWidth(codeType) << "xMxNxG (one plane per bit of "
-           << codeType << "), got " << shapeStr(accType.getShape());
+           << planes << "xMxNxG ("
+           << (getDirect() ? std::string("direct: one plane")
+                           : "one plane per bit of " + typeStr(codeType))
+           << "), got " << shapeStr(accType.getShape());
   int64_t m = accType.getDimSize(1), n = accType.getDimSize(2),
           groups = accType.getDimSize(3);
   for (Type t : {getTableScales().getType(), getSums().getType()}) {

@@ -31,6 +31,12 @@ LayoutAttr kernelLayout(LutAccumulateOp op, int64_t lanes) {
   if (lanes <= 0 || !op.getTables().getType().getElementType().isInteger(8) ||
       w.getDimSize(0) % lanes || w.getDimSize(1) % 8 || op.getGroupSize() % 8)
     return nullptr;
+  // Per-activation (codebook) tables: 4-bit codes, two per byte, row r's
+  // codes k0 and k1 in the low and high nibble of byte r of a tile.
+  if (op.isDirect())
+    return getLowBitWidth(w.getElementType()) == 4 && op.getGroupSize() <= 256
+               ? LayoutAttr::get(op.getContext(), {lanes, 2}, /*bit_planes=*/false)
+               : nullptr;
   return LayoutAttr::get(op.getContext(), {lanes, 8}, /*bit_planes=*/true);
 }
 

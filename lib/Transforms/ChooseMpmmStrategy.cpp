@@ -24,7 +24,8 @@ namespace {
 /// Whether the LUT strategy applies to `op` at all (any lowering).
 bool lutApplies(MpmmOp op) {
   Type codeType = op.getWeights().getType().getElementType();
-  return isLowBitIntegerType(codeType) && !op.getCodebook() &&
+  return isLowBitIntegerType(codeType) &&
+         (!op.getCodebook() || getLowBitWidth(codeType) <= 4) &&
          op.getGroupSize() % 4 == 0;
 }
 
@@ -32,6 +33,11 @@ bool lutApplies(MpmmOp op) {
 /// shuffles.
 bool lutKernelApplies(MpmmOp op, int64_t lanes) {
   RankedTensorType w = op.getWeights().getType();
+  // Codebook tables are per activation: the kernel takes 4-bit codes
+  // (two per byte) and groups of at most 256 (exact i16 sums).
+  if (op.getCodebook() &&
+      (getLowBitWidth(w.getElementType()) != 4 || op.getGroupSize() > 256))
+    return false;
   return lanes > 0 && lutApplies(op) && op.getX().getType().getElementType().isF32() &&
          op.getInit().getType().getElementType().isF32() && op.getGroupSize() % 8 == 0 &&
          w.getDimSize(0) % lanes == 0;
@@ -59,7 +65,10 @@ struct TesseraChooseMpmmStrategyPass
         int64_t bits = getLowBitWidth(op.getWeights().getType().getElementType());
         int64_t rows = op.getX().getType().getDimSize(0);
         bool manyRows = !ShapedType::isDynamic(rows) && rows > lutMaxRows;
-        if (bits <= std::min<int64_t>(3, lutMaxBits) || (bits <= lutMaxBits && !manyRows))
+        if (op.getCodebook())
+          choice = "lut"; // NF4: the dequantize kernel takes no codebooks
+        else if (bits <= std::min<int64_t>(3, lutMaxBits) ||
+                 (bits <= lutMaxBits && !manyRows))
           choice = "lut";
       }
       op.setStrategy(choice);

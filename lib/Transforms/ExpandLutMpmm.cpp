@@ -35,16 +35,20 @@ void expand(MpmmOp op) {
   Type tableType = f32Tables ? f32 : Type(b.getI8Type());
   Type accType = f32Tables ? f32 : Type(b.getI32Type());
   auto groupType = RankedTensorType::get({m, k / group}, f32);
+  // With a codebook: a table per activation, indexed by the code itself.
+  Value codebook = op.getCodebook();
+  int64_t numTables = codebook ? k : k / 4, planes = codebook ? 1 : bits;
   auto tables = LutTablesOp::create(
-      b, loc, RankedTensorType::get({m, k / 4, 16}, tableType), groupType, groupType,
-      op.getX(), group);
+      b, loc, RankedTensorType::get({m, numTables, 16}, tableType), groupType, groupType,
+      op.getX(), codebook, group);
   auto acc = LutAccumulateOp::create(
-      b, loc, RankedTensorType::get({bits, m, n, k / group}, accType), tables.getTables(),
-      op.getWeights(), group);
+      b, loc, RankedTensorType::get({planes, m, n, k / group}, accType),
+      tables.getTables(), op.getWeights(), group);
   auto combine = LutCombineOp::create(
       b, loc, op.getInit().getType(), acc.getResult(), tables.getTableScales(),
       tables.getSums(), op.getScales(), op.getZeros(), op.getInit(),
-      TypeAttr::get(wType.getElementType()));
+      TypeAttr::get(wType.getElementType()),
+      codebook ? b.getUnitAttr() : UnitAttr());
   op.getResult().replaceAllUsesWith(combine.getResult());
   op.erase();
 }

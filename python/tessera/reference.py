@@ -91,11 +91,16 @@ def mpmm_error_bound(x, codes, scales, group_size, zeros=None, zero_mode="none",
     return (k + 4) * 2.0 ** -23 * magnitude + 1e-30
 
 
-def lut_table_scales(x, group_size):
+def lut_table_scales(x, group_size, codebook=None):
     """The int8 table scales of tessera.lut_tables, in f32: per row and
-    group, max over its runs of 4 of sum |x| (summed in order), / 127."""
+    group, max over its runs of 4 of sum |x| (summed in order), / 127; with
+    a codebook, max |x| * max |codebook| / 127."""
     x = np.asarray(x, dtype=np.float32)
     m, k = x.shape
+    if codebook is not None:
+        cmax = np.float32(np.abs(np.asarray(codebook, dtype=np.float32)).max())
+        amax = (np.abs(x).reshape(m, k // group_size, group_size) * cmax).max(axis=2)
+        return (amax / np.float32(127)).astype(np.float32)
     a = np.abs(x).reshape(m, k // 4, 4)
     run_sums = ((a[:, :, 0] + a[:, :, 1]) + a[:, :, 2]) + a[:, :, 3]
     amax = run_sums.reshape(m, k // group_size, group_size // 4).max(axis=2)
@@ -103,7 +108,7 @@ def lut_table_scales(x, group_size):
 
 
 def lut_error_bound(x, codes, scales, group_size, bits, zeros=None,
-                    zero_mode="none", int8_tables=True):
+                    zero_mode="none", int8_tables=True, codebook=None):
     """A bound on |LUT-strategy mpmm - exact| (docs/lut.md derives it).
 
     Signed-sum tables reconstruct a group's sum over x * q as
@@ -113,6 +118,9 @@ def lut_error_bound(x, codes, scales, group_size, bits, zeros=None,
     the accumulation of the groups. Int8 tables add, per group, the rounding
     of each looked-up entry (at most half a table-scale step ts) times
     sum_i |c_i| = (2^b - 1) / 2 over the G / 4 runs: |s| * ts * (2^b - 1) * G / 8.
+    With a codebook (tables of x * codebook[q] per activation, one lookup per
+    weight): f32 rounding per group (G + 16) * 2^-23 * max|cb| * sum_g |x|,
+    and int8 tables |s| * ts * G / 2.
     """
     x64 = np.abs(np.asarray(x, dtype=np.float64))
     m, k = x64.shape
@@ -120,15 +128,20 @@ def lut_error_bound(x, codes, scales, group_size, bits, zeros=None,
     s = np.abs(np.asarray(scales, dtype=np.float64))              # N x ng
     z = np.zeros_like(s) if zeros is None else np.abs(np.asarray(zeros, dtype=np.float64))
     ax = x64.reshape(m, ng, group_size).sum(axis=2)                # M x ng
-    per_group = (group_size / 4 + 16) * 2.0 ** -23 * (2.0 ** bits + z)  # N x ng
+    if codebook is not None:
+        cmax = float(np.abs(np.asarray(codebook, dtype=np.float64)).max())
+        per_group = (group_size + 16) * 2.0 ** -23 * (cmax + z)
+    else:
+        per_group = (group_size / 4 + 16) * 2.0 ** -23 * (2.0 ** bits + z)  # N x ng
     bound = ax @ (s * per_group).T
     if zero_mode == "float":
         bound = bound + ax @ (z * 2.0 ** -22).T
-    exact = mpmm(x, codes, scales, group_size, zeros, zero_mode)
+    exact = mpmm(x, codes, scales, group_size, zeros, zero_mode, codebook)
     bound = bound + (ng + 4) * 2.0 ** -23 * (np.abs(exact) + bound)
     if int8_tables:
-        ts = lut_table_scales(x, group_size).astype(np.float64)   # M x ng
-        bound = bound + ts @ s.T * (2.0 ** bits - 1) * group_size / 8 * 1.001
+        ts = lut_table_scales(x, group_size, codebook).astype(np.float64)   # M x ng
+        steps = group_size / 2 if codebook is not None else (2.0 ** bits - 1) * group_size / 8
+        bound = bound + ts @ s.T * steps * 1.001
     return bound + 1e-30
 
 

@@ -88,3 +88,19 @@ func.func @not_kernels(%x: tensor<1x64xf32>, %wb: tensor<1024xi8>, %s: tensor<12
   %y8 = tessera.lut_combine %acc8, %ts8, %sums8 : tensor<1x1x128x2xi32>, tensor<1x2xf32>, tensor<1x2xf32> scales %s : tensor<128x2xf32> code_type ui1 outs %init : tensor<1x128xf32>
   return %y, %y8 : tensor<1x128xf32>, tensor<1x128xf32>
 }
+
+// -----
+
+// Per-activation (codebook) tables over 4-bit codes in tiles of 32 x 2:
+// one plane, steps of two codes (two tables), i16 sums.
+// AVX2-LABEL: func @codebook
+// AVX2: tessera.shuffle_bytes {{.*}} : vector<32xi8>
+// AVX2: tessera.sum_byte_pairs
+// AVX2-NOT: tessera.lut_combine
+func.func @codebook(%x: tensor<1x64xf32>, %wb: tensor<4096xi8>, %s: tensor<128x1xf32>, %cb: tensor<16xf32>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
+  %w = tessera.unpack %wb layout <tile = [32, 2]> : tensor<4096xi8> -> tensor<128x64xui4>
+  %t, %ts, %sums = tessera.lut_tables %x codebook %cb : tensor<16xf32> group_size 64 : tensor<1x64xf32> -> tensor<1x64x16xi8>, tensor<1x1xf32>, tensor<1x1xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 64 : tensor<1x64x16xi8>, tensor<128x64xui4> -> tensor<1x1x128x1xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<1x1x128x1xi32>, tensor<1x1xf32>, tensor<1x1xf32> scales %s : tensor<128x1xf32> code_type ui4 direct outs %init : tensor<1x128xf32>
+  return %y : tensor<1x128xf32>
+}

@@ -353,7 +353,7 @@ func.func @strategy_unknown(%x: tensor<?x64xf32>, %w: tensor<32x64xui3>, %s: ten
 // -----
 
 func.func @strategy_lut_float_codes(%x: tensor<?x64xf32>, %w: tensor<32x64xf4E2M1FN>, %s: tensor<32x2xf32>, %i: tensor<?x32xf32>) {
-  // expected-error @+1 {{expects integer codes without a codebook for the LUT strategy, got 'f4E2M1FN'}}
+  // expected-error @+1 {{expects integer codes (with a codebook: of at most 4 bits) for the LUT strategy, got 'f4E2M1FN'}}
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<32x64xf4E2M1FN> scales %s : tensor<32x2xf32> group_size 32 outs %i : tensor<?x32xf32> {strategy = "lut"}
   return
 }
@@ -393,7 +393,7 @@ func.func @lut_tables_sums(%x: tensor<?x64xf32>) {
 // -----
 
 func.func @lut_accumulate_planes(%t: tensor<?x16x16xi8>, %w: tensor<32x64xui3>) {
-  // expected-error @+1 {{expects a result of shape 3x?x32x2 (bits x M x N x K/group_size), got 2x?x32x2}}
+  // expected-error @+1 {{expects a result of shape 3x?x32x2 (planes x M x N x K/group_size), got 2x?x32x2}}
   %a = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x16x16xi8>, tensor<32x64xui3> -> tensor<2x?x32x2xi32>
   return
 }
@@ -409,7 +409,7 @@ func.func @lut_accumulate_type(%t: tensor<?x16x16xi8>, %w: tensor<32x64xui3>) {
 // -----
 
 func.func @lut_accumulate_k(%t: tensor<?x8x16xi8>, %w: tensor<32x64xui3>) {
-  // expected-error @+1 {{expects 16 tables per row (K/4), got 8}}
+  // expected-error @+1 {{expects 16 tables per row (K/4), or 64 (K, per activation), got 8}}
   %a = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x8x16xi8>, tensor<32x64xui3> -> tensor<3x?x32x2xi32>
   return
 }
@@ -459,5 +459,21 @@ func.func @sum_byte_pairs_count(%x: vector<32xi8>) {
 func.func @shuffle_bytes_width(%x: vector<16xi8>) {
   // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 32/64}}
   %s = tessera.shuffle_bytes %x, %x : vector<16xi8>
+  return
+}
+
+// -----
+
+func.func @lut_accumulate_direct_signed(%t: tensor<?x64x16xi8>, %w: tensor<32x64xsi4>) {
+  // expected-error @+1 {{expects unsigned codes of at most 4 bits with per-activation tables, got 'si4'}}
+  %a = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x64x16xi8>, tensor<32x64xsi4> -> tensor<1x?x32x2xi32>
+  return
+}
+
+// -----
+
+func.func @lut_tables_codebook(%x: tensor<?x64xf32>, %cb: tensor<32xf32>) {
+  // expected-error @+1 {{expects a codebook of 1 to 16 values, got 32}}
+  %t, %ts, %s = tessera.lut_tables %x codebook %cb : tensor<32xf32> group_size 32 : tensor<?x64xf32> -> tensor<?x64x16xi8>, tensor<?x2xf32>, tensor<?x2xf32>
   return
 }

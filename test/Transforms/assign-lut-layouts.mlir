@@ -51,3 +51,15 @@ func.func private @computed(%t: tensor<1x16x16xi8>, %w: tensor<32x64xsi3>, %tf: 
   %c = tessera.lut_accumulate %t, %w40 group_size 32 : tensor<1x16x16xi8>, tensor<40x64xsi3> -> tensor<3x1x40x2xi32>
   return %a, %b, %c : tensor<3x1x32x2xi32>, tensor<3x1x32x2xf32>, tensor<3x1x40x2xi32>
 }
+
+// -----
+
+// Per-activation (codebook) tables: 4-bit codes densely in tiles of 32 x 2,
+// row r's two codes in byte r of a tile.
+// CHECK-LABEL: func @codebook
+// CHECK-SAME: {tessera.layout = #tessera.layout<tile = [32, 2]>}
+// CHECK-LABEL: func @prepack_codebook_arg1
+func.func @codebook(%t: tensor<1x64x16xi8>, %w: tensor<32x64xui4>) -> tensor<1x1x32x1xi32> {
+  %acc = tessera.lut_accumulate %t, %w group_size 64 : tensor<1x64x16xi8>, tensor<32x64xui4> -> tensor<1x1x32x1xi32>
+  return %acc : tensor<1x1x32x1xi32>
+}

@@ -54,3 +54,15 @@ func.func @not_lut(%x: tensor<?x64xf32>, %w: tensor<40x64xui2>, %wf: tensor<64x6
   %c = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<40x64xui2> scales %s : tensor<40x2xf32> group_size 32 outs %i : tensor<?x40xf32> {strategy = "lut_f32"}
   return %a, %b, %c : tensor<?x40xf32>, tensor<?x64xf32>, tensor<?x40xf32>
 }
+
+// NF4 (a 4-bit codebook): LUT with per-activation tables; a 3-bit codebook
+// has no kernel.
+// AUTO-LABEL: func @codebook
+// AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
+// AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
+func.func @codebook(%x: tensor<?x64xf32>, %w: tensor<64x64xui4>, %w3: tensor<64x64xui3>, %s: tensor<64x1xf32>,
+                    %cb: tensor<16xf32>, %cb3: tensor<8xf32>, %i: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  %a = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui4> scales %s : tensor<64x1xf32> codebook %cb : tensor<16xf32> group_size 64 outs %i : tensor<?x64xf32>
+  %b = tessera.mpmm %x, %w3 : tensor<?x64xf32>, tensor<64x64xui3> scales %s : tensor<64x1xf32> codebook %cb3 : tensor<8xf32> group_size 64 outs %i : tensor<?x64xf32>
+  return %a, %b : tensor<?x64xf32>, tensor<?x64xf32>
+}

@@ -28,3 +28,13 @@ func.func @dequantize(%x: tensor<?x64xf32>, %w: tensor<32x64xui3>, %s: tensor<32
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<32x64xui3> scales %s : tensor<32x2xf32> group_size 32 outs %i : tensor<?x32xf32> {strategy = "dequantize"}
   return %y : tensor<?x32xf32>
 }
+
+// A codebook: K tables of x * codebook, one plane, a direct combine.
+// CHECK-LABEL: func @codebook
+// CHECK: tessera.lut_tables %{{.*}} codebook %{{.*}} : tensor<16xf32> group_size 32 : tensor<?x64xf32> -> tensor<?x64x16xi8>
+// CHECK: tessera.lut_accumulate {{.*}} -> tensor<1x?x32x2xi32>
+// CHECK: tessera.lut_combine {{.*}} code_type ui4 direct outs
+func.func @codebook(%x: tensor<?x64xf32>, %w: tensor<32x64xui4>, %s: tensor<32x2xf32>, %cb: tensor<16xf32>, %i: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<32x64xui4> scales %s : tensor<32x2xf32> codebook %cb : tensor<16xf32> group_size 32 outs %i : tensor<?x32xf32> {strategy = "lut"}
+  return %y : tensor<?x32xf32>
+}

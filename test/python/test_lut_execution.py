@@ -234,3 +234,47 @@ def test_tessera_run_prepacks_weights_from_files(tessera_run, tmp_path):
     y = np.load(tmp_path / "y.npy")
     err = np.abs(y - reference.mpmm(x, codes, s, group))
     assert (err <= reference.lut_error_bound(x, codes, s, group, 2)).all()
+
+
+# --- Codebook weights (NF4, learned tables) ----------------------------------
+
+NF4 = np.array([-1.0, -0.6961928, -0.5250731, -0.3949175, -0.2844414, -0.1848449,
+                -0.0910500, 0.0, 0.0795803, 0.1609302, 0.2461123, 0.3379152, 0.4407098,
+                0.5626170, 0.7229568, 1.0], dtype=np.float32)
+
+
+@pytest.mark.parametrize("bits,n,zero_mode,strategy", [
+    (4, 64, "none", "lut"), (4, 64, "float", "lut"), (4, 64, "int", "lut"),
+    (4, 64, "none", "lut_f32"), (4, 40, "none", "lut"), (3, 64, "float", "lut"),
+    (2, 64, "int", "lut_f32")])
+def test_lut_codebook(bits, n, zero_mode, strategy):
+    # 4-bit codes with N = 64 take the vector kernel (per-activation tables,
+    # two codes per byte); N = 40 and 2-3 bit codebooks the reference lowering.
+    rng = np.random.default_rng()
+    k, group = 256, 64
+    zero_type = f"ui{bits}" if zero_mode == "int" else "f32"
+    text = mpmm_module(n, k, bits, False, zero_mode, group, "f32", zero_type, codebook="f32")
+    f = ts.compile(text, strategy=strategy)
+    codes = rng.integers(0, 1 << bits, size=(n, k))
+    table = NF4[:1 << bits] if bits == 4 else rng.standard_normal(1 << bits).astype(np.float32)
+    s = rng.uniform(0.5, 1.5, size=(n, k // group)).astype(np.float32)
+    args = [reference.pack(codes, bits), s]
+    zeros = None
+    if zero_mode == "int":
+        zeros = rng.integers(0, 1 << bits, size=(n, k // group))
+        args.append(reference.pack(zeros, bits))
+    elif zero_mode == "float":
+        zeros = rng.standard_normal((n, k // group)).astype(np.float32)
+        args.append(zeros)
+    args.append(table)
+    for m in (1, 3, 64):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        y = f(x, *args)
+        want = reference.mpmm(x, codes, s, group, zeros, zero_mode, table)
+        bound = reference.lut_error_bound(x, codes, s, group, bits, zeros, zero_mode,
+                                          int8_tables=strategy == "lut", codebook=table)
+        err = np.abs(y - want)
+        assert (err <= bound).all(), f"M={m}: max err {err.max()}, bound {bound.min()}"
+    if bits == 4 and n == 64 and strategy == "lut":
+        layout = {s["name"]: s for s in f.inputs}["arg1"]["layout"]
+        assert layout in ("", "#tessera.layout<tile = [32, 2]>", "#tessera.layout<tile = [64, 2]>")
