@@ -1022,24 +1022,8 @@ struct LowBitConstantLowering : public OpConversionPattern<arith::ConstantOp> {
     auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
     if (!type || !dense || !isLowBitType(type.getElementType()))
       return rewriter.notifyMatchFailure(op, "not a dense low-bit constant");
-    // The codes: integers as their values, floats as their bit patterns.
-    std::vector<int32_t> codes;
-    codes.reserve(dense.getNumElements());
-    if (isa<FloatType>(type.getElementType())) {
-      for (const APFloat &v : dense.getValues<APFloat>())
-        codes.push_back(int32_t(v.bitcastToAPInt().getZExtValue()));
-    } else {
-      for (const APInt &v : dense.getValues<APInt>())
-        codes.push_back(int32_t(v.getSExtValue()));
-    }
-    RankedTensorType storageType = getPackedStorageType(type);
-    std::vector<uint8_t> bytes(size_t(storageType.getDimSize(0)));
-    packCodes(codes.data(), codes.size(), getLowBitWidth(type.getElementType()),
-              bytes.data());
-    auto attr = DenseElementsAttr::get(
-        storageType, ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(bytes.data()),
-                                      bytes.size()));
-    Value storage = arith::ConstantOp::create(rewriter, op.getLoc(), attr);
+    Value storage =
+        arith::ConstantOp::create(rewriter, op.getLoc(), packLowBitConstant(dense));
     rewriter.replaceOpWithNewOp<UnpackOp>(op, type, storage, LayoutAttr());
     return success();
   }

@@ -162,3 +162,25 @@ RankedTensorType mlir::tessera::getPackedStorageType(RankedTensorType type,
   return RankedTensorType::get({bytes},
                                IntegerType::get(type.getContext(), 8));
 }
+
+DenseElementsAttr mlir::tessera::packLowBitConstant(DenseElementsAttr dense,
+                                                    const PackedLayout &layout) {
+  auto type = cast<RankedTensorType>(dense.getType());
+  // The codes: integers as their values, floats as their bit patterns.
+  std::vector<int32_t> codes;
+  codes.reserve(dense.getNumElements());
+  if (isa<FloatType>(type.getElementType())) {
+    for (const APFloat &v : dense.getValues<APFloat>())
+      codes.push_back(int32_t(v.bitcastToAPInt().getZExtValue()));
+  } else {
+    for (const APInt &v : dense.getValues<APInt>())
+      codes.push_back(int32_t(v.getSExtValue()));
+  }
+  RankedTensorType storageType = getPackedStorageType(type, layout);
+  std::vector<uint8_t> bytes(size_t(storageType.getDimSize(0)));
+  packCodes(codes.data(), std::vector<int64_t>(type.getShape()),
+            getLowBitWidth(type.getElementType()), layout, bytes.data());
+  return DenseElementsAttr::get(
+      storageType,
+      ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(bytes.data()), bytes.size()));
+}

@@ -107,16 +107,22 @@ bool MpmmOp::hasSignedWeights() {
   return getWeights().getType().getElementType().isSignedInteger();
 }
 
+/// Destination-style ops whose result has the type of `init`, which is
+/// always their last operand (mpmm, lut_combine).
+static LogicalResult inferTypeOfInit(ValueRange operands,
+                                     SmallVectorImpl<Type> &inferredReturnTypes) {
+  if (operands.empty())
+    return failure();
+  inferredReturnTypes.push_back(operands.back().getType());
+  return success();
+}
+
 LogicalResult MpmmOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> location,
     ValueRange operands, DictionaryAttr attributes,
     OpaqueProperties properties, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  // The result has the type of `init`, which is always the last operand.
-  if (operands.empty())
-    return failure();
-  inferredReturnTypes.push_back(operands.back().getType());
-  return success();
+  return inferTypeOfInit(operands, inferredReturnTypes);
 }
 
 LogicalResult MpmmOp::verify() {
@@ -270,10 +276,7 @@ LogicalResult LutCombineOp::inferReturnTypes(
     ValueRange operands, DictionaryAttr attributes,
     OpaqueProperties properties, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  if (operands.empty())
-    return failure();
-  inferredReturnTypes.push_back(operands.back().getType());
-  return success();
+  return inferTypeOfInit(operands, inferredReturnTypes);
 }
 
 LogicalResult LutCombineOp::verify() {

@@ -109,20 +109,8 @@ struct TesseraAssignLutLayoutsPass
       if (auto cst = weights.getDefiningOp<arith::ConstantOp>())
         dense = dyn_cast<DenseElementsAttr>(cst.getValue());
       if (dense) {
-        std::vector<int32_t> codes;
-        codes.reserve(dense.getNumElements());
-        for (const APInt &v : dense.getValues<APInt>())
-          codes.push_back(int32_t(v.getSExtValue()));
-        std::vector<uint8_t> bytes(size_t(storageType.getDimSize(0)));
-        packCodes(codes.data(), std::vector<int64_t>(type.getShape()),
-                  getLowBitWidth(type.getElementType()), layout.getPackedLayout(),
-                  bytes.data());
         Value storage = arith::ConstantOp::create(
-            b, loc,
-            DenseElementsAttr::get(storageType,
-                                   ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(
-                                                        bytes.data()),
-                                                    bytes.size())));
+            b, loc, packLowBitConstant(dense, layout.getPackedLayout()));
         op.getWeightsMutable().assign(UnpackOp::create(b, loc, type, storage, layout));
         continue;
       }

@@ -43,6 +43,12 @@ unsigned getLowBitWidth(Type type);
 RankedTensorType getPackedStorageType(RankedTensorType logicalType,
                                       const PackedLayout &layout = {});
 
+/// The packed storage (an i8 tensor of getPackedStorageType's type) of the
+/// dense low-bit constant `codes`, in `layout`: how constant weights are
+/// packed at compile time.
+DenseElementsAttr packLowBitConstant(DenseElementsAttr codes,
+                                     const PackedLayout &layout = {});
+
 } // namespace mlir::tessera
 
 #include "tessera/Dialect/TesseraDialect.h.inc"
