@@ -18,29 +18,21 @@ the last-level cache.
 """
 
 import argparse
-import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from mpmm_bench import ceilings_library, llc_bytes, measure  # noqa: E402
+from mpmm_bench import llc_bytes, measure, measure_ceilings, run_per_thread_count  # noqa: E402
 
 
 def run(args):
-    import ctypes
-
     import numpy as np
     import tessera as ts
 
     threads = args.threads_now
     with tempfile.TemporaryDirectory() as tmp:
-        ceil = ceilings_library(tmp)
-        bandwidth = ceil.read_bandwidth(ctypes.c_size_t(256 << 20), threads, 2) * 1e9
-        peak = ceil.peak_gflops(threads, 20_000_000) * 1e9
-        print(f"threads {threads}: read bandwidth {bandwidth / 1e9:.1f} GB/s, "
-              f"peak f32 {peak / 1e9:.0f} GFLOP/s (measured now)")
+        bandwidth, peak = measure_ceilings(tmp, threads)
         print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'lut ms':>9} {'deq ms':>9} {'deq/lut':>7} "
               f"{'GB/s':>7} {'%bw':>5} {'roofline':>8} {'auto':>10} {'auto/best':>9}")
         rng = np.random.default_rng(0)
@@ -91,10 +83,7 @@ def main():
     args.widths = [int(v) for v in args.widths.split(",")]
     if args.threads_now:
         return run(args)
-    for t in [int(v) for v in args.threads.split(",")]:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TESSERA_NUM_THREADS=str(t))
-        subprocess.run([sys.executable, __file__, *sys.argv[1:], "--threads-now", str(t)],
-                       env=env, check=True)
+    run_per_thread_count(__file__, [int(v) for v in args.threads.split(",")])
 
 
 if __name__ == "__main__":

@@ -38,6 +38,27 @@ def ceilings_library(tmp):
     return c
 
 
+def measure_ceilings(tmp, threads):
+    """The machine's read bandwidth (bytes/s) and peak f32 rate (FLOP/s)
+    with `threads` threads, measured now and printed."""
+    c = ceilings_library(tmp)
+    bandwidth = c.read_bandwidth(ctypes.c_size_t(256 << 20), threads, 2) * 1e9
+    peak = c.peak_gflops(threads, 20_000_000) * 1e9
+    print(f"threads {threads}: read bandwidth {bandwidth / 1e9:.1f} GB/s, "
+          f"peak f32 {peak / 1e9:.0f} GFLOP/s (measured now)")
+    return bandwidth, peak
+
+
+def run_per_thread_count(script, thread_counts):
+    """Reruns `script` with the same arguments once per thread count: numpy's
+    OpenBLAS and Tessera's pool read their thread counts from the environment
+    at start-up."""
+    for t in thread_counts:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TESSERA_NUM_THREADS=str(t))
+        subprocess.run([sys.executable, script, *sys.argv[1:], "--threads-now", str(t)],
+                       env=env, check=True)
+
+
 def llc_bytes():
     try:
         for index in sorted(pathlib.Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
@@ -55,11 +76,7 @@ def run(args):
 
     threads = args.threads_now
     with tempfile.TemporaryDirectory() as tmp:
-        ceil = ceilings_library(tmp)
-        bandwidth = ceil.read_bandwidth(ctypes.c_size_t(256 << 20), threads, 2) * 1e9
-        peak = ceil.peak_gflops(threads, 20_000_000) * 1e9
-        print(f"threads {threads}: read bandwidth {bandwidth / 1e9:.1f} GB/s, "
-              f"peak f32 {peak / 1e9:.0f} GFLOP/s (measured now)")
+        bandwidth, peak = measure_ceilings(tmp, threads)
         print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'tessera ms':>11} {'GB/s':>7} {'%bw':>5} "
               f"{'numpy ms':>9} {'t/np':>6} {'roofline':>8}")
         rng = np.random.default_rng(0)
@@ -143,12 +160,7 @@ def main():
                    else list(range(1, 9)) if args.full else [2, 3, 4, 8])
     if args.threads_now:
         return run(args)
-    for t in [int(v) for v in args.threads.split(",")]:
-        # numpy's OpenBLAS and Tessera's pool read their thread counts from the
-        # environment at start-up: one process per count.
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TESSERA_NUM_THREADS=str(t))
-        subprocess.run([sys.executable, __file__, *sys.argv[1:], "--threads-now", str(t)],
-                       env=env, check=True)
+    run_per_thread_count(__file__, [int(v) for v in args.threads.split(",")])
 
 
 if __name__ == "__main__":

@@ -54,20 +54,6 @@ Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// The storage of `weights` if it is a tessera.unpack from the layout the
-/// kernel reads: bit planes in tiles of `lanes` x 8, or for per-activation
-/// (codebook) tables 4-bit codes densely in tiles of `lanes` x 2.
-Value kernelStorage(Value weights, int64_t lanes, bool direct) {
-  auto unpack = weights.getDefiningOp<UnpackOp>();
-  if (!unpack || !unpack.getLayout())
-    return Value();
-  PackedLayout layout = unpack.getLayout()->getPackedLayout();
-  if (layout.bitPlanes == direct ||
-      layout.tile != std::vector<int64_t>{lanes, direct ? 2 : 8})
-    return Value();
-  return unpack.getStorage();
-}
-
 struct LutToVector : public OpRewritePattern<LutCombineOp> {
   LutToVector(MLIRContext *context, int64_t lanes)
       : OpRewritePattern(context), lanes(lanes) {}
@@ -81,19 +67,16 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     if (!accOp.getTables().getType().getElementType().isInteger(8))
       return rewriter.notifyMatchFailure(op, "not int8 tables");
     bool direct = accOp.isDirect();
-    if (direct && getLowBitWidth(accOp.getWeights().getType().getElementType()) != 4)
-      return rewriter.notifyMatchFailure(op, "codebook codes of other than 4 bits");
-    Value storage = kernelStorage(accOp.getWeights(), lanes, direct);
-    if (!storage)
-      return rewriter.notifyMatchFailure(op, "weights not in the kernel's layout");
-    if (!op.getInit().getType().getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "not an f32 result");
     RankedTensorType wType = accOp.getWeights().getType();
     int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
     int64_t group = accOp.getGroupSize();
-    // i16 sums of 2 entries per step: exact for G / 8 (G / 2 direct) steps.
-    if (n % lanes || k % 8 || group % 8 || group > (direct ? 256 : 1024))
-      return rewriter.notifyMatchFailure(op, "shape not tiled by the kernel");
+    LayoutAttr layout = getLutKernelLayout(wType, group, direct, lanes);
+    auto unpack = accOp.getWeights().getDefiningOp<UnpackOp>();
+    if (!layout || !unpack || unpack.getLayout() != layout)
+      return rewriter.notifyMatchFailure(op, "weights not in the kernel's layout");
+    Value storage = unpack.getStorage();
+    if (!op.getInit().getType().getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not an f32 result");
     ZeroPointMode zeroMode = op.getZeroPointMode();
     Value zeroStorage;
     Type zeroType;

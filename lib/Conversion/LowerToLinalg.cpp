@@ -625,7 +625,7 @@ struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
     int64_t group = op.getGroupSize(), groups = k / group, runs = group / 4;
     Attribute zeroF = rewriter.getF32FloatAttr(0);
     AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
-               d2 = getAffineDimExpr(2, ctx), d3 = getAffineDimExpr(3, ctx);
+               d2 = getAffineDimExpr(2, ctx);
 
     // x as M x groups x runs x 4: one input per position t of a run.
     Value xRuns = splitLastDim(rewriter, loc, splitLastDim(rewriter, loc, x, group), 4);
@@ -826,8 +826,6 @@ struct LutTablesOpLowering : public OpConversionPattern<LutTablesOp> {
                   b, loc, arith::FPToSIOp::create(b, loc, b.getI8Type(), q).getResult());
             })
             .getResult(0);
-    (void)d2;
-    (void)d3;
     rewriter.replaceOp(op, {collapseTables(i8Tables), tableScales, sums});
     return success();
   }

@@ -184,3 +184,23 @@ DenseElementsAttr mlir::tessera::packLowBitConstant(DenseElementsAttr dense,
       storageType,
       ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(bytes.data()), bytes.size()));
 }
+
+LayoutAttr mlir::tessera::getLutKernelLayout(RankedTensorType weights,
+                                             int64_t groupSize, bool direct,
+                                             int64_t lanes) {
+  Type codeType = weights.getElementType();
+  if (lanes <= 0 || !isLowBitIntegerType(codeType) || !weights.hasStaticShape() ||
+      weights.getRank() != 2 || weights.getDimSize(0) % lanes ||
+      weights.getDimSize(1) % 8 || groupSize % 8)
+    return nullptr;
+  // i16 sums of two entries (of at most 127) per step of 8 (direct: 2)
+  // codes stay exact for G / 8 (G / 2) steps.
+  if (direct)
+    return getLowBitWidth(codeType) == 4 && !codeType.isSignedInteger() &&
+                   groupSize <= 256
+               ? LayoutAttr::get(weights.getContext(), {lanes, 2}, /*bit_planes=*/false)
+               : nullptr;
+  return groupSize <= 1024
+             ? LayoutAttr::get(weights.getContext(), {lanes, 8}, /*bit_planes=*/true)
+             : nullptr;
+}

@@ -27,17 +27,10 @@ namespace {
 /// The layout the LUT kernel reads for `op`, or null if the kernel does not
 /// take it.
 LayoutAttr kernelLayout(LutAccumulateOp op, int64_t lanes) {
-  RankedTensorType w = op.getWeights().getType();
-  if (lanes <= 0 || !op.getTables().getType().getElementType().isInteger(8) ||
-      w.getDimSize(0) % lanes || w.getDimSize(1) % 8 || op.getGroupSize() % 8)
+  if (!op.getTables().getType().getElementType().isInteger(8))
     return nullptr;
-  // Per-activation (codebook) tables: 4-bit codes, two per byte, row r's
-  // codes k0 and k1 in the low and high nibble of byte r of a tile.
-  if (op.isDirect())
-    return getLowBitWidth(w.getElementType()) == 4 && op.getGroupSize() <= 256
-               ? LayoutAttr::get(op.getContext(), {lanes, 2}, /*bit_planes=*/false)
-               : nullptr;
-  return LayoutAttr::get(op.getContext(), {lanes, 8}, /*bit_planes=*/true);
+  return getLutKernelLayout(op.getWeights().getType(), op.getGroupSize(),
+                            op.isDirect(), lanes);
 }
 
 /// Whether `v` already comes from storage in `layout`.

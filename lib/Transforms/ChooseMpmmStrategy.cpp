@@ -32,15 +32,10 @@ bool lutApplies(MpmmOp op) {
 /// Whether the LUT vector kernel takes `op` on a target with `lanes`-byte
 /// shuffles.
 bool lutKernelApplies(MpmmOp op, int64_t lanes) {
-  RankedTensorType w = op.getWeights().getType();
-  // Codebook tables are per activation: the kernel takes 4-bit codes
-  // (two per byte) and groups of at most 256 (exact i16 sums).
-  if (op.getCodebook() &&
-      (getLowBitWidth(w.getElementType()) != 4 || op.getGroupSize() > 256))
-    return false;
-  return lanes > 0 && lutApplies(op) && op.getX().getType().getElementType().isF32() &&
-         op.getInit().getType().getElementType().isF32() && op.getGroupSize() % 8 == 0 &&
-         w.getDimSize(0) % lanes == 0;
+  return lutApplies(op) && op.getX().getType().getElementType().isF32() &&
+         op.getInit().getType().getElementType().isF32() &&
+         getLutKernelLayout(op.getWeights().getType(), op.getGroupSize(),
+                            /*direct=*/op.getCodebook() != nullptr, lanes);
 }
 
 struct TesseraChooseMpmmStrategyPass

@@ -43,6 +43,19 @@ unsigned getLowBitWidth(Type type);
 RankedTensorType getPackedStorageType(RankedTensorType logicalType,
                                       const PackedLayout &layout = {});
 
+/// The storage layout in which the LUT vector kernel reads `weights` (an
+/// N x K low-bit tensor) with int8 tables, groups of `groupSize` and
+/// `lanes`-byte shuffles, or null where the kernel does not apply (no
+/// shuffles, N not a multiple of lanes, K or the group not multiples of 8,
+/// groups too long for exact i16 sums). Bit-plane tables: bit planes in
+/// tiles of lanes x 8 (groups up to 1024). Per-activation (codebook)
+/// tables, `direct`: 4-bit codes densely in tiles of lanes x 2 (groups up
+/// to 256). The one definition used by the strategy choice, the layout
+/// assignment and the kernel.
+class LayoutAttr;
+LayoutAttr getLutKernelLayout(RankedTensorType weights, int64_t groupSize,
+                              bool direct, int64_t lanes);
+
 /// The packed storage (an i8 tensor of getPackedStorageType's type) of the
 /// dense low-bit constant `codes`, in `layout`: how constant weights are
 /// packed at compile time.
