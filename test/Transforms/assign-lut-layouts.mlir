@@ -63,3 +63,15 @@ func.func @codebook(%t: tensor<1x64x16xi8>, %w: tensor<32x64xui4>) -> tensor<1x1
   %acc = tessera.lut_accumulate %t, %w group_size 64 : tensor<1x64x16xi8>, tensor<32x64xui4> -> tensor<1x1x32x1xi32>
   return %acc : tensor<1x1x32x1xi32>
 }
+
+// -----
+
+// Groups of more than 1024 codes overflow the kernel's exact i16 sums: no
+// layout, no prepack (the reference lowering takes the op).
+// CHECK-LABEL: func @long_groups
+// CHECK-NOT: tessera.layout
+// CHECK-NOT: prepack
+func.func @long_groups(%t: tensor<1x512x16xi8>, %w: tensor<32x2048xui2>) -> tensor<2x1x32x1xi32> {
+  %acc = tessera.lut_accumulate %t, %w group_size 2048 : tensor<1x512x16xi8>, tensor<32x2048xui2> -> tensor<2x1x32x1xi32>
+  return %acc : tensor<2x1x32x1xi32>
+}
