@@ -500,4 +500,117 @@ def Tessera_SumBytePairsOp : Tessera_Op<"sum_byte_pairs", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Structured matrices: MonarchMmOp, BsrMmOp
+//===----------------------------------------------------------------------===//
+
+def Tessera_MonarchMmOp : Tessera_Op<"monarch_mm", [
+    Pure, DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "activations times a Monarch matrix (two block-diagonal factors)";
+  let description = [{
+    The general (rectangular) Monarch product of HazyResearch/fly,
+    `Y = init + X W^T` for the Monarch matrix `W` given by two block-diagonal
+    factors and the permutation between them. With `w1` of shape
+    `k x q x p`, `w2` of shape `l x s x r`, `k * q = l * r`:
+
+    ```
+    h[b, i*q + j]  = sum_{t < p} X[b, i*p + t] * w1[i, j, t]
+    h2[b, u*r + v] = h[b, v*l + u]          (h viewed as r x l, transposed)
+    o[b, u, c]     = sum_{v < r} h2[b, u*r + v] * w2[u, c, v]
+    Y[b, c*l + u]  = init[b, c*l + u] + o[b, u, c]
+    ```
+
+    accumulated in f32. As fly's `MonarchLinear` does for sizes that
+    `nblocks` does not divide, `X` may have fewer than `k * p` columns (it
+    is padded with zeros) and `Y` fewer than `l * s` (the product is
+    truncated): `X` is `B x K` with `K <= k * p`, `Y` is `B x N` with
+    `N <= l * s`. The factors must have static shapes; `B` may be dynamic.
+
+    `tessera.reference.monarch_mm` is the numpy reference,
+    `tessera.monarch.project` the projection of a dense matrix onto these
+    factors.
+
+    Example (n = 4096, 64 blocks):
+
+    ```mlir
+    %y = tessera.monarch_mm %x, %w1, %w2
+           : tensor<?x4096xf32>, tensor<64x64x64xf32>, tensor<64x64x64xf32>
+           outs %init : tensor<?x4096xf32>
+    ```
+  }];
+  let arguments = (ins
+    RankedTensorOf<[Tessera_ActivationFloat]>:$x,
+    RankedTensorOf<[Tessera_ActivationFloat]>:$w1,
+    RankedTensorOf<[Tessera_ActivationFloat]>:$w2,
+    RankedTensorOf<[Tessera_ActivationFloat]>:$init
+  );
+  let results = (outs RankedTensorOf<[Tessera_ActivationFloat]>:$result);
+  let assemblyFormat = [{
+    $x `,` $w1 `,` $w2 `:` type($x) `,` type($w1) `,` type($w2)
+    `outs` $init `:` type($init) attr-dict
+  }];
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+  }];
+  let hasVerifier = 1;
+}
+
+def Tessera_BsrIndexTensor : 1DTensorOf<[I32, I64]>;
+
+def Tessera_BsrMmOp : Tessera_Op<"bsr_mm", [
+    Pure, DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "activations times a block-sparse (BSR) weight matrix";
+  let description = [{
+    `Y = init + X W^T` for activations `X` (M x K) and a weight matrix `W`
+    (N x K, the PyTorch Linear layout) in block-sparse row form with blocks
+    of constant shape `R x C`: `indptr` has `N/R + 1` entries, `indices` and
+    the first dimension of `blocks` (`nnz x R x C`) one per stored block,
+    and
+
+    ```
+    W[i*R + r, indices[p]*C + c] = blocks[p, r, c]   for p in [indptr[i], indptr[i+1])
+    ```
+
+    (all other entries are zero; a column index stored twice in a row adds
+    up). The product is accumulated in f32. `R`, `C`, `N` and `K` are
+    static; `M` and `nnz` may be dynamic. The pattern (`indptr`,
+    `indices`, i32 or i64) may be a run-time operand or a constant; a
+    constant pattern is checked by this verifier (`indptr[0] = 0`,
+    non-decreasing, `indptr[N/R] = nnz`, indices in `[0, K/C)`) and gets a
+    kernel specialized to it. A run-time pattern that breaks these rules
+    gives unspecified values but never an access out of bounds: row ranges
+    are clamped to `[0, nnz]` and blocks with column indices out of range
+    are skipped.
+
+    Example (4096 x 4096 weights in blocks of 16 x 16):
+
+    ```mlir
+    %y = tessera.bsr_mm %x, %indptr, %indices, %blocks
+           : tensor<?x4096xf32>, tensor<257xi32>, tensor<?xi32>, tensor<?x16x16xf32>
+           outs %init : tensor<?x4096xf32>
+    ```
+  }];
+  let arguments = (ins
+    RankedTensorOf<[Tessera_ActivationFloat]>:$x,
+    Tessera_BsrIndexTensor:$indptr,
+    Tessera_BsrIndexTensor:$indices,
+    RankedTensorOf<[Tessera_ActivationFloat]>:$blocks,
+    RankedTensorOf<[Tessera_ActivationFloat]>:$init
+  );
+  let results = (outs RankedTensorOf<[Tessera_ActivationFloat]>:$result);
+  let assemblyFormat = [{
+    $x `,` $indptr `,` $indices `,` $blocks `:` type($x) `,` type($indptr) `,`
+    type($indices) `,` type($blocks)
+    `outs` $init `:` type($init) attr-dict
+  }];
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    int64_t getBlockRows() { return getBlocks().getType().getDimSize(1); }
+    int64_t getBlockColumns() { return getBlocks().getType().getDimSize(2); }
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // TESSERA_OPS_TD

@@ -11,6 +11,7 @@
 #include "tessera/Passes.h"
 
 #include "PackedCodes.h"
+#include "StructuredToLinalg.h"
 #include "tessera/Support/BitPacking.h"
 #include "tessera/Support/FloatFormat.h"
 
@@ -1355,6 +1356,7 @@ struct TesseraLowerToLinalgPass
                  DequantizeOpLowering, QuantizeOpLowering, LookupOpLowering,
                  LutTablesOpLowering, LutAccumulateOpLowering, LutCombineOpLowering,
                  LowBitConstantLowering>(typeConverter, ctx);
+    populateStructuredToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

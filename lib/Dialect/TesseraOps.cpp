@@ -3,6 +3,8 @@
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Support/BitPacking.h"
 
+#include "OpVerification.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -11,24 +13,6 @@ using namespace mlir::tessera;
 
 #define GET_OP_CLASSES
 #include "tessera/Dialect/TesseraOps.cpp.inc"
-
-/// Prints a dimension for diagnostics, `?` when dynamic.
-static std::string dimStr(int64_t d) {
-  return ShapedType::isDynamic(d) ? "?" : std::to_string(d);
-}
-
-/// Prints a shape as `AxBxC` for diagnostics.
-static std::string shapeStr(ArrayRef<int64_t> shape) {
-  std::string s;
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? "x" : "") + dimStr(d);
-  return s;
-}
-
-/// Two dimensions agree unless both are static and differ.
-static bool dimsAgree(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
-}
 
 //===----------------------------------------------------------------------===//
 // Group-wise quantization parameters (shared by mpmm, dequantize, quantize)
@@ -105,16 +89,6 @@ unsigned MpmmOp::getWeightBits() {
 
 bool MpmmOp::hasSignedWeights() {
   return getWeights().getType().getElementType().isSignedInteger();
-}
-
-/// Destination-style ops whose result has the type of `init`, which is
-/// always their last operand (mpmm, lut_combine).
-static LogicalResult inferTypeOfInit(ValueRange operands,
-                                     SmallVectorImpl<Type> &inferredReturnTypes) {
-  if (operands.empty())
-    return failure();
-  inferredReturnTypes.push_back(operands.back().getType());
-  return success();
 }
 
 LogicalResult MpmmOp::inferReturnTypes(

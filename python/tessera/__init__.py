@@ -10,10 +10,11 @@
     lib = ts.compile(g, output="liblayer.so")              # ahead of time
 
 `tessera.reference` is the numpy reference of every op, independent of the
-compiler; `tessera.importers` reads GPTQ, AWQ, ggml and NF4 weights.
+compiler; `tessera.importers` reads GPTQ, AWQ, ggml and NF4 weights; `tessera.monarch`
+and `tessera.bsr` hold structured weights (Monarch projection, block pruning).
 """
 
-from . import reference
+from . import bsr, monarch, reference
 from ._tessera import CompileError
 from .dtypes import CodeType, code_type
 from .graph import Graph, Value
@@ -24,4 +25,4 @@ __version__ = "0.1.0"
 
 __all__ = ["CompileError", "CodeType", "Function", "Graph", "PrepackedWeights", "QuantizedTensor", "Value",
            "code_type", "compile", "dequantize", "load", "num_threads", "pack", "quantize",
-           "reference", "set_num_threads", "unpack"]
+           "bsr", "monarch", "reference", "set_num_threads", "unpack"]

@@ -297,6 +297,61 @@ class Graph:
                    f"outs({init} : {_type(out_shape, 'f32')}) -> {_type(out_shape, 'f32')}")
         return Value(self, r, out_shape, "f32")
 
+    def monarch_mm(self, x, m, constant=False, name=None):
+        """x (B x K) times the transpose of a tessera.monarch.MonarchMatrix
+        (N x K): tessera.monarch_mm, factors bound as parameters (or
+        compiled in as constants)."""
+        self._check(x)
+        from .monarch import MonarchMatrix
+        if not isinstance(m, MonarchMatrix):
+            raise TypeError(f"monarch_mm takes a MonarchMatrix, got {type(m).__name__}")
+        n, k = m.shape
+        if len(x.shape) != 2 or x.shape[1] != k:
+            raise ValueError(f"monarch_mm: x of shape {x.shape} does not match the "
+                             f"Monarch matrix of K = {k}")
+        name = name or m.name or f"monarch{len(self._params)}"
+        t1, t2 = _type(m.w1.shape, "f32"), _type(m.w2.shape, "f32")
+        w1 = self._param(m.w1, t1, f"{name}.w1", constant, "f32")
+        w2 = self._param(m.w2, t2, f"{name}.w2", constant, "f32")
+        out_shape = (x.shape[0], n)
+        init = self._filled(out_shape, x.dtype, 0.0)
+        r = self._ssa("y")
+        self._emit(f"{r} = tessera.monarch_mm {x.ssa}, {w1}, {w2} : {x.type}, {t1}, {t2} "
+                   f"outs {init} : {_type(out_shape, x.dtype)}")
+        return Value(self, r, out_shape, x.dtype)
+
+    def bsr_mm(self, x, w, constant_pattern=False, constant=False, name=None):
+        """x (M x K) times the transpose of a tessera.bsr.BsrMatrix (N x K):
+        tessera.bsr_mm. The pattern (indptr, indices) is a run-time parameter
+        whose number of blocks may change between calls, or with
+        `constant_pattern` (or `constant`) a compile-time constant, which
+        gets a kernel specialized to it; `constant` also compiles the blocks
+        in."""
+        self._check(x)
+        from .bsr import BsrMatrix
+        if not isinstance(w, BsrMatrix):
+            raise TypeError(f"bsr_mm takes a BsrMatrix, got {type(w).__name__}")
+        n, k = w.shape
+        if len(x.shape) != 2 or x.shape[1] != k:
+            raise ValueError(f"bsr_mm: x of shape {x.shape} does not match the "
+                             f"block-sparse matrix of K = {k}")
+        name = name or w.name or f"bsr{len(self._params)}"
+        rows, cols = w.block
+        pattern_const = constant or constant_pattern
+        nnz = w.nnz_blocks if pattern_const else "?"
+        tp = f"tensor<{w.indptr.size}xi32>"
+        ti = f"tensor<{nnz}xi32>"
+        tb = f"tensor<{w.nnz_blocks if constant else '?'}x{rows}x{cols}xf32>"
+        indptr = self._param(w.indptr, tp, f"{name}.indptr", pattern_const, "int")
+        indices = self._param(w.indices, ti, f"{name}.indices", pattern_const, "int")
+        blocks = self._param(w.blocks, tb, f"{name}.blocks", constant, "f32")
+        out_shape = (x.shape[0], n)
+        init = self._filled(out_shape, x.dtype, 0.0)
+        r = self._ssa("y")
+        self._emit(f"{r} = tessera.bsr_mm {x.ssa}, {indptr}, {indices}, {blocks} : "
+                   f"{x.type}, {tp}, {ti}, {tb} outs {init} : {_type(out_shape, x.dtype)}")
+        return Value(self, r, out_shape, x.dtype)
+
     # --- elementwise -------------------------------------------------------------
 
     def _binary(self, op, a, b):

@@ -368,3 +368,42 @@ def layernorm(x, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         y = y + bias
     return y
+
+
+def monarch_mm(x, w1, w2, out_features=None):
+    """Y = X W^T for the Monarch matrix of factors w1 (k x q x p) and w2
+    (l x s x r), as tessera.monarch_mm defines it: X (B x K, K <= k*p) is
+    padded with zeros to k*p columns and Y truncated to `out_features`
+    (default l*s) columns. Written as the four index equations, one loop
+    per block."""
+    x = np.asarray(x, dtype=np.float64)
+    w1 = np.asarray(w1, dtype=np.float64)
+    w2 = np.asarray(w2, dtype=np.float64)
+    k, q, p = w1.shape
+    l, s, r = w2.shape
+    assert k * q == l * r and x.shape[1] <= k * p
+    batch = x.shape[0]
+    xp = np.zeros((batch, k * p))
+    xp[:, :x.shape[1]] = x
+    h = np.zeros((batch, k * q))
+    for i in range(k):  # h[b, i*q + j] = sum_t X[b, i*p + t] w1[i, j, t]
+        h[:, i * q:(i + 1) * q] = xp[:, i * p:(i + 1) * p] @ w1[i].T
+    y = np.zeros((batch, l * s))
+    for u in range(l):  # h2[b, u*r + v] = h[b, v*l + u]; Y[b, c*l + u] = o[b, u, c]
+        h2 = h[:, [v * l + u for v in range(r)]]
+        y[:, [c * l + u for c in range(s)]] = h2 @ w2[u].T
+    return y[:, :out_features or l * s]
+
+
+def bsr_mm(x, indptr, indices, blocks, n):
+    """Y = X W^T for W (n x K) in block-sparse row form: block p of block
+    row i covers W[i*R:(i+1)*R, indices[p]*C:(indices[p]+1)*C]."""
+    x = np.asarray(x, dtype=np.float64)
+    blocks = np.asarray(blocks, dtype=np.float64)
+    rows, cols = blocks.shape[1:]
+    y = np.zeros((x.shape[0], n))
+    for i in range(n // rows):
+        for p in range(int(indptr[i]), int(indptr[i + 1])):
+            j = int(indices[p])
+            y[:, i * rows:(i + 1) * rows] += x[:, j * cols:(j + 1) * cols] @ blocks[p].T
+    return y
