@@ -220,6 +220,65 @@ def TesseraLowerMpmmToVector
   ];
 }
 
+def TesseraLowerMonarchToVector
+    : Pass<"tessera-lower-monarch-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Lower f32 tessera.monarch_mm to threaded vector kernels";
+  let description = [{
+    Every `tessera.monarch_mm` on f32 tensors becomes two block-diagonal
+    products vectorized over the batch: X is transposed (8 x 8 blocks in
+    registers) into `xt` (k*p x B rounded up to 8, zero padded); an
+    `scf.forall` over the k blocks of `w1` computes `ht[i*q + j] = sum_t
+    w1[i, j, t] * xt[i*p + t]`, one over the l blocks of `w2` computes
+    `yt[c*l + u] = sum_v w2[u, c, v] * ht[v*l + u]` (the permutation is
+    only the row indexing of these two loops), and `Y = init + yt^T`. The
+    products run on register tiles of rows x 8-lane vectors (6 x 4 with 32
+    vector registers, 3 x 3 with 16), one broadcast weight per row and one
+    row of the input per step. Other element types are left for the
+    reference lowering.
+  }];
+  let options = [
+    Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"16",
+           "Vector registers of the target (16: AVX2, 32: AVX-512)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def TesseraLowerBsrToVector
+    : Pass<"tessera-lower-bsr-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Lower f32 tessera.bsr_mm to threaded vector kernels";
+  let description = [{
+    Every `tessera.bsr_mm` on f32 tensors becomes a kernel over X^T
+    vectorized over the rows of X: block rows are split into at most 64
+    chunks of about equal work (stored blocks plus one per row; found by a
+    binary search of `indptr` at run time, or computed at compile time for
+    a constant pattern) run by an `scf.forall`; in a block row, a register
+    tile of block rows x 8-lane vectors accumulates the products of every
+    stored block (its C columns unrolled up to 16) and is stored once; the
+    transposed result is transposed back and added to `init`. A run-time
+    pattern is read defensively (row ranges clamped to `[0, nnz]`, blocks
+    with a column out of range skipped), a constant one (checked by the
+    verifier) without checks. Other element types are left for the
+    reference lowering.
+  }];
+  let options = [
+    Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"16",
+           "Vector registers of the target (16: AVX2, 32: AVX-512)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def TesseraLowerMatmulToVector
     : Pass<"tessera-lower-matmul-to-vector", "::mlir::ModuleOp"> {
   let summary = "Lower dense f32 linalg.matmul to register-blocked GEMM tiles";

@@ -108,6 +108,12 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   tessera::TesseraLowerMatmulToVectorOptions matmulOptions;
   matmulOptions.vectorRegisters = vectorOptions.vectorRegisters;
   pm.addPass(tessera::createTesseraLowerMatmulToVector(matmulOptions));
+  tessera::TesseraLowerMonarchToVectorOptions monarchOptions;
+  monarchOptions.vectorRegisters = vectorOptions.vectorRegisters;
+  pm.addPass(tessera::createTesseraLowerMonarchToVector(monarchOptions));
+  tessera::TesseraLowerBsrToVectorOptions bsrOptions;
+  bsrOptions.vectorRegisters = vectorOptions.vectorRegisters;
+  pm.addPass(tessera::createTesseraLowerBsrToVector(bsrOptions));
   pm.addPass(tessera::createTesseraLowerToLinalg());
   // Elementwise arith/math ops on tensors become linalg.generic so that
   // they bufferize and lower like the rest.

@@ -78,8 +78,10 @@ static void formatShape(char *buffer, size_t size, const int64_t *shape,
                              (long long)shape[d]);
 }
 
-/* Copies a strided view (offset and strides in elements) element by element
- * into another, in row-major order of `sizes`. */
+/* Copies a strided view (offset and strides in elements) into another, in
+ * row-major order of `sizes`: the innermost dimensions that are contiguous in
+ * both views are copied as one run with memcpy, the others element by
+ * element. */
 static void copyStrided(char *dst, int64_t dstOffset, const int64_t *dstStrides,
                         const char *src, int64_t srcOffset,
                         const int64_t *srcStrides, const int64_t *sizes,
@@ -89,16 +91,24 @@ static void copyStrided(char *dst, int64_t dstOffset, const int64_t *dstStrides,
     elements *= sizes[d];
   if (elements == 0)
     return;
+  /* Dimensions [outer, rank) form one contiguous run of `run` elements. */
+  int64_t run = 1, outer = rank;
+  while (outer > 0 && srcStrides[outer - 1] == run &&
+         dstStrides[outer - 1] == run) {
+    run *= sizes[outer - 1];
+    --outer;
+  }
   int64_t index[rank > 0 ? rank : 1];
   memset(index, 0, sizeof(index));
-  for (int64_t e = 0; e < elements; ++e) {
+  for (int64_t e = 0; e < elements; e += run) {
     int64_t s = srcOffset, t = dstOffset;
-    for (int64_t d = 0; d < rank; ++d) {
+    for (int64_t d = 0; d < outer; ++d) {
       s += index[d] * srcStrides[d];
       t += index[d] * dstStrides[d];
     }
-    memcpy(dst + t * elementSize, src + s * elementSize, (size_t)elementSize);
-    for (int64_t d = rank; d-- > 0;) {
+    memcpy(dst + t * elementSize, src + s * elementSize,
+           (size_t)(run * elementSize));
+    for (int64_t d = outer; d-- > 0;) {
       if (++index[d] < sizes[d])
         break;
       index[d] = 0;

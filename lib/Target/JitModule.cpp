@@ -179,27 +179,22 @@ LogicalResult JitModule::invoke(StringRef name,
   for (const TensorSpec &spec : sig->results) {
     size_t rank = spec.shape.size();
     auto *allocated = reinterpret_cast<uint8_t *>(desc[0]);
-    auto *aligned = reinterpret_cast<uint8_t *>(desc[1]);
-    int64_t offset = desc[2];
     std::vector<int64_t> shape(desc + 3, desc + 3 + rank);
-    const int64_t *strides = desc + 3 + rank;
     HostTensor out(spec.dtype, shape);
     size_t elemSize = mlir::tessera::dtypeSize(spec.dtype);
-    // Copy element by element in row-major order, honouring strides.
-    int64_t n = out.numElements();
-    std::vector<int64_t> idx(rank, 0);
-    for (int64_t e = 0; e < n; ++e) {
-      int64_t src = offset;
-      for (size_t d = 0; d < rank; ++d)
-        src += idx[d] * strides[d];
-      std::memcpy(out.data.data() + e * elemSize, aligned + src * elemSize,
-                  elemSize);
-      for (size_t d = rank; d-- > 0;) {
-        if (++idx[d] < shape[d])
-          break;
-        idx[d] = 0;
-      }
+    // Into a dense row-major tensor, by the runtime's strided copy (whole
+    // contiguous runs at a time).
+    std::vector<int64_t> dense(3 + 2 * rank);
+    dense[0] = dense[1] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out.data.data()));
+    int64_t stride = 1;
+    for (size_t d = rank; d-- > 0;) {
+      dense[3 + d] = shape[d];
+      dense[3 + rank + d] = stride;
+      stride *= shape[d];
     }
+    TesseraUnrankedMemRef source{static_cast<int64_t>(rank), const_cast<int64_t *>(desc)};
+    TesseraUnrankedMemRef destination{static_cast<int64_t>(rank), dense.data()};
+    memrefCopy(static_cast<int64_t>(elemSize), &source, &destination);
     results.push_back(std::move(out));
     // Globals are returned with the marker 0xdeadbeef as their allocation.
     bool isGlobal = reinterpret_cast<uintptr_t>(allocated) == 0xdeadbeef;
