@@ -4,13 +4,14 @@
 // the batch (see StructuredTiles.h):
 //
 //   xt = X^T                    (k*p x B', zero rows past K, zero columns past B)
-//   ht[i*q + j, :] = sum_t w1[i, j, t] * xt[i*p + t, :]   scf.forall over blocks i
-//   yt[c*l + u, :] = sum_v w2[u, c, v] * ht[v*l + u, :]   scf.forall over blocks u
+//   h[i*q + j, :] = sum_t w1[i, j, t] * xt[i*p + t, :]    scf.forall over blocks i
+//   yt[c*l + u, :] = sum_v w2[u, c, v] * h[v*l + u, :]    scf.forall over blocks u
 //   Y = init + yt^T             (the first N rows of yt)
 //
 // The permutation between the factors is only indexing: block u of the
-// second product reads rows v*l + u of ht and writes rows c*l + u of yt (a
-// strided slice), so nothing is transposed but X and the result. Each
+// second product reads rows v*l + u of h (stored permuted when q = l, so
+// that these rows are contiguous) and writes rows c*l + u of yt (a strided
+// slice), so nothing is transposed but X and the result. Each
 // product is a loop of register tiles (rows x 8-lane vectors of the batch)
 // whose every step broadcasts one weight per row and reads one row of its
 // input: the weights of a block (w1[i] or w2[u]) and the rows it reads stay
@@ -127,16 +128,27 @@ struct MonarchToVector : public OpRewritePattern<MonarchMmOp> {
       Value prod = arith::MulIOp::create(b, loc, x, cIndex(b, loc, c));
       return y ? arith::AddIOp::create(b, loc, prod, y).getResult() : prod;
     };
-    // ht[i*q + j] = sum_t w1[i, j, t] xt[i*p + t].
+    // ht holds h[m] = sum_t w1[i, j, t] xt[i*p + t] (m = i*q + j), which the
+    // second product reads at m = v*l + u. With q = l, h is stored permuted,
+    // row m at (m % l) * r + m / l = j*r + i, so that block u of the second
+    // product reads the contiguous rows u*r + v instead of rows l apart
+    // (whose addresses would fall into the same cache sets).
+    bool permuted = q == l;
+    int64_t r = w2Shape[2];
     Value ht = emitBlockProduct(
         rewriter, loc, op.getW1(), xt, scratch(k * q), lanes, tile,
         [&](OpBuilder &b, Location loc, Value i, Value t) { return mulAdd(b, loc, i, p, t); },
-        [&](OpBuilder &b, Location loc, Value i) { return mulAdd(b, loc, i, q, Value()); }, 1);
-    // yt[c*l + u] = sum_v w2[u, c, v] ht[v*l + u]; rows past l*s (up to N
+        [&](OpBuilder &b, Location loc, Value i) {
+          return permuted ? i : mulAdd(b, loc, i, q, Value());
+        },
+        permuted ? r : 1);
+    // yt[c*l + u] = sum_v w2[u, c, v] h[v*l + u]; rows past l*s (up to N
     // rounded up to 8) are read by the final transpose but not kept.
     Value yt = emitBlockProduct(
         rewriter, loc, op.getW2(), ht, scratch(std::max(l * s, up8(n))), lanes, tile,
-        [&](OpBuilder &b, Location loc, Value u, Value v) { return mulAdd(b, loc, v, l, u); },
+        [&](OpBuilder &b, Location loc, Value u, Value v) {
+          return permuted ? mulAdd(b, loc, u, r, v) : mulAdd(b, loc, v, l, u);
+        },
         [&](OpBuilder &b, Location loc, Value u) { return u; }, l);
     rewriter.replaceOp(op, emitTransposeOutAdd(rewriter, loc, yt, op.getInit()));
     return success();

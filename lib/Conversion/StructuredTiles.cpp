@@ -9,6 +9,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace mlir::tessera;
@@ -117,8 +118,9 @@ Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_
     Value lastRow = arith::SubIOp::create(b, loc, m, cIndex(b, loc, 1));
     Value zeroVec = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vec8(b), b.getF32FloatAttr(0)));
-    tile = emitTensorLoop(b, loc, cIndex(b, loc, 0), m8, b.getIndexAttr(kLanes), tile,
-                          [&](OpBuilder &b, Location loc, Value m0, Value tile) {
+    // Blocks of 8 rows of X; in the last, partial one, rows past M read the
+    // last row and are replaced by zeros.
+    auto rowBlock = [&](OpBuilder &b, Location loc, Value m0, Value tile, bool partial) {
       Value panel = arith::DivUIOp::create(b, loc, m0, cIndex(b, loc, width));
       Value lane0 = arith::RemUIOp::create(b, loc, m0, cIndex(b, loc, width));
       return emitTensorLoop(b, loc, cIndex(b, loc, 0), len, b.getIndexAttr(kLanes), tile,
@@ -126,8 +128,11 @@ Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_
         Value col = add(b, loc, kc, k0);
         SmallVector<Value> in;
         for (int64_t j = 0; j < kLanes; ++j) {
-          // Rows past M read the last row and are replaced by zeros.
           Value row = add(b, loc, m0, cIndex(b, loc, j));
+          if (!partial) {
+            in.push_back(readVector(b, loc, x, ValueRange{row, col}, inBounds));
+            continue;
+          }
           Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, m);
           Value v = readVector(b, loc, x, ValueRange{arith::MinUIOp::create(b, loc, row, lastRow), col},
                                inBounds);
@@ -139,12 +144,32 @@ Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_
                              ValueRange{panel, add(b, loc, k0, cIndex(b, loc, i)), lane0}, true);
         return tile;
       });
-    });
+    };
+    Value mFull = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kLanes)), cIndex(b, loc, kLanes));
+    tile = emitTensorLoop(b, loc, cIndex(b, loc, 0), mFull, b.getIndexAttr(kLanes), tile,
+                          [&](OpBuilder &b, Location loc, Value m0, Value tile) {
+                            return rowBlock(b, loc, m0, tile, false);
+                          });
+    tile = emitTensorLoop(b, loc, mFull, m8, b.getIndexAttr(kLanes), tile,
+                          [&](OpBuilder &b, Location loc, Value m0, Value tile) {
+                            return rowBlock(b, loc, m0, tile, true);
+                          });
     return ChunkTile{tile, offsets, sizes, ones};
   });
 }
 
 Value mlir::tessera::emitTransposeOutAdd(OpBuilder &b, Location loc, Value yt, Value init) {
+  // init = fill(0) (what a graph's matmul starts from): write the result
+  // into the fill's destination instead of reading and adding zeros (the
+  // fill is then dead).
+  bool accumulate = true;
+  if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
+    if (matchPattern(fill.getInputs()[0], m_AnyZeroFloat())) {
+      init = fill.getOutputs()[0];
+      accumulate = false;
+    }
+  }
   auto initType = cast<RankedTensorType>(init.getType());
   int64_t n = initType.getDimSize(1), n8 = roundUp8(n);
   int64_t width = cast<RankedTensorType>(yt.getType()).getDimSize(2);
@@ -176,7 +201,9 @@ Value mlir::tessera::emitTransposeOutAdd(OpBuilder &b, Location loc, Value yt, V
         SmallVector<Value> out = emitTranspose8x8(b, loc, in);
         for (int64_t i = 0; i < kLanes; ++i) {
           SmallVector<Value> at = {add(b, loc, m0, cIndex(b, loc, i)), n0};
-          Value sum = arith::AddFOp::create(b, loc, readVector(b, loc, tile, at, inBounds), out[i]);
+          Value sum = accumulate ? arith::AddFOp::create(b, loc, readVector(b, loc, tile, at, inBounds),
+                                                         out[i])
+                                 : out[i];
           tile = writeVector(b, loc, sum, tile, at, inBounds);
         }
         return tile;
@@ -192,10 +219,10 @@ Value mlir::tessera::emitTransposeOutAdd(OpBuilder &b, Location loc, Value yt, V
                                 [&](OpBuilder &b, Location loc, Value col, Value tile) {
             Value v = tensor::ExtractOp::create(b, loc, yt,
                                                 ValueRange{panel, add(b, loc, nc, col), lane});
-            Value old = tensor::ExtractOp::create(b, loc, tile, ValueRange{row, col});
-            return tensor::InsertOp::create(b, loc, arith::AddFOp::create(b, loc, old, v), tile,
-                                            ValueRange{row, col})
-                .getResult();
+            if (accumulate)
+              v = arith::AddFOp::create(b, loc, tensor::ExtractOp::create(b, loc, tile, ValueRange{row, col}),
+                                        v);
+            return tensor::InsertOp::create(b, loc, v, tile, ValueRange{row, col}).getResult();
           });
         }),
         offsets, sizes, ones};

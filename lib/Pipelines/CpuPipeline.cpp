@@ -143,7 +143,11 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(tessera::createTesseraLowerX86ByteOps());
   pm.addPass(createConvertVectorToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // Buffers through the runtime's allocator, which keeps large blocks for
+  // reuse (lib/Runtime/Allocator.c).
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   tessera::TesseraLowerParallelCallsOptions parallelOptions;

@@ -211,7 +211,7 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
       owned = allocated != (char *)freed[k];
     if (owned) {
       freed[numFreed++] = allocated;
-      free(allocated);
+      _mlir_memref_to_llvm_free(allocated);
     }
   }
   return status;

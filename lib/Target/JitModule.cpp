@@ -66,6 +66,12 @@ JitModule::compile(ModuleOp module, const CpuPipelineOptions &options,
     symbols[interner("memrefCopy")] = {
         llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
         llvm::JITSymbolFlags::Exported};
+    symbols[interner("_mlir_memref_to_llvm_alloc")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&_mlir_memref_to_llvm_alloc),
+        llvm::JITSymbolFlags::Exported};
+    symbols[interner("_mlir_memref_to_llvm_free")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&_mlir_memref_to_llvm_free),
+        llvm::JITSymbolFlags::Exported};
     symbols[interner("tessera_rt_parallel_for")] = {
         llvm::orc::ExecutorAddr::fromPtr(&tessera_rt_parallel_for),
         llvm::JITSymbolFlags::Exported};
@@ -200,7 +206,7 @@ LogicalResult JitModule::invoke(StringRef name,
     bool isGlobal = reinterpret_cast<uintptr_t>(allocated) == 0xdeadbeef;
     if (allocated && !isGlobal && !inputBuffers.count(allocated) &&
         freed.insert(allocated).second)
-      std::free(allocated);
+      _mlir_memref_to_llvm_free(allocated);
     desc += 3 + 2 * rank;
   }
   return success();

@@ -4,25 +4,27 @@
 // w1: 16 blocks of 8 x 8, w2: 8 blocks of 16 x 16 (k*q = l*r = 128).
 // X is transposed into panels of 32 lanes (tensor<? x 128 x 32>) by a
 // parallel loop over chunks of 64 rows, 8 x 8 blocks at a time; the first
-// product is a parallel loop over w1's 16 blocks, each writing its 8 rows
-// of ht; the second one over w2's 8 blocks, block u writing the rows
-// c * 8 + u of yt (a slice of stride l = 8) and reading the rows v * 8 + u
-// of ht; yt is transposed back into init.
+// product is a parallel loop over w1's 16 blocks; as q = l = 8, block i
+// writes its rows j of h permuted, at j * r + i (a slice of stride r = 16),
+// so that the second one, over w2's 8 blocks, reads the contiguous rows
+// u * 16 + v in block u and writes the rows c * 8 + u of yt (a slice of
+// stride l = 8); yt is transposed back into init.
 // CHECK-LABEL: func @monarch
 // CHECK-SAME: (%[[X:.*]]: tensor<?x128xf32>, %[[W1:.*]]: tensor<16x8x8xf32>, %[[W2:.*]]: tensor<8x16x16xf32>, %[[INIT:.*]]: tensor<?x128xf32>)
 // CHECK: %[[XT:.*]] = scf.forall (%{{.*}}) = (0) to (128) step (64) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<?x128x32xf32>)
 // CHECK:   vector.transfer_read %[[X]]
 // CHECK:   vector.shuffle
 // CHECK: %[[HT:.*]] = scf.forall (%[[I:.*]]) in (16) shared_outs
-// CHECK:   %[[ROW:.*]] = arith.muli %[[I]], %c8
-// CHECK:   tensor.extract_slice %{{.*}}[0, %[[ROW]], 0] [%{{.*}}, 8, 32] [1, 1, 1]
+// CHECK:   tensor.extract_slice %{{.*}}[0, %[[I]], 0] [%{{.*}}, 8, 32] [1, 16, 1]
 // CHECK:   %{{.*}}:24 = scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args(
 // CHECK-COUNT-6: tensor.extract %[[W1]]
 // CHECK-COUNT-24: vector.fma
 // CHECK: %[[YT:.*]] = scf.forall (%[[U:.*]]) in (8) shared_outs
 // CHECK:   tensor.extract_slice %{{.*}}[0, %[[U]], 0] [%{{.*}}, 16, 32] [1, 8, 1]
-// CHECK:   arith.muli %{{.*}}, %c8
-// CHECK:   vector.transfer_read %[[HT]]
+// CHECK:   %{{.*}}:24 = scf.for %[[T:.*]] = %c0 to %c16
+// CHECK:     %[[HROW:.*]] = arith.muli %[[U]], %c16
+// CHECK:     %[[H:.*]] = arith.addi %[[HROW]], %[[T]]
+// CHECK:     vector.transfer_read %[[HT]][%{{.*}}, %[[H]], %c0]
 // CHECK:   tensor.parallel_insert_slice %{{.*}} into %{{.*}}[0, %[[U]], 0] [%{{.*}}, 16, 32] [1, 8, 1]
 // CHECK: %[[Y:.*]] = scf.forall (%{{.*}}) = (0) to (128) step (64) shared_outs(%{{.*}} = %[[INIT]])
 // CHECK:   vector.transfer_read %[[YT]]

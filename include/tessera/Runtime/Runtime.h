@@ -10,6 +10,7 @@
 #ifndef TESSERA_RUNTIME_RUNTIME_H
 #define TESSERA_RUNTIME_RUNTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -69,6 +70,15 @@ void tessera_rt_parallel_for(int64_t n, int64_t grain, int32_t max_threads,
  * <prefix>_set_num_threads / <prefix>_num_threads. */
 void tessera_rt_set_num_threads(int32_t threads);
 int32_t tessera_rt_num_threads(void);
+
+/* What compiled code calls to allocate and free its buffers (MLIR's generic
+ * allocation functions). Freed blocks of 256 KiB or more are kept for reuse
+ * (at most 16 blocks, 256 MiB); tessera_rt_release_memory returns them to
+ * the system. Buffers a compiled function returns are freed with
+ * _mlir_memref_to_llvm_free. */
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void _mlir_memref_to_llvm_free(void *pointer);
+void tessera_rt_release_memory(void);
 
 /* What compiled code calls for a memref.copy between non-contiguous memrefs
  * (MLIR's runner-utils ABI): copies element by element, any rank. */
