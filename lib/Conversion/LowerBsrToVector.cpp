@@ -263,7 +263,9 @@ struct BsrToVector : public OpRewritePattern<BsrMmOp> {
       tensor::ParallelInsertSliceOp::create(b, loc, rowLoop.getResult(0), shared, offsets, sizes,
                                             ones);
     }
-    rewriter.replaceOp(op, emitTransposeOutAdd(rewriter, loc, forall.getResult(0), op.getInit()));
+    ResultDestination dest = getResultDestination(op.getInit());
+    rewriter.replaceOp(op, emitTransposeOut(rewriter, loc, forall.getResult(0), dest.tensor,
+                                            dest.accumulate));
     return success();
   }
 };

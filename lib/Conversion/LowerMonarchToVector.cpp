@@ -43,6 +43,9 @@ using namespace mlir::tessera;
 
 namespace {
 
+// Rows of X per group (see below): 4 panels of 32 lanes.
+constexpr int64_t kGroupRows = 128;
+
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
@@ -112,45 +115,66 @@ struct MonarchToVector : public OpRewritePattern<MonarchMmOp> {
     ArrayRef<int64_t> w1Shape = op.getW1().getType().getShape(),
                       w2Shape = op.getW2().getType().getShape();
     int64_t k = w1Shape[0], q = w1Shape[1], p = w1Shape[2];
-    int64_t l = w2Shape[0], s = w2Shape[1];
+    int64_t l = w2Shape[0], s = w2Shape[1], r = w2Shape[2];
     int64_t n = op.getInit().getType().getDimSize(1);
     auto up8 = [](int64_t v) { return (v + 7) / 8 * 8; };
     BroadcastTile tile = broadcastTileFor(vectorRegisters);
-    Value xt = emitTransposeIn(rewriter, loc, op.getX(), up8(k * p), tile.width());
-    Value lanes = emitPaddedRows(rewriter, loc, op.getX());
-    Value panels = tensor::DimOp::create(rewriter, loc, xt, 0);
-    auto scratch = [&](int64_t rows) -> Value {
-      return tensor::EmptyOp::create(
-          rewriter, loc, ArrayRef<int64_t>{ShapedType::kDynamic, rows, tile.width()},
-          rewriter.getF32Type(), ValueRange{panels});
+    ResultDestination dest = getResultDestination(op.getInit());
+    Value x = op.getX();
+    Value m = tensor::DimOp::create(rewriter, loc, x, 0);
+    int64_t kIn = op.getX().getType().getDimSize(1);
+
+    // Groups of kGroupRows rows of X at a time, so that the transposed
+    // operands and intermediates of a group (2 MiB each) stay in the last-
+    // level cache between the steps.
+    auto group = [&](OpBuilder &b, Location loc, Value g0, Value result) -> Value {
+      Value rows = arith::MinUIOp::create(b, loc, cIndex(b, loc, kGroupRows),
+                                          arith::SubIOp::create(b, loc, m, g0));
+      SmallVector<OpFoldResult> ones(2, b.getIndexAttr(1));
+      SmallVector<OpFoldResult> offsets = {g0, b.getIndexAttr(0)};
+      Value xs = tensor::ExtractSliceOp::create(
+          b, loc, x, offsets, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(kIn)}, ones);
+      SmallVector<OpFoldResult> outSizes = {rows, b.getIndexAttr(n)};
+      Value ys = tensor::ExtractSliceOp::create(b, loc, result, offsets, outSizes, ones);
+      Value xt = emitTransposeIn(b, loc, xs, up8(k * p), tile.width());
+      Value lanes = emitPaddedRows(b, loc, xs);
+      Value panels = tensor::DimOp::create(b, loc, xt, 0);
+      auto scratch = [&](int64_t rows) -> Value {
+        return tensor::EmptyOp::create(
+            b, loc, ArrayRef<int64_t>{ShapedType::kDynamic, rows, tile.width()},
+            b.getF32Type(), ValueRange{panels});
+      };
+      auto mulAdd = [](OpBuilder &b, Location loc, Value x, int64_t c, Value y) -> Value {
+        Value prod = arith::MulIOp::create(b, loc, x, cIndex(b, loc, c));
+        return y ? arith::AddIOp::create(b, loc, prod, y).getResult() : prod;
+      };
+      // ht holds h[m] = sum_t w1[i, j, t] xt[i*p + t] (m = i*q + j), which
+      // the second product reads at m = v*l + u. With q = l, h is stored
+      // permuted, row m at (m % l) * r + m / l = j*r + i, so that block u of
+      // the second product reads the contiguous rows u*r + v instead of rows
+      // l apart (whose addresses would fall into the same cache sets).
+      bool permuted = q == l;
+      Value ht = emitBlockProduct(
+          b, loc, op.getW1(), xt, scratch(k * q), lanes, tile,
+          [&](OpBuilder &b, Location loc, Value i, Value t) { return mulAdd(b, loc, i, p, t); },
+          [&](OpBuilder &b, Location loc, Value i) {
+            return permuted ? i : mulAdd(b, loc, i, q, Value());
+          },
+          permuted ? r : 1);
+      // yt[c*l + u] = sum_v w2[u, c, v] h[v*l + u]; rows past l*s (up to N
+      // rounded up to 8) are read by the final transpose but not kept.
+      Value yt = emitBlockProduct(
+          b, loc, op.getW2(), ht, scratch(std::max(l * s, up8(n))), lanes, tile,
+          [&](OpBuilder &b, Location loc, Value u, Value v) {
+            return permuted ? mulAdd(b, loc, u, r, v) : mulAdd(b, loc, v, l, u);
+          },
+          [&](OpBuilder &b, Location loc, Value u) { return u; }, l);
+      ys = emitTransposeOut(b, loc, yt, ys, dest.accumulate);
+      return tensor::InsertSliceOp::create(b, loc, ys, result, offsets, outSizes, ones);
     };
-    auto mulAdd = [](OpBuilder &b, Location loc, Value x, int64_t c, Value y) -> Value {
-      Value prod = arith::MulIOp::create(b, loc, x, cIndex(b, loc, c));
-      return y ? arith::AddIOp::create(b, loc, prod, y).getResult() : prod;
-    };
-    // ht holds h[m] = sum_t w1[i, j, t] xt[i*p + t] (m = i*q + j), which the
-    // second product reads at m = v*l + u. With q = l, h is stored permuted,
-    // row m at (m % l) * r + m / l = j*r + i, so that block u of the second
-    // product reads the contiguous rows u*r + v instead of rows l apart
-    // (whose addresses would fall into the same cache sets).
-    bool permuted = q == l;
-    int64_t r = w2Shape[2];
-    Value ht = emitBlockProduct(
-        rewriter, loc, op.getW1(), xt, scratch(k * q), lanes, tile,
-        [&](OpBuilder &b, Location loc, Value i, Value t) { return mulAdd(b, loc, i, p, t); },
-        [&](OpBuilder &b, Location loc, Value i) {
-          return permuted ? i : mulAdd(b, loc, i, q, Value());
-        },
-        permuted ? r : 1);
-    // yt[c*l + u] = sum_v w2[u, c, v] h[v*l + u]; rows past l*s (up to N
-    // rounded up to 8) are read by the final transpose but not kept.
-    Value yt = emitBlockProduct(
-        rewriter, loc, op.getW2(), ht, scratch(std::max(l * s, up8(n))), lanes, tile,
-        [&](OpBuilder &b, Location loc, Value u, Value v) {
-          return permuted ? mulAdd(b, loc, u, r, v) : mulAdd(b, loc, v, l, u);
-        },
-        [&](OpBuilder &b, Location loc, Value u) { return u; }, l);
-    rewriter.replaceOp(op, emitTransposeOutAdd(rewriter, loc, yt, op.getInit()));
+    Value result = emitTensorLoop(rewriter, loc, cIndex(rewriter, loc, 0), m,
+                                  rewriter.getIndexAttr(kGroupRows), dest.tensor, group);
+    rewriter.replaceOp(op, result);
     return success();
   }
 };

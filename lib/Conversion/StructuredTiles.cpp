@@ -17,8 +17,9 @@ using namespace mlir::tessera;
 namespace {
 
 constexpr int64_t kLanes = kGemmLanes;
-// Parallel chunks of the transposes: 64 rows of xt / columns of the result.
-constexpr int64_t kTransposeChunk = 64;
+// The transposes work on a panel of rows of X (or of the result) and chunks
+// of this many columns at a time.
+constexpr int64_t kTransposeColumns = 1024;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -84,6 +85,17 @@ Value mlir::tessera::emitPaddedRows(OpBuilder &b, Location loc, Value x) {
   return roundUp8(b, loc, tensor::DimOp::create(b, loc, x, 0));
 }
 
+/// The work units of a transpose: panel x chunk of `chunk` columns of X (or
+/// of the result), linearized for a one-dimensional scf.forall; returns
+/// (panel, first column).
+static std::pair<Value, Value> panelAndColumn(OpBuilder &b, Location loc, Value unit,
+                                              int64_t chunks, int64_t chunk) {
+  Value panel = arith::DivUIOp::create(b, loc, unit, cIndex(b, loc, chunks));
+  Value column = arith::MulIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, unit, cIndex(b, loc, chunks)), cIndex(b, loc, chunk));
+  return {panel, column};
+}
+
 Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_t rows,
                                      int64_t width) {
   auto xType = cast<RankedTensorType>(x.getType());
@@ -91,8 +103,8 @@ Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_
   assert(rows >= k8 && "xt must hold K rounded up to 8 rows");
   Value m = tensor::DimOp::create(b, loc, x, 0);
   Value m8 = roundUp8(b, loc, m);
-  Value panels = arith::DivUIOp::create(b, loc, add(b, loc, m8, cIndex(b, loc, width - 1)),
-                                        cIndex(b, loc, width));
+  Value widthV = cIndex(b, loc, width);
+  Value panels = arith::DivUIOp::create(b, loc, add(b, loc, m8, cIndex(b, loc, width - 1)), widthV);
   Value xt = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{ShapedType::kDynamic, rows, width}, b.getF32Type(),
       ValueRange{panels});
@@ -109,20 +121,26 @@ Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_
     xt = tensor::InsertSliceOp::create(b, loc, pad, xt, offsets, sizes, ones);
   }
   bool inBounds = k % kLanes == 0;
-  return emitChunks(b, loc, xt, b.getIndexAttr(k8), kTransposeChunk, [&](OpBuilder &b, Location loc, Value shared, Value kc) {
-    Value len = arith::MinUIOp::create(b, loc, cIndex(b, loc, kTransposeChunk),
+  int64_t chunks = (k8 + kTransposeColumns - 1) / kTransposeColumns;
+  Value units = arith::MulIOp::create(b, loc, panels, cIndex(b, loc, chunks));
+  // Per unit: the rows of X of one panel (long contiguous reads), a chunk of
+  // its columns.
+  return emitChunks(b, loc, xt, units, 1, [&](OpBuilder &b, Location loc, Value shared, Value unit) {
+    auto [panel, kc] = panelAndColumn(b, loc, unit, chunks, kTransposeColumns);
+    Value len = arith::MinUIOp::create(b, loc, cIndex(b, loc, kTransposeColumns),
                                        arith::SubIOp::create(b, loc, cIndex(b, loc, k8), kc));
-    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), kc, b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {panels, len, b.getIndexAttr(width)};
+    SmallVector<OpFoldResult> offsets = {panel, kc, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), len, b.getIndexAttr(width)};
     Value tile = tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, ones);
     Value lastRow = arith::SubIOp::create(b, loc, m, cIndex(b, loc, 1));
     Value zeroVec = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(vec8(b), b.getF32FloatAttr(0)));
+    Value first = arith::MulIOp::create(b, loc, panel, widthV);
+    Value end = arith::MinUIOp::create(b, loc, add(b, loc, first, widthV), m8);
     // Blocks of 8 rows of X; in the last, partial one, rows past M read the
     // last row and are replaced by zeros.
     auto rowBlock = [&](OpBuilder &b, Location loc, Value m0, Value tile, bool partial) {
-      Value panel = arith::DivUIOp::create(b, loc, m0, cIndex(b, loc, width));
-      Value lane0 = arith::RemUIOp::create(b, loc, m0, cIndex(b, loc, width));
+      Value lane0 = arith::SubIOp::create(b, loc, m0, first);
       return emitTensorLoop(b, loc, cIndex(b, loc, 0), len, b.getIndexAttr(kLanes), tile,
                             [&](OpBuilder &b, Location loc, Value k0, Value tile) {
         Value col = add(b, loc, kc, k0);
@@ -141,17 +159,19 @@ Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_
         SmallVector<Value> out = emitTranspose8x8(b, loc, in);
         for (int64_t i = 0; i < kLanes; ++i)
           tile = writeVector(b, loc, out[i], tile,
-                             ValueRange{panel, add(b, loc, k0, cIndex(b, loc, i)), lane0}, true);
+                             ValueRange{cIndex(b, loc, 0), add(b, loc, k0, cIndex(b, loc, i)), lane0},
+                             true);
         return tile;
       });
     };
     Value mFull = arith::MulIOp::create(
         b, loc, arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kLanes)), cIndex(b, loc, kLanes));
-    tile = emitTensorLoop(b, loc, cIndex(b, loc, 0), mFull, b.getIndexAttr(kLanes), tile,
+    Value fullEnd = arith::MaxUIOp::create(b, loc, arith::MinUIOp::create(b, loc, end, mFull), first);
+    tile = emitTensorLoop(b, loc, first, fullEnd, b.getIndexAttr(kLanes), tile,
                           [&](OpBuilder &b, Location loc, Value m0, Value tile) {
                             return rowBlock(b, loc, m0, tile, false);
                           });
-    tile = emitTensorLoop(b, loc, mFull, m8, b.getIndexAttr(kLanes), tile,
+    tile = emitTensorLoop(b, loc, fullEnd, end, b.getIndexAttr(kLanes), tile,
                           [&](OpBuilder &b, Location loc, Value m0, Value tile) {
                             return rowBlock(b, loc, m0, tile, true);
                           });
@@ -159,44 +179,48 @@ Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_
   });
 }
 
-Value mlir::tessera::emitTransposeOutAdd(OpBuilder &b, Location loc, Value yt, Value init) {
-  // init = fill(0) (what a graph's matmul starts from): write the result
-  // into the fill's destination instead of reading and adding zeros (the
-  // fill is then dead).
-  bool accumulate = true;
-  if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
-    if (matchPattern(fill.getInputs()[0], m_AnyZeroFloat())) {
-      init = fill.getOutputs()[0];
-      accumulate = false;
-    }
-  }
+ResultDestination mlir::tessera::getResultDestination(Value init) {
+  if (auto fill = init.getDefiningOp<linalg::FillOp>())
+    if (matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+      return {fill.getOutputs()[0], false};
+  return {init, true};
+}
+
+Value mlir::tessera::emitTransposeOut(OpBuilder &b, Location loc, Value yt, Value init,
+                                      bool accumulate) {
   auto initType = cast<RankedTensorType>(init.getType());
-  int64_t n = initType.getDimSize(1), n8 = roundUp8(n);
+  int64_t n = initType.getDimSize(1);
   int64_t width = cast<RankedTensorType>(yt.getType()).getDimSize(2);
   bool inBounds = n % kLanes == 0;
   Value m = tensor::DimOp::create(b, loc, init, 0);
-  Value mFull = arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kLanes)),
-                                      cIndex(b, loc, kLanes));
   Value widthV = cIndex(b, loc, width);
+  Value panels = arith::DivUIOp::create(b, loc, add(b, loc, m, cIndex(b, loc, width - 1)), widthV);
+  int64_t chunks = (n + kTransposeColumns - 1) / kTransposeColumns;
+  Value units = arith::MulIOp::create(b, loc, panels, cIndex(b, loc, chunks));
   SmallVector<OpFoldResult> ones(2, b.getIndexAttr(1));
-  return emitChunks(b, loc, init, b.getIndexAttr(n8), kTransposeChunk, [&](OpBuilder &b, Location loc, Value shared, Value nc) {
-    Value columns = arith::MinUIOp::create(b, loc, cIndex(b, loc, kTransposeChunk),
+  // Per unit: the rows of the result of one panel, a chunk of its columns.
+  return emitChunks(b, loc, init, units, 1, [&](OpBuilder &b, Location loc, Value shared, Value unit) {
+    auto [panel, nc] = panelAndColumn(b, loc, unit, chunks, kTransposeColumns);
+    Value columns = arith::MinUIOp::create(b, loc, cIndex(b, loc, kTransposeColumns),
                                            arith::SubIOp::create(b, loc, cIndex(b, loc, n), nc));
     Value len = roundUp8(b, loc, columns);
-    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), nc};
-    SmallVector<OpFoldResult> sizes = {m, columns};
+    Value first = arith::MulIOp::create(b, loc, panel, widthV);
+    Value rowCount = arith::MinUIOp::create(b, loc, widthV, arith::SubIOp::create(b, loc, m, first));
+    Value fullRows = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, rowCount, cIndex(b, loc, kLanes)),
+        cIndex(b, loc, kLanes));
+    SmallVector<OpFoldResult> offsets = {first, nc};
+    SmallVector<OpFoldResult> sizes = {rowCount, columns};
     Value tile = tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, ones);
     // Full blocks of 8 rows: 8 x 8 transposes.
-    tile = emitTensorLoop(b, loc, cIndex(b, loc, 0), mFull, b.getIndexAttr(kLanes), tile,
+    tile = emitTensorLoop(b, loc, cIndex(b, loc, 0), fullRows, b.getIndexAttr(kLanes), tile,
                           [&](OpBuilder &b, Location loc, Value m0, Value tile) {
-      Value panel = arith::DivUIOp::create(b, loc, m0, widthV);
-      Value lane0 = arith::RemUIOp::create(b, loc, m0, widthV);
       return emitTensorLoop(b, loc, cIndex(b, loc, 0), len, b.getIndexAttr(kLanes), tile,
                             [&](OpBuilder &b, Location loc, Value n0, Value tile) {
         SmallVector<Value> in;
         for (int64_t j = 0; j < kLanes; ++j)
           in.push_back(readVector(
-              b, loc, yt, ValueRange{panel, add(b, loc, add(b, loc, nc, n0), cIndex(b, loc, j)), lane0},
+              b, loc, yt, ValueRange{panel, add(b, loc, add(b, loc, nc, n0), cIndex(b, loc, j)), m0},
               true));
         SmallVector<Value> out = emitTranspose8x8(b, loc, in);
         for (int64_t i = 0; i < kLanes; ++i) {
@@ -209,16 +233,14 @@ Value mlir::tessera::emitTransposeOutAdd(OpBuilder &b, Location loc, Value yt, V
         return tile;
       });
     });
-    // The rows past them, one element at a time.
+    // The rows past them (in the last panel), one element at a time.
     return ChunkTile{
-        emitTensorLoop(b, loc, mFull, m, b.getIndexAttr(1), tile,
+        emitTensorLoop(b, loc, fullRows, rowCount, b.getIndexAttr(1), tile,
                        [&](OpBuilder &b, Location loc, Value row, Value tile) {
-          Value panel = arith::DivUIOp::create(b, loc, row, widthV);
-          Value lane = arith::RemUIOp::create(b, loc, row, widthV);
           return emitTensorLoop(b, loc, cIndex(b, loc, 0), columns, b.getIndexAttr(1), tile,
                                 [&](OpBuilder &b, Location loc, Value col, Value tile) {
             Value v = tensor::ExtractOp::create(b, loc, yt,
-                                                ValueRange{panel, add(b, loc, nc, col), lane});
+                                                ValueRange{panel, add(b, loc, nc, col), row});
             if (accumulate)
               v = arith::AddFOp::create(b, loc, tensor::ExtractOp::create(b, loc, tile, ValueRange{row, col}),
                                         v);

@@ -43,10 +43,20 @@ BroadcastTile broadcastTileFor(int64_t vectorRegisters);
 /// K.
 Value emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_t rows, int64_t width);
 
-/// init + yt^T: result[m, n] = init[m, n] + yt[m / W, n, m % W] for init of
-/// M x N f32 (yt has at least N rounded up to 8 rows), in parallel over
-/// chunks of N.
-Value emitTransposeOutAdd(OpBuilder &b, Location loc, Value yt, Value init);
+/// Where a result added to `init` goes: init itself, or, for init = fill(0)
+/// (what a graph's matmul starts from), the fill's destination with
+/// `accumulate` false, so that the result is written instead of added to
+/// zeros (and the fill dies).
+struct ResultDestination {
+  Value tensor;
+  bool accumulate;
+};
+ResultDestination getResultDestination(Value init);
+
+/// dest + yt^T (or yt^T with accumulate false): result[m, n] = dest[m, n] +
+/// yt[m / W, n, m % W] for dest of M x N f32 (yt has at least N rounded up to
+/// 8 rows), in parallel over panels x chunks of N.
+Value emitTransposeOut(OpBuilder &b, Location loc, Value yt, Value dest, bool accumulate);
 
 /// Where a register tile's lanes are: panel `panel`, lanes `lane0 + 8v`.
 struct LanePosition {

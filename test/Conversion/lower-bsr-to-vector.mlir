@@ -12,7 +12,7 @@
 // CHECK: %[[NB:.*]] = tensor.dim %[[B]]
 // CHECK: %[[NI:.*]] = tensor.dim %[[IDX]]
 // CHECK: %[[NNZ:.*]] = arith.minui %[[NI]], %[[NB]]
-// CHECK: %[[XT:.*]] = scf.forall (%{{.*}}) = (0) to (128) step (64) {{.*}} -> (tensor<?x128x32xf32>)
+// CHECK: %[[XT:.*]] = scf.forall (%{{.*}}) in (%{{.*}}) {{.*}} -> (tensor<?x128x32xf32>)
 // CHECK: %[[YT:.*]] = scf.forall (%[[C:.*]]) in (8) shared_outs
 // CHECK:   scf.while
 // CHECK:     tensor.extract %[[PTR]]
@@ -28,7 +28,7 @@
 // CHECK-COUNT-96: tensor.extract %[[B]][%[[P]],
 // CHECK:     %{{.*}}:16 = scf.for %{{.*}} iter_args(
 // CHECK:   tensor.parallel_insert_slice %[[ROWS]]
-// CHECK: scf.forall (%{{.*}}) = (0) to (128) step (64) shared_outs(%{{.*}} = %[[INIT]])
+// CHECK: scf.forall (%{{.*}}) in (%{{.*}}) shared_outs(%{{.*}} = %[[INIT]])
 // CHECK:   vector.transfer_read %[[YT]]
 func.func @bsr_runtime(%x: tensor<?x128xf32>, %ptr: tensor<9xi32>, %idx: tensor<?xi32>, %b: tensor<?x16x16xf32>, %i: tensor<?x128xf32>) -> tensor<?x128xf32> {
   %y = tessera.bsr_mm %x, %ptr, %idx, %b : tensor<?x128xf32>, tensor<9xi32>, tensor<?xi32>, tensor<?x16x16xf32> outs %i : tensor<?x128xf32>
@@ -62,4 +62,24 @@ func.func @bsr_constant(%x: tensor<?x16xf32>, %b: tensor<3x4x1xf32>, %i: tensor<
 func.func @bsr_f16(%x: tensor<?x16xf16>, %ptr: tensor<5xi32>, %idx: tensor<?xi32>, %b: tensor<?x4x4xf16>, %i: tensor<?x16xf16>) -> tensor<?x16xf16> {
   %y = tessera.bsr_mm %x, %ptr, %idx, %b : tensor<?x16xf16>, tensor<5xi32>, tensor<?xi32>, tensor<?x4x4xf16> outs %i : tensor<?x16xf16>
   return %y : tensor<?x16xf16>
+}
+
+// -----
+
+// init = fill(0): the result is written into the fill's destination rather
+// than added to zeros, and the fill is gone.
+// CHECK-LABEL: func @bsr_zero_init
+// CHECK: %[[EMPTY:.*]] = tensor.empty(%{{.*}}) : tensor<?x16xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: scf.forall (%{{.*}}) in (%{{.*}}) shared_outs(%{{.*}} = %[[EMPTY]])
+// CHECK-NOT: arith.addf
+// CHECK: return
+func.func @bsr_zero_init(%x: tensor<?x16xf32>, %ptr: tensor<5xi32>, %idx: tensor<?xi32>, %b: tensor<?x4x4xf32>) -> tensor<?x16xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x16xf32>
+  %e = tensor.empty(%m) : tensor<?x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %i = linalg.fill ins(%zero : f32) outs(%e : tensor<?x16xf32>) -> tensor<?x16xf32>
+  %y = tessera.bsr_mm %x, %ptr, %idx, %b : tensor<?x16xf32>, tensor<5xi32>, tensor<?xi32>, tensor<?x4x4xf32> outs %i : tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
 }
