@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every system package Tessera needs (Debian 12). Idempotent: when all
 # packages are present it returns in about a second without touching apt.
+# With --bench, also the benchmarks' peers that the tests do not need
+# (PyTorch, about 170 packages).
 set -euo pipefail
 
 PACKAGES=(
@@ -16,7 +18,13 @@ PACKAGES=(
   python3-sklearn
   # ELF inspection for the dependency test
   binutils
+  # scipy.sparse: BSR conversion (tests) and the block-sparse peer (bench)
+  python3-scipy
 )
+if [ "${1:-}" = "--bench" ]; then
+  # PyTorch's two-bmm Monarch, the peer of bench/structured_bench.py
+  PACKAGES+=(python3-torch)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

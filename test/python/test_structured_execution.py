@@ -248,3 +248,16 @@ def test_bsr_scipy_round_trip():
     np.testing.assert_allclose(ts.bsr.from_scipy(csr).to_dense(), csr.toarray(), rtol=1e-6)
     x = rng.standard_normal((4, 48)).astype(np.float32)
     close(bsr_fn(back)(x=x), x.astype(np.float64) @ sp.toarray().T)
+
+
+def test_readme_example():
+    """The README's structured example, checked against the dense matrices."""
+    m = ts.monarch.project(np.random.randn(512, 512), nblocks=16)
+    sparse = ts.bsr.from_dense(np.random.randn(512, 512), (16, 16), 0.1)
+    g = ts.Graph("structured")
+    x = g.input("x", shape=("B", 512))
+    g.output(g.monarch_mm(x, m) + g.bsr_mm(x, sparse))
+    fn = ts.compile(g)
+    xv = np.random.randn(32, 512).astype(np.float32)
+    ref = xv.astype(np.float64) @ (m.to_dense() + sparse.to_dense()).T
+    close(fn(x=xv), ref)
