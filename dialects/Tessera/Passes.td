@@ -260,7 +260,11 @@ def TesseraLowerBsrToVector
     a constant pattern) run by an `scf.forall`; in a block row, a register
     tile of block rows x 8-lane vectors accumulates the products of every
     stored block (its C columns unrolled up to 16) and is stored once; the
-    transposed result is transposed back and added to `init`. A run-time
+    transposed result is transposed back and added to `init`. With fewer
+    than 6 rows of X and C a multiple of 8 (decoding), a second kernel,
+    chosen at run time, vectorizes over the block instead: per row of X and
+    block row, one accumulator of 8 columns per row of the block (up to 16
+    at a time) over all stored blocks, reduced once. A run-time
     pattern is read defensively (row ranges clamped to `[0, nnz]`, blocks
     with a column out of range skipped), a constant one (checked by the
     verifier) without checks. Other element types are left for the

@@ -22,6 +22,7 @@
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
 
+#include "GemmTiles.h"
 #include "StructuredTiles.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -47,6 +48,11 @@ namespace {
 constexpr int64_t kMaxChunks = 64;
 // Block columns unrolled up to this many.
 constexpr int64_t kMaxUnrolledColumns = 16;
+// Fewer rows of X than this take the kernel vectorized over the block (at 6
+// and more, the one vectorized over the rows of X is faster); the
+// rows of a block go in groups of this many accumulators there.
+constexpr int64_t kFewRows = 6;
+constexpr int64_t kFewRowsGroup = 16;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -115,6 +121,218 @@ SmallVector<int64_t> chunkStarts(ArrayRef<int64_t> indptr, int64_t chunks) {
   return starts;
 }
 
+/// What the kernels of one bsr_mm share: its shapes, its pattern and the
+/// chunks of block rows that the threads take.
+struct BsrKernel {
+  mutable BsrMmOp op; // op accessors are not const
+  int64_t blockRows, blockCols, rows, blockColumnCount, chunks;
+  BsrPattern pat;
+  Value starts; // the chunks' first rows, for a constant pattern
+
+  /// The block rows [first, last) of chunk c.
+  std::pair<Value, Value> chunkRows(OpBuilder &b, Location loc, Value c) const {
+    Value next = arith::AddIOp::create(b, loc, c, cIndex(b, loc, 1));
+    if (pat.trusted)
+      return {tensor::ExtractOp::create(b, loc, starts, c),
+              tensor::ExtractOp::create(b, loc, starts, next)};
+    Value first = emitChunkStart(b, loc, pat, c, chunks, rows);
+    Value last =
+        arith::MaxUIOp::create(b, loc, emitChunkStart(b, loc, pat, next, chunks, rows), first);
+    return {first, last};
+  }
+
+  /// The stored blocks of block row i: a loop carrying `acc`, calling
+  /// `body(b, loc, p, col0, acc)` for each block p whose column index is in
+  /// range (col0 = its first column of X).
+  using BlockBody = function_ref<SmallVector<Value>(OpBuilder &, Location, Value p, Value col0,
+                                                    ArrayRef<Value> acc)>;
+  SmallVector<Value> emitBlocksOfRow(OpBuilder &b, Location loc, Value i, ValueRange acc,
+                                     BlockBody body) const {
+    Value c1 = cIndex(b, loc, 1);
+    Value begin = pat.rowStart(b, loc, i, cIndex(b, loc, 0));
+    Value end = pat.rowStart(b, loc, arith::AddIOp::create(b, loc, i, c1), begin);
+    auto loop = scf::ForOp::create(
+        b, loc, begin, end, c1, acc, [&](OpBuilder &b, Location loc, Value p, ValueRange accIn) {
+          Value j = pat.load(b, loc, pat.indices, p);
+          auto accumulate = [&](OpBuilder &b, Location loc) {
+            Value col0 = arith::MulIOp::create(b, loc, j, cIndex(b, loc, blockCols));
+            return body(b, loc, p, col0, SmallVector<Value>(accIn));
+          };
+          if (pat.trusted) {
+            scf::YieldOp::create(b, loc, accumulate(b, loc));
+            return;
+          }
+          Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, j,
+                                              cIndex(b, loc, blockColumnCount)); // and j >= 0
+          auto ifOp = scf::IfOp::create(
+              b, loc, valid,
+              [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, accumulate(b, loc)); },
+              [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, accIn); });
+          scf::YieldOp::create(b, loc, ifOp.getResults());
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// An scf.forall over the chunks whose body returns the new tile of
+  /// `shared` for block rows [first, last) (`tileOf` gives the slice).
+  using ChunkBody = function_ref<Value(OpBuilder &, Location, Value first, Value last, Value tile)>;
+  using TileOf = function_ref<std::pair<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>(
+      OpBuilder &, Location, Value first, Value last)>;
+  Value emitChunks(OpBuilder &b, Location loc, Value shared, TileOf tileOf, ChunkBody body) const {
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(chunks)}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)},
+        ValueRange{shared}, std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    auto [first, last] = chunkRows(b, loc, forall.getInductionVar(0));
+    Value out = forall.getRegionIterArgs()[0];
+    auto [offsets, sizes] = tileOf(b, loc, first, last);
+    SmallVector<OpFoldResult> ones(offsets.size(), b.getIndexAttr(1));
+    Value tile = tensor::ExtractSliceOp::create(b, loc, out, offsets, sizes, ones);
+    tile = body(b, loc, first, last, tile);
+    b.setInsertionPointToEnd(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, tile, out, offsets, sizes, ones);
+    return forall.getResult(0);
+  }
+
+  /// Many rows of X: vectorized over them (X^T in panels), the block's
+  /// entries broadcast.
+  Value emitManyRows(OpBuilder &b, Location loc, int64_t vectorRegisters,
+                     ResultDestination dest) const;
+  /// Few rows of X (C a multiple of 8): vectorized over the block's columns,
+  /// one vector accumulator per row of the block, reduced once per block row.
+  Value emitFewRows(OpBuilder &b, Location loc, ResultDestination dest) const;
+};
+
+Value BsrKernel::emitManyRows(OpBuilder &b, Location loc, int64_t vectorRegisters,
+                              ResultDestination dest) const {
+  int64_t n = op.getInit().getType().getDimSize(1), k = op.getX().getType().getDimSize(1);
+  Value blocks = op.getBlocks();
+  auto up8 = [](int64_t v) { return (v + 7) / 8 * 8; };
+  BroadcastTile tile = broadcastTileFor(vectorRegisters);
+  tile.rows = std::min(tile.rows, blockRows);
+  Value xt = emitTransposeIn(b, loc, op.getX(), up8(k), tile.width());
+  Value lanes = emitPaddedRows(b, loc, op.getX());
+  Value panels = tensor::DimOp::create(b, loc, xt, 0);
+  Value yt = tensor::EmptyOp::create(b, loc,
+                                     ArrayRef<int64_t>{ShapedType::kDynamic, up8(n), tile.width()},
+                                     b.getF32Type(), ValueRange{panels});
+  Value rowR = cIndex(b, loc, blockRows);
+  auto tileOf = [&](OpBuilder &b, Location loc, Value first, Value last) {
+    SmallVector<OpFoldResult> offsets = {
+        b.getIndexAttr(0), arith::MulIOp::create(b, loc, first, rowR).getResult(),
+        b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {
+        panels,
+        arith::MulIOp::create(b, loc, arith::SubIOp::create(b, loc, last, first), rowR).getResult(),
+        b.getIndexAttr(tile.width())};
+    return std::pair{offsets, sizes};
+  };
+  yt = emitChunks(b, loc, yt, tileOf, [&](OpBuilder &b, Location loc, Value first, Value last,
+                                          Value ytTile) {
+    return emitTensorLoop(b, loc, first, last, b.getIndexAttr(1), ytTile,
+                          [&](OpBuilder &b, Location loc, Value i, Value out) {
+      Value rowBase = arith::MulIOp::create(b, loc, arith::SubIOp::create(b, loc, i, first), rowR);
+      return emitTiles(
+          b, loc, out, blockRows, lanes, tile,
+          [&](OpBuilder &b, Location loc, Value out, Value row0, LanePosition at,
+              BroadcastTile shape) -> Value {
+            SmallVector<Value> acc = emitBlocksOfRow(
+                b, loc, i, emitZeroTile(b, loc, shape),
+                [&](OpBuilder &b, Location loc, Value p, Value col0, ArrayRef<Value> accIn) {
+                  SmallVector<Value> acc(accIn);
+                  auto step = [&](OpBuilder &b, Location loc, Value cc) {
+                    SmallVector<Value> a;
+                    for (int64_t r = 0; r < shape.rows; ++r)
+                      a.push_back(tensor::ExtractOp::create(
+                          b, loc, blocks,
+                          ValueRange{p, arith::AddIOp::create(b, loc, row0, cIndex(b, loc, r)), cc}));
+                    emitBroadcastStep(b, loc, acc, a, xt, arith::AddIOp::create(b, loc, col0, cc),
+                                      at, shape.vectors);
+                  };
+                  if (blockCols <= kMaxUnrolledColumns) {
+                    for (int64_t cc = 0; cc < blockCols; ++cc)
+                      step(b, loc, cIndex(b, loc, cc));
+                    return acc;
+                  }
+                  auto colLoop = scf::ForOp::create(
+                      b, loc, cIndex(b, loc, 0), cIndex(b, loc, blockCols), cIndex(b, loc, 1), acc,
+                      [&](OpBuilder &b, Location loc, Value cc, ValueRange colAcc) {
+                        acc.assign(colAcc.begin(), colAcc.end());
+                        step(b, loc, cc);
+                        scf::YieldOp::create(b, loc, acc);
+                      });
+                  return SmallVector<Value>(colLoop.getResults());
+                });
+            return emitStoreTile(b, loc, acc, out, arith::AddIOp::create(b, loc, rowBase, row0),
+                                 at, shape.vectors);
+          });
+    });
+  });
+  return emitTransposeOut(b, loc, yt, dest.tensor, dest.accumulate);
+}
+
+Value BsrKernel::emitFewRows(OpBuilder &b, Location loc, ResultDestination dest) const {
+  Value x = op.getX(), blocks = op.getBlocks();
+  Value m = tensor::DimOp::create(b, loc, x, 0);
+  Value rowR = cIndex(b, loc, blockRows);
+  auto vec8 = VectorType::get({8}, b.getF32Type());
+  Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  Value zeroVec = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vec8, b.getF32FloatAttr(0)));
+  bool inBounds[] = {true};
+  auto tileOf = [&](OpBuilder &b, Location loc, Value first, Value last) {
+    SmallVector<OpFoldResult> offsets = {
+        b.getIndexAttr(0), arith::MulIOp::create(b, loc, first, rowR).getResult()};
+    SmallVector<OpFoldResult> sizes = {
+        m, arith::MulIOp::create(b, loc, arith::SubIOp::create(b, loc, last, first), rowR)
+               .getResult()};
+    return std::pair{offsets, sizes};
+  };
+  return emitChunks(b, loc, dest.tensor, tileOf, [&](OpBuilder &b, Location loc, Value first,
+                                                     Value last, Value yTile) {
+    return emitTensorLoop(b, loc, first, last, b.getIndexAttr(1), yTile,
+                          [&](OpBuilder &b, Location loc, Value i, Value out) {
+      Value rowBase = arith::MulIOp::create(b, loc, arith::SubIOp::create(b, loc, i, first), rowR);
+      return emitTensorLoop(b, loc, cIndex(b, loc, 0), m, b.getIndexAttr(1), out,
+                            [&](OpBuilder &b, Location loc, Value row, Value out) {
+        // Rows of the block in groups of up to 16 accumulators.
+        for (int64_t r0 = 0; r0 < blockRows; r0 += kFewRowsGroup) {
+          int64_t count = std::min(kFewRowsGroup, blockRows - r0);
+          SmallVector<Value> acc = emitBlocksOfRow(
+              b, loc, i, SmallVector<Value>(count, zeroVec),
+              [&](OpBuilder &b, Location loc, Value p, Value col0, ArrayRef<Value> accIn) {
+                SmallVector<Value> acc(accIn);
+                for (int64_t c = 0; c < blockCols; c += 8) {
+                  Value xv = vector::TransferReadOp::create(
+                      b, loc, vec8, x,
+                      ValueRange{row, arith::AddIOp::create(b, loc, col0, cIndex(b, loc, c))}, zeroF,
+                      ArrayRef<bool>(inBounds));
+                  for (int64_t r = 0; r < count; ++r) {
+                    Value bv = vector::TransferReadOp::create(
+                        b, loc, vec8, blocks,
+                        ValueRange{p, cIndex(b, loc, r0 + r), cIndex(b, loc, c)}, zeroF,
+                        ArrayRef<bool>(inBounds));
+                    acc[r] = vector::FMAOp::create(b, loc, bv, xv, acc[r]);
+                  }
+                }
+                return acc;
+              });
+          for (int64_t r = 0; r < count; ++r) {
+            Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc[r]);
+            Value col = arith::AddIOp::create(b, loc, rowBase, cIndex(b, loc, r0 + r));
+            if (dest.accumulate)
+              sum = arith::AddFOp::create(
+                  b, loc, tensor::ExtractOp::create(b, loc, out, ValueRange{row, col}), sum);
+            out = tensor::InsertOp::create(b, loc, sum, out, ValueRange{row, col});
+          }
+        }
+        return out;
+      });
+    });
+  });
+}
+
 struct BsrToVector : public OpRewritePattern<BsrMmOp> {
   BsrToVector(MLIRContext *context, int64_t vectorRegisters)
       : OpRewritePattern(context), vectorRegisters(vectorRegisters) {}
@@ -126,146 +344,51 @@ struct BsrToVector : public OpRewritePattern<BsrMmOp> {
         !op.getInit().getType().getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not f32");
     Location loc = op.getLoc();
-    int64_t blockRows = op.getBlockRows(), blockCols = op.getBlockColumns();
-    int64_t n = op.getInit().getType().getDimSize(1), k = op.getX().getType().getDimSize(1);
-    int64_t rows = n / blockRows, blockColumnCount = k / blockCols;
-    int64_t chunks = std::min(rows, kMaxChunks);
-    Value blocks = op.getBlocks();
+    BsrKernel kernel{op};
+    kernel.blockRows = op.getBlockRows();
+    kernel.blockCols = op.getBlockColumns();
+    kernel.rows = op.getInit().getType().getDimSize(1) / kernel.blockRows;
+    kernel.blockColumnCount = op.getX().getType().getDimSize(1) / kernel.blockCols;
+    kernel.chunks = std::min(kernel.rows, kMaxChunks);
 
     DenseIntElementsAttr constIndptr, constIndices;
     bool trusted = matchPattern(op.getIndptr(), m_Constant(&constIndptr)) &&
                    matchPattern(op.getIndices(), m_Constant(&constIndices));
     Value nnz = arith::MinUIOp::create(
         rewriter, loc, tensor::DimOp::create(rewriter, loc, op.getIndices(), 0),
-        tensor::DimOp::create(rewriter, loc, blocks, 0));
-    BsrPattern pat{op.getIndptr(), op.getIndices(), nnz, trusted};
-    Value starts;
+        tensor::DimOp::create(rewriter, loc, op.getBlocks(), 0));
+    kernel.pat = BsrPattern{op.getIndptr(), op.getIndices(), nnz, trusted};
     if (trusted) {
       SmallVector<int64_t> ptr = llvm::to_vector(llvm::map_range(
           constIndptr.getValues<APInt>(), [](APInt v) { return v.getSExtValue(); }));
-      SmallVector<int64_t> s = chunkStarts(ptr, chunks);
-      starts = arith::ConstantOp::create(
+      SmallVector<APInt> starts = llvm::to_vector(llvm::map_range(
+          chunkStarts(ptr, kernel.chunks), [](int64_t v) { return APInt(64, v); }));
+      kernel.starts = arith::ConstantOp::create(
           rewriter, loc,
           DenseElementsAttr::get(
-              RankedTensorType::get({chunks + 1}, rewriter.getIndexType()),
-              ArrayRef<APInt>(llvm::to_vector(llvm::map_range(
-                  s, [](int64_t v) { return APInt(64, v); })))));
+              RankedTensorType::get({kernel.chunks + 1}, rewriter.getIndexType()), starts));
     }
 
-    auto up8 = [](int64_t v) { return (v + 7) / 8 * 8; };
-    BroadcastTile tile = broadcastTileFor(vectorRegisters);
-    tile.rows = std::min(tile.rows, blockRows);
-    Value xt = emitTransposeIn(rewriter, loc, op.getX(), up8(k), tile.width());
-    Value lanes = emitPaddedRows(rewriter, loc, op.getX());
-    Value panels = tensor::DimOp::create(rewriter, loc, xt, 0);
-    Value yt = tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<int64_t>{ShapedType::kDynamic, up8(n), tile.width()},
-        rewriter.getF32Type(), ValueRange{panels});
-
-    auto forall = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(chunks)},
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)}, ValueRange{yt}, std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(rewriter);
-      OpBuilder &b = rewriter;
-      b.setInsertionPointToStart(forall.getBody());
-      Value c = forall.getInductionVar(0), c1 = cIndex(b, loc, 1);
-      Value next = arith::AddIOp::create(b, loc, c, c1);
-      Value first, last;
-      if (trusted) {
-        first = tensor::ExtractOp::create(b, loc, starts, c);
-        last = tensor::ExtractOp::create(b, loc, starts, next);
-      } else {
-        first = emitChunkStart(b, loc, pat, c, chunks, rows);
-        last = arith::MaxUIOp::create(b, loc, emitChunkStart(b, loc, pat, next, chunks, rows),
-                                      first);
-      }
-      Value shared = forall.getRegionIterArgs()[0];
-      Value rowR = cIndex(b, loc, blockRows);
-      SmallVector<OpFoldResult> offsets = {
-          b.getIndexAttr(0), arith::MulIOp::create(b, loc, first, rowR).getResult(),
-          b.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {
-          panels,
-          arith::MulIOp::create(b, loc, arith::SubIOp::create(b, loc, last, first), rowR)
-              .getResult(),
-          b.getIndexAttr(tile.width())};
-      SmallVector<OpFoldResult> ones(3, b.getIndexAttr(1));
-      Value ytTile = tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, ones);
-      auto rowLoop = scf::ForOp::create(
-          b, loc, first, last, c1, ValueRange{ytTile},
-          [&](OpBuilder &b, Location loc, Value i, ValueRange rowArgs) {
-            Value begin = pat.rowStart(b, loc, i, cIndex(b, loc, 0));
-            Value end = pat.rowStart(b, loc, arith::AddIOp::create(b, loc, i, c1), begin);
-            Value rowBase = arith::MulIOp::create(
-                b, loc, arith::SubIOp::create(b, loc, i, first), rowR);
-            Value out = emitTiles(
-                b, loc, rowArgs[0], blockRows, lanes, tile,
-                [&](OpBuilder &b, Location loc, Value out, Value row0, LanePosition at,
-                    BroadcastTile shape) -> Value {
-                  auto blockLoop = scf::ForOp::create(
-                      b, loc, begin, end, c1, emitZeroTile(b, loc, shape),
-                      [&](OpBuilder &b, Location loc, Value p, ValueRange accIn) {
-                        Value j = pat.load(b, loc, pat.indices, p);
-                        auto accumulate = [&](OpBuilder &b, Location loc) {
-                          SmallVector<Value> acc(accIn.begin(), accIn.end());
-                          Value col0 = arith::MulIOp::create(b, loc, j, cIndex(b, loc, blockCols));
-                          auto step = [&](OpBuilder &b, Location loc, Value cc) {
-                            SmallVector<Value> a;
-                            for (int64_t r = 0; r < shape.rows; ++r)
-                              a.push_back(tensor::ExtractOp::create(
-                                  b, loc, blocks,
-                                  ValueRange{p, arith::AddIOp::create(b, loc, row0, cIndex(b, loc, r)),
-                                             cc}));
-                            emitBroadcastStep(b, loc, acc, a, xt,
-                                              arith::AddIOp::create(b, loc, col0, cc), at,
-                                              shape.vectors);
-                          };
-                          if (blockCols <= kMaxUnrolledColumns) {
-                            for (int64_t cc = 0; cc < blockCols; ++cc)
-                              step(b, loc, cIndex(b, loc, cc));
-                            return acc;
-                          }
-                          auto colLoop = scf::ForOp::create(
-                              b, loc, cIndex(b, loc, 0), cIndex(b, loc, blockCols), c1, acc,
-                              [&](OpBuilder &b, Location loc, Value cc, ValueRange colAcc) {
-                                acc.assign(colAcc.begin(), colAcc.end());
-                                step(b, loc, cc);
-                                scf::YieldOp::create(b, loc, acc);
-                              });
-                          return SmallVector<Value>(colLoop.getResults());
-                        };
-                        if (pat.trusted) {
-                          scf::YieldOp::create(b, loc, accumulate(b, loc));
-                          return;
-                        }
-                        Value valid = arith::CmpIOp::create(
-                            b, loc, arith::CmpIPredicate::ult, j,
-                            cIndex(b, loc, blockColumnCount)); // unsigned: j >= 0 too
-                        auto ifOp = scf::IfOp::create(
-                            b, loc, valid,
-                            [&](OpBuilder &b, Location loc) {
-                              scf::YieldOp::create(b, loc, accumulate(b, loc));
-                            },
-                            [&](OpBuilder &b, Location loc) {
-                              scf::YieldOp::create(b, loc, accIn);
-                            });
-                        scf::YieldOp::create(b, loc, ifOp.getResults());
-                      });
-                  return emitStoreTile(b, loc, SmallVector<Value>(blockLoop.getResults()), out,
-                                       arith::AddIOp::create(b, loc, rowBase, row0), at,
-                                       shape.vectors);
-                });
-            scf::YieldOp::create(b, loc, out);
-          });
-      b.setInsertionPointToEnd(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(b, loc, rowLoop.getResult(0), shared, offsets, sizes,
-                                            ones);
-    }
     ResultDestination dest = getResultDestination(op.getInit());
-    rewriter.replaceOp(op, emitTransposeOut(rewriter, loc, forall.getResult(0), dest.tensor,
-                                            dest.accumulate));
+    Value result;
+    if (kernel.blockCols % 8 == 0) {
+      // Fewer rows of X than a vector has lanes: vectorize over the block.
+      Value m = tensor::DimOp::create(rewriter, loc, op.getX(), 0);
+      Value few = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, m,
+                                        cIndex(rewriter, loc, kFewRows));
+      auto ifOp = scf::IfOp::create(
+          rewriter, loc, few,
+          [&](OpBuilder &b, Location loc) {
+            scf::YieldOp::create(b, loc, kernel.emitFewRows(b, loc, dest));
+          },
+          [&](OpBuilder &b, Location loc) {
+            scf::YieldOp::create(b, loc, kernel.emitManyRows(b, loc, vectorRegisters, dest));
+          });
+      result = ifOp.getResult(0);
+    } else {
+      result = kernel.emitManyRows(rewriter, loc, vectorRegisters, dest);
+    }
+    rewriter.replaceOp(op, result);
     return success();
   }
 };

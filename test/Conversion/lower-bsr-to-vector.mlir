@@ -1,6 +1,7 @@
 // RUN: tessera-opt %s --tessera-lower-bsr-to-vector=vector-registers=32 --canonicalize --cse -split-input-file | FileCheck %s
 
-// A run-time pattern, 8 block rows of 16 x 16 blocks: X transposed into
+// A run-time pattern, 8 block rows of 16 x 16 blocks. Six rows of X or
+// more: X transposed into
 // panels of 32 lanes; 8 chunks of block rows whose bounds come from binary
 // searches of indptr (work = indptr[i] + i); per block row, the row range
 // clamped to [0, nnz]; per register tile (6 rows x 4 vectors, then the 4
@@ -12,6 +13,17 @@
 // CHECK: %[[NB:.*]] = tensor.dim %[[B]]
 // CHECK: %[[NI:.*]] = tensor.dim %[[IDX]]
 // CHECK: %[[NNZ:.*]] = arith.minui %[[NI]], %[[NB]]
+// Fewer than 6 rows of X: vectorized over the block, one accumulator of 8
+// columns per block row (16), each reduced once per block row.
+// CHECK: %[[M:.*]] = tensor.dim %[[X]], %c0
+// CHECK: %[[FEW:.*]] = arith.cmpi ult, %[[M]], %c6
+// CHECK: scf.if %[[FEW]]
+// CHECK:   scf.forall (%{{.*}}) in (8) shared_outs(%{{.*}} = %[[INIT]]) -> (tensor<?x128xf32>)
+// CHECK:     %{{.*}}:16 = scf.for
+// CHECK:       vector.transfer_read %[[X]]
+// CHECK-COUNT-16: vector.fma
+// CHECK-COUNT-16: vector.reduction <add>
+// CHECK: } else {
 // CHECK: %[[XT:.*]] = scf.forall (%{{.*}}) in (%{{.*}}) {{.*}} -> (tensor<?x128x32xf32>)
 // CHECK: %[[YT:.*]] = scf.forall (%[[C:.*]]) in (8) shared_outs
 // CHECK:   scf.while

@@ -135,7 +135,9 @@ def test_monarch_errors():
         fn(x=np.ones((2, 5), np.float32))
 
 
-BLOCKS = [(1, 1), (4, 1), (4, 4), (16, 16)]
+# The block shapes, plus 8 x 8 and 32 x 8 (the kernel for few rows of X
+# vectorizes over block columns in 8s and groups block rows by 16).
+BLOCKS = [(1, 1), (4, 1), (4, 4), (8, 8), (16, 16), (32, 8)]
 DENSITIES = [0.0, 0.1, 0.5, 1.0]
 
 
@@ -153,7 +155,7 @@ def test_bsr_kernel(block, density):
     w = ts.bsr.from_dense(rng.standard_normal((64, 48)), block, density)
     assert abs(w.density - density) < 0.2
     fns = [bsr_fn(w), bsr_fn(w, constant_pattern=True)]
-    for m in (1, 5, 33):
+    for m in (1, 5, 6, 33):  # below 6 rows, C % 8 == 0: vectorized over the block
         x = rng.standard_normal((m, 48)).astype(np.float32)
         ref = reference.bsr_mm(x, w.indptr, w.indices, w.blocks, 64)
         close(ref, x.astype(np.float64) @ w.to_dense().T.astype(np.float64), rel=1e-6)
