@@ -505,8 +505,7 @@ def Tessera_SumBytePairsOp : Tessera_Op<"sum_byte_pairs", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Tessera_MonarchMmOp : Tessera_Op<"monarch_mm", [
-    Pure, DestinationStyleOpInterface,
-    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+    Pure, DestinationStyleOpInterface, AllTypesMatch<["init", "result"]>]> {
   let summary = "activations times a Monarch matrix (two block-diagonal factors)";
   let description = [{
     The general (rectangular) Monarch product of HazyResearch/fly,
@@ -559,8 +558,7 @@ def Tessera_MonarchMmOp : Tessera_Op<"monarch_mm", [
 def Tessera_BsrIndexTensor : 1DTensorOf<[I32, I64]>;
 
 def Tessera_BsrMmOp : Tessera_Op<"bsr_mm", [
-    Pure, DestinationStyleOpInterface,
-    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+    Pure, DestinationStyleOpInterface, AllTypesMatch<["init", "result"]>]> {
   let summary = "activations times a block-sparse (BSR) weight matrix";
   let description = [{
     `Y = init + X W^T` for activations `X` (M x K) and a weight matrix `W`

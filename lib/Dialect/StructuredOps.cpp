@@ -36,13 +36,6 @@ static LogicalResult verifyActivations(Operation *op, RankedTensorType xType,
 // MonarchMmOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MonarchMmOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, ValueRange operands,
-    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
-    SmallVectorImpl<Type> &inferredReturnTypes) {
-  return inferTypeOfInit(operands, inferredReturnTypes);
-}
-
 LogicalResult MonarchMmOp::verify() {
   RankedTensorType xType = getX().getType(), initType = getInit().getType();
   if (failed(verifyActivations(*this, xType, initType)))
@@ -72,13 +65,6 @@ LogicalResult MonarchMmOp::verify() {
 //===----------------------------------------------------------------------===//
 // BsrMmOp
 //===----------------------------------------------------------------------===//
-
-LogicalResult BsrMmOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, ValueRange operands,
-    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
-    SmallVectorImpl<Type> &inferredReturnTypes) {
-  return inferTypeOfInit(operands, inferredReturnTypes);
-}
 
 LogicalResult BsrMmOp::verify() {
   RankedTensorType xType = getX().getType(), initType = getInit().getType();

@@ -297,18 +297,22 @@ class Graph:
                    f"outs({init} : {_type(out_shape, 'f32')}) -> {_type(out_shape, 'f32')}")
         return Value(self, r, out_shape, "f32")
 
+    def _check_weights(self, op, x, w, cls):
+        """(N, K) of structured weights `w` (a `cls`) that x (M x K) multiplies."""
+        self._check(x)
+        if not isinstance(w, cls):
+            raise TypeError(f"{op} takes a {cls.__name__}, got {type(w).__name__}")
+        n, k = w.shape
+        if len(x.shape) != 2 or x.shape[1] != k:
+            raise ValueError(f"{op}: x of shape {x.shape} does not match the weights of K = {k}")
+        return n, k
+
     def monarch_mm(self, x, m, constant=False, name=None):
         """x (B x K) times the transpose of a tessera.monarch.MonarchMatrix
         (N x K): tessera.monarch_mm, factors bound as parameters (or
         compiled in as constants)."""
-        self._check(x)
         from .monarch import MonarchMatrix
-        if not isinstance(m, MonarchMatrix):
-            raise TypeError(f"monarch_mm takes a MonarchMatrix, got {type(m).__name__}")
-        n, k = m.shape
-        if len(x.shape) != 2 or x.shape[1] != k:
-            raise ValueError(f"monarch_mm: x of shape {x.shape} does not match the "
-                             f"Monarch matrix of K = {k}")
+        n, k = self._check_weights("monarch_mm", x, m, MonarchMatrix)
         name = name or m.name or f"monarch{len(self._params)}"
         t1, t2 = _type(m.w1.shape, "f32"), _type(m.w2.shape, "f32")
         w1 = self._param(m.w1, t1, f"{name}.w1", constant, "f32")
@@ -327,14 +331,8 @@ class Graph:
         `constant_pattern` (or `constant`) a compile-time constant, which
         gets a kernel specialized to it; `constant` also compiles the blocks
         in."""
-        self._check(x)
         from .bsr import BsrMatrix
-        if not isinstance(w, BsrMatrix):
-            raise TypeError(f"bsr_mm takes a BsrMatrix, got {type(w).__name__}")
-        n, k = w.shape
-        if len(x.shape) != 2 or x.shape[1] != k:
-            raise ValueError(f"bsr_mm: x of shape {x.shape} does not match the "
-                             f"block-sparse matrix of K = {k}")
+        n, k = self._check_weights("bsr_mm", x, w, BsrMatrix)
         name = name or w.name or f"bsr{len(self._params)}"
         rows, cols = w.block
         pattern_const = constant or constant_pattern
