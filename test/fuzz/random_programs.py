@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Random Tessera programs, compiled (JIT and AOT) and checked against numpy.
 
-Each program is a tessera.Graph with a dynamic batch: one or two quantized
-layers (random width 1-8, signedness, zero mode, group size, scale dtype,
-sometimes a codebook or float codes, constant or run-time weights) joined by
+Each program is a tessera.Graph with a dynamic batch: one or two layers, most
+quantized (random width 1-8, signedness, zero mode, group size, scale dtype,
+sometimes a codebook or float codes, constant or run-time weights), some
+structured (a Monarch matrix of random rectangular factors, padded and
+truncated, or block-sparse weights of random block shape, density and
+constant or run-time pattern), joined by
 random chains of elementwise ops, activations and norms, with odd sizes
 (1 and primes included). Every program is compiled in process and ahead of
 time, run at two batch sizes, and compared with tessera.reference. A mismatch
@@ -50,6 +53,26 @@ def random_quantized(rng, n, k):
                        scale_dtype=scale_dtype), str(zero)
 
 
+def divisors(v):
+    return [d for d in range(1, v + 1) if v % d == 0]
+
+
+def random_monarch(rng, n, k):
+    """A Monarch matrix of logical shape n x k with random factor shapes."""
+    kb, q = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    l = int(rng.choice(divisors(kb * q)))
+    r = kb * q // l
+    p, s = -(-k // kb), -(-n // l)
+    return ts.monarch.MonarchMatrix(rng.standard_normal((kb, q, p)) / np.sqrt(p),
+                                    rng.standard_normal((l, s, r)) / np.sqrt(r), shape=(n, k))
+
+
+def random_bsr(rng, n, k):
+    block = (int(rng.choice(divisors(n))), int(rng.choice(divisors(k))))
+    density = float(rng.choice([0.0, 0.1, 0.5, 1.0]))
+    return ts.bsr.from_dense(rng.standard_normal((n, k)) / np.sqrt(k), block, density)
+
+
 def reference_unary(op, v):
     return {"relu": ref.relu, "silu": ref.silu, "gelu": ref.gelu, "tanh": np.tanh,
             "sigmoid": ref.sigmoid, "softmax": ref.softmax, "rmsnorm": ref.rmsnorm,
@@ -65,13 +88,23 @@ def build(rng):
     value, width = x, k
     for layer in range(int(rng.integers(1, 3))):
         n = int(rng.choice([1, 3, 5, 8, 13, 16, 31, 40]))
-        q, mode = random_quantized(rng, n, width)
-        constant = bool(rng.integers(2)) and not q.dtype.is_float and q.codebook is None
-        value = g.mpmm(value, q, constant=constant)
-        w = ref.dequantize(q.codes, q.scales, q.group_size, q.zeros,
-                           q.zero_mode, q.codebook,
-                           q.dtype.float_format if q.dtype.is_float else None)
-        steps.append(("mpmm", w))
+        kind = rng.choice(["mpmm"] * 4 + ["monarch", "bsr"])
+        if kind == "monarch":
+            m = random_monarch(rng, n, width)
+            value = g.monarch_mm(value, m, constant=bool(rng.integers(2)))
+            w = m.to_dense()
+        elif kind == "bsr":
+            sparse = random_bsr(rng, n, width)
+            value = g.bsr_mm(value, sparse, constant_pattern=bool(rng.integers(2)))
+            w = sparse.to_dense()
+        else:
+            q, mode = random_quantized(rng, n, width)
+            constant = bool(rng.integers(2)) and not q.dtype.is_float and q.codebook is None
+            value = g.mpmm(value, q, constant=constant)
+            w = ref.dequantize(q.codes, q.scales, q.group_size, q.zeros,
+                               q.zero_mode, q.codebook,
+                               q.dtype.float_format if q.dtype.is_float else None)
+        steps.append(("matmul", w))
         width = n
         for _ in range(int(rng.integers(0, 3))):
             op = UNARY[rng.integers(len(UNARY))] if rng.random() < 0.6 else "binary"
@@ -88,7 +121,7 @@ def build(rng):
     def mirror(xv):
         v = xv.astype(np.float64)
         for op, arg in steps:
-            if op == "mpmm":
+            if op == "matmul":
                 v = v @ arg.T
             elif op == "add":
                 v = v + arg
