@@ -108,6 +108,18 @@ LogicalResult JitModule::invoke(StringRef name,
                                 ArrayRef<TensorView> inputs,
                                 std::vector<HostTensor> &results,
                                 std::string &error) {
+  results.clear();
+  return invoke(
+      name, inputs,
+      [&](DType dtype, ArrayRef<int64_t> shape) -> void * {
+        results.emplace_back(dtype, std::vector<int64_t>(shape.begin(), shape.end()));
+        return results.back().data.data();
+      },
+      error);
+}
+
+LogicalResult JitModule::invoke(StringRef name, ArrayRef<TensorView> inputs,
+                                ResultBuffer resultBuffer, std::string &error) {
   const FunctionSignature *sig = lookup(name);
   if (!sig) {
     error = "no public function named '" + name.str() + "'";
@@ -176,38 +188,44 @@ LogicalResult JitModule::invoke(StringRef name,
 
   entryPoints[sig - functionList.data()](packed.data());
 
-  results.clear();
   std::set<void *> freed;
   std::set<const void *> inputBuffers;
   for (const TensorView &t : inputs)
     inputBuffers.insert(t.data);
   const int64_t *desc = resultStorage.data();
+  bool buffersOk = true;
   for (const TensorSpec &spec : sig->results) {
     size_t rank = spec.shape.size();
     auto *allocated = reinterpret_cast<uint8_t *>(desc[0]);
     std::vector<int64_t> shape(desc + 3, desc + 3 + rank);
-    HostTensor out(spec.dtype, shape);
-    size_t elemSize = mlir::tessera::dtypeSize(spec.dtype);
-    // Into a dense row-major tensor, by the runtime's strided copy (whole
-    // contiguous runs at a time).
-    std::vector<int64_t> dense(3 + 2 * rank);
-    dense[0] = dense[1] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out.data.data()));
-    int64_t stride = 1;
-    for (size_t d = rank; d-- > 0;) {
-      dense[3 + d] = shape[d];
-      dense[3 + rank + d] = stride;
-      stride *= shape[d];
+    void *out = buffersOk ? resultBuffer(spec.dtype, shape) : nullptr;
+    buffersOk = out != nullptr;
+    if (out) {
+      // Into the dense row-major buffer, by the runtime's strided copy
+      // (whole contiguous runs at a time).
+      std::vector<int64_t> dense(3 + 2 * rank);
+      dense[0] = dense[1] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out));
+      int64_t stride = 1;
+      for (size_t d = rank; d-- > 0;) {
+        dense[3 + d] = shape[d];
+        dense[3 + rank + d] = stride;
+        stride *= shape[d];
+      }
+      TesseraUnrankedMemRef source{static_cast<int64_t>(rank), const_cast<int64_t *>(desc)};
+      TesseraUnrankedMemRef destination{static_cast<int64_t>(rank), dense.data()};
+      memrefCopy(static_cast<int64_t>(mlir::tessera::dtypeSize(spec.dtype)), &source,
+                 &destination);
     }
-    TesseraUnrankedMemRef source{static_cast<int64_t>(rank), const_cast<int64_t *>(desc)};
-    TesseraUnrankedMemRef destination{static_cast<int64_t>(rank), dense.data()};
-    memrefCopy(static_cast<int64_t>(elemSize), &source, &destination);
-    results.push_back(std::move(out));
     // Globals are returned with the marker 0xdeadbeef as their allocation.
     bool isGlobal = reinterpret_cast<uintptr_t>(allocated) == 0xdeadbeef;
     if (allocated && !isGlobal && !inputBuffers.count(allocated) &&
         freed.insert(allocated).second)
       _mlir_memref_to_llvm_free(allocated);
     desc += 3 + 2 * rank;
+  }
+  if (!buffersOk) {
+    error = "no buffer for a result of '" + sig->name + "'";
+    return failure();
   }
   return success();
 }

@@ -187,22 +187,23 @@ public:
                                  a.data()});
       keep.push_back(std::move(a));
     }
-    std::vector<HostTensor> results;
+    // Results are copied once, straight into numpy arrays made (with the
+    // GIL) when the call returns them.
+    py::list out;
     std::string error;
     {
       py::gil_scoped_release release;
-      if (failed(jit->invoke(name, views, results, error)))
+      auto resultBuffer = [&](DType dtype, ArrayRef<int64_t> shape) -> void * {
+        py::gil_scoped_acquire acquire;
+        py::array a(numpyDType(dtype), std::vector<py::ssize_t>(shape.begin(), shape.end()));
+        out.append(a);
+        return a.mutable_data();
+      };
+      if (failed(jit->invoke(name, views, resultBuffer, error)))
         error = "error: " + error;
     }
     if (!error.empty())
       throw py::value_error(error.substr(7));
-    py::list out;
-    for (HostTensor &r : results) {
-      py::array a(numpyDType(r.dtype),
-                  std::vector<py::ssize_t>(r.shape.begin(), r.shape.end()));
-      std::memcpy(a.mutable_data(), r.data.data(), r.data.size());
-      out.append(a);
-    }
     return out;
   }
 

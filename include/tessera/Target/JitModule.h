@@ -47,6 +47,15 @@ public:
                        std::vector<HostTensor> &results,
                        std::string &error);
 
+  /// Where a result goes: a dense row-major buffer for a result of `dtype`
+  /// and `shape`, which invoke copies the result into (null: an error).
+  using ResultBuffer = llvm::function_ref<void *(DType dtype, ArrayRef<int64_t> shape)>;
+
+  /// As above, each result copied once, into the buffer `resultBuffer`
+  /// gives for it.
+  LogicalResult invoke(StringRef name, ArrayRef<TensorView> inputs,
+                       ResultBuffer resultBuffer, std::string &error);
+
 private:
   JitModule() = default;
   std::unique_ptr<ExecutionEngine> engine;
