@@ -2,8 +2,11 @@
  *
  * One pool per library (the runtime is linked statically with hidden
  * symbols). Workers start lazily on the first parallel_for that needs them
- * and wait on a condition variable; a job hands out chunks through an
- * atomic counter, and the caller works on it too.
+ * and wait for jobs on a condition variable, after spinning for about 50 us
+ * (so that the parallel loops of one call, often a few hundred
+ * microseconds apart, do not each pay a futex wake-up); a job hands out
+ * chunks through an atomic counter, and the caller works on it too and
+ * spins as briefly for the workers to finish.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -15,6 +18,14 @@
 #include <unistd.h>
 
 #define TESSERA_MAX_THREADS 256
+/* Polls before sleeping: about 50 us. */
+#define TESSERA_SPIN_POLLS 20000
+
+static inline void cpuRelax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 typedef struct {
   void (*body)(void *, int64_t, int64_t);
@@ -30,7 +41,7 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t submit = PTHREAD_MUTEX_INITIALIZER; /* one job at a time */
 static Job *current;
-static unsigned long generation;
+static atomic_ulong generation;
 static int started;           /* workers running */
 static int requested;         /* threads wanted, 0 = default */
 static _Thread_local int insideJob;
@@ -74,11 +85,13 @@ static void runChunks(Job *job) {
 static void *worker(void *argument) {
   int id = (int)(intptr_t)argument;
   unsigned long seen = 0;
-  pthread_mutex_lock(&mutex);
   for (;;) {
-    while (generation == seen)
+    for (int i = 0; i < TESSERA_SPIN_POLLS && atomic_load(&generation) == seen; ++i)
+      cpuRelax();
+    pthread_mutex_lock(&mutex);
+    while (atomic_load(&generation) == seen)
       pthread_cond_wait(&wake, &mutex);
-    seen = generation;
+    seen = atomic_load(&generation);
     Job *job = current;
     pthread_mutex_unlock(&mutex);
     if (job) {
@@ -90,7 +103,6 @@ static void *worker(void *argument) {
         pthread_mutex_unlock(&mutex);
       }
     }
-    pthread_mutex_lock(&mutex);
   }
   return NULL;
 }
@@ -134,12 +146,14 @@ void tessera_rt_parallel_for(int64_t n, int64_t grain, int32_t max_threads,
   atomic_init(&job.next, 0);
   atomic_init(&job.pending, started);
   current = &job;
-  ++generation;
+  atomic_fetch_add(&generation, 1);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&mutex);
 
   runChunks(&job);
 
+  for (int i = 0; i < TESSERA_SPIN_POLLS && atomic_load(&job.pending) > 0; ++i)
+    cpuRelax();
   pthread_mutex_lock(&mutex);
   while (atomic_load(&job.pending) > 0)
     pthread_cond_wait(&done, &mutex);
