@@ -263,3 +263,20 @@ def test_readme_example():
     xv = np.random.randn(32, 512).astype(np.float32)
     ref = xv.astype(np.float64) @ (m.to_dense() + sparse.to_dense()).T
     close(fn(x=xv), ref)
+
+
+def test_bsr_aot_runtime_pattern_of_any_size(tmp_path):
+    """Through the C ABI: the pattern's nnz is a dynamic dimension."""
+    rng = np.random.default_rng(13)
+    g = ts.Graph("bsr")
+    x = g.input("x", ("M", 64))
+    g.output(g.bsr_mm(x, ts.bsr.from_dense(rng.standard_normal((32, 64)), (8, 8), 0.5)))
+    fn = ts.compile(g.mlir(), output=tmp_path / "libbsr_rt.so")
+    for density in (0.0, 0.3, 1.0):
+        w = ts.bsr.from_dense(rng.standard_normal((32, 64)), (8, 8), density)
+        for m in (2, 9):
+            xv = rng.standard_normal((m, 64)).astype(np.float32)
+            close(fn(xv, w.indptr, w.indices, w.blocks),
+                  reference.bsr_mm(xv, w.indptr, w.indices, w.blocks, 32))
+    with pytest.raises(ValueError, match="indptr"):
+        fn(np.ones((2, 64), np.float32), np.zeros(3, np.int32), w.indices, w.blocks)
