@@ -14,7 +14,10 @@ at run time and compiled in as a constant, dense OpenBLAS, and
 scipy.sparse's BSR product (given X^T ready-made: its best case).
 
 Every timing is the best of repeated calls; weights are bound once (they
-sit in cache, as the dense matrix does not: it is 64 MiB).
+sit in cache, as the dense matrix does not: it is 64 MiB). Tessera is
+timed for every size before the peers run at all: OpenBLAS's and PyTorch's
+idle threads spin for a while after each call and would otherwise take the
+second core from Tessera's next measurement.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/structured_bench.py    # the tables
     ... --monarch-batches 32,512 --bsr-batches 32 --threads 1
@@ -55,22 +58,29 @@ def run_monarch(args, ts, np, torch, peak, threads):
           f"{threads} thread(s); FLOP-ideal speedup over dense {ideal:.1f}x")
     print(f"{'B':>5} {'tessera ms':>10} {'dense ms':>9} {'torch ms':>9} {'dense/t':>8} "
           f"{'of ideal':>8} {'torch/t':>8} {'GFLOP/s':>8} {'%peak':>6}")
-    if torch is not None:
-        tw1, tw2 = torch.from_numpy(m.w1), torch.from_numpy(m.w2)
-    for b in args.monarch_batches:
-        xv = rng.standard_normal((b, n)).astype(np.float32)
-        y = fn(x=xv)
+    # Tessera first for every batch, then the peers: their idle threads
+    # (OpenBLAS's, PyTorch's OpenMP pool) keep spinning for a while after
+    # each call and would take the second core from the next measurement.
+    inputs = {b: rng.standard_normal((b, n)).astype(np.float32) for b in args.monarch_batches}
+    times = {}
+    for b, xv in inputs.items():
         ref = ts.reference.monarch_mm(xv, m.w1, m.w2)
-        assert np.abs(y - ref).max() <= 1e-3 * np.abs(ref).max(), "tessera monarch mismatch"
-        t = measure(lambda i: fn(x=xv), args.budget)
+        assert np.abs(fn(x=xv) - ref).max() <= 1e-3 * np.abs(ref).max(), "tessera monarch mismatch"
+        times[b] = measure(lambda i: fn(x=xv), args.budget)
+    peers = {}
+    for b, xv in inputs.items():
         td = measure(lambda i: xv @ dense.T, args.budget)
         tt = float("nan")
         if torch is not None:
-            tx = torch.from_numpy(xv)
+            tw1, tw2, tx = torch.from_numpy(m.w1), torch.from_numpy(m.w2), torch.from_numpy(xv)
+            ref = ts.reference.monarch_mm(xv, m.w1, m.w2)
             yt = torch_monarch(torch, tx, tw1, tw2).numpy()
             assert np.abs(yt - ref).max() <= 1e-3 * np.abs(ref).max(), "torch monarch mismatch"
             with torch.no_grad():
                 tt = measure(lambda i: torch_monarch(torch, tx, tw1, tw2), args.budget)
+        peers[b] = (td, tt)
+    for b in args.monarch_batches:
+        t, (td, tt) = times[b], peers[b]
         gflops = 2.0 * b * m.flops_per_row / t / 1e9
         print(f"{b:>5} {t * 1e3:>10.3f} {td * 1e3:>9.3f} {tt * 1e3:>9.3f} {td / t:>8.1f} "
               f"{td / t / ideal:>8.2f} {tt / t:>8.2f} {gflops:>8.1f} "
@@ -97,15 +107,20 @@ def run_bsr(args, ts, np, peak, threads):
               f"dense {1 / sparse.density:.1f}x")
         print(f"{'M':>5} {'runtime ms':>10} {'const ms':>9} {'dense ms':>9} {'scipy ms':>9} "
               f"{'dense/t':>8} {'scipy/t':>8} {'GFLOP/s':>8} {'%peak':>6}")
-        for mrows in args.bsr_batches:
-            xv = rng.standard_normal((mrows, n)).astype(np.float32)
-            xt = np.ascontiguousarray(xv.T)
+        # Tessera first, then the peers (see run_monarch).
+        inputs = {mr: rng.standard_normal((mr, n)).astype(np.float32) for mr in args.bsr_batches}
+        times = {}
+        for mrows, xv in inputs.items():
             ref = xv @ dense.T
             for f in fns.values():
                 assert np.abs(f(x=xv) - ref).max() <= 1e-3 * np.abs(ref).max(), "bsr mismatch"
-            t = {label: measure(lambda i: f(x=xv), args.budget) for label, f in fns.items()}
+            times[mrows] = {label: measure(lambda i: f(x=xv), args.budget)
+                            for label, f in fns.items()}
+        for mrows, xv in inputs.items():
+            xt = np.ascontiguousarray(xv.T)
             td = measure(lambda i: xv @ dense.T, args.budget)
             tsp = measure(lambda i: sp @ xt, args.budget)
+            t = times[mrows]
             best = min(t.values())
             gflops = 2.0 * mrows * sparse.blocks.size / best / 1e9
             print(f"{mrows:>5} {t['runtime'] * 1e3:>10.3f} {t['constant'] * 1e3:>9.3f} "
