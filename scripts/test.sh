@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the lit suites, the C++ unit tests and
-# the Python execution tests. Ends with one line counting passed and failed.
+# the Python execution tests; then builds with ASan and UBSan and runs lit,
+# the unit tests and the Python tests of every kernel and call path again
+# (scripts/test-sanitized.sh --ci). Ends with one line counting passed and
+# failed over both.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || exit 1
@@ -23,4 +26,15 @@ echo "== Python execution tests"
 TESSERA_BUILD_DIR="$BUILD_DIR" /usr/bin/python3 -m pytest -q -n "$JOBS" \
   test/python --junitxml="$RESULTS/python.xml"
 
-/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml
+echo "== again under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/):"
+echo "   lit, the unit tests and the Python tests of every kernel and call path"
+scripts/test-sanitized.sh --ci
+SANITIZED=build-asan/test-results
+
+echo "== summary"
+PLAIN=$(/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml); PLAIN_STATUS=$?
+ASAN=$(/usr/bin/python3 scripts/summarize-tests.py "$SANITIZED"/*.xml); ASAN_STATUS=$?
+echo "plain build: $PLAIN" | tr '\n' ' ' && echo
+echo "sanitized:   $ASAN" | tr '\n' ' ' && echo
+/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml "$SANITIZED"/*.xml | tail -1
+[ "$PLAIN_STATUS" -eq 0 ] && [ "$ASAN_STATUS" -eq 0 ]
