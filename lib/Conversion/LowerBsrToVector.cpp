@@ -209,14 +209,13 @@ Value BsrKernel::emitManyRows(OpBuilder &b, Location loc, int64_t vectorRegister
                               ResultDestination dest) const {
   int64_t n = op.getInit().getType().getDimSize(1), k = op.getX().getType().getDimSize(1);
   Value blocks = op.getBlocks();
-  auto up8 = [](int64_t v) { return (v + 7) / 8 * 8; };
   BroadcastTile tile = broadcastTileFor(vectorRegisters);
   tile.rows = std::min(tile.rows, blockRows);
-  Value xt = emitTransposeIn(b, loc, op.getX(), up8(k), tile.width());
+  Value xt = emitTransposeIn(b, loc, op.getX(), roundUpToLanes(k), tile.width());
   Value lanes = emitPaddedRows(b, loc, op.getX());
   Value panels = tensor::DimOp::create(b, loc, xt, 0);
   Value yt = tensor::EmptyOp::create(b, loc,
-                                     ArrayRef<int64_t>{ShapedType::kDynamic, up8(n), tile.width()},
+                                     ArrayRef<int64_t>{ShapedType::kDynamic, roundUpToLanes(n), tile.width()},
                                      b.getF32Type(), ValueRange{panels});
   Value rowR = cIndex(b, loc, blockRows);
   auto tileOf = [&](OpBuilder &b, Location loc, Value first, Value last) {

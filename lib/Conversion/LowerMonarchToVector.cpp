@@ -117,8 +117,7 @@ struct MonarchToVector : public OpRewritePattern<MonarchMmOp> {
     int64_t k = w1Shape[0], q = w1Shape[1], p = w1Shape[2];
     int64_t l = w2Shape[0], s = w2Shape[1], r = w2Shape[2];
     int64_t n = op.getInit().getType().getDimSize(1);
-    auto up8 = [](int64_t v) { return (v + 7) / 8 * 8; };
-    BroadcastTile tile = broadcastTileFor(vectorRegisters);
+      BroadcastTile tile = broadcastTileFor(vectorRegisters);
     ResultDestination dest = getResultDestination(op.getInit());
     Value x = op.getX();
     Value m = tensor::DimOp::create(rewriter, loc, x, 0);
@@ -136,7 +135,7 @@ struct MonarchToVector : public OpRewritePattern<MonarchMmOp> {
           b, loc, x, offsets, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(kIn)}, ones);
       SmallVector<OpFoldResult> outSizes = {rows, b.getIndexAttr(n)};
       Value ys = tensor::ExtractSliceOp::create(b, loc, result, offsets, outSizes, ones);
-      Value xt = emitTransposeIn(b, loc, xs, up8(k * p), tile.width());
+      Value xt = emitTransposeIn(b, loc, xs, roundUpToLanes(k * p), tile.width());
       Value lanes = emitPaddedRows(b, loc, xs);
       Value panels = tensor::DimOp::create(b, loc, xt, 0);
       auto scratch = [&](int64_t rows) -> Value {
@@ -164,7 +163,7 @@ struct MonarchToVector : public OpRewritePattern<MonarchMmOp> {
       // yt[c*l + u] = sum_v w2[u, c, v] h[v*l + u]; rows past l*s (up to N
       // rounded up to 8) are read by the final transpose but not kept.
       Value yt = emitBlockProduct(
-          b, loc, op.getW2(), ht, scratch(std::max(l * s, up8(n))), lanes, tile,
+          b, loc, op.getW2(), ht, scratch(std::max(l * s, roundUpToLanes(n))), lanes, tile,
           [&](OpBuilder &b, Location loc, Value u, Value v) {
             return permuted ? mulAdd(b, loc, u, r, v) : mulAdd(b, loc, v, l, u);
           },

@@ -38,7 +38,6 @@ Value roundUp8(OpBuilder &b, Location loc, Value v) {
                                cIndex(b, loc, kLanes));
 }
 
-int64_t roundUp8(int64_t v) { return (v + kLanes - 1) / kLanes * kLanes; }
 
 Value readVector(OpBuilder &b, Location loc, Value t, ValueRange indices, bool inBounds) {
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
@@ -54,18 +53,18 @@ Value writeVector(OpBuilder &b, Location loc, Value v, Value t, ValueRange indic
       .getResult();
 }
 
-/// An scf.forall over [0, end) in chunks of `chunk` with `shared` as its
-/// shared output; `body(b, loc, begin, size)` returns the chunk's tile and
-/// where it goes: offsets, sizes and strides of the parallel insert.
+/// An scf.forall over the work units [0, end) with `shared` as its shared
+/// output; `body(b, loc, out, unit)` returns the unit's tile and where it
+/// goes: offsets, sizes and strides of the parallel insert.
 struct ChunkTile {
   Value tile;
   SmallVector<OpFoldResult> offsets, sizes, strides;
 };
-Value emitChunks(OpBuilder &b, Location loc, Value shared, OpFoldResult end, int64_t chunk,
+Value emitChunks(OpBuilder &b, Location loc, Value shared, OpFoldResult end,
                  function_ref<ChunkTile(OpBuilder &, Location, Value out, Value begin)> body) {
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)}, ArrayRef<OpFoldResult>{end},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(chunk)}, ValueRange{shared}, std::nullopt);
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{shared}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forall.getBody());
   ChunkTile t = body(b, loc, forall.getRegionIterArgs()[0], forall.getInductionVar(0));
@@ -76,6 +75,10 @@ Value emitChunks(OpBuilder &b, Location loc, Value shared, OpFoldResult end, int
 }
 
 } // namespace
+
+int64_t mlir::tessera::roundUpToLanes(int64_t v) {
+  return (v + kLanes - 1) / kLanes * kLanes;
+}
 
 BroadcastTile mlir::tessera::broadcastTileFor(int64_t vectorRegisters) {
   return vectorRegisters >= 32 ? BroadcastTile{6, 4} : BroadcastTile{3, 3};
@@ -99,7 +102,7 @@ static std::pair<Value, Value> panelAndColumn(OpBuilder &b, Location loc, Value 
 Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_t rows,
                                      int64_t width) {
   auto xType = cast<RankedTensorType>(x.getType());
-  int64_t k = xType.getDimSize(1), k8 = roundUp8(k);
+  int64_t k = xType.getDimSize(1), k8 = roundUpToLanes(k);
   assert(rows >= k8 && "xt must hold K rounded up to 8 rows");
   Value m = tensor::DimOp::create(b, loc, x, 0);
   Value m8 = roundUp8(b, loc, m);
@@ -125,7 +128,7 @@ Value mlir::tessera::emitTransposeIn(OpBuilder &b, Location loc, Value x, int64_
   Value units = arith::MulIOp::create(b, loc, panels, cIndex(b, loc, chunks));
   // Per unit: the rows of X of one panel (long contiguous reads), a chunk of
   // its columns.
-  return emitChunks(b, loc, xt, units, 1, [&](OpBuilder &b, Location loc, Value shared, Value unit) {
+  return emitChunks(b, loc, xt, units, [&](OpBuilder &b, Location loc, Value shared, Value unit) {
     auto [panel, kc] = panelAndColumn(b, loc, unit, chunks, kTransposeColumns);
     Value len = arith::MinUIOp::create(b, loc, cIndex(b, loc, kTransposeColumns),
                                        arith::SubIOp::create(b, loc, cIndex(b, loc, k8), kc));
@@ -199,7 +202,7 @@ Value mlir::tessera::emitTransposeOut(OpBuilder &b, Location loc, Value yt, Valu
   Value units = arith::MulIOp::create(b, loc, panels, cIndex(b, loc, chunks));
   SmallVector<OpFoldResult> ones(2, b.getIndexAttr(1));
   // Per unit: the rows of the result of one panel, a chunk of its columns.
-  return emitChunks(b, loc, init, units, 1, [&](OpBuilder &b, Location loc, Value shared, Value unit) {
+  return emitChunks(b, loc, init, units, [&](OpBuilder &b, Location loc, Value shared, Value unit) {
     auto [panel, nc] = panelAndColumn(b, loc, unit, chunks, kTransposeColumns);
     Value columns = arith::MinUIOp::create(b, loc, cIndex(b, loc, kTransposeColumns),
                                            arith::SubIOp::create(b, loc, cIndex(b, loc, n), nc));

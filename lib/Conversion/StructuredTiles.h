@@ -90,6 +90,9 @@ using TileBody = function_ref<Value(OpBuilder &b, Location loc, Value out, Value
 Value emitTiles(OpBuilder &b, Location loc, Value out, int64_t rowCount, Value lanes,
                 BroadcastTile tile, TileBody body);
 
+/// v rounded up to a multiple of 8 (the f32 lanes of a vector).
+int64_t roundUpToLanes(int64_t v);
+
 /// M rounded up to 8 for the x (M x K) of a transposed operand.
 Value emitPaddedRows(OpBuilder &b, Location loc, Value x);
 
