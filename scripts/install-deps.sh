@@ -12,6 +12,8 @@ PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 lld-22
   # tests
   libgtest-dev python3-pytest python3-pytest-xdist python3-hypothesis
+  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
+  libclang-rt-22-dev
   # Python bindings and the numpy peer (OpenBLAS so numpy is not on reference BLAS)
   python3 python3-dev python3-numpy pybind11-dev libopenblas0-pthread
   # the examples: a real data set (scikit-learn's bundled digits)

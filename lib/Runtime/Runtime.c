@@ -116,6 +116,40 @@ static void copyStrided(char *dst, int64_t dstOffset, const int64_t *dstStrides,
   }
 }
 
+/* The first dimension of each class, then every other one against it. */
+static int32_t checkDimensionClasses(const TesseraFunctionDesc *fn,
+                                     int64_t shapes[][TESSERA_MAX_RANK]) {
+  enum { MaxClasses = TESSERA_MAX_TENSORS * TESSERA_MAX_RANK };
+  int32_t firstTensor[MaxClasses], firstDim[MaxClasses];
+  for (int32_t c = 0; c < MaxClasses; ++c)
+    firstTensor[c] = -1;
+  int32_t numTensors = fn->numInputs + fn->numResults;
+  for (int32_t i = 0; i < numTensors; ++i) {
+    const TesseraTensorDesc *t = &fn->tensors[i];
+    for (int32_t d = 0; t->dimClasses && d < t->rank; ++d) {
+      int32_t c = t->dimClasses[d];
+      if (c < 0 || c >= MaxClasses)
+        continue;
+      if (firstTensor[c] < 0) {
+        firstTensor[c] = i;
+        firstDim[c] = d;
+        continue;
+      }
+      int32_t j = firstTensor[c];
+      int64_t want = shapes[j][firstDim[c]];
+      if (shapes[i][d] != want)
+        return fail(TESSERA_INVALID_ARGUMENT,
+                    "%s: %s '%s': dimension %d is %lld, but it must equal "
+                    "dimension %d of %s '%s', which is %lld",
+                    fn->name, i < fn->numInputs ? "input" : "result", t->name,
+                    d, (long long)shapes[i][d], firstDim[c],
+                    j < fn->numInputs ? "input" : "result",
+                    fn->tensors[j].name, (long long)want);
+    }
+  }
+  return TESSERA_OK;
+}
+
 int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
   lastError[0] = 0;
   int32_t numTensors = fn->numInputs + fn->numResults;
@@ -135,6 +169,11 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
     if (status != TESSERA_OK)
       return status;
   }
+
+  /* Sizes the function needs equal (named alike or related by its body). */
+  int32_t status = checkDimensionClasses(fn, shapes);
+  if (status != TESSERA_OK)
+    return status;
 
   /* Expanded memref arguments: each field is passed by address. */
   Descriptor inputs[TESSERA_MAX_TENSORS];
@@ -166,7 +205,6 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
   fn->packed(packed);
 
   /* Check each result's shape against the caller's buffer, copy, free. */
-  int32_t status = TESSERA_OK;
   const int64_t *word = resultWords;
   void *freed[TESSERA_MAX_TENSORS];
   int numFreed = 0;

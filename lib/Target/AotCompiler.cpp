@@ -124,7 +124,8 @@ llvm::GlobalVariable *emitDescriptor(llvm::Module &m,
   llvm::LLVMContext &ctx = m.getContext();
   auto *i32 = llvm::Type::getInt32Ty(ctx);
   auto *ptrTy = llvm::PointerType::get(ctx, 0);
-  auto *tensorTy = llvm::StructType::get(ctx, {i32, i32, ptrTy, ptrTy, ptrTy});
+  auto *tensorTy =
+      llvm::StructType::get(ctx, {i32, i32, ptrTy, ptrTy, ptrTy, ptrTy});
   auto *fnTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32, i32, ptrTy});
   std::string base = "_tessera_desc_" + sig.name;
 
@@ -139,6 +140,13 @@ llvm::GlobalVariable *emitDescriptor(llvm::Module &m,
       auto *dimsGlobal = new llvm::GlobalVariable(
           m, dimsInit->getType(), true, llvm::GlobalValue::PrivateLinkage,
           dimsInit, base + "_dims" + Twine(index));
+      SmallVector<int32_t> classes(spec.dimClasses.begin(),
+                                   spec.dimClasses.end());
+      classes.resize(spec.shape.size(), -1);
+      auto *classesInit = llvm::ConstantDataArray::get(ctx, ArrayRef(classes));
+      auto *classesGlobal = new llvm::GlobalVariable(
+          m, classesInit->getType(), true, llvm::GlobalValue::PrivateLinkage,
+          classesInit, base + "_classes" + Twine(index));
       std::string dtype = dtypeName(spec.dtype);
       Type logical = spec.logicalType.getElementType();
       if (logical != mlir::Type() && dtype == "i8" &&
@@ -153,7 +161,8 @@ llvm::GlobalVariable *emitDescriptor(llvm::Module &m,
           {llvm::ConstantInt::get(i32, spec.shape.size()),
            llvm::ConstantInt::get(i32, dtypeSize(spec.dtype)), dimsGlobal,
            cString(m, spec.name, base + "_name" + Twine(index)),
-           cString(m, dtype, base + "_dtype" + Twine(index))}));
+           cString(m, dtype, base + "_dtype" + Twine(index)),
+           classesGlobal}));
       ++index;
     }
   auto *tensorArrayTy = llvm::ArrayType::get(tensorTy, tensors.size());

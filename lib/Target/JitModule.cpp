@@ -15,6 +15,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <cstdlib>
+#include <map>
 #include <set>
 
 using namespace mlir;
@@ -177,6 +178,25 @@ LogicalResult JitModule::invoke(StringRef name, ArrayRef<TensorView> inputs,
     for (int64_t s : strides)
       push(s);
   }
+
+  // Sizes the function needs equal (the results' are what it computes).
+  std::map<int, std::pair<size_t, size_t>> firstOfClass;
+  for (auto [i, spec] : llvm::enumerate(sig->inputs))
+    for (auto [d, c] : llvm::enumerate(spec.dimClasses)) {
+      if (c < 0)
+        continue;
+      auto [it, inserted] = firstOfClass.try_emplace(c, i, d);
+      auto [j, e] = it->second;
+      if (inserted || inputs[i].shape[d] == inputs[j].shape[e])
+        continue;
+      error = "argument '" + spec.name + "' (" + std::to_string(i) + ") of '" +
+              sig->name + "': dimension " + std::to_string(d) + " is " +
+              std::to_string(inputs[i].shape[d]) +
+              ", but it must equal dimension " + std::to_string(e) +
+              " of argument '" + sig->inputs[j].name + "', which is " +
+              std::to_string(inputs[j].shape[e]);
+      return failure();
+    }
 
   // Results come back as descriptors the callee allocated.
   size_t resultWords = 0;

@@ -1,6 +1,7 @@
 //===- Signature.cpp - Host-visible function signatures -------------------===//
 
 #include "tessera/Target/Signature.h"
+#include "DimensionClasses.h"
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Pipelines/Pipelines.h"
 #include "tessera/Passes.h"
@@ -175,6 +176,7 @@ mlir::tessera::lowerSignatures(ModuleOp module,
         (isResult ? sig.results : sig.inputs).push_back(std::move(spec));
       }
     }
+    assignDimensionClasses(func, sig);
     signatures.push_back(std::move(sig));
     // The names have been read; LLVM translation does not know them.
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)

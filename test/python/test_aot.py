@@ -9,6 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
+import tessera as ts
 from tessera import reference as ref
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -141,7 +142,8 @@ def call(lib, x, m, w, s, z, y, ym):
     ("overflow", "mpmm: input 'arg0': its size overflows 64 bits"),
     ("misaligned", "mpmm: input 'arg0' is misaligned: f32 needs 4-byte alignment"),
     ("misaligned_scales", "mpmm: input 'arg2' is misaligned: f32 needs 4-byte alignment"),
-    ("wrong_result_shape", "mpmm: result 'result0' has shape 3x8 but the caller's buffer is for 2x8"),
+    ("wrong_result_shape", "mpmm: result 'result0': dimension 0 is 2, but it must equal "
+                           "dimension 0 of input 'arg0', which is 3"),
 ])
 def test_bad_arguments(mm_lib, case, message):
     x, w, s, z, y = good_args()
@@ -252,3 +254,46 @@ def test_thread_count_controls(compile_tool, tmp_path):
     assert lib.thr_num_threads() == 3
     lib.thr_set_num_threads(0)
     assert lib.thr_num_threads() >= 1
+
+
+ADD = """
+func.func @add(%a: tensor<?x?xf32>, %b: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %a, %c0 : tensor<?x?xf32>
+  %n = tensor.dim %a, %c1 : tensor<?x?xf32>
+  %e = tensor.empty(%m, %n) : tensor<?x?xf32>
+  %s = linalg.add ins(%a, %b : tensor<?x?xf32>, tensor<?x?xf32>)
+                  outs(%e : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %s : tensor<?x?xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("b_shape,message", [
+    ((3, 70), "add: input 'arg1': dimension 1 is 70, but it must equal dimension 1 "
+              "of input 'arg0', which is 700"),
+    ((2, 700), "add: input 'arg1': dimension 0 is 2, but it must equal dimension 0 "
+               "of input 'arg0', which is 3"),
+])
+def test_sizes_the_body_relates_are_checked(compile_tool, tmp_path, b_shape, message):
+    # No tessera.dims: the equalities come from the body (linalg.add's loops).
+    # Before they were checked, b was read as 3 x 700 past its end (found by
+    # tessera-abi-fuzzer).
+    lib = ctypes.CDLL(str(compile_module(compile_tool, tmp_path, ADD, "add")))
+    lib.add_last_error.restype = ctypes.c_char_p
+    rng = np.random.default_rng()
+    a = rng.standard_normal((3, 700)).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    out = np.zeros((3, 700), np.float32)
+    I = ctypes.c_int64
+    status = lib.add_add(ptr(a), I(3), I(700), ptr(b), I(b_shape[0]), I(b_shape[1]),
+                         ptr(out), I(3), I(700))
+    assert status == 1 and lib.add_last_error().decode() == message
+    b = rng.standard_normal((3, 700)).astype(np.float32)
+    status = lib.add_add(ptr(a), I(3), I(700), ptr(b), I(3), I(700), ptr(out), I(3), I(700))
+    assert status == 0 and np.array_equal(out, a + b)
+    # The JIT checks the same sizes.
+    fn = ts.compile(ADD)
+    with pytest.raises(ValueError, match="dimension 0 is 2, but it must equal dimension 0"):
+        fn(a, rng.standard_normal((2, 700)).astype(np.float32))

@@ -34,6 +34,9 @@ typedef struct {
   const int64_t *dims;
   const char *name;    /* for messages: "x" or "argument 0" */
   const char *dtype;   /* for messages: "f32", "i8 (packed ui3)" */
+  /* Per dimension: dimensions of the function's tensors with the same class
+   * number (>= 0) must have the same size; -1 for none. */
+  const int32_t *dimClasses;
 } TesseraTensorDesc;
 
 typedef struct {

@@ -31,6 +31,10 @@ struct TensorSpec {
   /// Per dimension, the name of a dynamic size ("M") from the
   /// `tessera.dims` attribute, or "" when unnamed.
   std::vector<std::string> dimNames;
+  /// Per dimension, a class number shared by the dimensions of the
+  /// function's tensors that must have the same size (same name, or related
+  /// by the body), or -1; numbered per function.
+  std::vector<int> dimClasses;
   /// For low-bit storage in a layout other than the canonical one (weights
   /// of a LUT kernel), the layout as MLIR prints it and the public function
   /// of the module that converts canonical storage into it; else empty.
