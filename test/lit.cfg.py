@@ -21,3 +21,12 @@ llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_t
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%tessera_src", config.tessera_src_root))
 config.substitutions.append(("%tessera_obj", config.tessera_obj_root))
+
+# The CUDA toolkit's ptxas and fatbinary (gpu-module-to-binary finds them on
+# PATH or in /usr/local/cuda): tests that assemble GPU code need them.
+import shutil
+_cuda_bin = os.path.join(os.environ.get("CUDA_ROOT", "/usr/local/cuda"), "bin")
+_ptxas = shutil.which("ptxas") or shutil.which("ptxas", path=_cuda_bin)
+if _ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))

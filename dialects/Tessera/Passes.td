@@ -385,4 +385,28 @@ def TesseraLowerToLinalg : Pass<"tessera-lower-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def TesseraPlaceBuffersOnGpu
+    : Pass<"tessera-place-buffers-on-gpu", "::mlir::ModuleOp"> {
+  let summary = "Put the host functions' buffers in GPU memory";
+  let description = [{
+    Runs after the loops became `gpu.launch` kernels (CUDA pipeline): the
+    host code that is left only sizes, allocates, copies and launches, and
+    every buffer it handles is in device memory (the arguments of a CUDA
+    function are device pointers). In each function outside a `gpu.module`:
+
+    - `memref.alloc`/`memref.alloca` become `gpu.alloc`, `memref.copy`
+      becomes `gpu.memcpy`;
+    - a `memref.get_global` (a constant, such as embedded weights) is copied
+      into a `gpu.alloc` buffer where it is taken;
+    - every buffer allocated here that is not returned (not even through a
+      view) is freed with `gpu.dealloc` before each return; returned ones
+      belong to the caller (the runtime copies them into its buffer).
+
+    A host op that still reads or writes a buffer (a loop the GPU mapping
+    left on the host) is an error at its location: the host cannot touch
+    device memory.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // TESSERA_PASSES_TD

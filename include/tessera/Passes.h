@@ -18,6 +18,9 @@ class BufferizationDialect;
 namespace func {
 class FuncDialect;
 } // namespace func
+namespace gpu {
+class GPUDialect;
+} // namespace gpu
 namespace LLVM {
 class LLVMDialect;
 } // namespace LLVM

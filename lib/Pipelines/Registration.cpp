@@ -13,10 +13,16 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void mlir::tessera::registerAllTesseraDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // gpu-module-to-binary translates kernels to LLVM IR and serializes them
+  // for the NVVM target.
+  registerAllToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
   registry.insert<TesseraDialect>();
 }
 
@@ -24,4 +30,5 @@ void mlir::tessera::registerAllTesseraPasses() {
   registerAllPasses();
   registerTesseraPasses();
   registerCpuPipeline();
+  registerCudaPipeline();
 }

@@ -70,6 +70,37 @@ LogicalResult runCpuPipeline(ModuleOp module, const CpuPipelineOptions &options,
 /// Registers `tessera-cpu-pipeline`.
 void registerCpuPipeline();
 
+/// Options of the CUDA pipeline.
+struct CudaPipelineOptions {
+  /// The GPU architecture the binary is for: sm_80, sm_89, sm_90, sm_90a...
+  std::string chip = "sm_80";
+  /// PTX ISA version and other NVPTX features (sm_90a needs +ptx80).
+  std::string features = "+ptx80";
+  /// What gpu-module-to-binary embeds: "fatbin" (cubin and PTX, the
+  /// default), "bin" (cubin), "isa" (PTX, compiled by the driver at load).
+  std::string format = "fatbin";
+  /// Optimization level of the NVPTX back end and ptxas.
+  int optLevel = 3;
+  /// As CpuPipelineOptions::crashReproducer.
+  std::string crashReproducer;
+};
+
+/// Appends the CUDA pipeline to `pm`: the same front half as the CPU
+/// pipeline (ABI, reference lowering to linalg, bufferization), then every
+/// loop mapped to GPU blocks and threads, buffers in device memory, kernels
+/// through NVVM and ptxas into a binary embedded in the host module, whose
+/// launches call the runtime's CUDA driver loader (the mgpu* functions).
+/// The functions' tensors are device pointers.
+void buildCudaPipeline(OpPassManager &pm, const CudaPipelineOptions &options);
+
+/// Runs the CUDA pipeline on `module` (errors as runCpuPipeline).
+LogicalResult runCudaPipeline(ModuleOp module,
+                              const CudaPipelineOptions &options,
+                              std::string &error);
+
+/// Registers `tessera-cuda-pipeline`.
+void registerCudaPipeline();
+
 } // namespace tessera
 } // namespace mlir
 

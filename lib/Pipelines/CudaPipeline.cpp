@@ -1,0 +1,149 @@
+//===- CudaPipeline.cpp - The Tessera CUDA pipeline -----------------------===//
+//
+// Reference code generation for NVIDIA GPUs: the CPU pipeline's front half,
+// then upstream's mapping of parallel loops to blocks and threads, kernel
+// outlining and its NVVM pipeline (NVVM, ptxas, the binary embedded in the
+// host module). Every op the reference lowering turns into linalg runs on
+// the GPU this way; tuned kernels (tensor-core mpmm) replace ops before the
+// reference lowering as they are added.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Pipelines/Pipelines.h"
+#include "tessera/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+
+namespace {
+
+struct CudaPipelineCliOptions
+    : public PassPipelineOptions<CudaPipelineCliOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture (sm_80, sm_89, "
+                                          "sm_90, sm_90a, ...)"),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("NVPTX features (PTX version)"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Embedded binary: fatbin (cubin + PTX), bin (cubin) or "
+                     "isa (PTX)"),
+      llvm::cl::init("fatbin")};
+  Option<int> optLevel{*this, "opt-level",
+                       llvm::cl::desc("NVPTX and ptxas optimization level"),
+                       llvm::cl::init(3)};
+};
+
+/// Threads per block along the innermost mapped loop dimension.
+constexpr int64_t kThreadsPerBlock = 128;
+
+/// gpu-module-to-binary finds ptxas on PATH, but libdevice (the math
+/// functions) only through CUDA_ROOT, CUDA_HOME or CUDA_PATH: without them a
+/// kernel calling expf would not link. Points CUDA_ROOT at /usr/local/cuda
+/// when none is set and the toolkit is there, so that both are found.
+void locateCudaToolkit() {
+  for (const char *var : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *value = std::getenv(var); value && *value)
+      return;
+  if (llvm::sys::fs::exists("/usr/local/cuda/bin/ptxas"))
+    ::setenv("CUDA_ROOT", "/usr/local/cuda", /*overwrite=*/0);
+}
+
+} // namespace
+
+void tessera::buildCudaPipeline(OpPassManager &pm,
+                                const CudaPipelineOptions &options) {
+  // The ABI as on the CPU, with dequantize-then-multiply for every mpmm
+  // (the LUT strategy is a CPU kernel).
+  CpuPipelineOptions abi;
+  abi.mpmmStrategy = "dequantize";
+  abi.lutLanes = 0;
+  buildAbiPipeline(pm, abi);
+  pm.addPass(tessera::createTesseraMarkInputsReadOnly());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(tessera::createTesseraLowerToLinalg());
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Buffers, without deallocation: tessera-place-buffers-on-gpu frees the
+  // temporaries once they are device allocations.
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  pm.addPass(createConvertBufferizationToMemRefPass());
+
+  // Every linalg op a parallel loop nest; its leading dimension tiled into
+  // blocks of kThreadsPerBlock threads (tiles padded, with a guard, so that
+  // the thread counts are constants); blocks and threads from the mapping.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createParallelLoopTilingPass(
+      {kThreadsPerBlock}, /*noMinMaxBounds=*/true));
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(tessera::createTesseraPlaceBuffersOnGpu());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+
+  // Upstream's NVVM pipeline: NVVM, the binary (ptxas and fatbinary from the
+  // CUDA toolkit), the host side as mgpu* calls.
+  locateCudaToolkit();
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = options.features;
+  nvvm.cubinFormat = options.format;
+  nvvm.optLevel = options.optLevel;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}
+
+LogicalResult tessera::runCudaPipeline(ModuleOp module,
+                                       const CudaPipelineOptions &options,
+                                       std::string &error) {
+  auto pm = PassManager::on<ModuleOp>(module.getContext());
+  buildCudaPipeline(pm, options);
+  if (!options.crashReproducer.empty())
+    pm.enableCrashReproducerGeneration(options.crashReproducer);
+  if (succeeded(pm.run(module)))
+    return success();
+  llvm::raw_string_ostream os(error);
+  os << "note: while running the CUDA pipeline for " << options.chip << "\n";
+  if (!options.crashReproducer.empty())
+    os << "note: reproducer written to " << options.crashReproducer
+       << " (replay: tessera-opt --run-reproducer "
+       << options.crashReproducer << ")\n";
+  return failure();
+}
+
+void tessera::registerCudaPipeline() {
+  PassPipelineRegistration<CudaPipelineCliOptions>(
+      "tessera-cuda-pipeline",
+      "Lower a module of Tessera, linalg, tensor and arith ops to the LLVM "
+      "dialect with its kernels compiled for an NVIDIA GPU",
+      [](OpPassManager &pm, const CudaPipelineCliOptions &cli) {
+        CudaPipelineOptions options;
+        options.chip = cli.chip;
+        options.features = cli.features;
+        options.format = cli.format;
+        options.optLevel = cli.optLevel;
+        buildCudaPipeline(pm, options);
+      });
+}

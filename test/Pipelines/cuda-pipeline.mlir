@@ -1,0 +1,61 @@
+// The CUDA pipeline: every loop becomes a kernel, the kernels PTX (format
+// isa) or cubins that ptxas assembled for each architecture, the host side
+// device allocations and launches through the runtime's mgpu* functions.
+// REQUIRES: ptxas
+// RUN: tessera-opt %s --tessera-cuda-pipeline="chip=sm_80 format=isa" | FileCheck %s
+// RUN: tessera-opt %s --tessera-cuda-pipeline="chip=sm_80 format=isa" | FileCheck %s --check-prefix=LAUNCH
+// RUN: tessera-opt %s --tessera-cuda-pipeline="chip=sm_80 format=bin" | FileCheck %s --check-prefix=BIN80
+// RUN: tessera-opt %s --tessera-cuda-pipeline="chip=sm_89 format=bin" | FileCheck %s --check-prefix=BIN89
+// RUN: tessera-opt %s --tessera-cuda-pipeline="chip=sm_90a format=bin" | FileCheck %s --check-prefix=BIN90A
+// RUN: tessera-opt %s --tessera-cuda-pipeline="chip=sm_90 format=fatbin" | FileCheck %s --check-prefix=FATBIN
+
+// A 3-bit mpmm with f16 scales and integer zero points, then SiLU.
+func.func @linear(%x: tensor<?x128xf32>, %w: tensor<64x128xui3>,
+                  %s: tensor<64x4xf16>, %z: tensor<64x4xui3>)
+    -> tensor<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x128xf32>
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %empty = tensor.empty(%m) : tensor<?x64xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x64xf32>)
+      -> tensor<?x64xf32>
+  %y = tessera.mpmm %x, %w : tensor<?x128xf32>, tensor<64x128xui3>
+         scales %s : tensor<64x4xf16> zeros %z : tensor<64x4xui3>
+         group_size 32 outs %init : tensor<?x64xf32>
+  %silu = linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>],
+      iterator_types = ["parallel", "parallel"]} outs(%y : tensor<?x64xf32>) {
+  ^bb0(%v: f32):
+    %n = arith.negf %v : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %r = arith.divf %v, %d : f32
+    linalg.yield %r : f32
+  } -> tensor<?x64xf32>
+  return %silu : tensor<?x64xf32>
+}
+
+// The host: the arguments are device pointers; temporaries are allocated
+// on the device and freed, the result is returned to the caller.
+// CHECK-LABEL: llvm.func @linear(
+// CHECK: llvm.call @mgpuStreamCreate()
+// CHECK-COUNT-4: llvm.call @mgpuMemAlloc
+// CHECK-COUNT-3: llvm.call @mgpuMemFree
+// CHECK: llvm.call @mgpuStreamSynchronize
+// CHECK: llvm.call @mgpuStreamDestroy
+// CHECK-NOT: llvm.call @malloc
+
+
+// Kernels: unpacking the codes and the zero points, the fill, dequantizing,
+// the product and SiLU, each as PTX for sm_80 reading and writing global
+// memory.
+// CHECK-COUNT-6: gpu.binary @linear_kernel{{.*}}[#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">{{.*}}assembly = "{{.*}}.target sm_80{{.*}}{{(ld|st)}}.global
+// LAUNCH-COUNT-6: gpu.launch_func <%{{.*}} : !llvm.ptr> @linear_kernel{{.*}}::@linear_kernel blocks in
+
+// BIN80-COUNT-6: gpu.binary {{.*}}chip = "sm_80"{{.*}}bin = "
+// BIN89-COUNT-6: gpu.binary {{.*}}chip = "sm_89"{{.*}}bin = "
+// BIN90A-COUNT-6: gpu.binary {{.*}}chip = "sm_90a"{{.*}}bin = "
+// A fatbin (cubin and PTX), the default format, starts with its magic number
+// 0xBA55ED50.
+// FATBIN-COUNT-6: gpu.binary {{.*}}chip = "sm_90"{{.*}}}, "P\EDU\BA
