@@ -1,6 +1,7 @@
 /*===- Runtime.c - Tessera runtime: argument checks and calls ------------===*/
 
 #include "tessera/Runtime/Runtime.h"
+#include "RuntimeInternal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,13 +15,21 @@ static _Thread_local char lastError[512];
 
 const char *tessera_rt_last_error(void) { return lastError; }
 
-static int32_t fail(int32_t status, const char *format, ...) {
+int32_t tessera_rt_fail(int32_t status, const char *format, ...) {
   va_list ap;
   va_start(ap, format);
   vsnprintf(lastError, sizeof(lastError), format, ap);
   va_end(ap);
   return status;
 }
+#define fail tessera_rt_fail
+
+/* CudaDriver.c, present in libraries with CUDA code (which call its mgpu*
+ * functions), absent from CPU-only ones. */
+#pragma weak tessera_rt_cuda_begin_call
+#pragma weak tessera_rt_cuda_call_error
+#pragma weak tessera_rt_cuda_copy_result
+#pragma weak tessera_rt_cuda_free_result
 
 /* A memref descriptor as the compiled code passes it: allocated and aligned
  * pointers, offset, sizes, strides. */
@@ -200,9 +209,19 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
   }
   /* Results come back as consecutive descriptors of their own rank. */
   int64_t resultWords[TESSERA_MAX_TENSORS * (3 + 2 * TESSERA_MAX_RANK)];
+  memset(resultWords, 0, sizeof(resultWords));
   if (fn->numResults > 0)
     packed[p++] = resultWords;
+  int device = fn->memory == TESSERA_MEMORY_CUDA;
+  if (device && !tessera_rt_cuda_begin_call)
+    return fail(TESSERA_INTERNAL_ERROR, "%s: CUDA code without the runtime's "
+                "CUDA driver loader", fn->name);
+  if (device)
+    tessera_rt_cuda_begin_call();
   fn->packed(packed);
+  if (device && tessera_rt_cuda_call_error()[0])
+    status = fail(TESSERA_CUDA_ERROR, "%s: %s", fn->name,
+                  tessera_rt_cuda_call_error());
 
   /* Check each result's shape against the caller's buffer, copy, free. */
   const int64_t *word = resultWords;
@@ -230,7 +249,25 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
                     "for %s",
                     fn->name, t->name, got, want);
     }
-    if (sameShape) {
+    if (sameShape && device && status == TESSERA_OK) {
+      /* Device results are dense (identity layout at function boundaries):
+       * one copy on the device. */
+      int64_t elements = 1, dense = 1;
+      for (int32_t k = t->rank; k-- > 0;) {
+        dense &= sizes[k] <= 1 || strides[k] == elements;
+        elements *= sizes[k];
+      }
+      if (!dense)
+        status = fail(TESSERA_INTERNAL_ERROR,
+                      "%s: result '%s' is not contiguous on the device",
+                      fn->name, t->name);
+      else
+        status = tessera_rt_cuda_copy_result(
+            pointers[i], aligned + offset * t->elementSize,
+            (size_t)(elements * t->elementSize));
+      if (status != TESSERA_OK && status != TESSERA_INTERNAL_ERROR)
+        status = fail(status, "%s: %s", fn->name, tessera_rt_cuda_call_error());
+    } else if (sameShape && !device) {
       /* Into the caller's dense row-major buffer. */
       int64_t dense[TESSERA_MAX_RANK], stride = 1;
       for (int32_t k = t->rank; k-- > 0;) {
@@ -249,7 +286,10 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
       owned = allocated != (char *)freed[k];
     if (owned) {
       freed[numFreed++] = allocated;
-      _mlir_memref_to_llvm_free(allocated);
+      if (device)
+        tessera_rt_cuda_free_result(allocated);
+      else
+        _mlir_memref_to_llvm_free(allocated);
     }
   }
   return status;

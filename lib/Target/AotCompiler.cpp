@@ -16,6 +16,7 @@
 #include "tessera/Target/DiagnosticCapture.h"
 #include "tessera/Runtime/Runtime.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -120,13 +121,13 @@ llvm::Constant *cString(llvm::Module &m, StringRef s, const Twine &name) {
 /// The constant TesseraFunctionDesc of `sig` (layout of Runtime.h).
 llvm::GlobalVariable *emitDescriptor(llvm::Module &m,
                                      const FunctionSignature &sig,
-                                     llvm::Function *packed) {
+                                     llvm::Function *packed, bool cuda) {
   llvm::LLVMContext &ctx = m.getContext();
   auto *i32 = llvm::Type::getInt32Ty(ctx);
   auto *ptrTy = llvm::PointerType::get(ctx, 0);
   auto *tensorTy =
       llvm::StructType::get(ctx, {i32, i32, ptrTy, ptrTy, ptrTy, ptrTy});
-  auto *fnTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32, i32, ptrTy});
+  auto *fnTy = llvm::StructType::get(ctx, {ptrTy, ptrTy, i32, i32, ptrTy, i32});
   std::string base = "_tessera_desc_" + sig.name;
 
   SmallVector<llvm::Constant *> tensors;
@@ -174,7 +175,9 @@ llvm::GlobalVariable *emitDescriptor(llvm::Module &m,
       llvm::ConstantStruct::get(
           fnTy, {cString(m, sig.name, base + "_fname"), packed,
                  llvm::ConstantInt::get(i32, sig.inputs.size()),
-                 llvm::ConstantInt::get(i32, sig.results.size()), tensorArray}),
+                 llvm::ConstantInt::get(i32, sig.results.size()), tensorArray,
+                 llvm::ConstantInt::get(i32, cuda ? TESSERA_MEMORY_CUDA
+                                                  : TESSERA_MEMORY_HOST)}),
       base);
   return desc;
 }
@@ -216,7 +219,7 @@ void emitEntryPoint(llvm::Module &m, const FunctionSignature &sig,
 /// <prefix>_last_error, <prefix>_abi_version and <prefix>_signature (the
 /// functions' signatures as JSON, for loaders such as tessera.load).
 void emitLibraryFunctions(llvm::Module &m, StringRef prefix, int32_t version,
-                          StringRef signatureJson) {
+                          StringRef signatureJson, StringRef target) {
   llvm::LLVMContext &ctx = m.getContext();
   auto *i32 = llvm::Type::getInt32Ty(ctx);
   auto *ptrTy = llvm::PointerType::get(ctx, 0);
@@ -254,6 +257,32 @@ void emitLibraryFunctions(llvm::Module &m, StringRef prefix, int32_t version,
       llvm::GlobalValue::ExternalLinkage, prefix + "_signature", m);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", signatureFn));
   b.CreateRet(cString(m, signatureJson, "_tessera_signature"));
+  // <prefix>_target(void): "cpu", or "cuda:<arch>" (device pointers).
+  auto *targetFn = llvm::Function::Create(
+      llvm::FunctionType::get(ptrTy, {}, false),
+      llvm::GlobalValue::ExternalLinkage, prefix + "_target", m);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", targetFn));
+  b.CreateRet(cString(m, target, "_tessera_target"));
+}
+
+/// The PTX of every kernel of `module` (after the CUDA pipeline with the
+/// isa format), one after the other, each headed by its module's name.
+LogicalResult writePtx(ModuleOp module, StringRef path, std::string &error) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  for (auto binary : module.getOps<gpu::BinaryOp>())
+    for (Attribute attr : binary.getObjects()) {
+      auto object = cast<gpu::ObjectAttr>(attr);
+      if (object.getFormat() != gpu::CompilationTarget::Assembly)
+        continue;
+      os << "// ---- kernel module " << binary.getName() << "\n"
+         << object.getObject().getValue() << "\n";
+    }
+  if (text.empty()) {
+    error += "error: the module has no GPU kernels\n";
+    return failure();
+  }
+  return writeFile(path, text, error);
 }
 
 } // namespace
@@ -301,8 +330,12 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
                       : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
                       : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
                                               : llvm::CodeGenOptLevel::Aggressive;
+  // Constructors (the CUDA pipeline's module loading) in .init_array: the
+  // .ctors section of the default is not run by today's loaders.
+  llvm::TargetOptions targetOptions;
+  targetOptions.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_,
       std::nullopt, codegenLevel));
   if (!tm || !tm->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
     errors << "error: unknown target CPU '" << options.cpu
@@ -331,12 +364,24 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
   if (!options.headerPath.empty() &&
       failed(writeFile(options.headerPath,
                        generateCHeader(*signatures, prefix,
-                                       options.sourceName),
+                                       options.sourceName, options.cudaChip),
                        error)))
     return failure();
 
-  if (failed(runCpuPipeline(module, pipelineOptions, error)))
-    return failure();
+  if (options.cudaChip.empty()) {
+    if (failed(runCpuPipeline(module, pipelineOptions, error)))
+      return failure();
+  } else {
+    CudaPipelineOptions cudaOptions;
+    cudaOptions.chip = options.cudaChip;
+    cudaOptions.format = options.emit == AotOptions::Emit::PTX ? "isa" : "fatbin";
+    cudaOptions.optLevel = options.optLevel;
+    cudaOptions.crashReproducer = options.crashReproducer;
+    if (failed(runCudaPipeline(module, cudaOptions, error)))
+      return failure();
+  }
+  if (options.emit == AotOptions::Emit::PTX)
+    return writePtx(module, options.outputPath, error);
   if (failed(dump("1-lowered.mlir", [&](llvm::raw_ostream &os) { os << module; })))
     return failure();
   if (options.emit == AotOptions::Emit::MLIR) {
@@ -368,11 +413,15 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
       return failure();
     }
     llvm::Function *packed = emitPackedWrapper(*llvmModule, f);
-    emitEntryPoint(*llvmModule, sig, emitDescriptor(*llvmModule, sig, packed),
+    emitEntryPoint(*llvmModule, sig,
+                   emitDescriptor(*llvmModule, sig, packed,
+                                  !options.cudaChip.empty()),
                    prefix);
   }
   emitLibraryFunctions(*llvmModule, prefix, TESSERA_ABI_VERSION,
-                       signaturesToJson(*signatures));
+                       signaturesToJson(*signatures),
+                       options.cudaChip.empty() ? "cpu"
+                                                : "cuda:" + options.cudaChip);
   if (llvm::verifyModule(*llvmModule, &errors))
     return failure();
 

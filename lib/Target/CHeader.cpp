@@ -105,7 +105,8 @@ static void describe(llvm::raw_ostream &os, const TensorSpec &spec,
 
 std::string mlir::tessera::generateCHeader(ArrayRef<FunctionSignature> sigs,
                                            StringRef prefix,
-                                           StringRef source) {
+                                           StringRef source,
+                                           StringRef cudaChip) {
   std::string guard = "TESSERA_GENERATED_";
   for (char c : prefix)
     guard += char(std::toupper(static_cast<unsigned char>(c)));
@@ -121,7 +122,15 @@ std::string mlir::tessera::generateCHeader(ArrayRef<FunctionSignature> sigs,
      << " * message is then " << prefix
      << "_last_error(). Inputs are only read. Each\n"
      << " * result is copied into a buffer the caller provides, with the\n"
-     << " * dimensions the caller passes for it. */\n"
+     << " * dimensions the caller passes for it.";
+  if (!cudaChip.empty())
+    os << "\n *\n * CUDA (" << cudaChip
+       << "): every tensor pointer is a device pointer\n"
+       << " * (cudaMalloc'd or managed memory); the kernels run on device 0's\n"
+       << " * primary context and the call returns when they are done. 3 is\n"
+       << " * returned when there is no usable GPU or driver, or a CUDA call\n"
+       << " * failed.";
+  os << " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
      << "/* The calling convention this header describes. */\n"
@@ -136,7 +145,9 @@ std::string mlir::tessera::generateCHeader(ArrayRef<FunctionSignature> sigs,
      << "void " << prefix << "_set_num_threads(int32_t threads);\n"
      << "int32_t " << prefix << "_num_threads(void);\n\n"
      << "/* The signatures of the functions below, as JSON. */\n"
-     << "const char *" << prefix << "_signature(void);\n";
+     << "const char *" << prefix << "_signature(void);\n\n"
+     << "/* What the library was compiled for: \"cpu\" or \"cuda:<arch>\". */\n"
+     << "const char *" << prefix << "_target(void);\n";
   for (const FunctionSignature &sig : sigs) {
     os << "\n/* " << sig.name << "\n";
     for (const TensorSpec &spec : sig.inputs)

@@ -218,7 +218,7 @@ void aotCompile(const std::string &text, const std::string &filename,
                 unsigned optLevel, const std::string &prefix,
                 const std::string &runtimeLibrary, const std::string &dumpDir,
                 const std::string &crashReproducer, int64_t threads,
-                const std::string &strategy) {
+                const std::string &strategy, const std::string &cudaChip) {
   std::unique_ptr<MLIRContext> owner;
   MLIRContext &context = makeContext(owner);
   OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
@@ -229,9 +229,13 @@ void aotCompile(const std::string &text, const std::string &filename,
     options.emit = AotOptions::Emit::LLVM;
   else if (emit == "obj")
     options.emit = AotOptions::Emit::Object;
+  else if (emit == "ptx")
+    options.emit = AotOptions::Emit::PTX;
   else if (emit != "so")
-    throw py::value_error("emit must be mlir, llvm, obj or so, got '" + emit +
-                          "'");
+    throw py::value_error("emit must be mlir, llvm, obj, so or ptx, got '" +
+                          emit + "'");
+  if (options.emit == AotOptions::Emit::PTX && cudaChip.empty())
+    throw py::value_error("emit='ptx' needs cuda_chip");
   options.outputPath = output;
   options.headerPath = header;
   options.sourceName = filename;
@@ -243,6 +247,9 @@ void aotCompile(const std::string &text, const std::string &filename,
   options.crashReproducer = crashReproducer;
   options.threads = threads;
   options.mpmmStrategy = strategy;
+  options.cudaChip = cudaChip;
+  if (!cudaChip.empty())
+    options.cpu = "x86-64";
   std::string error;
   bool ok;
   {
@@ -255,7 +262,7 @@ void aotCompile(const std::string &text, const std::string &filename,
 
 /// The C header tessera-compile would write for `text`, without compiling.
 std::string cHeader(const std::string &text, const std::string &filename,
-                    const std::string &prefix) {
+                    const std::string &prefix, const std::string &cudaChip) {
   std::unique_ptr<MLIRContext> owner;
   MLIRContext &context = makeContext(owner);
   OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
@@ -267,7 +274,7 @@ std::string cHeader(const std::string &text, const std::string &filename,
   }
   if (failed(signatures))
     raiseCompileError(error);
-  return generateCHeader(*signatures, prefix, filename);
+  return generateCHeader(*signatures, prefix, filename, cudaChip);
 }
 
 std::vector<int64_t> shapeOf(const py::array &a) {
@@ -346,12 +353,35 @@ PYBIND11_MODULE(_tessera, m) {
         py::arg("cpu") = "host", py::arg("opt_level") = 3,
         py::arg("prefix") = "", py::arg("runtime_library") = "",
         py::arg("dump_dir") = "", py::arg("crash_reproducer") = "",
-        py::arg("threads") = 0, py::arg("strategy") = "dequantize");
+        py::arg("threads") = 0, py::arg("strategy") = "dequantize",
+        py::arg("cuda_chip") = "");
+  // The CUDA driver, as libraries compiled for CUDA use it (device memory
+  // as integers; errors raise RuntimeError with the driver's message).
+  m.def("cuda_available", [] {
+    return tessera_rt_cuda_available() == TESSERA_OK
+               ? std::string()
+               : std::string(tessera_rt_last_error());
+  });
+  m.def("cuda_malloc", [](size_t bytes) {
+    void *p = tessera_rt_cuda_malloc(bytes);
+    if (!p)
+      throw std::runtime_error(tessera_rt_last_error());
+    return reinterpret_cast<uintptr_t>(p);
+  });
+  m.def("cuda_free", [](uintptr_t p) {
+    tessera_rt_cuda_free(reinterpret_cast<void *>(p));
+  });
+  m.def("cuda_memcpy", [](uintptr_t dst, uintptr_t src, size_t bytes) {
+    if (tessera_rt_cuda_memcpy(reinterpret_cast<void *>(dst),
+                               reinterpret_cast<const void *>(src),
+                               bytes) != TESSERA_OK)
+      throw std::runtime_error(tessera_rt_last_error());
+  });
   // The thread pool of JIT-compiled code (this extension's runtime).
   m.def("set_num_threads", &tessera_rt_set_num_threads, py::arg("threads"));
   m.def("num_threads", &tessera_rt_num_threads);
   m.def("c_header", &cHeader, py::arg("mlir"), py::arg("filename"),
-        py::arg("prefix"));
+        py::arg("prefix"), py::arg("cuda_chip") = "");
   m.def("pack", &pack, py::arg("codes"), py::arg("bits"),
         py::arg("tile") = std::vector<int64_t>(), py::arg("bit_planes") = false);
   m.def("unpack", &unpack, py::arg("packed"), py::arg("shape"), py::arg("bits"),

@@ -14,7 +14,7 @@ compiler; `tessera.importers` reads GPTQ, AWQ, ggml and NF4 weights; `tessera.mo
 and `tessera.bsr` hold structured weights (Monarch projection, block pruning).
 """
 
-from . import bsr, monarch, reference
+from . import bsr, cuda, monarch, reference
 from ._tessera import CompileError
 from .dtypes import CodeType, code_type
 from .graph import Graph, Value

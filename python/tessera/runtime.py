@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from . import _tessera
+from . import _tessera, cuda
 from .graph import Graph
 
 CompileError = _tessera.CompileError
@@ -57,8 +57,12 @@ class Function:
     call unless they come from Function.prepack."""
 
     def __init__(self, name, signature, invoke, params=(), thread_control=None,
-                 call_other=None):
+                 call_other=None, device=False):
         self.name = name
+        # Compiled for CUDA: inputs may be device arrays; bound parameters
+        # are copied to the device at the first call.
+        self.device = device
+        self._device_params = None
         # call_other(function name, arrays) -> arrays: another public
         # function of the same module (the prepack functions).
         self._call_other = call_other
@@ -140,7 +144,13 @@ class Function:
             if spec.get("prepack"):
                 # Canonical storage: converted for this call.
                 value = self.prepack(spec["name"], value).data
-            if not isinstance(value, np.ndarray):
+            if self.device and not isinstance(value, np.ndarray):
+                view = cuda.device_view(value)
+                if view is None:
+                    raise TypeError(f"{where}: expected a numpy or device array, "
+                                    f"got {type(value).__name__}")
+                value = _DeviceShape(view)
+            if not isinstance(value, (np.ndarray, _DeviceShape)):
                 raise TypeError(f"{where}: expected a numpy array, got {type(value).__name__}")
             want = np.dtype(_NUMPY[spec["dtype"]])
             ok = value.dtype == want or (spec["dtype"] == "i8" and value.dtype == np.uint8)
@@ -156,13 +166,26 @@ class Function:
                     if sizes.setdefault(dim, got) != got:
                         raise ValueError(f"{where}: dimension {axis} ({dim}) is {got}, but {dim} = "
                                          f"{sizes[dim]} in another input")
-            arrays.append(np.ascontiguousarray(value))
+            arrays.append(value if isinstance(value, _DeviceShape) else np.ascontiguousarray(value))
         return arrays, sizes
 
     def __call__(self, *args, **kwargs):
-        arrays, sizes = self._check(self._arrange(args, kwargs) + self._params)
+        params = self._params
+        if self.device:
+            if self._device_params is None:
+                self._device_params = [cuda.DeviceArray.from_numpy(p) for p in self._params]
+            params = self._device_params
+        arrays, sizes = self._check(self._arrange(args, kwargs) + params)
         outs = self._invoke(arrays, sizes)
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+class _DeviceShape:
+    """A device array as Function._check sees it: pointer, shape, dtype."""
+
+    def __init__(self, view):
+        self.ptr, self.shape, self.dtype = view
+        self.ndim = len(self.shape)
 
 
 def _signature_of(jit, name):
@@ -244,13 +267,24 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
         raise ValueError(f"threads must be an int >= 0, got {threads!r}")
     if strategy not in ("auto", "dequantize", "lut", "lut_f32"):
         raise ValueError(f"strategy must be auto, dequantize, lut or lut_f32, got {strategy!r}")
-    if target != "cpu":
-        raise ValueError(f"target {target!r} is not supported yet (use 'cpu')")
+    cuda_chip = ""
+    if target == "cuda" or (isinstance(target, str) and target.startswith("cuda:")):
+        cuda_chip = target[5:] or "sm_80"
+        if not re.fullmatch(r"sm_\d+a?", cuda_chip):
+            raise ValueError(f"target {target!r}: name the GPU architecture, as in 'cuda:sm_80'")
+        if strategy != "dequantize":
+            raise ValueError("the CUDA target computes every mpmm by dequantizing "
+                             f"(strategy {strategy!r} is a CPU kernel)")
+    elif target != "cpu":
+        raise ValueError(f"target must be 'cpu', 'cuda' or 'cuda:<arch>', got {target!r}")
     text, name, params, graph = _source(graph_or_mlir, entry)
     # A failing or crashing pass leaves a reproducer here; the error says so.
     reproducer = str(_cache_dir() / "reproducers" /
                      (hashlib.sha256(text.encode()).hexdigest()[:16] + ".mlir"))
     (_cache_dir() / "reproducers").mkdir(exist_ok=True)
+    if output is None and cuda_chip:
+        # No JIT for GPU code: a cached library, as for output=.
+        output = _cache_dir() / f"libcuda_{hashlib.sha256(text.encode()).hexdigest()[:16]}.so"
     if output is None:
         jit = _tessera.JitModule(text, f"<{name}>", crash_reproducer=reproducer,
                                  threads=threads, strategy=strategy)
@@ -263,7 +297,7 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     output = pathlib.Path(output)
     prefix = re.sub(r"\W", "_", output.stem[3:] if output.stem.startswith("lib") else output.stem)
     options = {"cpu": cpu, "opt": opt_level, "prefix": prefix, "threads": threads,
-               "strategy": strategy, "compiler": _compiler_id()}
+               "strategy": strategy, "compiler": _compiler_id(), "cuda": cuda_chip}
     key = hashlib.sha256((text + json.dumps(options, sort_keys=True)).encode()).hexdigest()
     runtime = str(_PACKAGE_DIR / "libTesseraRuntime.a")
     cached = _cache_dir() / f"{key}.so"
@@ -274,14 +308,15 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
             _tessera.aot_compile(text, f"<{name}>", tmp, cpu=cpu, opt_level=opt_level,
                                  prefix=prefix, runtime_library=runtime,
                                  crash_reproducer=reproducer, threads=threads,
-                                 strategy=strategy)
+                                 strategy=strategy, cuda_chip=cuda_chip)
             os.replace(tmp, cached)  # atomic: readers see all or nothing
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
     _atomic_copy(cached, output)
     if header:
-        pathlib.Path(header).write_text(_tessera.c_header(text, f"<{name}>", prefix))
+        pathlib.Path(header).write_text(_tessera.c_header(text, f"<{name}>", prefix,
+                                                          cuda_chip=cuda_chip))
     # Load the cache entry (its path is unique to its content): dlopen of a
     # path it already opened returns the old library even if the file changed.
     return load(cached if cache else output, entry=name, params=params, prefix=prefix)
@@ -313,13 +348,18 @@ def load(path, entry=None, params=(), prefix=None):
     def call_other(fname, arrays):
         return _library_invoker(lib, prefix, by_name[fname])(arrays, {})
 
-    invoke = _library_invoker(lib, prefix, signature)
+    device = _library_target(lib, prefix).startswith("cuda")
+    if device:
+        invoke = _cuda_library_invoker(lib, prefix, signature,
+                                       len(signature["inputs"]) - len(params))
+    else:
+        invoke = _library_invoker(lib, prefix, signature)
     set_threads = getattr(lib, f"{prefix}_set_num_threads")
     set_threads.argtypes = [ctypes.c_int32]
     get_threads = getattr(lib, f"{prefix}_num_threads")
     get_threads.restype = ctypes.c_int32
     function = Function(entry, signature, invoke, params, (set_threads, get_threads),
-                        call_other=call_other)
+                        call_other=call_other, device=device)
     function.library = lib
     return function
 
@@ -356,6 +396,66 @@ def _library_invoker(lib, prefix, signature):
         if fn(*args) != 0:
             raise ValueError(last_error().decode())
         return outs
+    return invoke
+
+
+def _library_target(lib, prefix):
+    """What a library was compiled for: "cpu" or "cuda:<arch>" (whose
+    functions take device pointers)."""
+    target = getattr(lib, f"{prefix}_target", None)
+    if target is None:
+        return "cpu"
+    target.restype = ctypes.c_char_p
+    return target().decode()
+
+
+def _output_shapes(entry, signature, sizes):
+    shapes = []
+    for spec in signature["results"]:
+        shape = []
+        for d, (s, dim) in enumerate(zip(spec["shape"], spec["dims"])):
+            if s is not None:
+                shape.append(s)
+            elif dim in sizes:
+                shape.append(sizes[dim])
+            else:
+                raise ValueError(f"{entry}(): cannot tell the size of dimension {d} of "
+                                 f"result {spec['name']!r}: name it with tessera.dims")
+        shapes.append(shape)
+    return shapes
+
+
+def _cuda_library_invoker(lib, prefix, signature, num_user_inputs):
+    """As _library_invoker, for a library compiled for CUDA: numpy inputs are
+    copied to the device for the call; results come back as numpy arrays,
+    or as DeviceArrays when any input was a device array."""
+    entry = signature["name"]
+    fn = getattr(lib, f"{prefix}_{entry}")
+    fn.restype = ctypes.c_int32
+    last_error = getattr(lib, f"{prefix}_last_error")
+    last_error.restype = ctypes.c_char_p
+
+    def invoke(arrays, sizes):
+        args, keep, user_device = [], [], False
+        for i, (spec, a) in enumerate(zip(signature["inputs"], arrays)):
+            if isinstance(a, _DeviceShape):
+                pointer = a.ptr
+                user_device = user_device or i < num_user_inputs
+            else:
+                copy = cuda.DeviceArray.from_numpy(a)
+                keep.append(copy)
+                pointer = copy.ptr
+            args.append(ctypes.c_void_p(pointer))
+            args += [ctypes.c_int64(a.shape[d]) for d, s in enumerate(spec["shape"]) if s is None]
+        outs = []
+        for spec, shape in zip(signature["results"], _output_shapes(entry, signature, sizes)):
+            out = cuda.DeviceArray(shape, _NUMPY[spec["dtype"]])
+            outs.append(out)
+            args.append(ctypes.c_void_p(out.ptr))
+            args += [ctypes.c_int64(shape[d]) for d, s in enumerate(spec["shape"]) if s is None]
+        if fn(*args) != 0:
+            raise RuntimeError(last_error().decode())
+        return outs if user_device else [o.numpy() for o in outs]
     return invoke
 
 

@@ -187,7 +187,7 @@ def test_dependencies_are_libc_only(compile_tool, tmp_path):
                           capture_output=True, text=True).stdout.split()
     assert set(s for s in syms if s.startswith("deps_")) == {
         "deps_block", "deps_last_error", "deps_abi_version", "deps_signature",
-        "deps_set_num_threads", "deps_num_threads"}
+        "deps_set_num_threads", "deps_num_threads", "deps_target"}
     assert not any(s.startswith("tessera_rt") for s in syms)
 
 

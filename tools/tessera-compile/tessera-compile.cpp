@@ -31,9 +31,12 @@ static cl::opt<std::string>
                cl::value_desc("path"), cl::cat(category));
 static cl::opt<std::string> target(
     "target",
-    cl::desc("CPU to compile for: host (default: this machine's CPU and "
-             "features), or an LLVM CPU name such as x86-64, x86-64-v2, "
-             "x86-64-v3, x86-64-v4, skylake-avx512, znver4"),
+    cl::desc("What to compile for: host (default: this machine's CPU and "
+             "features), an LLVM CPU name such as x86-64, x86-64-v2, "
+             "x86-64-v3, x86-64-v4, skylake-avx512, znver4, or "
+             "cuda:<arch> for an NVIDIA GPU (cuda:sm_80, cuda:sm_89, "
+             "cuda:sm_90, cuda:sm_90a; kernels embedded as a fatbin, host "
+             "code for x86-64)"),
     cl::init("host"), cl::cat(category));
 static cl::opt<unsigned> optLevel(
     "O", cl::desc("Optimization level of LLVM, 0 to 3 (default 3)"),
@@ -48,7 +51,9 @@ static cl::opt<mlir::tessera::AotOptions::Emit> emit(
         clEnumValN(mlir::tessera::AotOptions::Emit::Object, "obj",
                    "an object file"),
         clEnumValN(mlir::tessera::AotOptions::Emit::SharedLibrary, "so",
-                   "a shared library (default)")),
+                   "a shared library (default)"),
+        clEnumValN(mlir::tessera::AotOptions::Emit::PTX, "ptx",
+                   "the PTX of the kernels (--target=cuda:<arch> only)")),
     cl::init(mlir::tessera::AotOptions::Emit::SharedLibrary),
     cl::cat(category));
 static cl::opt<std::string>
@@ -114,6 +119,19 @@ int main(int argc, char **argv) {
   options.sourceName = llvm::sys::path::filename(inputFile).str();
   options.dumpDir = dumpDir;
   options.cpu = target;
+  if (StringRef(target).starts_with("cuda")) {
+    StringRef chip = StringRef(target).drop_front(4);
+    if (!chip.consume_front(":") || !chip.starts_with("sm_")) {
+      llvm::errs() << "error: --target=" << target
+                   << ": name the GPU architecture, as in cuda:sm_80\n";
+      return 1;
+    }
+    options.cudaChip = chip.str();
+    options.cpu = "x86-64";
+  } else if (emit == mlir::tessera::AotOptions::Emit::PTX) {
+    llvm::errs() << "error: --emit=ptx needs --target=cuda:<arch>\n";
+    return 1;
+  }
   options.optLevel = optLevel;
   options.prefix = prefix;
   options.runtimeLibrary = runtimeLibrary;

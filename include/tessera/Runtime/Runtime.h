@@ -24,7 +24,8 @@ extern "C" {
 enum {
   TESSERA_OK = 0,
   TESSERA_INVALID_ARGUMENT = 1, /* null, misaligned, wrong or overflowing size */
-  TESSERA_INTERNAL_ERROR = 2
+  TESSERA_INTERNAL_ERROR = 2,
+  TESSERA_CUDA_ERROR = 3 /* no driver or GPU, or a CUDA call failed */
 };
 
 /* One tensor at the boundary: dims[i] < 0 means dynamic. */
@@ -45,7 +46,13 @@ typedef struct {
   int32_t numInputs;
   int32_t numResults;
   const TesseraTensorDesc *tensors; /* inputs, then results */
+  /* Where the tensors live: TESSERA_MEMORY_HOST, or TESSERA_MEMORY_CUDA for
+   * functions of the CUDA pipeline (pointers are device pointers, results
+   * are copied on the device, failures of the driver are reported). */
+  int32_t memory;
 } TesseraFunctionDesc;
+
+enum { TESSERA_MEMORY_HOST = 0, TESSERA_MEMORY_CUDA = 1 };
 
 /* The caller's arguments, in order: for each input its pointer, then one
  * int64 per dynamic dimension; then the same for each result (a buffer the
@@ -91,6 +98,24 @@ typedef struct {
 } TesseraUnrankedMemRef;
 void memrefCopy(int64_t elementSize, TesseraUnrankedMemRef *source,
                 TesseraUnrankedMemRef *destination);
+
+/* The CUDA driver, opened with dlopen on first use (nothing needs a GPU or
+ * libcuda to build or load a library). Code compiled by the CUDA pipeline
+ * calls MLIR's mgpu* functions (mgpuModuleLoad, mgpuLaunchKernel,
+ * mgpuMemAlloc, ...), which lib/Runtime/CudaDriver.c implements on the
+ * driver API; they return nothing, so the first failure during a call is
+ * kept per thread, later CUDA work of that call is skipped, and
+ * tessera_rt_call returns TESSERA_CUDA_ERROR with its message. */
+
+/* 0 when the driver and a GPU are usable, else TESSERA_CUDA_ERROR with the
+ * reason in tessera_rt_last_error(). */
+int32_t tessera_rt_cuda_available(void);
+/* Device memory for callers (tests, the Python package): NULL and an error
+ * on failure. */
+void *tessera_rt_cuda_malloc(size_t bytes);
+void tessera_rt_cuda_free(void *pointer);
+/* Copies between any two pointers (unified addressing); a status. */
+int32_t tessera_rt_cuda_memcpy(void *dst, const void *src, size_t bytes);
 
 #ifdef __cplusplus
 }

@@ -20,7 +20,7 @@ namespace mlir::tessera {
 
 struct AotOptions {
   /// What to write to `outputPath`.
-  enum class Emit { MLIR, LLVM, Object, SharedLibrary };
+  enum class Emit { MLIR, LLVM, Object, SharedLibrary, PTX };
   Emit emit = Emit::SharedLibrary;
   std::string outputPath;
   /// The C header; none when empty.
@@ -32,6 +32,11 @@ struct AotOptions {
   /// "host" (this machine's CPU and features), or an LLVM CPU name such as
   /// "x86-64", "x86-64-v3", "skylake-avx512", "znver4".
   std::string cpu = "host";
+  /// The GPU architecture ("sm_80", "sm_89", "sm_90a", ...) to compile for
+  /// with the CUDA pipeline, its kernels embedded in the library as a
+  /// fatbin; empty for the CPU pipeline. The host side is compiled for
+  /// `cpu`. Emit::PTX writes the kernels' PTX instead.
+  std::string cudaChip;
   unsigned optLevel = 3;
   /// Prefix of every exported symbol: <prefix>_<function>,
   /// <prefix>_last_error, <prefix>_abi_version. Defaults to the output's
@@ -54,9 +59,11 @@ struct AotOptions {
 LogicalResult compileAot(ModuleOp module, const AotOptions &options,
                          std::string &error);
 
-/// The C header of `signatures` for exported symbol prefix `prefix`.
+/// The C header of `signatures` for exported symbol prefix `prefix`;
+/// `cudaChip` non-empty for a library of CUDA functions (device pointers).
 std::string generateCHeader(ArrayRef<FunctionSignature> signatures,
-                            StringRef prefix, StringRef source);
+                            StringRef prefix, StringRef source,
+                            StringRef cudaChip = "");
 
 /// The C type of a host element of `spec`, e.g. "float", "uint8_t".
 std::string cElementType(const TensorSpec &spec);

@@ -1,0 +1,255 @@
+"""The CUDA target: kernels assembled by ptxas for every architecture (no GPU
+needed), libraries with the GPU binary embedded, the runtime's CUDA driver
+loader (against a stand-in driver where there is no GPU), and, on a machine
+with an NVIDIA GPU, execution against the reference."""
+
+import ctypes
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera import reference as ref
+
+from conftest import BUILD
+
+PTXAS = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+needs_ptxas = pytest.mark.skipif(not os.path.exists(PTXAS),
+                                 reason="no CUDA toolkit (ptxas) on this machine")
+GPU_REASON = ts.cuda.reason_unavailable()
+needs_gpu = pytest.mark.skipif(GPU_REASON != "",
+                               reason=f"GPU execution tests need an NVIDIA GPU: {GPU_REASON}")
+ARCHS = ["sm_80", "sm_89", "sm_90a"]
+
+
+@pytest.fixture(scope="session")
+def compile_tool(tessera_run):
+    return str(pathlib.Path(tessera_run).parent / "tessera-compile")
+
+
+MPMM = """
+func.func @mpmm(%x: tensor<?x{k}xf32>, %w: tensor<{n}x{k}x{wt}>, %s: tensor<{n}x{ng}xf16>{zarg}) -> tensor<?x{n}xf32> {{
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x{k}xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x{n}xf32>
+  %i = linalg.fill ins(%zero : f32) outs(%e : tensor<?x{n}xf32>) -> tensor<?x{n}xf32>
+  %y = tessera.mpmm %x, %w : tensor<?x{k}xf32>, tensor<{n}x{k}x{wt}> scales %s : tensor<{n}x{ng}xf16>{zeros} group_size {g} outs %i : tensor<?x{n}xf32>
+  return %y : tensor<?x{n}xf32>
+}}
+"""
+
+
+def mpmm_module(wt, zero_mode, n=48, k=256, g=64):
+    ng = k // g
+    zarg = zeros = ""
+    if zero_mode == "int":
+        zarg = f", %z: tensor<{n}x{ng}x{wt}>"
+        zeros = f" zeros %z : tensor<{n}x{ng}x{wt}>"
+    elif zero_mode == "float":
+        zarg = f", %z: tensor<{n}x{ng}xf16>"
+        zeros = f" zeros %z : tensor<{n}x{ng}xf16>"  # float offsets
+    return MPMM.format(n=n, k=k, g=g, ng=ng, wt=wt, zarg=zarg, zeros=zeros)
+
+
+WEIGHT_TYPES = ([f"ui{b}" for b in range(1, 9)] + [f"si{b}" for b in range(2, 9)]
+                + ["!tessera.f4e2m1", "!tessera.f6e3m2", "f8E4M3FN"])
+
+
+@needs_ptxas
+@pytest.mark.parametrize("wt", WEIGHT_TYPES)
+def test_ptxas_assembles_every_kernel_without_spills(compile_tool, tmp_path, wt):
+    """Every width, float format and zero mode: the kernels' PTX assembles
+    for each architecture and ptxas reports no spills."""
+    for zero_mode in (["none", "int", "float"] if wt.startswith("ui") else ["none"]):
+        src = tmp_path / f"{zero_mode}.mlir"
+        src.write_text(mpmm_module(wt, zero_mode))
+        for arch in ARCHS:
+            ptx = tmp_path / f"{zero_mode}-{arch}.ptx"
+            proc = subprocess.run([compile_tool, str(src), f"--target=cuda:{arch}",
+                                   "--emit=ptx", "-o", str(ptx)],
+                                  capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stderr
+            modules = ptx.read_text().split("// ---- kernel module ")[1:]
+            assert len(modules) >= 3  # unpacking, the fill, the product
+            for i, module in enumerate(modules):
+                text = module.split("\n", 1)[1]
+                assert f".target {arch}" in text
+                one = tmp_path / f"k{i}.ptx"
+                one.write_text(text)
+                report = subprocess.run([PTXAS, f"-arch={arch}", "-v", str(one),
+                                         "-o", str(tmp_path / "k.cubin")],
+                                        capture_output=True, text=True)
+                assert report.returncode == 0, report.stderr
+                spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads",
+                                    report.stderr)
+                assert spills and all(s == ("0", "0") for s in spills), report.stderr
+
+
+def compile_cuda(compile_tool, tmp_path, text, name, arch="sm_80"):
+    src = tmp_path / f"{name}.mlir"
+    src.write_text(text)
+    lib = tmp_path / f"lib{name}.so"
+    proc = subprocess.run([compile_tool, str(src), "-o", str(lib), f"--target=cuda:{arch}",
+                           "--header", str(tmp_path / f"{name}.h")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return lib
+
+
+@needs_ptxas
+def test_library_embeds_a_fatbin_and_needs_only_libc(compile_tool, tmp_path):
+    lib = compile_cuda(compile_tool, tmp_path, mpmm_module("ui4", "int"), "gpu")
+    data = lib.read_bytes()
+    assert b"\x50\xed\x55\xba" in data  # the fatbin's magic number
+    dyn = subprocess.run(["readelf", "-d", str(lib)], capture_output=True, text=True).stdout
+    needed = {line.split("[")[1].rstrip("]") for line in dyn.splitlines() if "(NEEDED)" in line}
+    assert needed <= {"libc.so.6", "libm.so.6", "libpthread.so.0", "ld-linux-x86-64.so.2"}
+    assert "libcuda" not in dyn
+    header = (tmp_path / "gpu.h").read_text()
+    assert "CUDA (sm_80): every tensor pointer is a device pointer" in header
+    handle = ctypes.CDLL(str(lib))
+    handle.gpu_target.restype = ctypes.c_char_p
+    assert handle.gpu_target() == b"cuda:sm_80"
+
+
+@needs_ptxas
+@pytest.mark.skipif(GPU_REASON == "", reason="this machine has a GPU")
+def test_call_without_gpu_is_an_error_status(compile_tool, tmp_path):
+    lib = ctypes.CDLL(str(compile_cuda(compile_tool, tmp_path, mpmm_module("ui3", "none"), "nogpu")))
+    lib.nogpu_last_error.restype = ctypes.c_char_p
+    x = np.ones((2, 256), np.float32)
+    w = np.zeros(48 * 256 * 3 // 8, np.uint8)
+    s = np.ones((48, 4), np.float16)
+    y = np.zeros((2, 48), np.float32)
+    p = lambda a: ctypes.c_void_p(a.ctypes.data)
+    status = lib.nogpu_mpmm(p(x), ctypes.c_int64(2), p(w), p(s), p(y), ctypes.c_int64(2))
+    assert status == 3
+    assert lib.nogpu_last_error().decode().startswith("mpmm: no CUDA driver: ")
+    # Argument checks come first, as on the CPU.
+    status = lib.nogpu_mpmm(None, ctypes.c_int64(2), p(w), p(s), p(y), ctypes.c_int64(2))
+    assert status == 1 and "null pointer" in lib.nogpu_last_error().decode()
+
+
+@needs_ptxas
+@pytest.mark.skipif(GPU_REASON == "", reason="this machine has a GPU")
+def test_python_cuda_target_without_gpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    g = ts.Graph("gpu")
+    x = g.input("x", shape=("M", 64))
+    g.output(g.mpmm(x, ts.quantize(rng.standard_normal((32, 64)), dtype="u4",
+                                   group_size=32, zero="int")))
+    fn = ts.compile(g, target="cuda")
+    assert fn.device
+    with pytest.raises(RuntimeError, match="no CUDA driver"):
+        fn(x=rng.standard_normal((3, 64)).astype(np.float32))
+    with pytest.raises(ValueError, match="name the GPU architecture"):
+        ts.compile(g, target="cuda:80")
+    with pytest.raises(ValueError, match="CPU kernel"):
+        ts.compile(g, target="cuda", strategy="lut")
+
+
+FAKE_DRIVER_CALLER = """
+import ctypes, json, sys
+import numpy as np
+lib = ctypes.CDLL(sys.argv[1])
+lib.fake_last_error.restype = ctypes.c_char_p
+p = lambda a: ctypes.c_void_p(a.ctypes.data)
+x = np.ones((5, 256), np.float32)
+w = np.zeros(48 * 256 // 2, np.uint8)
+s = np.ones((48, 4), np.float16)
+z = np.zeros(48 * 4 // 2, np.uint8)
+y = np.full((5, 48), 7.0, np.float32)
+results = []
+for _ in range(3):
+    status = lib.fake_mpmm(p(x), ctypes.c_int64(5), p(w), p(s), p(z), p(y), ctypes.c_int64(5))
+    results.append([status, lib.fake_last_error().decode()])
+# The fake driver runs no kernel: the result is the device buffer's zeros.
+results.append(float(np.abs(y).max()))
+print(json.dumps(results))
+"""
+
+
+def run_with_fake_driver(tmp_path, lib, fail=None):
+    fake_dir = tmp_path / "fake"
+    fake_dir.mkdir(exist_ok=True)
+    fake = fake_dir / "libcuda.so.1"
+    if not fake.exists():
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(fake),
+                        str(pathlib.Path(__file__).parent / "fake_cuda.c")], check=True)
+    env = dict(os.environ, LD_LIBRARY_PATH=str(fake_dir),
+               FAKE_CUDA_LOG=str(tmp_path / "log.json"))
+    env.pop("FAKE_CUDA_FAIL", None)
+    if fail:
+        env["FAKE_CUDA_FAIL"] = fail
+    proc = subprocess.run([sys.executable, "-c", FAKE_DRIVER_CALLER, str(lib)],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), json.loads((tmp_path / "log.json").read_text())
+
+
+@needs_ptxas
+def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
+    """Module loading, launches, allocation and freeing, result copies and
+    error statuses, with a driver that keeps device memory in host memory
+    and counts kernels instead of running them."""
+    lib = compile_cuda(compile_tool, tmp_path, mpmm_module("ui4", "int"), "fake")
+    calls, log = run_with_fake_driver(tmp_path, lib)
+    assert [c[0] for c in calls[:3]] == [0, 0, 0] and calls[0][1] == ""
+    assert calls[3] == 0.0  # the caller's buffer got the (zero) device result
+    kernels = log["modules"]
+    assert kernels >= 3 and log["module_kinds"] == "F" * kernels  # fatbins
+    assert log["launches"] == 3 * kernels  # every kernel, every call
+    # Every temporary and every result buffer freed after each call.
+    assert log["allocs"] == log["frees"] and log["allocs"] > 0
+    assert log["last_block"][0] == 128  # threads per block
+
+    calls, log = run_with_fake_driver(tmp_path, lib, fail="launch")
+    assert calls[0][0] == 3
+    assert calls[0][1] == ("mpmm: launching a kernel: CUDA_ERROR_LAUNCH_FAILED (719): "
+                           "reported by the fake driver")
+    assert calls[3] == 7.0  # the caller's buffer untouched
+    assert log["allocs"] == log["frees"]  # temporaries freed after the failure
+
+    calls, log = run_with_fake_driver(tmp_path, lib, fail="alloc")
+    assert calls[0][0] == 3 and "CUDA_ERROR_OUT_OF_MEMORY" in calls[0][1]
+    assert log["launches"] == 0  # nothing launched after the failure
+
+    calls, log = run_with_fake_driver(tmp_path, lib, fail="init")
+    assert calls[0][0] == 3 and calls[0][1].startswith("mpmm: no usable GPU: CUDA_ERROR_NO_DEVICE")
+
+
+# --- on a machine with an NVIDIA GPU ---------------------------------------
+
+@needs_gpu
+@pytest.mark.parametrize("bits", range(1, 9))
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("zero", ["none", "int", "float"])
+def test_mpmm_on_gpu_matches_reference(bits, signed, zero, tmp_path, monkeypatch):
+    if signed and (bits == 1 or zero == "int"):
+        pytest.skip("signed codes: no 1-bit, no integer zero points")
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    w = rng.standard_normal((40, 96)).astype(np.float32)
+    q = ts.quantize(w, dtype=("s" if signed else "u") + str(bits), group_size=32, zero=zero)
+    g = ts.Graph("gpu")
+    x = g.input("x", shape=("M", 96))
+    g.output(g.mpmm(x, q))
+    fn = ts.compile(g, target="cuda")
+    for m in (1, 3, 17):
+        xv = rng.standard_normal((m, 96)).astype(np.float32)
+        mode = "none" if q.zeros is None else ("float" if isinstance(q.zero_dtype, str) else "int")
+        want = ref.mpmm(xv, q.codes, q.scales, q.group_size, q.zeros, mode)
+        np.testing.assert_allclose(fn(x=xv), want, rtol=1e-4, atol=1e-4)
+        # Device arrays in, device arrays out.
+        out = fn(x=ts.cuda.to_device(xv))
+        assert isinstance(out, ts.cuda.DeviceArray)
+        np.testing.assert_allclose(out.numpy(), want, rtol=1e-4, atol=1e-4)
