@@ -409,4 +409,27 @@ def TesseraPlaceBuffersOnGpu
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def TesseraTileParallelLoopsForGpu
+    : Pass<"tessera-tile-parallel-loops-for-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Tile each parallel loop nest into blocks of threads along its innermost dimension";
+  let description = [{
+    Tiles every outermost `scf.parallel` (a linalg op's loops, CUDA pipeline)
+    by 1 in every dimension but the innermost, which is tiled by
+    `threads-per-block` (by the static trip count rounded up to a warp of 32
+    when that is smaller), without min/max bounds: the inner loop has
+    constant bounds and a guard, so that `gpu-map-parallel-loops` and
+    `convert-parallel-loops-to-gpu` make its iterations the threads of a
+    block and the outer loop's the blocks. Consecutive threads then access
+    consecutive elements of row-major buffers (coalesced), and a loop whose
+    innermost dimension has at least `threads-per-block` iterations keeps
+    every thread busy. Upstream's `scf-parallel-loop-tiling` tiles the
+    leading dimensions instead (for M = 1, one busy thread per block).
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"128",
+           "Threads along the innermost dimension (a multiple of 32)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // TESSERA_PASSES_TD

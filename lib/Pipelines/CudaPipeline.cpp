@@ -90,12 +90,14 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Every linalg op a parallel loop nest; its leading dimension tiled into
-  // blocks of kThreadsPerBlock threads (tiles padded, with a guard, so that
-  // the thread counts are constants); blocks and threads from the mapping.
+  // Every linalg op a parallel loop nest; its innermost dimension tiled
+  // into blocks of threads (tiles padded, with a guard, so that the thread
+  // counts are constants); blocks and threads from the mapping.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  pm.addNestedPass<func::FuncOp>(createParallelLoopTilingPass(
-      {kThreadsPerBlock}, /*noMinMaxBounds=*/true));
+  tessera::TesseraTileParallelLoopsForGpuOptions tiling;
+  tiling.threadsPerBlock = kThreadsPerBlock;
+  pm.addNestedPass<func::FuncOp>(
+      tessera::createTesseraTileParallelLoopsForGpu(tiling));
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   pm.addPass(createLowerAffinePass());

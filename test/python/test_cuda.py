@@ -210,7 +210,8 @@ def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
     assert log["launches"] == 3 * kernels  # every kernel, every call
     # Every temporary and every result buffer freed after each call.
     assert log["allocs"] == log["frees"] and log["allocs"] > 0
-    assert log["last_block"][0] == 128  # threads per block
+    # The product's threads run along N = 48: one block of 64 per row.
+    assert log["last_block"] == [1, 64, 1] and log["last_grid"] == [5, 1, 1]
 
     calls, log = run_with_fake_driver(tmp_path, lib, fail="launch")
     assert calls[0][0] == 3
