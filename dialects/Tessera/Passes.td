@@ -432,4 +432,36 @@ def TesseraTileParallelLoopsForGpu
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
 }
 
+def TesseraLowerMpmmToParallelLoops
+    : Pass<"tessera-lower-mpmm-to-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Lower tessera.mpmm to a fused split-K parallel loop nest (GPU threads)";
+  let description = [{
+    For the CUDA pipeline: each `tessera.mpmm` that fits becomes an
+    `scf.parallel` nest over (row tiles, N x K-chunks) whose iterations are
+    independent, later the threads of GPU blocks. An iteration decodes the
+    packed codes of one weight row over a chunk of K (whole groups, at least
+    256 codes; 8 codes from b bytes at a time, any width 1-8, integer codes,
+    float formats through their decode table, codebooks), accumulates R rows
+    of x against them with the group scale and zero point applied once per
+    group (through the group sum of x), and adds its partial sums into Y
+    with `memref.atomic_rmw addf`. R is 1 when M = 1 and 4 otherwise,
+    chosen at run time. The chunk index is innermost, so consecutive
+    iterations read consecutive bytes of W. Operands enter through
+    `bufferization.to_buffer` and Y leaves through `to_tensor`, so the nest
+    sits in tensor code. Taken: f32 results; f32, f16 or bf16 activations;
+    K and the group size multiples of 8; weights and integer zero points in
+    canonical storage (a `tessera.unpack` without layout). Other ops are
+    left for the reference lowering. On a CPU the nest runs as loops, which
+    is how its numerics are tested without a GPU.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // TESSERA_PASSES_TD

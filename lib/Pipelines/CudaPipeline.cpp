@@ -76,6 +76,9 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
   buildAbiPipeline(pm, abi);
   pm.addPass(tessera::createTesseraMarkInputsReadOnly());
   pm.addPass(createLinalgElementwiseOpFusionPass());
+  // mpmm as a fused split-K nest of GPU threads where it fits; everything
+  // else through the reference lowering.
+  pm.addPass(tessera::createTesseraLowerMpmmToParallelLoops());
   pm.addPass(tessera::createTesseraLowerToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());

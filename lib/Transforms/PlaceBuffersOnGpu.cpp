@@ -88,9 +88,27 @@ LogicalResult placeBuffers(func::FuncOp func) {
       auto copy = gpu::MemcpyOp::create(rewriter, loc, Type(), ValueRange(),
                                         device, global.getResult());
       rewriter.replaceAllUsesExcept(global.getResult(), device, copy);
-    } else if (!isa<gpu::LaunchOp>(op) && touchesBufferContents(&op)) {
-      return op.emitError("the host cannot access GPU memory: this op is "
-                          "left outside the GPU kernels of the CUDA pipeline");
+    } else if (!isa<gpu::LaunchOp>(op)) {
+      // This op and, for control flow (a run-time choice between kernels),
+      // those nested in it outside kernels: no memory access, no buffers.
+      WalkResult result = op.walk<WalkOrder::PreOrder>([&](Operation *nested) {
+        if (isa<gpu::LaunchOp>(nested))
+          return WalkResult::skip();
+        if (nested != &op &&
+            isa<memref::AllocOp, memref::AllocaOp, memref::GetGlobalOp>(nested)) {
+          nested->emitError("the CUDA pipeline allocates buffers only at the "
+                            "top level of a function");
+          return WalkResult::interrupt();
+        }
+        if (touchesBufferContents(nested)) {
+          nested->emitError("the host cannot access GPU memory: this op is "
+                            "left outside the GPU kernels of the CUDA pipeline");
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      });
+      if (result.wasInterrupted())
+        return failure();
     }
   }
 

@@ -63,14 +63,10 @@ WEIGHT_TYPES = ([f"ui{b}" for b in range(1, 9)] + [f"si{b}" for b in range(2, 9)
                 + ["!tessera.f4e2m1", "!tessera.f6e3m2", "f8E4M3FN"])
 
 
-@needs_ptxas
-@pytest.mark.parametrize("wt", WEIGHT_TYPES)
-def test_ptxas_assembles_every_kernel_without_spills(compile_tool, tmp_path, wt):
-    """Every width, float format and zero mode: the kernels' PTX assembles
-    for each architecture and ptxas reports no spills."""
-    for zero_mode in (["none", "int", "float"] if wt.startswith("ui") else ["none"]):
+def assemble_all(compile_tool, tmp_path, wt, zero_modes, **shape):
+    for zero_mode in zero_modes:
         src = tmp_path / f"{zero_mode}.mlir"
-        src.write_text(mpmm_module(wt, zero_mode))
+        src.write_text(mpmm_module(wt, zero_mode, **shape))
         for arch in ARCHS:
             ptx = tmp_path / f"{zero_mode}-{arch}.ptx"
             proc = subprocess.run([compile_tool, str(src), f"--target=cuda:{arch}",
@@ -78,7 +74,8 @@ def test_ptxas_assembles_every_kernel_without_spills(compile_tool, tmp_path, wt)
                                   capture_output=True, text=True)
             assert proc.returncode == 0, proc.stderr
             modules = ptx.read_text().split("// ---- kernel module ")[1:]
-            assert len(modules) >= 3  # unpacking, the fill, the product
+            assert len(modules) >= 3  # the fill, the product (M = 1 and > 1)
+            assert "atom.global.add.f32" in ptx.read_text()  # the fused kernel
             for i, module in enumerate(modules):
                 text = module.split("\n", 1)[1]
                 assert f".target {arch}" in text
@@ -91,6 +88,22 @@ def test_ptxas_assembles_every_kernel_without_spills(compile_tool, tmp_path, wt)
                 spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads",
                                     report.stderr)
                 assert spills and all(s == ("0", "0") for s in spills), report.stderr
+
+
+@needs_ptxas
+@pytest.mark.parametrize("wt", WEIGHT_TYPES)
+def test_ptxas_assembles_every_kernel_without_spills(compile_tool, tmp_path, wt):
+    """Every width, float format and zero mode: the kernels' PTX assembles
+    for each architecture and ptxas reports no spills."""
+    assemble_all(compile_tool, tmp_path, wt,
+                 ["none", "int", "float"] if wt.startswith("ui") else ["none"])
+
+
+@needs_ptxas
+@pytest.mark.parametrize("n", [4096, 11008])
+def test_ptxas_benchmark_configurations(compile_tool, tmp_path, n):
+    """bench/cuda_bench.py's W4 (group 128, integer zero points): no spills."""
+    assemble_all(compile_tool, tmp_path, "ui4", ["int"], n=n, k=4096, g=128)
 
 
 def compile_cuda(compile_tool, tmp_path, text, name, arch="sm_80"):
@@ -205,13 +218,15 @@ def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
     calls, log = run_with_fake_driver(tmp_path, lib)
     assert [c[0] for c in calls[:3]] == [0, 0, 0] and calls[0][1] == ""
     assert calls[3] == 0.0  # the caller's buffer got the (zero) device result
-    kernels = log["modules"]
-    assert kernels >= 3 and log["module_kinds"] == "F" * kernels  # fatbins
-    assert log["launches"] == 3 * kernels  # every kernel, every call
+    # Three kernels (the fill, mpmm for M = 1 and for 4 rows per thread),
+    # loaded once as fatbins; each call runs the fill and one mpmm.
+    assert log["modules"] == 3 and log["module_kinds"] == "FFF"
+    assert log["launches"] == 3 * 2
     # Every temporary and every result buffer freed after each call.
     assert log["allocs"] == log["frees"] and log["allocs"] > 0
-    # The product's threads run along N = 48: one block of 64 per row.
-    assert log["last_block"] == [1, 64, 1] and log["last_grid"] == [5, 1, 1]
+    # The mpmm for M = 5: 2 tiles of 4 rows x (48 rows of W x 1 chunk), the
+    # threads along the chunks (48 -> a block of 64).
+    assert log["last_block"] == [1, 64, 1] and log["last_grid"] == [2, 1, 1]
 
     calls, log = run_with_fake_driver(tmp_path, lib, fail="launch")
     assert calls[0][0] == 3
@@ -254,3 +269,124 @@ def test_mpmm_on_gpu_matches_reference(bits, signed, zero, tmp_path, monkeypatch
         out = fn(x=ts.cuda.to_device(xv))
         assert isinstance(out, ts.cuda.DeviceArray)
         np.testing.assert_allclose(out.numpy(), want, rtol=1e-4, atol=1e-4)
+
+
+# --- the CUDA pipeline's fused mpmm kernel, run on the CPU --------------------
+# tessera-lower-mpmm-to-parallel-loops emits one scf.parallel nest whose
+# iterations become GPU threads; through the CPU pipeline the same nest runs
+# as loops, so its decoding, group arithmetic, split-K chunks and atomic
+# accumulation are checked here against the reference on every width.
+
+KERNEL = """
+func.func @mpmm(%x: tensor<?x{k}x{xt}>, %w: tensor<{n}x{k}x{wt}>, %s: tensor<{n}x{ng}x{st}>{extra},
+                %init: tensor<?x{n}xf32>) -> tensor<?x{n}xf32> {{
+  %y = tessera.mpmm %x, %w : tensor<?x{k}x{xt}>, tensor<{n}x{k}x{wt}> scales %s : tensor<{n}x{ng}x{st}>{zeros}{codebook} group_size {g} outs %init : tensor<?x{n}xf32>
+  return %y : tensor<?x{n}xf32>
+}}
+"""
+
+FLOAT_CODES = {"!tessera.f4e2m1": (2, 1), "!tessera.f6e3m2": (3, 2), "f8E4M3FN": (4, 3),
+               "!tessera.f5e2m2": (2, 2)}
+
+
+def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f32",
+                st="f32", codebook=False, ms=(1, 2, 5, 17)):
+    ng = k // g
+    extra = zeros = cb = ""
+    float_format = FLOAT_CODES.get(wt)
+    if float_format:
+        bits = 1 + sum(float_format)
+        signed = False
+    else:
+        bits, signed = int(wt[2:]), wt.startswith("si")
+    if zero == "int":
+        extra += f", %z: tensor<{n}x{ng}x{wt}>"
+        zeros = f" zeros %z : tensor<{n}x{ng}x{wt}>"
+    elif zero == "float":
+        extra += f", %z: tensor<{n}x{ng}x{st}>"
+        zeros = f" zeros %z : tensor<{n}x{ng}x{st}>"
+    if codebook:
+        extra += f", %cb: tensor<{1 << bits}xf32>"
+        cb = f" codebook %cb : tensor<{1 << bits}xf32>"
+    text = KERNEL.format(n=n, k=k, g=g, ng=ng, wt=wt, xt=xt, st=st, extra=extra,
+                         zeros=zeros, codebook=cb)
+    proc = subprocess.run([str(BUILD / "bin" / "tessera-opt"), "-",
+                           "--tessera-pack-function-boundaries",
+                           "--tessera-lower-mpmm-to-parallel-loops"],
+                          input=text, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lowered = proc.stdout
+    assert "tessera.mpmm" not in lowered and "memref.atomic_rmw addf" in lowered
+    np_float = {"f32": np.float32, "f16": np.float16}
+    lo, hi = (0, (1 << bits) - 1) if not signed else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+    codes = rng.integers(lo, hi + 1, size=(n, k))
+    if float_format:  # no NaN patterns: e4m3's S.1111.111
+        codes = np.where((codes & 0x7F) == 0x7F, 0, codes) if bits == 8 else codes
+    scales = (0.5 + rng.random((n, ng))).astype(np_float[st])
+    inputs = [ref.pack(codes, bits), scales]
+    z = None
+    if zero == "int":
+        z = rng.integers(lo, hi + 1, size=(n, ng))
+        inputs.append(ref.pack(z, bits))
+    elif zero == "float":
+        z = rng.standard_normal((n, ng)).astype(np_float[st])
+        inputs.append(z)
+    table = None
+    if codebook:
+        table = rng.standard_normal(1 << bits).astype(np.float32)
+        inputs.append(table)
+    deq = ref.dequantize(codes, scales, g, z, zero, table,
+                         None if codebook else float_format)
+    values = np.abs(deq)
+    if zero == "int":  # the kernel computes s * (sum x v - z * sum x)
+        values = np.repeat(np.abs(scales.astype(np.float64)), g, axis=1) * (
+            np.abs(ref.dequantize(codes, np.ones_like(scales), g, None, "none", table,
+                                  None if codebook else float_format))
+            + np.repeat(np.abs(z), g, axis=1))
+    for m in ms:
+        x = rng.standard_normal((m, k)).astype(np_float[xt])
+        init = rng.standard_normal((m, n)).astype(np.float32)
+        y = run(lowered, "mpmm", [x] + inputs + [init])
+        want = x.astype(np.float64) @ deq.T + init
+        # f32 sums over K terms (and the group sums of x for zero points).
+        bound = 4 * (k + 8) * 2.0 ** -24 * (np.abs(x.astype(np.float64)) @ values.T
+                                            + np.abs(init)) + 1e-30
+        assert y.shape == (m, n)
+        err = np.abs(y - want)
+        assert (err <= bound).all(), (
+            f"M={m}: max error {err.max():.3g}, bound {bound.flat[np.argmax(err - bound)]:.3g}")
+
+
+@pytest.mark.parametrize("bits", range(1, 9))
+@pytest.mark.parametrize("zero", ["none", "int", "float"])
+def test_gpu_kernel_numerics_unsigned(run, tmp_path, bits, zero):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt=f"ui{bits}", zero=zero)
+
+
+@pytest.mark.parametrize("bits", range(2, 9))
+def test_gpu_kernel_numerics_signed(run, tmp_path, bits):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt=f"si{bits}")
+
+
+@pytest.mark.parametrize("wt", sorted(FLOAT_CODES))
+def test_gpu_kernel_numerics_float_codes(run, tmp_path, wt):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt=wt, zero="float")
+
+
+@pytest.mark.parametrize("bits", [2, 4])
+def test_gpu_kernel_numerics_codebook(run, tmp_path, bits):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt=f"ui{bits}", codebook=True)
+
+
+@pytest.mark.parametrize("shape", [(7, 8, 8), (5, 1024, 128), (9, 2048, 2048), (3, 600, 40)])
+def test_gpu_kernel_numerics_chunks(run, tmp_path, shape):
+    """Groups smaller and larger than a chunk (256 codes), K not a multiple of
+    the chunk, one group per row (per-channel), a single group of 8."""
+    n, k, g = shape
+    kernel_case(run, tmp_path, np.random.default_rng(), wt="ui3", zero="int", n=n, k=k, g=g,
+                ms=(1, 4, 6))
+
+
+def test_gpu_kernel_numerics_16_bit_operands(run, tmp_path):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt="ui5", zero="float", xt="f16",
+                st="f16")
