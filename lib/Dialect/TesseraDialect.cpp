@@ -1,5 +1,6 @@
 //===- TesseraDialect.cpp - Tessera dialect -------------------------------===//
 
+#include "TesseraReduction.h"
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Support/BitPacking.h"
 #include "tessera/Support/FloatFormat.h"
@@ -82,6 +83,7 @@ void TesseraDialect::initialize() {
 #define GET_OP_LIST
 #include "tessera/Dialect/TesseraOps.cpp.inc"
       >();
+  addInterfaces<TesseraReductionPatterns>();
 }
 
 bool mlir::tessera::isLowBitIntegerType(Type type) {

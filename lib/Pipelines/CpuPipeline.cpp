@@ -85,6 +85,28 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
     pm.addPass(tessera::createTesseraPackFunctionBoundaries());
 }
 
+/// The vector kernels (Tessera ops that fit them; the reference lowering
+/// takes the rest).
+static void addVectorKernels(OpPassManager &pm,
+                             const tessera::CpuPipelineOptions &options,
+                             int64_t vectorRegisters) {
+  tessera::TesseraLowerMpmmToVectorOptions vectorOptions;
+  vectorOptions.vectorRegisters = vectorRegisters;
+  pm.addPass(tessera::createTesseraLowerMpmmToVector(vectorOptions));
+  tessera::TesseraLowerLutToVectorOptions lutOptions;
+  lutOptions.lanes = resolveLutLanes(options);
+  pm.addPass(tessera::createTesseraLowerLutToVector(lutOptions));
+  tessera::TesseraLowerMatmulToVectorOptions matmulOptions;
+  matmulOptions.vectorRegisters = vectorRegisters;
+  pm.addPass(tessera::createTesseraLowerMatmulToVector(matmulOptions));
+  tessera::TesseraLowerMonarchToVectorOptions monarchOptions;
+  monarchOptions.vectorRegisters = vectorRegisters;
+  pm.addPass(tessera::createTesseraLowerMonarchToVector(monarchOptions));
+  tessera::TesseraLowerBsrToVectorOptions bsrOptions;
+  bsrOptions.vectorRegisters = vectorRegisters;
+  pm.addPass(tessera::createTesseraLowerBsrToVector(bsrOptions));
+}
+
 void tessera::buildCpuPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
   // Tessera: choose each mpmm's strategy (LUT ops are explicit from here)
@@ -101,19 +123,8 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   vectorOptions.vectorRegisters = options.vectorRegisters
                                       ? options.vectorRegisters
                                       : hostVectorRegisters();
-  pm.addPass(tessera::createTesseraLowerMpmmToVector(vectorOptions));
-  tessera::TesseraLowerLutToVectorOptions lutOptions;
-  lutOptions.lanes = resolveLutLanes(options);
-  pm.addPass(tessera::createTesseraLowerLutToVector(lutOptions));
-  tessera::TesseraLowerMatmulToVectorOptions matmulOptions;
-  matmulOptions.vectorRegisters = vectorOptions.vectorRegisters;
-  pm.addPass(tessera::createTesseraLowerMatmulToVector(matmulOptions));
-  tessera::TesseraLowerMonarchToVectorOptions monarchOptions;
-  monarchOptions.vectorRegisters = vectorOptions.vectorRegisters;
-  pm.addPass(tessera::createTesseraLowerMonarchToVector(monarchOptions));
-  tessera::TesseraLowerBsrToVectorOptions bsrOptions;
-  bsrOptions.vectorRegisters = vectorOptions.vectorRegisters;
-  pm.addPass(tessera::createTesseraLowerBsrToVector(bsrOptions));
+  if (!options.referenceLowering)
+    addVectorKernels(pm, options, vectorOptions.vectorRegisters);
   pm.addPass(tessera::createTesseraLowerToLinalg());
   // Elementwise arith/math ops on tensors become linalg.generic so that
   // they bufferize and lower like the rest.

@@ -10,7 +10,9 @@ constant or run-time pattern), joined by
 random chains of elementwise ops, activations and norms, with odd sizes
 (1 and primes included). Every program is compiled in process and ahead of
 time, run at two batch sizes, and compared with tessera.reference. A mismatch
-or an exception prints the program's seed and IR and exits 1.
+or an exception prints the program's seed and IR and exits 1;
+test/fuzz/reduce.py --seed S -o test.mlir then shrinks it (tessera-reduce)
+into a lit regression test.
 
     PYTHONPATH=build/python /usr/bin/python3 test/fuzz/random_programs.py --count 2000
 """
@@ -172,7 +174,8 @@ def main():
                 check(seed, workdir)
             except Exception:  # report every kind of failure with its seed
                 failures += 1
-                print(f"seed {seed}: FAILED")
+                print(f"seed {seed}: FAILED (reduce it: test/fuzz/reduce.py --seed {seed} "
+                      f"-o seed{seed}.mlir)")
                 traceback.print_exc()
                 print(build(np.random.default_rng(seed))[0].mlir())
     print(f"{args.count - failures} passed, {failures} failed")

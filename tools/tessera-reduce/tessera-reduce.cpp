@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tessera/Dialect/Tessera.h"
 #include "tessera/Pipelines/Registration.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -20,5 +21,9 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::tessera::registerAllTesseraDialects(registry);
   mlir::MLIRContext context(registry);
+  // The reduction tree takes patterns from loaded dialects only: the Tessera
+  // dialect's (an op replaced by a same-typed operand) apply to programs
+  // without Tessera ops too.
+  context.loadDialect<mlir::tessera::TesseraDialect>();
   return mlir::failed(mlir::mlirReduceMain(argc, argv, context));
 }

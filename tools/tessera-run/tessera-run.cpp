@@ -74,6 +74,10 @@ static cl::opt<std::string> mpmmStrategy(
              "(default; exact up to f32 rounding), auto (the heuristic: "
              "LUT where faster), lut (T-MAC, int8 tables) or lut_f32"),
     cl::init("dequantize"));
+static cl::opt<bool> referenceLowering(
+    "reference-lowering",
+    cl::desc("Compute every Tessera op through the reference lowering (no "
+             "vector kernels), to compare the kernels with"));
 
 
 /// Fills a tensor of `spec` with random values.
@@ -201,6 +205,7 @@ int main(int argc, char **argv) {
   mlir::tessera::CpuPipelineOptions options;
   options.threads = threads;
   options.mpmmStrategy = mpmmStrategy;
+  options.referenceLowering = referenceLowering;
   auto jit = mlir::tessera::JitModule::compile(*module, options, error);
   if (failed(jit)) {
     llvm::errs() << error;

@@ -39,6 +39,10 @@ struct CpuPipelineOptions {
   /// Bytes per byte shuffle of the target for the LUT kernel (32: AVX2,
   /// 64: AVX-512BW, 0: none); -1 asks the host.
   int64_t lutLanes = -1;
+  /// Every Tessera op through the reference lowering (linalg), none through
+  /// the vector kernels: the oracle that the fuzzers' reducer compares the
+  /// kernels with.
+  bool referenceLowering = false;
 };
 
 /// The vector registers of this machine's CPU, for CpuPipelineOptions.
