@@ -77,18 +77,29 @@ run() { # $1: target, $2: seconds
     -artifact_prefix="$BUILD_DIR/crashes/$1-" "$corpus" "$seedDir"
 }
 
-replay() { # every seed once, no mutation
-  local fuzzer="$BUILD_DIR/bin/tessera-$1-fuzzer" seedDir
+replay() { # every seed once, no mutation; a JUnit case per target
+  local fuzzer="$BUILD_DIR/bin/tessera-$1-fuzzer" seedDir log
   seedDir=$(seeds "$1")
-  "$fuzzer" -runs=0 -timeout=30 "$seedDir" 2>&1 | tail -n 3
-  local rc=${PIPESTATUS[0]}
+  log="$BUILD_DIR/test-results/$1.log"
+  "$fuzzer" -runs=0 -timeout=30 "$seedDir" > "$log" 2>&1
+  local rc=$?
   echo "fuzz replay $1: $(ls "$seedDir" | wc -l) seeds, exit $rc"
+  if [ "$rc" -eq 0 ]; then
+    echo "  <testcase classname=\"fuzz\" name=\"replay-$1\"/>" >> "$XML"
+  else
+    tail -n 20 "$log"
+    echo "  <testcase classname=\"fuzz\" name=\"replay-$1\"><failure message=\"exit $rc\"/></testcase>" >> "$XML"
+  fi
   return "$rc"
 }
 
 if [ "${1:-}" = "--replay" ]; then
+  mkdir -p "$BUILD_DIR/test-results"
+  XML="$BUILD_DIR/test-results/fuzz.xml"
+  echo "<testsuite name=\"fuzz-replay\">" > "$XML"
   status=0
   for t in ir abi; do replay "$t" || status=1; done
+  echo "</testsuite>" >> "$XML"
   exit $status
 fi
 target=${1:-all}

@@ -15,7 +15,8 @@ PYTHON_TESTS=(test/python)
 if [ "${1:-}" = "--ci" ]; then
   PYTHON_TESTS=(test/python/test_aot.py test/python/test_threads.py
                 test/python/test_mpmm_execution.py test/python/test_structured_execution.py
-                test/python/test_lut_execution.py test/python/test_types_execution.py)
+                test/python/test_lut_execution.py test/python/test_types_execution.py
+                test/python/test_cuda.py)
 fi
 scripts/install-deps.sh || exit 1
 BUILD_DIR=build-asan

@@ -2,8 +2,9 @@
 # Sets up, builds and runs every test: the lit suites, the C++ unit tests and
 # the Python execution tests; then builds with ASan and UBSan and runs lit,
 # the unit tests and the Python tests of every kernel and call path again
-# (scripts/test-sanitized.sh --ci). Ends with one line counting passed and
-# failed over both.
+# (scripts/test-sanitized.sh --ci); then builds the libFuzzer targets
+# (scripts/fuzz.sh --replay) and runs each seed once. Ends with one line
+# counting passed and failed over all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || exit 1
@@ -23,7 +24,7 @@ echo "== C++ unit tests (lib/Support, lib/Runtime)"
   --gtest_output="xml:$RESULTS/unit.xml"
 
 echo "== Python execution tests"
-TESSERA_BUILD_DIR="$BUILD_DIR" /usr/bin/python3 -m pytest -q -n "$JOBS" \
+TESSERA_BUILD_DIR="$BUILD_DIR" /usr/bin/python3 -m pytest -q -rs -n "$JOBS" \
   test/python --junitxml="$RESULTS/python.xml"
 
 echo "== again under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/):"
@@ -31,10 +32,16 @@ echo "   lit, the unit tests and the Python tests of every kernel and call path"
 scripts/test-sanitized.sh --ci
 SANITIZED=build-asan/test-results
 
+echo "== the libFuzzer targets (clang, ASan + UBSan, build-fuzz/): every seed once"
+scripts/fuzz.sh --replay
+FUZZED=build-fuzz/test-results/fuzz.xml
+
 echo "== summary"
 PLAIN=$(/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml); PLAIN_STATUS=$?
 ASAN=$(/usr/bin/python3 scripts/summarize-tests.py "$SANITIZED"/*.xml); ASAN_STATUS=$?
 echo "plain build: $PLAIN" | tr '\n' ' ' && echo
 echo "sanitized:   $ASAN" | tr '\n' ' ' && echo
-/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml "$SANITIZED"/*.xml | tail -1
-[ "$PLAIN_STATUS" -eq 0 ] && [ "$ASAN_STATUS" -eq 0 ]
+echo "fuzz replay: $(/usr/bin/python3 scripts/summarize-tests.py --partial "$FUZZED")"
+/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml "$SANITIZED"/*.xml "$FUZZED" | tail -1
+[ "$PLAIN_STATUS" -eq 0 ] && [ "$ASAN_STATUS" -eq 0 ] && \
+  /usr/bin/python3 scripts/summarize-tests.py --partial "$FUZZED" > /dev/null
