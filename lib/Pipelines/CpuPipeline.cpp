@@ -7,6 +7,7 @@
 
 #include "tessera/Pipelines/Pipelines.h"
 #include "tessera/Passes.h"
+#include "RunPipeline.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
@@ -169,21 +170,10 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
 LogicalResult tessera::runCpuPipeline(ModuleOp module,
                                       const CpuPipelineOptions &options,
                                       std::string &error) {
-  auto pm = PassManager::on<ModuleOp>(module.getContext());
-  buildCpuPipeline(pm, options);
-  if (!options.crashReproducer.empty())
-    pm.enableCrashReproducerGeneration(options.crashReproducer);
-  if (succeeded(pm.run(module)))
-    return success();
-  llvm::raw_string_ostream os(error);
-  os << "note: while running the CPU pipeline: ";
-  pm.printAsTextualPipeline(os);
-  os << "\n";
-  if (!options.crashReproducer.empty())
-    os << "note: reproducer written to " << options.crashReproducer
-       << " (replay: tessera-opt --run-reproducer "
-       << options.crashReproducer << ")\n";
-  return failure();
+  return runPipeline(
+      module, "CPU",
+      [&](OpPassManager &pm) { buildCpuPipeline(pm, options); },
+      options.crashReproducer, error);
 }
 
 void tessera::registerCpuPipeline() {

@@ -11,6 +11,7 @@
 
 #include "tessera/Pipelines/Pipelines.h"
 #include "tessera/Passes.h"
+#include "RunPipeline.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -123,19 +124,10 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
 LogicalResult tessera::runCudaPipeline(ModuleOp module,
                                        const CudaPipelineOptions &options,
                                        std::string &error) {
-  auto pm = PassManager::on<ModuleOp>(module.getContext());
-  buildCudaPipeline(pm, options);
-  if (!options.crashReproducer.empty())
-    pm.enableCrashReproducerGeneration(options.crashReproducer);
-  if (succeeded(pm.run(module)))
-    return success();
-  llvm::raw_string_ostream os(error);
-  os << "note: while running the CUDA pipeline for " << options.chip << "\n";
-  if (!options.crashReproducer.empty())
-    os << "note: reproducer written to " << options.crashReproducer
-       << " (replay: tessera-opt --run-reproducer "
-       << options.crashReproducer << ")\n";
-  return failure();
+  return runPipeline(
+      module, "CUDA (" + options.chip + ")",
+      [&](OpPassManager &pm) { buildCudaPipeline(pm, options); },
+      options.crashReproducer, error);
 }
 
 void tessera::registerCudaPipeline() {

@@ -379,16 +379,7 @@ def _library_invoker(lib, prefix, signature):
             args.append(ctypes.c_void_p(a.ctypes.data))
             args += [ctypes.c_int64(a.shape[d]) for d, s in enumerate(spec["shape"]) if s is None]
         outs = []
-        for r, spec in enumerate(signature["results"]):
-            shape = []
-            for d, (s, dim) in enumerate(zip(spec["shape"], spec["dims"])):
-                if s is not None:
-                    shape.append(s)
-                elif dim in sizes:
-                    shape.append(sizes[dim])
-                else:
-                    raise ValueError(f"{entry}(): cannot tell the size of dimension {d} of "
-                                     f"result {spec['name']!r}: name it with tessera.dims")
+        for spec, shape in zip(signature["results"], _output_shapes(entry, signature, sizes)):
             out = np.empty(shape, dtype=_NUMPY[spec["dtype"]])
             outs.append(out)
             args.append(ctypes.c_void_p(out.ctypes.data if out.size else 0))

@@ -318,7 +318,7 @@ def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f3
     lowered = proc.stdout
     assert "tessera.mpmm" not in lowered and "memref.atomic_rmw addf" in lowered
     np_float = {"f32": np.float32, "f16": np.float16}
-    lo, hi = (0, (1 << bits) - 1) if not signed else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+    lo, hi = ref.code_range(bits, signed)
     codes = rng.integers(lo, hi + 1, size=(n, k))
     if float_format:  # no NaN patterns: e4m3's S.1111.111
         codes = np.where((codes & 0x7F) == 0x7F, 0, codes) if bits == 8 else codes
