@@ -102,34 +102,49 @@ struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
         return loop.getResult(0);
       };
       cTile = emitGemmColumnTile(b, loc, aPacked, rowsEnd, k, microRows, cTile, fill);
-      // The rows past the last full block, one at a time: for each k, the
-      // tile's row of B (1 KiB, contiguous) times a broadcast of A[m, k],
-      // accumulated into the row of C (in L1). B streams once per such row.
+      // The rows past the last full block (all of them for M < 8: GEMV),
+      // one at a time, in strips of `strip` vectors of the tile's columns
+      // whose sums stay in registers over all of K: per k, a broadcast of
+      // A[m, k] times `strip` vectors of B's row k (contiguous). B streams
+      // once per such row; C is read and written once per strip.
+      int64_t strip = vectorRegisters >= 32 ? 16 : 8;
       auto rowLoop = scf::ForOp::create(
           b, loc, rowsEnd, m, index(1), ValueRange{cTile},
           [&](OpBuilder &b, Location loc, Value row, ValueRange rowArgs) {
-            auto kLoop = scf::ForOp::create(
-                b, loc, index(0), index(k), index(1), rowArgs,
-                [&](OpBuilder &b, Location loc, Value kk, ValueRange kArgs) {
-                  Value av = vector::BroadcastOp::create(
-                      b, loc, vecF32, tensor::ExtractOp::create(b, loc, a, ValueRange{row, kk}));
-                  Value y = kArgs[0];
-                  for (int64_t c = 0; c < kGemmColumnTile; c += kGemmLanes) {
-                    Value col = arith::ConstantIndexOp::create(b, loc, c);
-                    Value bv = vector::TransferReadOp::create(
-                        b, loc, vecF32, bMat,
-                        ValueRange{kk, arith::AddIOp::create(b, loc, nTile, col)}, zeroF,
-                        ArrayRef<bool>(inBounds));
-                    Value old = vector::TransferReadOp::create(
-                        b, loc, vecF32, y, ValueRange{row, col}, zeroF, ArrayRef<bool>(inBounds));
-                    y = vector::TransferWriteOp::create(
-                            b, loc, vector::FMAOp::create(b, loc, av, bv, old), y,
-                            ValueRange{row, col}, ArrayRef<bool>(inBounds))
-                            .getResult();
-                  }
-                  scf::YieldOp::create(b, loc, y);
-                });
-            scf::YieldOp::create(b, loc, kLoop.getResults());
+            Value y = rowArgs[0];
+            for (int64_t s0 = 0; s0 < kGemmColumnTile; s0 += strip * kGemmLanes) {
+              SmallVector<Value> acc;
+              for (int64_t j = 0; j < strip; ++j)
+                acc.push_back(vector::TransferReadOp::create(
+                    b, loc, vecF32, y,
+                    ValueRange{row, index(s0 + j * kGemmLanes)}, zeroF,
+                    ArrayRef<bool>(inBounds)));
+              auto kLoop = scf::ForOp::create(
+                  b, loc, index(0), index(k), index(1), acc,
+                  [&](OpBuilder &b, Location loc, Value kk, ValueRange sums) {
+                    Value av = vector::BroadcastOp::create(
+                        b, loc, vecF32,
+                        tensor::ExtractOp::create(b, loc, a, ValueRange{row, kk}));
+                    SmallVector<Value> next;
+                    for (int64_t j = 0; j < strip; ++j) {
+                      Value col = arith::AddIOp::create(
+                          b, loc, nTile,
+                          arith::ConstantIndexOp::create(b, loc, s0 + j * kGemmLanes));
+                      Value bv = vector::TransferReadOp::create(
+                          b, loc, vecF32, bMat, ValueRange{kk, col}, zeroF,
+                          ArrayRef<bool>(inBounds));
+                      next.push_back(vector::FMAOp::create(b, loc, av, bv, sums[j]));
+                    }
+                    scf::YieldOp::create(b, loc, next);
+                  });
+              for (int64_t j = 0; j < strip; ++j)
+                y = vector::TransferWriteOp::create(
+                        b, loc, kLoop.getResult(j), y,
+                        ValueRange{row, index(s0 + j * kGemmLanes)},
+                        ArrayRef<bool>(inBounds))
+                        .getResult();
+            }
+            scf::YieldOp::create(b, loc, y);
           });
       return rowLoop.getResult(0);
     };

@@ -64,7 +64,8 @@ def test_register_budget_follows_the_target(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["x86-64-v3", "host"])
-@pytest.mark.parametrize("m,k,n", [(1, 64, 300), (9, 72, 260), (71, 320, 513), (16, 8, 256)])
+@pytest.mark.parametrize("m,k,n", [(1, 64, 300), (9, 72, 260), (71, 320, 513), (16, 8, 256),
+                                   (3, 200, 768), (17, 96, 512), (1, 1024, 1024)])
 def test_dense_matmul(tmp_path, monkeypatch, target, m, k, n):
     # The GEMM tiles for full blocks of 8 rows and full column tiles of 256,
     # matmul loops on slices for the rest.
