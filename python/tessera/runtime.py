@@ -364,14 +364,20 @@ def load(path, entry=None, params=(), prefix=None):
     return function
 
 
-def _library_invoker(lib, prefix, signature):
-    """A callable (arrays, named sizes) -> results for one function of a
-    loaded library."""
-    entry = signature["name"]
+def _entry_point(lib, prefix, entry):
+    """The C function of `entry` and the library's last-error function."""
     fn = getattr(lib, f"{prefix}_{entry}")
     fn.restype = ctypes.c_int32
     last_error = getattr(lib, f"{prefix}_last_error")
     last_error.restype = ctypes.c_char_p
+    return fn, last_error
+
+
+def _library_invoker(lib, prefix, signature):
+    """A callable (arrays, named sizes) -> results for one function of a
+    loaded library."""
+    entry = signature["name"]
+    fn, last_error = _entry_point(lib, prefix, entry)
 
     def invoke(arrays, sizes):
         args = []
@@ -421,10 +427,7 @@ def _cuda_library_invoker(lib, prefix, signature, num_user_inputs):
     copied to the device for the call; results come back as numpy arrays,
     or as DeviceArrays when any input was a device array."""
     entry = signature["name"]
-    fn = getattr(lib, f"{prefix}_{entry}")
-    fn.restype = ctypes.c_int32
-    last_error = getattr(lib, f"{prefix}_last_error")
-    last_error.restype = ctypes.c_char_p
+    fn, last_error = _entry_point(lib, prefix, entry)
 
     def invoke(arrays, sizes):
         args, keep, user_device = [], [], False
