@@ -29,6 +29,7 @@
 
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
+#include "PackedCodes.h"
 #include "tessera/Support/FloatFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -53,13 +54,6 @@ namespace {
 constexpr int64_t kRun = 8;          // codes decoded from one run of b bytes
 constexpr int64_t kChunkCodes = 256; // codes of K per iteration, at least
 
-Value canonicalStorage(Value v) {
-  auto unpack = v.getDefiningOp<UnpackOp>();
-  if (!unpack || unpack.getLayout())
-    return Value();
-  return unpack.getStorage();
-}
-
 /// A read-only buffer of `tensor` with any layout.
 Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
@@ -78,7 +72,7 @@ Value toF32(OpBuilder &b, Location loc, Value v) {
 
 /// The f32 decode table of a float format, as a private constant global.
 Value decodeTableGlobal(OpBuilder &b, Location loc, ModuleOp module,
-                        const FloatFormat &format, Type codeType) {
+                        const FloatFormat &format) {
   std::vector<float> table = format.decodeTable();
   auto type = MemRefType::get({int64_t(table.size())}, b.getF32Type());
   std::string name = "__tessera_decode_e" +
@@ -88,12 +82,11 @@ Value decodeTableGlobal(OpBuilder &b, Location loc, ModuleOp module,
   if (!symbols.lookup(name)) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(module.getBody());
-    auto global = memref::GlobalOp::create(
+    memref::GlobalOp::create(
         b, loc, name, b.getStringAttr("private"), type,
         DenseElementsAttr::get(RankedTensorType::get(type.getShape(), b.getF32Type()),
                                ArrayRef<float>(table)),
         /*constant=*/true, /*alignment=*/nullptr);
-    (void)global;
   }
   return memref::GetGlobalOp::create(b, loc, type, name);
 }
@@ -105,33 +98,6 @@ struct Operands {
   ZeroPointMode zeroMode;
   int64_t n, k, group;
 };
-
-/// The b-bit code at flat index `element` of packed storage `bytes` (a 1-D
-/// i8 memref), as i32 (sign-extended for signed codes). Reads at most two
-/// bytes, the second clamped to the last.
-Value readPackedCode(OpBuilder &b, Location loc, Value bytes, Value element,
-                     unsigned bits, bool isSigned, Value lastByte) {
-  Type i32 = b.getI32Type();
-  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-  Value bit = arith::MulIOp::create(b, loc, element, index(bits));
-  Value byte = arith::ShRUIOp::create(b, loc, bit, index(3));
-  Value shift = arith::IndexCastUIOp::create(
-      b, loc, i32, arith::AndIOp::create(b, loc, bit, index(7)));
-  Value word = arith::ExtUIOp::create(
-      b, loc, i32, memref::LoadOp::create(b, loc, bytes, ValueRange{byte}));
-  Value next = arith::MinUIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, byte, index(1)), lastByte);
-  Value hi = arith::ExtUIOp::create(
-      b, loc, i32, memref::LoadOp::create(b, loc, bytes, ValueRange{next}));
-  word = arith::OrIOp::create(
-      b, loc, word,
-      arith::ShLIOp::create(b, loc, hi, arith::ConstantIntOp::create(b, loc, i32, 8)));
-  Value up = arith::ConstantIntOp::create(b, loc, i32, 32 - bits);
-  Value code = arith::ShLIOp::create(
-      b, loc, arith::ShRUIOp::create(b, loc, word, shift), up);
-  return isSigned ? Value(arith::ShRSIOp::create(b, loc, code, up))
-                  : Value(arith::ShRUIOp::create(b, loc, code, up));
-}
 
 /// The parallel nest for `rows` rows of x per iteration.
 void emitNest(OpBuilder &b, Location loc, const Operands &o, Value m,
@@ -149,12 +115,6 @@ void emitNest(OpBuilder &b, Location loc, const Operands &o, Value m,
   Value c0 = index(0), c1 = index(1);
   Value rowTiles = arith::CeilDivUIOp::create(b, loc, m, index(rows));
   Value lastRow = arith::SubIOp::create(b, loc, m, c1);
-  int64_t storageBytes = cast<MemRefType>(o.weights.getType()).getDimSize(0);
-  Value zeroLastByte =
-      o.zeroMode == ZeroPointMode::Int
-          ? index(cast<MemRefType>(o.zeros.getType()).getDimSize(0) - 1)
-          : Value();
-  (void)storageBytes;
 
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0}, ValueRange{rowTiles, index(o.n * chunks)},
@@ -251,8 +211,8 @@ void emitNest(OpBuilder &b, Location loc, const Operands &o, Value m,
               if (o.zeroMode == ZeroPointMode::Int) {
                 Value at = arith::AddIOp::create(
                     b, loc, arith::MulIOp::create(b, loc, n, index(numGroups)), g);
-                Value code = readPackedCode(b, loc, o.zeros, at, o.bits,
-                                            o.signedZeros, zeroLastByte);
+                Value code = emitReadPackedCode(b, loc, o.zeros, at, o.bits,
+                                                o.signedZeros);
                 z = arith::SIToFPOp::create(b, loc, f32, code);
               } else if (o.zeroMode == ZeroPointMode::Float) {
                 z = toF32(b, loc, memref::LoadOp::create(b, loc, o.zeros,
@@ -337,7 +297,7 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module) {
     o.table = readBuffer(b, loc, op.getCodebook());
   else if (FailureOr<FloatFormat> format = getFloatFormat(codeType);
            succeeded(format))
-    o.table = decodeTableGlobal(b, loc, module, *format, codeType);
+    o.table = decodeTableGlobal(b, loc, module, *format);
 
   // Y starts as a copy of init; the nest adds into it.
   Value m = tensor::DimOp::create(b, loc, op.getX(), 0);

@@ -64,14 +64,6 @@ Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// Canonical packed storage behind a low-bit value, if it is a tessera.unpack
-/// without a layout.
-Value canonicalStorage(Value v) {
-  auto unpack = v.getDefiningOp<UnpackOp>();
-  if (!unpack || unpack.getLayout())
-    return Value();
-  return unpack.getStorage();
-}
 
 /// The elementwise consumer of `op`'s result that can be fused into its
 /// column tiles, if any: the only user, a 2-D all-parallel linalg.generic

@@ -2,7 +2,10 @@
 
 #include "PackedCodes.h"
 
+#include "tessera/Dialect/Tessera.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -19,16 +22,19 @@ Value mlir::tessera::emitReadPackedCode(OpBuilder &b, Location loc,
   Value byteIdx = arith::ShRUIOp::create(b, loc, bitPos, index(3));
   Value shift = arith::IndexCastUIOp::create(
       b, loc, i32, arith::AndIOp::create(b, loc, bitPos, index(7)));
-  Value word = arith::ExtUIOp::create(
-      b, loc, i32, tensor::ExtractOp::create(b, loc, storage, byteIdx));
+  auto loadByte = [&](Value at) -> Value {
+    if (isa<BaseMemRefType>(storage.getType()))
+      return memref::LoadOp::create(b, loc, storage, ValueRange{at});
+    return tensor::ExtractOp::create(b, loc, storage, ValueRange{at});
+  };
+  Value word = arith::ExtUIOp::create(b, loc, i32, loadByte(byteIdx));
   if (8 % bits != 0) {
     // The code may straddle into the next byte.
     int64_t numBytes = cast<ShapedType>(storage.getType()).getDimSize(0);
     Value next = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, byteIdx, index(1)),
         index(numBytes - 1));
-    Value hi = arith::ExtUIOp::create(
-        b, loc, i32, tensor::ExtractOp::create(b, loc, storage, next));
+    Value hi = arith::ExtUIOp::create(b, loc, i32, loadByte(next));
     word = arith::OrIOp::create(b, loc, word,
                                 arith::ShLIOp::create(b, loc, hi, int32(8)));
   }
@@ -39,4 +45,11 @@ Value mlir::tessera::emitReadPackedCode(OpBuilder &b, Location loc,
   code = arith::ShLIOp::create(b, loc, code, up);
   return isSigned ? Value(arith::ShRSIOp::create(b, loc, code, up))
                   : Value(arith::ShRUIOp::create(b, loc, code, up));
+}
+
+Value mlir::tessera::canonicalStorage(Value lowBit) {
+  auto unpack = lowBit.getDefiningOp<UnpackOp>();
+  if (!unpack || unpack.getLayout())
+    return Value();
+  return unpack.getStorage();
 }

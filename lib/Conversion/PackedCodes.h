@@ -12,11 +12,16 @@
 namespace mlir::tessera {
 
 /// Emits the b-bit code at flat element index `element` (an index) of the
-/// canonical packed storage `storage` (a tensor<B x i8>), as an i32 that is
-/// sign-extended for signed codes and zero-extended otherwise. A code may
-/// straddle two bytes; the second byte's index is clamped to the last byte.
+/// canonical packed storage `storage` (a tensor<B x i8> or memref<B x i8>),
+/// as an i32 that is sign-extended for signed codes and zero-extended
+/// otherwise. A code may straddle two bytes; the second byte's index is
+/// clamped to the last byte.
 Value emitReadPackedCode(OpBuilder &b, Location loc, Value storage,
                          Value element, unsigned bits, bool isSigned);
+
+/// The canonical packed storage behind a low-bit value, if it is a
+/// tessera.unpack without a layout; else null.
+Value canonicalStorage(Value lowBit);
 
 } // namespace mlir::tessera
 
