@@ -409,6 +409,21 @@ def TesseraPlaceBuffersOnGpu
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def TesseraAllowLargeMmaKernels
+    : Pass<"tessera-allow-large-mma-kernels", "::mlir::ModuleOp"> {
+  let summary = "Let ptxas give tensor-core kernels up to 255 registers";
+  let description = [{
+    Runs on outlined GPU kernels (CUDA pipeline, before the NVVM lowering).
+    A kernel of known block size gets `.maxntid`, and ptxas then holds it to
+    128 registers per thread, spilling if it must. Every `gpu.func` kernel
+    that issues `nvgpu.mma.sync` (whose warps keep their accumulator tiles
+    in registers over all of K) gets `nvvm.minctasm = 1`
+    (`.minnctapersm 1`): one resident block per multiprocessor is enough,
+    so ptxas may use up to 255 registers instead of spilling in the inner
+    loop. Other kernels are left as they are.
+  }];
+}
+
 def TesseraTileParallelLoopsForGpu
     : Pass<"tessera-tile-parallel-loops-for-gpu", "::mlir::func::FuncOp"> {
   let summary = "Tile each parallel loop nest into blocks of threads along its innermost dimension";
@@ -424,6 +439,9 @@ def TesseraTileParallelLoopsForGpu
     innermost dimension has at least `threads-per-block` iterations keeps
     every thread busy. Upstream's `scf-parallel-loop-tiling` tiles the
     leading dimensions instead (for M = 1, one busy thread per block).
+    Nests in which a loop already carries a `mapping` (the tensor-core mpmm
+    kernel, whose block loop the canonicalizer may have rebuilt without its
+    own) are left as they are.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"128",
@@ -434,33 +452,63 @@ def TesseraTileParallelLoopsForGpu
 
 def TesseraLowerMpmmToParallelLoops
     : Pass<"tessera-lower-mpmm-to-parallel-loops", "::mlir::ModuleOp"> {
-  let summary = "Lower tessera.mpmm to a fused split-K parallel loop nest (GPU threads)";
+  let summary = "Lower tessera.mpmm to GPU kernels: split-K on CUDA cores, mma.sync on tensor cores";
   let description = [{
-    For the CUDA pipeline: each `tessera.mpmm` that fits becomes an
-    `scf.parallel` nest over (row tiles, N x K-chunks) whose iterations are
-    independent, later the threads of GPU blocks. An iteration decodes the
-    packed codes of one weight row over a chunk of K (whole groups, at least
-    256 codes; 8 codes from b bytes at a time, any width 1-8, integer codes,
-    float formats through their decode table, codebooks), accumulates R rows
-    of x against them with the group scale and zero point applied once per
-    group (through the group sum of x), and adds its partial sums into Y
-    with `memref.atomic_rmw addf`. R is 1 when M = 1 and 4 otherwise,
-    chosen at run time. The chunk index is innermost, so consecutive
-    iterations read consecutive bytes of W. Operands enter through
-    `bufferization.to_buffer` and Y leaves through `to_tensor`, so the nest
-    sits in tensor code. Taken: f32 results; f32, f16 or bf16 activations;
-    K and the group size multiples of 8; weights and integer zero points in
-    canonical storage (a `tessera.unpack` without layout). Other ops are
-    left for the reference lowering. On a CPU the nest runs as loops, which
-    is how its numerics are tested without a GPU.
+    For the CUDA pipeline: each `tessera.mpmm` that fits becomes
+    `scf.parallel` nests whose iterations are GPU threads, one of three
+    chosen at run time from the number of rows M of x:
+
+    - M = 1, and M below `mma-min-rows`: a fused split-K nest over (row
+      tiles, N x K-chunks) whose iterations are independent, later the
+      threads of GPU blocks. An iteration decodes the packed codes of one
+      weight row over a chunk of K (whole groups, at least 256 codes; 8
+      codes from b bytes at a time, any width 1-8, integer codes, float
+      formats through their decode table, codebooks), accumulates R rows of
+      x against them with the group scale and zero point applied once per
+      group (through the group sum of x), and adds its partial sums into Y
+      with `memref.atomic_rmw addf`. R is 1 when M = 1 and 4 otherwise. The
+      chunk index is innermost, so consecutive iterations read consecutive
+      bytes of W. On a CPU the nest runs as loops, which is how its
+      numerics are tested without a GPU.
+    - M at least `mma-min-rows` (K and the group size multiples of 32): the
+      tensor-core kernel, already mapped to blocks of 128 threads (4 warps)
+      computing 64 x 64 tiles of Y. Each warp holds 32 x 32 f32
+      accumulators in registers over all of K and issues
+      `nvgpu.mma.sync` m16n8k16 with f16 operands: a thread decodes 8
+      consecutive codes of each of its weight rows per step of 32, applies
+      the group's scale and zero point in registers (f32, rounded to f16)
+      and loads the same 8 columns of its rows of x (rounded to f16). The
+      k-slots of the mma fragments are relabelled so that both operands of
+      a thread are contiguous runs (the relabelling is the same for A and
+      B, so every product is unchanged). With `emulate-mma` (tests) each
+      warp's lanes run one after another, its fragments in memory, and each
+      mma is computed from the PTX fragment layout, so that the kernel's
+      fragment loads and stores run on a CPU.
+
+    Operands enter through `bufferization.to_buffer` and Y leaves through
+    `to_tensor`, so the nests sit in tensor code. Taken: f32 results; f32,
+    f16 or bf16 activations; K and the group size multiples of 8; weights
+    and integer zero points in canonical storage (a `tessera.unpack`
+    without layout). Other ops are left for the reference lowering.
   }];
+  let options = [
+    Option<"mmaMinRows", "mma-min-rows", "int64_t", /*default=*/"32",
+           "Rows of x from which the tensor-core kernel is taken (0: never, "
+           "1: for every M)">,
+    Option<"emulateMma", "emulate-mma", "bool", /*default=*/"false",
+           "Emit the tensor-core kernel's warps lane by lane with the mma "
+           "computed in software (to check it on a CPU)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect"
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 

@@ -1,43 +1,53 @@
-//===- LowerMpmmToParallelLoops.cpp - Fused split-K mpmm for GPU threads --===//
+//===- LowerMpmmToParallelLoops.cpp - mpmm kernels for GPU threads --------===//
 //
-// tessera.mpmm as one scf.parallel nest whose iterations are independent
-// threads (the CUDA pipeline maps them to blocks and threads; on a CPU the
-// nest runs as loops, which is how it is tested without a GPU). Nothing is
-// materialized: each iteration reads the packed codes of one weight row for
-// a chunk of K (whole groups, about kChunkCodes codes), decodes 8 codes at a
-// time from b bytes (any width 1-8, integer, float format or codebook) and
-// accumulates R rows of x:
+// tessera.mpmm as scf.parallel nests whose iterations are GPU threads (the
+// CUDA pipeline maps them to blocks and threads), one of three chosen at run
+// time from M:
 //
-//   gacc[r] = sum_k x[m+r, k] * v(q[n, k]),  xsum[r] = sum_k x[m+r, k]
-//   acc[r] += s[n,g] * (gacc[r] - z[n,g] * xsum[r])    integer zero point
-//   acc[r] += s[n,g] * gacc[r] + z[n,g] * xsum[r]      float offset
-//   acc[r] += s[n,g] * gacc[r]                         symmetric
+// - M = 1 and M < mma-min-rows: the fused split-K nest on CUDA cores.
+//   Nothing is materialized: each iteration reads the packed codes of one
+//   weight row for a chunk of K (whole groups, about kChunkCodes codes),
+//   decodes 8 codes at a time from b bytes (any width 1-8, integer, float
+//   format or codebook) and accumulates R rows of x:
 //
-// then adds acc[r] into Y[m+r, n] atomically (the chunks of a row of Y are
-// summed in any order: results are not bitwise reproducible on a GPU).
-// The iteration space is (ceil(M/R), N * chunks) with the chunk innermost,
-// so consecutive threads read consecutive bytes of W (coalesced). R = 1
-// when M = 1 (decoding, memory-bound) and R = 4 otherwise (each decoded
-// code used four times), chosen at run time.
+//     gacc[r] = sum_k x[m+r, k] * v(q[n, k]),  xsum[r] = sum_k x[m+r, k]
+//     acc[r] += s[n,g] * (gacc[r] - z[n,g] * xsum[r])    integer zero point
+//     acc[r] += s[n,g] * gacc[r] + z[n,g] * xsum[r]      float offset
+//     acc[r] += s[n,g] * gacc[r]                         symmetric
+//
+//   then adds acc[r] into Y[m+r, n] atomically (the chunks of a row of Y
+//   are summed in any order: results are not bitwise reproducible on a
+//   GPU). The iteration space is (ceil(M/R), N * chunks) with the chunk
+//   innermost, so consecutive threads read consecutive bytes of W
+//   (coalesced). R = 1 when M = 1 (decoding, memory-bound), 4 otherwise.
+//   On a CPU the nest runs as loops, which is how it is tested without a
+//   GPU.
+// - M >= mma-min-rows: the tensor-core kernel (MpmmGpuKernels.cpp), blocks
+//   and threads already mapped; with emulate-mma its warps run lane by lane
+//   on a CPU instead.
 //
 // Taken: f32 results, f32/f16/bf16 activations, scales and offsets, K and
-// the group size multiples of 8, weights and integer zero points from
-// canonical storage (a tessera.unpack without layout). Others are left for
-// the reference lowering.
+// the group size multiples of 8 (of 32 for the tensor-core kernel), weights
+// and integer zero points from canonical storage (a tessera.unpack without
+// layout). Others are left for the reference lowering.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
+#include "MpmmGpuKernels.h"
 #include "PackedCodes.h"
 #include "tessera/Support/FloatFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -51,23 +61,21 @@ using namespace mlir::tessera;
 
 namespace {
 
-constexpr int64_t kRun = 8;          // codes decoded from one run of b bytes
 constexpr int64_t kChunkCodes = 256; // codes of K per iteration, at least
 
-/// A read-only buffer of `tensor` with any layout.
-Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
+/// A read-only buffer of `tensor` with any layout (a unit innermost stride
+/// with `contiguousRows`, for vector loads of a row).
+Value readBuffer(OpBuilder &b, Location loc, Value tensor,
+                 bool contiguousRows = false) {
   auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  if (contiguousRows)
+    strides.back() = 1;
   auto memrefType = MemRefType::get(
       type.getShape(), type.getElementType(),
-      StridedLayoutAttr::get(
-          b.getContext(), ShapedType::kDynamic,
-          SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic)));
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
   return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
                                            /*readOnly=*/true);
-}
-
-Value toF32(OpBuilder &b, Location loc, Value v) {
-  return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, b.getF32Type(), v);
 }
 
 /// The f32 decode table of a float format, as a private constant global.
@@ -91,18 +99,9 @@ Value decodeTableGlobal(OpBuilder &b, Location loc, ModuleOp module,
   return memref::GetGlobalOp::create(b, loc, type, name);
 }
 
-struct Operands {
-  Value x, weights, scales, zeros, codebook, table, y;
-  unsigned bits;
-  bool signedCodes, signedZeros;
-  ZeroPointMode zeroMode;
-  int64_t n, k, group;
-};
-
-/// The parallel nest for `rows` rows of x per iteration.
-void emitNest(OpBuilder &b, Location loc, const Operands &o, Value m,
-              int64_t rows) {
-  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+/// The split-K nest for `rows` rows of x per iteration (CUDA cores).
+void emitSplitKNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
+                    Value m, int64_t rows) {
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -139,85 +138,27 @@ void emitNest(OpBuilder &b, Location loc, const Operands &o, Value m,
               Value kGroup = arith::MulIOp::create(b, loc, g, index(o.group));
               SmallVector<Value> init(2 * rows, f32c(0));
               auto runs = scf::ForOp::create(
-                  b, loc, c0, index(o.group / kRun), c1, init,
+                  b, loc, c0, index(o.group / kMpmmRunCodes), c1, init,
                   [&](OpBuilder &b, Location loc, Value j, ValueRange sums) {
                     Value k0 = arith::AddIOp::create(
-                        b, loc, kGroup, arith::MulIOp::create(b, loc, j, index(kRun)));
-                    // First byte of the run: (n*K + k0) * b / 8, exact.
-                    Value element = arith::AddIOp::create(
-                        b, loc, arith::MulIOp::create(b, loc, n, index(o.k)), k0);
-                    Value byte = arith::DivUIOp::create(
-                        b, loc, arith::MulIOp::create(b, loc, element, index(o.bits)),
-                        index(8));
-                    Value word = arith::ConstantIntOp::create(b, loc, i64, 0);
-                    // 8-bit codes are their bytes; narrower ones are
-                    // gathered into one 64-bit word.
-                    for (unsigned i = 0; o.bits < 8 && i < o.bits; ++i) {
-                      Value at = arith::AddIOp::create(b, loc, byte, index(i));
-                      Value v = arith::ExtUIOp::create(
-                          b, loc, i64,
-                          memref::LoadOp::create(b, loc, o.weights, ValueRange{at}));
-                      word = arith::OrIOp::create(
-                          b, loc, word,
-                          arith::ShLIOp::create(
-                              b, loc, v, arith::ConstantIntOp::create(b, loc, i64, 8 * i)));
-                    }
+                        b, loc, kGroup,
+                        arith::MulIOp::create(b, loc, j, index(kMpmmRunCodes)));
                     SmallVector<Value> out(sums.begin(), sums.end());
-                    for (int64_t l = 0; l < kRun; ++l) {
-                      bool signedValue = o.signedCodes && !o.table;
-                      Value code;
-                      if (o.bits == 8) {
-                        Value at = arith::AddIOp::create(b, loc, byte, index(l));
-                        Value v = memref::LoadOp::create(b, loc, o.weights, ValueRange{at});
-                        code = signedValue ? Value(arith::ExtSIOp::create(b, loc, i64, v))
-                                           : Value(arith::ExtUIOp::create(b, loc, i64, v));
-                      } else {
-                        // Code l: bits [l*b, (l+1)*b), to the top and back.
-                        int64_t top = 64 - (l + 1) * o.bits;
-                        code = arith::ShLIOp::create(
-                            b, loc, word, arith::ConstantIntOp::create(b, loc, i64, top));
-                        Value down =
-                            arith::ConstantIntOp::create(b, loc, i64, 64 - o.bits);
-                        code = signedValue
-                                   ? Value(arith::ShRSIOp::create(b, loc, code, down))
-                                   : Value(arith::ShRUIOp::create(b, loc, code, down));
-                      }
-                      Value value;
-                      if (o.table) {
-                        Value idx = arith::IndexCastUIOp::create(
-                            b, loc, b.getIndexType(), code);
-                        value = toF32(b, loc, memref::LoadOp::create(
-                                                  b, loc, o.table, ValueRange{idx}));
-                      } else {
-                        value = signedValue
-                                    ? Value(arith::SIToFPOp::create(b, loc, f32, code))
-                                    : Value(arith::UIToFPOp::create(b, loc, f32, code));
-                      }
+                    emitDecodeRun(b, loc, o, n, k0, [&](int64_t l, Value value) {
                       Value kk = arith::AddIOp::create(b, loc, k0, index(l));
                       for (int64_t r = 0; r < rows; ++r) {
-                        Value xv = toF32(b, loc,
-                                         memref::LoadOp::create(
-                                             b, loc, o.x, ValueRange{rowIndex[r], kk}));
+                        Value xv = emitToF32(
+                            b, loc,
+                            memref::LoadOp::create(b, loc, o.x,
+                                                   ValueRange{rowIndex[r], kk}));
                         out[r] = math::FmaOp::create(b, loc, xv, value, out[r]);
                         out[rows + r] = arith::AddFOp::create(b, loc, out[rows + r], xv);
                       }
-                    }
+                    });
                     scf::YieldOp::create(b, loc, out);
                   });
               // The group's scale and zero point, applied once.
-              Value s = toF32(b, loc, memref::LoadOp::create(b, loc, o.scales,
-                                                             ValueRange{n, g}));
-              Value z;
-              if (o.zeroMode == ZeroPointMode::Int) {
-                Value at = arith::AddIOp::create(
-                    b, loc, arith::MulIOp::create(b, loc, n, index(numGroups)), g);
-                Value code = emitReadPackedCode(b, loc, o.zeros, at, o.bits,
-                                                o.signedZeros);
-                z = arith::SIToFPOp::create(b, loc, f32, code);
-              } else if (o.zeroMode == ZeroPointMode::Float) {
-                z = toF32(b, loc, memref::LoadOp::create(b, loc, o.zeros,
-                                                         ValueRange{n, g}));
-              }
+              auto [s, z] = emitGroupScaleZero(b, loc, o, n, g);
               SmallVector<Value> next;
               for (int64_t r = 0; r < rows; ++r) {
                 Value dot = runs.getResult(r), xsum = runs.getResult(rows + r);
@@ -255,7 +196,23 @@ void emitNest(OpBuilder &b, Location loc, const Operands &o, Value m,
       });
 }
 
-LogicalResult lowerMpmm(MpmmOp op, ModuleOp module) {
+/// `then` when `condition`, else `otherwise`, as an scf.if.
+void emitIf(OpBuilder &b, Location loc, Value condition,
+            function_ref<void()> then, function_ref<void()> otherwise) {
+  scf::IfOp::create(
+      b, loc, condition,
+      [&](OpBuilder &b, Location loc) {
+        then();
+        scf::YieldOp::create(b, loc);
+      },
+      [&](OpBuilder &b, Location loc) {
+        otherwise();
+        scf::YieldOp::create(b, loc);
+      });
+}
+
+LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
+                        bool emulateMma) {
   Value weights = canonicalStorage(op.getWeights());
   auto yType = op.getInit().getType();
   Type codeType = op.getWeights().getType().getElementType();
@@ -269,13 +226,13 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module) {
   Type xElement = op.getX().getType().getElementType();
   if (!weights || !yType.getElementType().isF32() ||
       !isa<FloatType>(xElement) || xElement.getIntOrFloatBitWidth() > 32 ||
-      k % kRun || group % kRun ||
+      k % kMpmmRunCodes || group % kMpmmRunCodes ||
       (zeroMode == ZeroPointMode::Int && !zeroStorage))
     return failure();
 
   OpBuilder b(op);
   Location loc = op.getLoc();
-  Operands o;
+  MpmmGpuOperands o;
   o.bits = getLowBitWidth(codeType);
   o.signedCodes = codeType.isSignedInteger();
   o.zeroMode = zeroMode;
@@ -286,7 +243,7 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module) {
   o.n = n;
   o.k = k;
   o.group = group;
-  o.x = readBuffer(b, loc, op.getX());
+  o.x = readBuffer(b, loc, op.getX(), /*contiguousRows=*/true);
   o.weights = readBuffer(b, loc, weights);
   o.scales = readBuffer(b, loc, op.getScales());
   if (zeroMode == ZeroPointMode::Int)
@@ -299,7 +256,7 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module) {
            succeeded(format))
     o.table = decodeTableGlobal(b, loc, module, *format);
 
-  // Y starts as a copy of init; the nest adds into it.
+  // Y starts as a copy of init; the kernels add into it.
   Value m = tensor::DimOp::create(b, loc, op.getX(), 0);
   auto yBufferType = MemRefType::get(yType.getShape(), yType.getElementType());
   SmallVector<Value> dynamicSizes;
@@ -308,18 +265,29 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module) {
   o.y = memref::AllocOp::create(b, loc, yBufferType, dynamicSizes);
   memref::CopyOp::create(b, loc, readBuffer(b, loc, op.getInit()), o.y);
 
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, m, one);
-  scf::IfOp::create(
-      b, loc, single,
-      [&](OpBuilder &b, Location loc) {
-        emitNest(b, loc, o, m, 1);
-        scf::YieldOp::create(b, loc);
-      },
-      [&](OpBuilder &b, Location loc) {
-        emitNest(b, loc, o, m, 4);
-        scf::YieldOp::create(b, loc);
-      });
+  // M = 1: one row per thread; at least mma-min-rows rows: tensor cores;
+  // in between, four rows per thread.
+  bool mma = mmaMinRows > 0 && mmaKernelFits(o);
+  auto tensorCores = [&] { emitMmaNest(b, loc, o, m, emulateMma); };
+  auto fourRows = [&] { emitSplitKNest(b, loc, o, m, 4); };
+  auto manyRows = [&] {
+    if (!mma)
+      return fourRows();
+    if (mmaMinRows <= 2)
+      return tensorCores();
+    Value many = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::uge, m,
+        arith::ConstantIndexOp::create(b, loc, mmaMinRows));
+    emitIf(b, loc, many, tensorCores, fourRows);
+  };
+  if (mma && mmaMinRows == 1) {
+    tensorCores();
+  } else {
+    Value single = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ule, m,
+        arith::ConstantIndexOp::create(b, loc, 1));
+    emitIf(b, loc, single, [&] { emitSplitKNest(b, loc, o, m, 1); }, manyRows);
+  }
   Value result = bufferization::ToTensorOp::create(
       b, loc, yType, o.y, /*restrict=*/true, /*writable=*/true);
   op.getResult().replaceAllUsesWith(result);
@@ -330,12 +298,13 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module) {
 struct LowerMpmmToParallelLoopsPass
     : tessera::impl::TesseraLowerMpmmToParallelLoopsBase<
           LowerMpmmToParallelLoopsPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<MpmmOp> ops;
     module.walk([&](MpmmOp op) { ops.push_back(op); });
-    for (MpmmOp op : ops)
-      (void)lowerMpmm(op, module); // ops that do not fit stay for the reference
+    for (MpmmOp op : ops) // ops that do not fit stay for the reference
+      (void)lowerMpmm(op, module, mmaMinRows, emulateMma);
   }
 };
 

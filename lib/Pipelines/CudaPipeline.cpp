@@ -3,9 +3,9 @@
 // Reference code generation for NVIDIA GPUs: the CPU pipeline's front half,
 // then upstream's mapping of parallel loops to blocks and threads, kernel
 // outlining and its NVVM pipeline (NVVM, ptxas, the binary embedded in the
-// host module). Every op the reference lowering turns into linalg runs on
-// the GPU this way; tuned kernels (tensor-core mpmm) replace ops before the
-// reference lowering as they are added.
+// host module). mpmm has its own kernels (split-K on CUDA cores, mma.sync
+// on tensor cores from mma-min-rows rows); every other op the reference
+// lowering turns into linalg runs on the GPU through upstream's mapping.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +23,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 
 #include <cstdlib>
@@ -48,10 +49,24 @@ struct CudaPipelineCliOptions
   Option<int> optLevel{*this, "opt-level",
                        llvm::cl::desc("NVPTX and ptxas optimization level"),
                        llvm::cl::init(3)};
+  Option<int64_t> mmaMinRows{
+      *this, "mma-min-rows",
+      llvm::cl::desc("Rows of x from which mpmm runs on tensor cores with f16 "
+                     "operands (0: never)"),
+      llvm::cl::init(32)};
 };
 
 /// Threads per block along the innermost mapped loop dimension.
 constexpr int64_t kThreadsPerBlock = 128;
+
+/// The compute capability of `chip` (sm_90a: 90), or 0 if it has none.
+int computeCapability(llvm::StringRef chip) {
+  int capability = 0;
+  if (!chip.consume_front("sm_") ||
+      chip.take_while(llvm::isDigit).getAsInteger(10, capability))
+    return 0;
+  return capability;
+}
 
 /// gpu-module-to-binary finds ptxas on PATH, but libdevice (the math
 /// functions) only through CUDA_ROOT, CUDA_HOME or CUDA_PATH: without them a
@@ -79,7 +94,11 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   // mpmm as a fused split-K nest of GPU threads where it fits; everything
   // else through the reference lowering.
-  pm.addPass(tessera::createTesseraLowerMpmmToParallelLoops());
+  // mma.sync m16n8k16 with f16 operands needs sm_80.
+  tessera::TesseraLowerMpmmToParallelLoopsOptions mpmm;
+  mpmm.mmaMinRows =
+      computeCapability(options.chip) >= 80 ? options.mmaMinRows : 0;
+  pm.addPass(tessera::createTesseraLowerMpmmToParallelLoops(mpmm));
   pm.addPass(tessera::createTesseraLowerToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
@@ -108,6 +127,7 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(tessera::createTesseraPlaceBuffersOnGpu());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(tessera::createTesseraAllowLargeMmaKernels());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
 
   // Upstream's NVVM pipeline: NVVM, the binary (ptxas and fatbinary from the
@@ -141,6 +161,7 @@ void tessera::registerCudaPipeline() {
         options.features = cli.features;
         options.format = cli.format;
         options.optLevel = cli.optLevel;
+        options.mmaMinRows = cli.mmaMinRows;
         buildCudaPipeline(pm, options);
       });
 }

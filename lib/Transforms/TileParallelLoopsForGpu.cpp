@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -16,6 +17,18 @@ namespace mlir::tessera {
 using namespace mlir;
 
 namespace {
+
+/// Whether `loop` or a loop in it already says where it runs (the
+/// tensor-core mpmm kernel's thread loop; the canonicalizer may have
+/// rebuilt the block loop around it without its mapping).
+bool isMapped(scf::ParallelOp loop) {
+  return loop
+      ->walk([](scf::ParallelOp inner) {
+        return inner->hasAttr(gpu::getMappingAttrName()) ? WalkResult::interrupt()
+                                                         : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
 
 struct TileParallelLoopsForGpuPass
     : tessera::impl::TesseraTileParallelLoopsForGpuBase<
@@ -31,7 +44,7 @@ struct TileParallelLoopsForGpuPass
     }
     SmallVector<scf::ParallelOp> outermost;
     getOperation().walk([&](scf::ParallelOp loop) {
-      if (!loop->getParentOfType<scf::ParallelOp>())
+      if (!loop->getParentOfType<scf::ParallelOp>() && !isMapped(loop))
         outermost.push_back(loop);
     });
     for (scf::ParallelOp loop : outermost) {

@@ -1,10 +1,13 @@
 // RUN: tessera-opt %s --tessera-pack-function-boundaries --tessera-lower-mpmm-to-parallel-loops --split-input-file | FileCheck %s
+// RUN: tessera-opt %s --tessera-pack-function-boundaries --tessera-lower-mpmm-to-parallel-loops=mma-min-rows=0 --split-input-file | FileCheck %s --check-prefix=NOMMA
+// RUN: tessera-opt %s --tessera-pack-function-boundaries "--tessera-lower-mpmm-to-parallel-loops=mma-min-rows=1 emulate-mma=true" --split-input-file | FileCheck %s --check-prefix=EMULATE
 
 // 4-bit codes, group 128, K = 1024: chunks of 256 codes (2 groups), so 4
 // chunks per row and N * 4 iterations along the inner dimension; Y starts as
-// a copy of init; one nest for M = 1, one with 4 rows per iteration.
+// a copy of init; one nest for M = 1, one on tensor cores for M >= 32, one
+// with 4 rows per iteration in between.
 // CHECK-LABEL: func @int_zero
-// CHECK-DAG: %[[X:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<?x1024xf32> to memref<?x1024xf32, strided<[?, ?], offset: ?>>
+// CHECK-DAG: %[[X:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<?x1024xf32> to memref<?x1024xf32, strided<[?, 1], offset: ?>>
 // CHECK-DAG: %[[W:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<16384xi8> to memref<16384xi8, strided<[?], offset: ?>>
 // CHECK: %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
 // CHECK: memref.copy %{{.*}}, %[[Y]]
@@ -18,10 +21,49 @@
 // CHECK: math.fma
 // CHECK: memref.atomic_rmw addf %{{.*}}, %[[Y]]
 // CHECK: } else {
+// CHECK: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c32
+// CHECK: scf.if %[[MANY]] {
+// Tensor cores: blocks of 128 threads, a warp's 8 accumulator tiles
+// carried over the groups and the steps of 32 codes (4 per group), 2 x 8
+// mma.sync per step; the lane's f16 fragments from 8 decoded codes per
+// weight row and 8 columns of its rows of x.
+// CHECK: scf.parallel
+// CHECK: scf.parallel (%[[TID:.*]]) = (%c0{{.*}}) to (%c128{{.*}})
+// CHECK: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c4
+// CHECK: memref.load %[[W]]
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: vector.from_elements {{.*}} : vector<2x2xf16>
+// CHECK: vector.load %[[X]][{{.*}}] : memref<?x1024xf32, strided<[?, 1], offset: ?>>, vector<8xf32>
+// CHECK: arith.truncf %{{.*}} : vector<8xf32> to vector<8xf16>
+// CHECK: vector.from_elements {{.*}} : vector<4x2xf16>
+// CHECK-COUNT-16: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: memref.store %{{.*}}, %[[Y]]
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y
+// CHECK: } else {
 // CHECK: scf.parallel
 // CHECK-COUNT-4: memref.atomic_rmw addf
 // CHECK: bufferization.to_tensor %[[Y]] restrict writable
 // CHECK-NOT: tessera.mpmm
+
+// mma-min-rows=0: no tensor cores.
+// NOMMA-LABEL: func @int_zero
+// NOMMA-NOT: nvgpu
+// NOMMA: bufferization.to_tensor
+
+// Emulated (a CPU test mode), for every M: lanes one after another, the
+// fragments and accumulators in memory.
+// EMULATE-LABEL: func @int_zero
+// EMULATE-NOT: scf.if
+// EMULATE-NOT: nvgpu
+// EMULATE-NOT: mapping
+// EMULATE: memref.alloca() : memref<32x8x4xf32>
+// EMULATE: memref.alloca() : memref<32x2x2x8xf16>
+// EMULATE: memref.alloca() : memref<32x4x2x4xf16>
+// EMULATE-NOT: nvgpu
+// EMULATE: bufferization.to_tensor
 func.func @int_zero(%x: tensor<?x1024xf32>, %w: tensor<32x1024xui4>,
                     %s: tensor<32x8xf16>, %z: tensor<32x8xui4>,
                     %init: tensor<?x32xf32>) -> tensor<?x32xf32> {
@@ -38,10 +80,29 @@ func.func @int_zero(%x: tensor<?x1024xf32>, %w: tensor<32x1024xui4>,
 // CHECK-LABEL: func @float_codes
 // CHECK: memref.get_global @__tessera_decode_e2m1
 // CHECK: scf.parallel
+// CHECK: nvgpu.mma.sync
 func.func @float_codes(%x: tensor<?x64xf32>, %w: tensor<8x64x!tessera.f4e2m1>,
                        %s: tensor<8x2xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<8x64x!tessera.f4e2m1>
          scales %s : tensor<8x2xf32> group_size 32 outs %init : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Groups of 16 codes: no whole steps of 32, so no tensor-core kernel; M = 1
+// or 4 rows per thread.
+// CHECK-LABEL: func @group_16
+// CHECK: scf.if
+// CHECK: } else {
+// CHECK-NOT: arith.cmpi uge
+// CHECK-NOT: nvgpu
+// CHECK: memref.atomic_rmw addf
+// CHECK: bufferization.to_tensor
+func.func @group_16(%x: tensor<?x64xf32>, %w: tensor<8x64xui2>,
+                   %s: tensor<8x4xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<8x64xui2>
+         scales %s : tensor<8x4xf32> group_size 16 outs %init : tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
 

@@ -49,3 +49,31 @@ func.func @short(%a: memref<64x4x4xf32>) {
   return
 }
 
+
+// -----
+
+// A nest in which a loop already has a mapping (the tensor-core mpmm kernel's
+// thread loop, inside a block loop the canonicalizer rebuilt without one)
+// is left as it is.
+// CHECK-LABEL: func @mapped
+// CHECK: scf.parallel (%[[B:.*]]) = (%c0) to (%{{.*}}) step (%c1) {
+// CHECK-NEXT: arith.muli
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c128) step (%c1) {
+// CHECK-NOT: scf.parallel
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
+func.func @mapped(%a: memref<?xf32>, %blocks: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %zero = arith.constant 0.0 : f32
+  scf.parallel (%b) = (%c0) to (%blocks) step (%c1) {
+    %base = arith.muli %b, %c128 : index
+    scf.parallel (%t) = (%c0) to (%c128) step (%c1) {
+      %i = arith.addi %base, %t : index
+      memref.store %zero, %a[%i] : memref<?xf32>
+      scf.reduce
+    } {mapping = [#gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
+    scf.reduce
+  }
+  return
+}

@@ -27,6 +27,7 @@ GPU_REASON = ts.cuda.reason_unavailable()
 needs_gpu = pytest.mark.skipif(GPU_REASON != "",
                                reason=f"GPU execution tests need an NVIDIA GPU: {GPU_REASON}")
 ARCHS = ["sm_80", "sm_89", "sm_90a"]
+MMA = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +75,11 @@ def assemble_all(compile_tool, tmp_path, wt, zero_modes, **shape):
                                   capture_output=True, text=True)
             assert proc.returncode == 0, proc.stderr
             modules = ptx.read_text().split("// ---- kernel module ")[1:]
-            assert len(modules) >= 3  # the fill, the product (M = 1 and > 1)
+            # The fill, the split-K products (M = 1 and 4 rows per thread),
+            # the tensor-core product (16 mma.sync m16n8k16 per step).
+            assert len(modules) == 4
             assert "atom.global.add.f32" in ptx.read_text()  # the fused kernel
+            assert ptx.read_text().count(MMA) == 16
             for i, module in enumerate(modules):
                 text = module.split("\n", 1)[1]
                 assert f".target {arch}" in text
@@ -174,16 +178,17 @@ FAKE_DRIVER_CALLER = """
 import ctypes, json, sys
 import numpy as np
 lib = ctypes.CDLL(sys.argv[1])
+m = int(sys.argv[2])
 lib.fake_last_error.restype = ctypes.c_char_p
 p = lambda a: ctypes.c_void_p(a.ctypes.data)
-x = np.ones((5, 256), np.float32)
+x = np.ones((m, 256), np.float32)
 w = np.zeros(48 * 256 // 2, np.uint8)
 s = np.ones((48, 4), np.float16)
 z = np.zeros(48 * 4 // 2, np.uint8)
-y = np.full((5, 48), 7.0, np.float32)
+y = np.full((m, 48), 7.0, np.float32)
 results = []
 for _ in range(3):
-    status = lib.fake_mpmm(p(x), ctypes.c_int64(5), p(w), p(s), p(z), p(y), ctypes.c_int64(5))
+    status = lib.fake_mpmm(p(x), ctypes.c_int64(m), p(w), p(s), p(z), p(y), ctypes.c_int64(m))
     results.append([status, lib.fake_last_error().decode()])
 # The fake driver runs no kernel: the result is the device buffer's zeros.
 results.append(float(np.abs(y).max()))
@@ -191,7 +196,7 @@ print(json.dumps(results))
 """
 
 
-def run_with_fake_driver(tmp_path, lib, fail=None):
+def run_with_fake_driver(tmp_path, lib, fail=None, m=5):
     fake_dir = tmp_path / "fake"
     fake_dir.mkdir(exist_ok=True)
     fake = fake_dir / "libcuda.so.1"
@@ -203,7 +208,7 @@ def run_with_fake_driver(tmp_path, lib, fail=None):
     env.pop("FAKE_CUDA_FAIL", None)
     if fail:
         env["FAKE_CUDA_FAIL"] = fail
-    proc = subprocess.run([sys.executable, "-c", FAKE_DRIVER_CALLER, str(lib)],
+    proc = subprocess.run([sys.executable, "-c", FAKE_DRIVER_CALLER, str(lib), str(m)],
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout), json.loads((tmp_path / "log.json").read_text())
@@ -218,15 +223,22 @@ def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
     calls, log = run_with_fake_driver(tmp_path, lib)
     assert [c[0] for c in calls[:3]] == [0, 0, 0] and calls[0][1] == ""
     assert calls[3] == 0.0  # the caller's buffer got the (zero) device result
-    # Three kernels (the fill, mpmm for M = 1 and for 4 rows per thread),
-    # loaded once as fatbins; each call runs the fill and one mpmm.
-    assert log["modules"] == 3 and log["module_kinds"] == "FFF"
+    # Four kernels (the fill, mpmm for M = 1, on tensor cores and for 4 rows
+    # per thread), loaded once as fatbins; each call runs the fill and one
+    # mpmm.
+    assert log["modules"] == 4 and log["module_kinds"] == "FFFF"
     assert log["launches"] == 3 * 2
     # Every temporary and every result buffer freed after each call.
     assert log["allocs"] == log["frees"] and log["allocs"] > 0
     # The mpmm for M = 5: 2 tiles of 4 rows x (48 rows of W x 1 chunk), the
     # threads along the chunks (48 -> a block of 64).
     assert log["last_block"] == [1, 64, 1] and log["last_grid"] == [2, 1, 1]
+    # M = 70 on tensor cores: blocks of 128 threads (4 warps) for 64 x 64
+    # tiles of Y: 2 blocks along M, 1 along N = 48.
+    calls, log = run_with_fake_driver(tmp_path, lib, m=70)
+    assert [c[0] for c in calls[:3]] == [0, 0, 0]
+    assert log["launches"] == 3 * 2
+    assert log["last_block"] == [128, 1, 1] and log["last_grid"] == [2, 1, 1]
 
     calls, log = run_with_fake_driver(tmp_path, lib, fail="launch")
     assert calls[0][0] == 3
@@ -271,6 +283,32 @@ def test_mpmm_on_gpu_matches_reference(bits, signed, zero, tmp_path, monkeypatch
         np.testing.assert_allclose(out.numpy(), want, rtol=1e-4, atol=1e-4)
 
 
+@needs_gpu
+@pytest.mark.parametrize("bits", [1, 3, 4, 8])
+@pytest.mark.parametrize("zero", ["none", "int", "float"])
+def test_mpmm_on_tensor_cores_matches_reference(bits, zero, tmp_path, monkeypatch):
+    """M >= 32 runs on tensor cores: f16 operands (x and the dequantized
+    weights rounded to f16, 2^-11 each), f32 accumulation; partial warp
+    tiles in M and N."""
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    w = rng.standard_normal((100, 256)).astype(np.float32)
+    q = ts.quantize(w, dtype=f"u{bits}", group_size=64, zero=zero)
+    g = ts.Graph("gpu_mma")
+    x = g.input("x", shape=("M", 256))
+    g.output(g.mpmm(x, q))
+    fn = ts.compile(g, target="cuda")
+    mode = "none" if q.zeros is None else ("float" if isinstance(q.zero_dtype, str) else "int")
+    deq = ref.dequantize(q.codes, q.scales, q.group_size, q.zeros, mode)
+    for m in (32, 70, 300):
+        xv = rng.standard_normal((m, 256)).astype(np.float32)
+        want = xv.astype(np.float64) @ deq.T
+        bound = 2.0 ** -9 * (np.abs(xv) @ np.abs(deq).T) + 1e-5
+        for out in (fn(x=xv), fn(x=ts.cuda.to_device(xv)).numpy()):
+            err = np.abs(out - want)
+            assert (err <= bound).all(), f"M={m}: max error {err.max():.3g}"
+
+
 # --- the CUDA pipeline's fused mpmm kernel, run on the CPU --------------------
 # tessera-lower-mpmm-to-parallel-loops emits one scf.parallel nest whose
 # iterations become GPU threads; through the CPU pipeline the same nest runs
@@ -290,7 +328,9 @@ FLOAT_CODES = {"!tessera.f4e2m1": (2, 1), "!tessera.f6e3m2": (3, 2), "f8E4M3FN":
 
 
 def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f32",
-                st="f32", codebook=False, ms=(1, 2, 5, 17)):
+                st="f32", codebook=False, ms=(1, 2, 5, 17), mma=False):
+    """mma: the tensor-core kernel for every M (emulated lane by lane), f16
+    operands; else the split-K kernel on CUDA cores in f32."""
     ng = k // g
     extra = zeros = cb = ""
     float_format = FLOAT_CODES.get(wt)
@@ -310,13 +350,18 @@ def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f3
         cb = f" codebook %cb : tensor<{1 << bits}xf32>"
     text = KERNEL.format(n=n, k=k, g=g, ng=ng, wt=wt, xt=xt, st=st, extra=extra,
                          zeros=zeros, codebook=cb)
+    options = "=mma-min-rows=1 emulate-mma=true" if mma else "=mma-min-rows=0"
     proc = subprocess.run([str(BUILD / "bin" / "tessera-opt"), "-",
                            "--tessera-pack-function-boundaries",
-                           "--tessera-lower-mpmm-to-parallel-loops"],
+                           f"--tessera-lower-mpmm-to-parallel-loops{options}"],
                           input=text, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     lowered = proc.stdout
-    assert "tessera.mpmm" not in lowered and "memref.atomic_rmw addf" in lowered
+    assert "tessera.mpmm" not in lowered
+    if mma:
+        assert "memref.atomic_rmw" not in lowered  # every M on the emulated tensor cores
+    else:
+        assert "memref.atomic_rmw addf" in lowered
     np_float = {"f32": np.float32, "f16": np.float16}
     lo, hi = ref.code_range(bits, signed)
     codes = rng.integers(lo, hi + 1, size=(n, k))
@@ -338,11 +383,13 @@ def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f3
     deq = ref.dequantize(codes, scales, g, z, zero, table,
                          None if codebook else float_format)
     values = np.abs(deq)
-    if zero == "int":  # the kernel computes s * (sum x v - z * sum x)
+    if zero == "int" and not mma:  # the kernel computes s * (sum x v - z * sum x)
         values = np.repeat(np.abs(scales.astype(np.float64)), g, axis=1) * (
             np.abs(ref.dequantize(codes, np.ones_like(scales), g, None, "none", table,
                                   None if codebook else float_format))
             + np.repeat(np.abs(z), g, axis=1))
+    elif zero == "float":  # s * v + z, rounded in f32 before f16
+        values = values + 2 * np.repeat(np.abs(z.astype(np.float64)), g, axis=1)
     for m in ms:
         x = rng.standard_normal((m, k)).astype(np_float[xt])
         init = rng.standard_normal((m, n)).astype(np.float32)
@@ -351,6 +398,8 @@ def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f3
         # f32 sums over K terms (and the group sums of x for zero points).
         bound = 4 * (k + 8) * 2.0 ** -24 * (np.abs(x.astype(np.float64)) @ values.T
                                             + np.abs(init)) + 1e-30
+        if mma:  # x and the dequantized weights rounded to f16 (2^-11 each)
+            bound += 2.0 ** -9 * (np.abs(x.astype(np.float64)) @ values.T)
         assert y.shape == (m, n)
         err = np.abs(y - want)
         assert (err <= bound).all(), (
@@ -390,3 +439,52 @@ def test_gpu_kernel_numerics_chunks(run, tmp_path, shape):
 def test_gpu_kernel_numerics_16_bit_operands(run, tmp_path):
     kernel_case(run, tmp_path, np.random.default_rng(), wt="ui5", zero="float", xt="f16",
                 st="f16")
+
+
+# --- the tensor-core kernel, emulated lane by lane on the CPU -----------------
+# With emulate-mma, each warp's 32 lanes run the GPU kernel's fragment loads
+# (decode, dequantize, x rows, the k relabelling) and result stores one after
+# another, and every mma.sync m16n8k16 is computed from the PTX fragment
+# layout; mma-min-rows=1 sends every M through it, so partial warp and block
+# tiles (M and N not multiples of 32 and 64) are covered. A kernel with a
+# wrong fragment layout fails here: swapping the k-slots of one A register,
+# or the two columns of a C pair, fails every case.
+
+MMA_SHAPES = dict(n=40, k=128, g=32, ms=(1, 5, 16, 70, 130))
+
+
+@pytest.mark.parametrize("bits", range(1, 9))
+@pytest.mark.parametrize("zero", ["none", "int", "float"])
+def test_mma_kernel_numerics_unsigned(run, tmp_path, bits, zero):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt=f"ui{bits}", zero=zero,
+                mma=True, **MMA_SHAPES)
+
+
+@pytest.mark.parametrize("bits", range(2, 9))
+def test_mma_kernel_numerics_signed(run, tmp_path, bits):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt=f"si{bits}", mma=True,
+                **MMA_SHAPES)
+
+
+@pytest.mark.parametrize("wt", sorted(FLOAT_CODES))
+def test_mma_kernel_numerics_float_codes(run, tmp_path, wt):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt=wt, zero="float", mma=True,
+                **MMA_SHAPES)
+
+
+def test_mma_kernel_numerics_codebook(run, tmp_path):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt="ui4", codebook=True, mma=True,
+                **MMA_SHAPES)
+
+
+@pytest.mark.parametrize("shape", [(72, 64, 64), (9, 96, 96), (33, 256, 128)])
+def test_mma_kernel_numerics_shapes(run, tmp_path, shape):
+    """Per-channel groups, several n tiles and blocks, groups of several steps."""
+    n, k, g = shape
+    kernel_case(run, tmp_path, np.random.default_rng(), wt="ui3", zero="int", n=n, k=k,
+                g=g, mma=True, ms=(3, 64, 129))
+
+
+def test_mma_kernel_numerics_16_bit_operands(run, tmp_path):
+    kernel_case(run, tmp_path, np.random.default_rng(), wt="ui5", zero="float", xt="f16",
+                st="f16", mma=True, **MMA_SHAPES)

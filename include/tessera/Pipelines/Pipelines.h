@@ -85,6 +85,10 @@ struct CudaPipelineOptions {
   std::string format = "fatbin";
   /// Optimization level of the NVPTX back end and ptxas.
   int optLevel = 3;
+  /// mpmm with at least this many rows of x runs on tensor cores (mma.sync
+  /// with f16 operands, f32 accumulators); 0 keeps every M on the f32
+  /// CUDA-core kernels. Architectures before sm_80 never take them.
+  int64_t mmaMinRows = 32;
   /// As CpuPipelineOptions::crashReproducer.
   std::string crashReproducer;
 };

@@ -1,0 +1,514 @@
+//===- MpmmGpuKernels.cpp - mpmm on tensor cores, code decoding -----------===//
+//
+// The tensor-core kernel of tessera-lower-mpmm-to-parallel-loops, and the
+// decoding IR both GPU kernels share.
+//
+// Tensor-core kernel. Blocks of 128 threads (4 warps, 2 x 2) compute 64 x 64
+// tiles of Y; a warp computes 32 x 32 outputs as 2 x 4 tiles of
+// mma.sync.m16n8k16 (f16 operands, f32 accumulators held in registers over
+// all of K). K advances in steps of 32 codes: thread t of a quad (t = lane
+// % 4) decodes 8 consecutive codes k0 + 8t .. k0 + 8t + 7 of each of its
+// weight rows (b bytes, any width), dequantizes them with the group's scale
+// and zero point in registers (f32, rounded to f16) and loads the same 8
+// columns of its rows of x. Within a step these 8 columns fill the thread's
+// k-slots of two mma.sync: slots {2t, 2t+1} and {2t+8, 2t+9} of the first
+// take k0 + 8t + {0, 1} and {2, 3}, those of the second {4, 5} and {6, 7}.
+// The k-slots of A (x) and B (W) held by a thread depend only on t, and the
+// slots of the four threads of a quad cover the 16 of an mma once, so this
+// relabelling of k is the same for both operands and leaves each product
+// unchanged, while every thread reads whole runs of b bytes of W and 32
+// contiguous bytes of a row of x. Rows past M and N are clamped to the last
+// one (loaded, computed, not stored): the mma is warp-wide, so every lane
+// runs it.
+//
+// Fragments (PTX ISA, mma.m16n8k16 .f16; g = lane / 4):
+//   A vector<4x2xf16>: rows g, g+8, g, g+8 of slots {2t, 2t+1}, {2t, 2t+1},
+//                      {2t+8, 2t+9}, {2t+8, 2t+9};
+//   B vector<2x2xf16>: column g, slots {2t, 2t+1} and {2t+8, 2t+9};
+//   C vector<2x2xf32>: rows g and g+8, columns 2t and 2t+1.
+//
+// The emulated form (a test mode) runs the same fragment loads and stores
+// lane by lane and computes each mma from the PTX layout above, written
+// independently as the inverse maps (row, k) -> (lane, element).
+//
+//===----------------------------------------------------------------------===//
+
+#include "MpmmGpuKernels.h"
+#include "PackedCodes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+Value mlir::tessera::emitToF32(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  if (auto vector = dyn_cast<VectorType>(v.getType()))
+    f32 = vector.clone(f32);
+  return v.getType() == f32 ? v : arith::ExtFOp::create(b, loc, f32, v);
+}
+
+void mlir::tessera::emitDecodeRun(OpBuilder &b, Location loc,
+                                  const MpmmGpuOperands &o, Value row, Value k0,
+                                  function_ref<void(int64_t, Value)> use) {
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto int64 = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i64, v);
+  };
+  // First byte of the run: (row*K + k0) * b / 8, exact for k0 % 8 == 0.
+  Value element = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, row, index(o.k)), k0);
+  Value byte = arith::DivUIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, element, index(o.bits)), index(8));
+  // 8-bit codes are their bytes; narrower ones are gathered into one word.
+  Value word = int64(0);
+  for (unsigned i = 0; o.bits < 8 && i < o.bits; ++i) {
+    Value at = arith::AddIOp::create(b, loc, byte, index(i));
+    Value v = arith::ExtUIOp::create(
+        b, loc, i64, memref::LoadOp::create(b, loc, o.weights, ValueRange{at}));
+    word = arith::OrIOp::create(b, loc, word,
+                                arith::ShLIOp::create(b, loc, v, int64(8 * i)));
+  }
+  bool signedValue = o.signedCodes && !o.table;
+  for (int64_t l = 0; l < kMpmmRunCodes; ++l) {
+    Value code;
+    if (o.bits == 8) {
+      Value at = arith::AddIOp::create(b, loc, byte, index(l));
+      Value v = memref::LoadOp::create(b, loc, o.weights, ValueRange{at});
+      code = signedValue ? Value(arith::ExtSIOp::create(b, loc, i64, v))
+                         : Value(arith::ExtUIOp::create(b, loc, i64, v));
+    } else {
+      // Code l: bits [l*b, (l+1)*b), to the top and back.
+      code = arith::ShLIOp::create(b, loc, word, int64(64 - (l + 1) * o.bits));
+      Value down = int64(64 - o.bits);
+      code = signedValue ? Value(arith::ShRSIOp::create(b, loc, code, down))
+                         : Value(arith::ShRUIOp::create(b, loc, code, down));
+    }
+    if (o.table) {
+      Value idx = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), code);
+      use(l,
+          emitToF32(b, loc,
+                    memref::LoadOp::create(b, loc, o.table, ValueRange{idx})));
+    } else {
+      use(l, signedValue ? Value(arith::SIToFPOp::create(b, loc, f32, code))
+                         : Value(arith::UIToFPOp::create(b, loc, f32, code)));
+    }
+  }
+}
+
+std::pair<Value, Value>
+mlir::tessera::emitGroupScaleZero(OpBuilder &b, Location loc,
+                                  const MpmmGpuOperands &o, Value row,
+                                  Value group) {
+  Value s = emitToF32(
+      b, loc, memref::LoadOp::create(b, loc, o.scales, ValueRange{row, group}));
+  Value z;
+  if (o.zeroMode == ZeroPointMode::Int) {
+    Value at = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(
+            b, loc, row, arith::ConstantIndexOp::create(b, loc, o.k / o.group)),
+        group);
+    Value code = emitReadPackedCode(b, loc, o.zeros, at, o.bits, o.signedZeros);
+    z = arith::SIToFPOp::create(b, loc, b.getF32Type(), code);
+  } else if (o.zeroMode == ZeroPointMode::Float) {
+    z = emitToF32(
+        b, loc,
+        memref::LoadOp::create(b, loc, o.zeros, ValueRange{row, group}));
+  }
+  return {s, z};
+}
+
+Value mlir::tessera::emitDequantize(OpBuilder &b, Location loc,
+                                    ZeroPointMode mode, Value v, Value s,
+                                    Value z) {
+  switch (mode) {
+  case ZeroPointMode::Int:
+    return arith::MulFOp::create(b, loc, s,
+                                 arith::SubFOp::create(b, loc, v, z));
+  case ZeroPointMode::Float:
+    return arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, s, v),
+                                 z);
+  case ZeroPointMode::None:
+    break;
+  }
+  return arith::MulFOp::create(b, loc, s, v);
+}
+
+namespace {
+
+constexpr int64_t kTilesM = 2, kTilesN = 4; // mma tiles (16 x 8) per warp
+constexpr int64_t kWarpRows = 16 * kTilesM, kWarpCols = 8 * kTilesN;
+constexpr int64_t kWarpsM = 2, kWarpsN = 2;
+constexpr int64_t kBlockRows = kWarpRows * kWarpsM;
+constexpr int64_t kBlockCols = kWarpCols * kWarpsN;
+constexpr int64_t kWarpSize = 32;
+constexpr int64_t kThreads = kWarpSize * kWarpsM * kWarpsN;
+constexpr int64_t kStepCodes = 4 * kMpmmRunCodes; // a quad's codes per step
+constexpr int64_t kTiles = kTilesM * kTilesN;
+
+/// What a lane reads and writes: its rows of x (two per m tile: g, g + 8)
+/// and of W (one per n tile: g), clamped into the matrices.
+struct Lane {
+  Value g, t, mWarp, nWarp;
+  Value xRows[kTilesM][2];
+  Value wRows[kTilesN];
+};
+
+/// A lane's operands of the 2 x 2 x 4 mma of one step (halves x m x n).
+struct Fragments {
+  Value a[kTilesM][2]; // vector<4x2xf16>
+  Value b[kTilesN][2]; // vector<2x2xf16>
+};
+
+class MmaKernelBuilder {
+public:
+  MmaKernelBuilder(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
+                   Value m)
+      : b(b), loc(loc), o(o), m(m) {}
+
+  void emit(bool emulate) {
+    Value nBlocks = index((o.n + kBlockCols - 1) / kBlockCols);
+    Value mBlocks = arith::CeilDivUIOp::create(b, loc, m, index(kBlockRows));
+    if (emulate) {
+      scf::ParallelOp::create(
+          b, loc, ValueRange{index(0), index(0), index(0)},
+          ValueRange{nBlocks, mBlocks, index(kWarpsM * kWarpsN)},
+          ValueRange{index(1), index(1), index(1)},
+          [&](OpBuilder &, Location, ValueRange ivs) {
+            emulatedWarp(ivs[0], ivs[1], ivs[2]);
+          });
+      return;
+    }
+    auto blocks = scf::ParallelOp::create(
+        b, loc, ValueRange{index(0), index(0)}, ValueRange{nBlocks, mBlocks},
+        ValueRange{index(1), index(1)},
+        [&](OpBuilder &, Location, ValueRange ivs) {
+          // Computed outside the thread loop, which keeps the canonicalizer
+          // from merging the two loops (and dropping their mapping).
+          Value n0 = mul(ivs[0], kBlockCols), m0 = mul(ivs[1], kBlockRows);
+          auto threads = scf::ParallelOp::create(
+              b, loc, ValueRange{index(0)}, ValueRange{index(kThreads)},
+              ValueRange{index(1)}, [&](OpBuilder &, Location, ValueRange tid) {
+                thread(n0, m0, tid[0]);
+              });
+          mapTo(threads, {gpu::Processor::ThreadX});
+        });
+    mapTo(blocks, {gpu::Processor::BlockX, gpu::Processor::BlockY});
+  }
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
+  Value add(Value a, int64_t c) { return add(a, index(c)); }
+  Value mul(Value a, int64_t c) {
+    return arith::MulIOp::create(b, loc, a, index(c));
+  }
+  Value div(Value a, int64_t c) {
+    return arith::DivUIOp::create(b, loc, a, index(c));
+  }
+  Value rem(Value a, int64_t c) {
+    return arith::RemUIOp::create(b, loc, a, index(c));
+  }
+  Value f16(Value v) {
+    return arith::TruncFOp::create(b, loc, b.getF16Type(), v);
+  }
+  Value extract(Value vector, ArrayRef<int64_t> position) {
+    return vector::ExtractOp::create(b, loc, vector, position);
+  }
+
+  void mapTo(scf::ParallelOp loop, ArrayRef<gpu::Processor> processors) {
+    SmallVector<gpu::ParallelLoopDimMappingAttr> mapping;
+    for (gpu::Processor p : processors)
+      mapping.push_back(gpu::ParallelLoopDimMappingAttr::get(
+          b.getContext(), p, b.getDimIdentityMap(), b.getDimIdentityMap()));
+    (void)gpu::setMappingAttr(loop, mapping);
+  }
+
+  /// The warp's origin in Y for warp `warp` of block (n0, m0).
+  std::pair<Value, Value> warpOrigin(Value n0, Value m0, Value warp) {
+    Value mWarp = add(m0, mul(div(warp, kWarpsN), kWarpRows));
+    Value nWarp = add(n0, mul(rem(warp, kWarpsN), kWarpCols));
+    return {mWarp, nWarp};
+  }
+
+  Lane lane(Value mWarp, Value nWarp, Value laneId) {
+    Lane l;
+    l.g = div(laneId, 4);
+    l.t = rem(laneId, 4);
+    l.mWarp = mWarp;
+    l.nWarp = nWarp;
+    Value lastRow = arith::SubIOp::create(b, loc, m, index(1));
+    for (int64_t i = 0; i < kTilesM; ++i)
+      for (int64_t h = 0; h < 2; ++h)
+        l.xRows[i][h] = arith::MinUIOp::create(
+            b, loc, add(add(mWarp, 16 * i + 8 * h), l.g), lastRow);
+    for (int64_t j = 0; j < kTilesN; ++j)
+      l.wRows[j] = arith::MinUIOp::create(b, loc, add(add(nWarp, 8 * j), l.g),
+                                          index(o.n - 1));
+    return l;
+  }
+
+  /// Scales and zero points of the lane's weight rows for group `group`.
+  void groupParams(const Lane &l, Value group, Value (&s)[kTilesN],
+                   Value (&z)[kTilesN]) {
+    for (int64_t j = 0; j < kTilesN; ++j)
+      std::tie(s[j], z[j]) = emitGroupScaleZero(b, loc, o, l.wRows[j], group);
+  }
+
+  /// The first code of the lane's run in the step that starts at `kStep`.
+  Value laneK(const Lane &l, Value kStep) {
+    return add(kStep, mul(l.t, kMpmmRunCodes));
+  }
+
+  /// The lane's B fragments (both halves of the step) of n tile j: its 8
+  /// codes of weight row g, dequantized and rounded to f16.
+  void bFragments(const Lane &l, Value kStep, Value (&s)[kTilesN],
+                  Value (&z)[kTilesN], Fragments &f) {
+    auto bType = VectorType::get({2, 2}, b.getF16Type());
+    for (int64_t j = 0; j < kTilesN; ++j) {
+      SmallVector<Value> w;
+      emitDecodeRun(
+          b, loc, o, l.wRows[j], laneK(l, kStep), [&](int64_t, Value value) {
+            w.push_back(
+                f16(emitDequantize(b, loc, o.zeroMode, value, s[j], z[j])));
+          });
+      for (int64_t half = 0; half < 2; ++half)
+        f.b[j][half] = vector::FromElementsOp::create(
+            b, loc, bType, ArrayRef<Value>(w).slice(4 * half, 4));
+    }
+  }
+
+  /// The lane's A fragments (both halves of the step) of m tile i: the same
+  /// 8 columns of its rows g and g + 8 of x, rounded to f16.
+  void aFragments(const Lane &l, Value kStep, int64_t i, Fragments &f) {
+    Type xElement = cast<MemRefType>(o.x.getType()).getElementType();
+    auto xRun = VectorType::get({kMpmmRunCodes}, xElement);
+    auto run16 = VectorType::get({kMpmmRunCodes}, b.getF16Type());
+    auto aType = VectorType::get({4, 2}, b.getF16Type());
+    Value rows[2];
+    for (int64_t h = 0; h < 2; ++h) {
+      rows[h] = vector::LoadOp::create(
+          b, loc, xRun, o.x, ValueRange{l.xRows[i][h], laneK(l, kStep)});
+      if (!xElement.isF16())
+        rows[h] =
+            arith::TruncFOp::create(b, loc, run16, emitToF32(b, loc, rows[h]));
+    }
+    for (int64_t half = 0; half < 2; ++half) {
+      int64_t c = 4 * half;
+      f.a[i][half] = vector::FromElementsOp::create(
+          b, loc, aType,
+          ValueRange{extract(rows[0], c), extract(rows[0], c + 1),
+                     extract(rows[1], c), extract(rows[1], c + 1),
+                     extract(rows[0], c + 2), extract(rows[0], c + 3),
+                     extract(rows[1], c + 2), extract(rows[1], c + 3)});
+    }
+  }
+
+  /// Adds the lane's accumulators (tile i * kTilesN + j) into Y.
+  void store(const Lane &l, ArrayRef<Value> acc) {
+    for (int64_t i = 0; i < kTilesM; ++i)
+      for (int64_t j = 0; j < kTilesN; ++j)
+        for (int64_t h = 0; h < 2; ++h)
+          for (int64_t e = 0; e < 2; ++e) {
+            Value row = add(add(l.mWarp, 16 * i + 8 * h), l.g);
+            Value col = add(add(l.nWarp, 8 * j + e), mul(l.t, 2));
+            Value inside = arith::AndIOp::create(
+                b, loc,
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                      m),
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col,
+                                      index(o.n)));
+            Value value = extract(acc[i * kTilesN + j], {h, e});
+            scf::IfOp::create(b, loc, inside, [&](OpBuilder &, Location) {
+              Value old =
+                  memref::LoadOp::create(b, loc, o.y, ValueRange{row, col});
+              memref::StoreOp::create(b, loc,
+                                      arith::AddFOp::create(b, loc, old, value),
+                                      o.y, ValueRange{row, col});
+              scf::YieldOp::create(b, loc);
+            });
+          }
+  }
+
+  /// A thread of the GPU kernel: accumulators in registers over all of K.
+  void thread(Value n0, Value m0, Value tid) {
+    auto [mWarp, nWarp] = warpOrigin(n0, m0, div(tid, kWarpSize));
+    Lane l = lane(mWarp, nWarp, rem(tid, kWarpSize));
+    auto cType = VectorType::get({2, 2}, b.getF32Type());
+    Value zero = arith::ConstantOp::create(
+        b, loc, cast<TypedAttr>(b.getZeroAttr(cType)));
+    SmallVector<Value> init(kTiles, zero);
+    auto groups = scf::ForOp::create(
+        b, loc, index(0), index(o.k / o.group), index(1), init,
+        [&](OpBuilder &, Location, Value group, ValueRange acc) {
+          Value s[kTilesN], z[kTilesN];
+          groupParams(l, group, s, z);
+          Value kGroup = mul(group, o.group);
+          auto steps = scf::ForOp::create(
+              b, loc, index(0), index(o.group / kStepCodes), index(1), acc,
+              [&](OpBuilder &, Location, Value step, ValueRange acc) {
+                // B for every n tile, then each m tile's A and its mma
+                // (fewer fragments live at once).
+                Value kStep = add(kGroup, mul(step, kStepCodes));
+                Fragments f;
+                bFragments(l, kStep, s, z, f);
+                SmallVector<Value> next(acc.begin(), acc.end());
+                for (int64_t i = 0; i < kTilesM; ++i) {
+                  aFragments(l, kStep, i, f);
+                  for (int64_t half = 0; half < 2; ++half)
+                    for (int64_t j = 0; j < kTilesN; ++j) {
+                      Value &c = next[i * kTilesN + j];
+                      c = nvgpu::MmaSyncOp::create(
+                          b, loc, f.a[i][half], f.b[j][half], c,
+                          ArrayRef<int64_t>{16, 8, 16});
+                    }
+                }
+                scf::YieldOp::create(b, loc, next);
+              });
+          scf::YieldOp::create(b, loc, steps.getResults());
+        });
+    store(l, llvm::to_vector_of<Value>(groups.getResults()));
+  }
+
+  /// Loop over `count` iterations with the body given the induction variable.
+  void loop(int64_t count, function_ref<void(Value)> body) {
+    scf::ForOp::create(b, loc, index(0), index(count), index(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value iv, ValueRange) {
+                         body(iv);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+
+  /// A warp of the emulated kernel: its lanes one after another, fragments
+  /// and accumulators in memory, each mma.sync computed from the layout.
+  void emulatedWarp(Value bn, Value bm, Value warp) {
+    auto [mWarp, nWarp] =
+        warpOrigin(mul(bn, kBlockCols), mul(bm, kBlockRows), warp);
+    Type f16Type = b.getF16Type(), f32 = b.getF32Type();
+    Value acc = memref::AllocaOp::create(
+        b, loc, MemRefType::get({kWarpSize, kTiles, 4}, f32));
+    Value aMem = memref::AllocaOp::create(
+        b, loc, MemRefType::get({kWarpSize, kTilesM, 2, 8}, f16Type));
+    Value bMem = memref::AllocaOp::create(
+        b, loc, MemRefType::get({kWarpSize, kTilesN, 2, 4}, f16Type));
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    loop(kWarpSize, [&](Value ln) {
+      loop(kTiles, [&](Value tile) {
+        loop(4, [&](Value e) {
+          memref::StoreOp::create(b, loc, zero, acc, ValueRange{ln, tile, e});
+        });
+      });
+    });
+    loop(o.k / o.group, [&](Value group) {
+      loop(o.group / kStepCodes, [&](Value step) {
+        Value kStep = add(mul(group, o.group), mul(step, kStepCodes));
+        // Every lane's fragments, through the GPU kernel's code.
+        loop(kWarpSize, [&](Value ln) {
+          Lane l = lane(mWarp, nWarp, ln);
+          Value s[kTilesN], z[kTilesN];
+          groupParams(l, group, s, z);
+          Fragments f;
+          bFragments(l, kStep, s, z, f);
+          for (int64_t i = 0; i < kTilesM; ++i)
+            aFragments(l, kStep, i, f);
+          for (int64_t half = 0; half < 2; ++half) {
+            for (int64_t i = 0; i < kTilesM; ++i)
+              for (int64_t e = 0; e < 8; ++e)
+                memref::StoreOp::create(
+                    b, loc, extract(f.a[i][half], {e / 2, e % 2}), aMem,
+                    ValueRange{ln, index(i), index(half), index(e)});
+            for (int64_t j = 0; j < kTilesN; ++j)
+              for (int64_t e = 0; e < 4; ++e)
+                memref::StoreOp::create(
+                    b, loc, extract(f.b[j][half], {e / 2, e % 2}), bMem,
+                    ValueRange{ln, index(j), index(half), index(e)});
+          }
+        });
+        // D += A B for each tile, element (lane, e) of D at row
+        // lane/4 + 8(e/2), column 2(lane%4) + e%2; A(row, k) held by lane
+        // 4(row%8) + (k%8)/2 as element 2(row/8) + 4(k/8) + k%2, B(k, col)
+        // by lane 4 col + (k%8)/2 as element 2(k/8) + k%2.
+        loop(2, [&](Value half) {
+          loop(kTilesM, [&](Value i) {
+            loop(kTilesN, [&](Value j) {
+              loop(kWarpSize, [&](Value ln) {
+                loop(4, [&](Value e) {
+                  Value row = add(div(ln, 4), mul(div(e, 2), 8));
+                  Value col = add(mul(rem(ln, 4), 2), rem(e, 2));
+                  Value tile = add(mul(i, kTilesN), j);
+                  auto sum = scf::ForOp::create(
+                      b, loc, index(0), index(16), index(1),
+                      ValueRange{memref::LoadOp::create(
+                          b, loc, acc, ValueRange{ln, tile, e})},
+                      [&](OpBuilder &, Location, Value kk, ValueRange partial) {
+                        Value kLow = div(rem(kk, 8), 2);
+                        Value aLane = add(mul(rem(row, 8), 4), kLow);
+                        Value aElem =
+                            add(add(mul(div(row, 8), 2), mul(div(kk, 8), 4)),
+                                rem(kk, 2));
+                        Value bLane = add(mul(col, 4), kLow);
+                        Value bElem = add(mul(div(kk, 8), 2), rem(kk, 2));
+                        Value av = memref::LoadOp::create(
+                            b, loc, aMem, ValueRange{aLane, i, half, aElem});
+                        Value bv = memref::LoadOp::create(
+                            b, loc, bMem, ValueRange{bLane, j, half, bElem});
+                        Value product = arith::MulFOp::create(
+                            b, loc, arith::ExtFOp::create(b, loc, f32, av),
+                            arith::ExtFOp::create(b, loc, f32, bv));
+                        scf::YieldOp::create(b, loc,
+                                             ValueRange{arith::AddFOp::create(
+                                                 b, loc, partial[0], product)});
+                      });
+                  memref::StoreOp::create(b, loc, sum.getResult(0), acc,
+                                          ValueRange{ln, tile, e});
+                });
+              });
+            });
+          });
+        });
+      });
+    });
+    // Every lane's accumulators into Y, through the GPU kernel's code.
+    loop(kWarpSize, [&](Value ln) {
+      Lane l = lane(mWarp, nWarp, ln);
+      auto cType = VectorType::get({2, 2}, f32);
+      SmallVector<Value> tiles;
+      for (int64_t tile = 0; tile < kTiles; ++tile) {
+        SmallVector<Value> elements;
+        for (int64_t e = 0; e < 4; ++e)
+          elements.push_back(memref::LoadOp::create(
+              b, loc, acc, ValueRange{ln, index(tile), index(e)}));
+        tiles.push_back(
+            vector::FromElementsOp::create(b, loc, cType, elements));
+      }
+      store(l, tiles);
+    });
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const MpmmGpuOperands &o;
+  Value m;
+};
+
+} // namespace
+
+bool mlir::tessera::mmaKernelFits(const MpmmGpuOperands &o) {
+  return o.group % kStepCodes == 0 && o.k % kStepCodes == 0;
+}
+
+void mlir::tessera::emitMmaNest(OpBuilder &b, Location loc,
+                                const MpmmGpuOperands &o, Value m,
+                                bool emulate) {
+  MmaKernelBuilder(b, loc, o, m).emit(emulate);
+}

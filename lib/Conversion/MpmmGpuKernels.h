@@ -1,0 +1,68 @@
+//===- MpmmGpuKernels.h - mpmm kernels of the CUDA pipeline ------*- C++
+//-*-===//
+//
+// Shared by tessera-lower-mpmm-to-parallel-loops' two kernels (the fused
+// split-K kernel on CUDA cores and the tensor-core kernel): the operands as
+// buffers, and the IR that decodes weight codes and applies group scales
+// and zero points. Private to lib/Conversion.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_LIB_CONVERSION_MPMMGPUKERNELS_H
+#define TESSERA_LIB_CONVERSION_MPMMGPUKERNELS_H
+
+#include "tessera/Dialect/Tessera.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::tessera {
+
+/// Codes decoded from one run of b bytes.
+constexpr int64_t kMpmmRunCodes = 8;
+
+/// An mpmm's operands as buffers (x has a unit innermost stride), with what
+/// the kernels need to know about them.
+struct MpmmGpuOperands {
+  Value x, weights, scales, zeros, codebook, table, y;
+  unsigned bits = 0;
+  bool signedCodes = false, signedZeros = false;
+  ZeroPointMode zeroMode = ZeroPointMode::None;
+  int64_t n = 0, k = 0, group = 0;
+};
+
+/// Decodes the 8 codes of weight row `row` at k0 .. k0+7 (k0 a multiple of
+/// 8) and calls `use(l, v)` with the value v(q) of code l as f32 (the
+/// integer code, or its entry of the decode table for float formats and
+/// codebooks) as soon as it is decoded, so that consumers interleave with
+/// the decoding (fewer live registers).
+void emitDecodeRun(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
+                   Value row, Value k0, function_ref<void(int64_t, Value)> use);
+
+/// The scale of (row, group) as f32 and its zero point (null without one):
+/// an integer zero point as its f32 value, a float offset as f32.
+std::pair<Value, Value> emitGroupScaleZero(OpBuilder &b, Location loc,
+                                           const MpmmGpuOperands &o, Value row,
+                                           Value group);
+
+/// The dequantized weight of value v: s * (v - z), s * v + z or s * v.
+Value emitDequantize(OpBuilder &b, Location loc, ZeroPointMode mode, Value v,
+                     Value s, Value z);
+
+/// `v` as f32.
+Value emitToF32(OpBuilder &b, Location loc, Value v);
+
+/// Whether the tensor-core kernel takes this mpmm: K steps of 32 codes that
+/// stay inside a group.
+bool mmaKernelFits(const MpmmGpuOperands &o);
+
+/// The tensor-core kernel for all M rows (Y already holds init): warps of
+/// 32 x 32 outputs, mma.sync m16n8k16 with f16 operands and f32
+/// accumulators. With `emulate`, each warp's 32 lanes and its mma.sync run
+/// one after another (on a CPU), so that the fragment layout is checked
+/// without a GPU.
+void emitMmaNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o, Value m,
+                 bool emulate);
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_LIB_CONVERSION_MPMMGPUKERNELS_H
