@@ -90,6 +90,19 @@ def torch_peer():
     return None
 
 
+def check(y, x, q, deq):
+    """The first and last rows of a result against the reference, within the
+    rounding of the kernel that ran (f16 operands on tensor cores, f32
+    otherwise), so that no wrong kernel is timed."""
+    rows = sorted({0, 1, len(x) - 1})
+    want = x[rows].astype(np.float64) @ deq.T
+    bound = 2.0 ** -9 * (np.abs(x[rows]) @ np.abs(deq).T) + 1e-4
+    err = np.abs(y[rows] - want)
+    if not (err <= bound).all():
+        raise SystemExit(f"cuda_bench: wrong result for M = {len(x)}, "
+                         f"N x K = {q.codes.shape}: max error {err.max():.3g}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -134,11 +147,14 @@ def main():
         else:
             fn = ts.compile(graph(n, k), target=f"cuda:{args.arch}")
             params = []
+        deq = q.dequantize().astype(np.float64)
         w16 = None
         if torch:
             w16 = torch.from_numpy(q.dequantize()).to("cuda", torch.float16)
         for m in batches:
-            x = ts.cuda.to_device(rng.standard_normal((m, k)).astype(np.float32))
+            xh = rng.standard_normal((m, k)).astype(np.float32)
+            x = ts.cuda.to_device(xh)
+            check(fn(x, *params).numpy(), xh, q, deq)
             seconds = timed(lambda: fn(x, *params), lambda: None)
             gbs = weight_bytes(q) / seconds / 1e9
             tflops = 2 * m * n * k / seconds / 1e12

@@ -409,21 +409,6 @@ def TesseraPlaceBuffersOnGpu
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
-def TesseraAllowLargeMmaKernels
-    : Pass<"tessera-allow-large-mma-kernels", "::mlir::ModuleOp"> {
-  let summary = "Let ptxas give tensor-core kernels up to 255 registers";
-  let description = [{
-    Runs on outlined GPU kernels (CUDA pipeline, before the NVVM lowering).
-    A kernel of known block size gets `.maxntid`, and ptxas then holds it to
-    128 registers per thread, spilling if it must. Every `gpu.func` kernel
-    that issues `nvgpu.mma.sync` (whose warps keep their accumulator tiles
-    in registers over all of K) gets `nvvm.minctasm = 1`
-    (`.minnctapersm 1`): one resident block per multiprocessor is enough,
-    so ptxas may use up to 255 registers instead of spilling in the inner
-    loop. Other kernels are left as they are.
-  }];
-}
-
 def TesseraTileParallelLoopsForGpu
     : Pass<"tessera-tile-parallel-loops-for-gpu", "::mlir::func::FuncOp"> {
   let summary = "Tile each parallel loop nest into blocks of threads along its innermost dimension";
@@ -471,19 +456,21 @@ def TesseraLowerMpmmToParallelLoops
       bytes of W. On a CPU the nest runs as loops, which is how its
       numerics are tested without a GPU.
     - M at least `mma-min-rows` (K and the group size multiples of 32): the
-      tensor-core kernel, already mapped to blocks of 128 threads (4 warps)
-      computing 64 x 64 tiles of Y. Each warp holds 32 x 32 f32
-      accumulators in registers over all of K and issues
-      `nvgpu.mma.sync` m16n8k16 with f16 operands: a thread decodes 8
-      consecutive codes of each of its weight rows per step of 32, applies
-      the group's scale and zero point in registers (f32, rounded to f16)
-      and loads the same 8 columns of its rows of x (rounded to f16). The
-      k-slots of the mma fragments are relabelled so that both operands of
-      a thread are contiguous runs (the relabelling is the same for A and
-      B, so every product is unchanged). With `emulate-mma` (tests) each
-      warp's lanes run one after another, its fragments in memory, and each
-      mma is computed from the PTX fragment layout, so that the kernel's
-      fragment loads and stores run on a CPU.
+      tensor-core kernel, already mapped to blocks of 256 threads (8 warps)
+      computing 128 x 64 tiles of Y. Each step of 32 codes is staged in
+      shared memory (two private `memref.global`s in the workgroup address
+      space): every thread decodes 8 consecutive codes of one of the
+      block's weight rows, applies the group's scale and zero point in
+      registers (f32, rounded to f16) and converts 16 values of one of its
+      rows of x to f16; after a `gpu.barrier` each warp reads its fragments
+      (16-byte loads) and issues 16 `nvgpu.mma.sync` m16n8k16, keeping 32 x
+      32 f32 accumulators in registers over all of K; a second barrier
+      guards the staging. The k-slots of the mma fragments are relabelled
+      so that a lane's operands are contiguous (the relabelling is the same
+      for A and B, so every product is unchanged). With `emulate-mma`
+      (tests) the staging runs thread by thread and each warp's lanes one
+      after another, in memory, and each mma is computed from the PTX
+      fragment layout, so that the whole kernel runs on a CPU.
 
     Operands enter through `bufferization.to_buffer` and Y leaves through
     `to_tensor`, so the nests sit in tensor code. Taken: f32 results; f32,

@@ -268,7 +268,7 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
   // M = 1: one row per thread; at least mma-min-rows rows: tensor cores;
   // in between, four rows per thread.
   bool mma = mmaMinRows > 0 && mmaKernelFits(o);
-  auto tensorCores = [&] { emitMmaNest(b, loc, o, m, emulateMma); };
+  auto tensorCores = [&] { emitMmaNest(b, loc, module, o, m, emulateMma); };
   auto fourRows = [&] { emitSplitKNest(b, loc, o, m, 4); };
   auto manyRows = [&] {
     if (!mma)

@@ -14,6 +14,7 @@
 #include "tessera/Dialect/Tessera.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::tessera {
 
@@ -55,13 +56,15 @@ Value emitToF32(OpBuilder &b, Location loc, Value v);
 /// stay inside a group.
 bool mmaKernelFits(const MpmmGpuOperands &o);
 
-/// The tensor-core kernel for all M rows (Y already holds init): warps of
-/// 32 x 32 outputs, mma.sync m16n8k16 with f16 operands and f32
-/// accumulators. With `emulate`, each warp's 32 lanes and its mma.sync run
-/// one after another (on a CPU), so that the fragment layout is checked
-/// without a GPU.
-void emitMmaNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o, Value m,
-                 bool emulate);
+/// The tensor-core kernel for all M rows (Y already holds init): blocks of
+/// 8 warps compute 128 x 64 tiles of Y, staging each step of 32 codes (x
+/// and the dequantized weights, f16) in shared memory (globals added to
+/// `module`); a warp computes 32 x 32 outputs with mma.sync m16n8k16 and
+/// f32 accumulators. With `emulate`, each block's threads, and each warp's
+/// lanes and mma.sync, run one after another (on a CPU), so that the
+/// staging and the fragment layout are checked without a GPU.
+void emitMmaNest(OpBuilder &b, Location loc, ModuleOp module,
+                 const MpmmGpuOperands &o, Value m, bool emulate);
 
 } // namespace mlir::tessera
 

@@ -127,7 +127,9 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(tessera::createTesseraPlaceBuffersOnGpu());
   pm.addPass(createGpuKernelOutliningPass());
-  pm.addPass(tessera::createTesseraAllowLargeMmaKernels());
+  // Outlining copies the shared-memory globals of kernels into their
+  // gpu.module; the host's copies are then unused (and cannot be lowered).
+  pm.addPass(createSymbolDCEPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
 
   // Upstream's NVVM pipeline: NVVM, the binary (ptxas and fatbinary from the

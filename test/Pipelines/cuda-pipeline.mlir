@@ -60,20 +60,22 @@ func.func @linear(%x: tensor<?x128xf32>, %w: tensor<64x128xui3>,
 // CHECK-NOT: llvm.call @malloc
 
 // Kernels: the fill, the fused split-K mpmm (1 row per thread; partial sums
-// added atomically), the tensor-core mpmm (a warp's 2 x 4 tiles of
-// mma.sync m16n8k16, f16 operands, f32 accumulators, twice per step of 32
-// codes: 16 in the loop, MMACOUNT), the split-K mpmm with 4 rows per thread, SiLU,
-// each as PTX for sm_80.
+// added atomically), the tensor-core mpmm (each step of 32 codes staged in
+// shared memory between barriers, a warp's 2 x 4 tiles of mma.sync
+// m16n8k16, f16 operands, f32 accumulators, twice per step: 16 in the
+// loop, MMACOUNT), the split-K mpmm with 4 rows per thread, SiLU, each as
+// PTX for sm_80.
 // CHECK: gpu.binary @linear_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">{{.*}}assembly = "{{.*}}.target sm_80{{.*}}st.global
 // CHECK: gpu.binary @linear_kernel_0 {{.*}}.target sm_80{{.*}}ld.global{{.*}}atom.global.add.f32
-// CHECK: gpu.binary @linear_kernel_1 {{.*}}.target sm_80{{.*}}cvt.rn.f16x2.f32{{.*}}mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// CHECK: gpu.binary @linear_kernel_1 {{.*}}.target sm_80{{.*}}.shared .align 16 .b8 __tessera_mma_{{.*}}cvt.rn.f16x2.f32{{.*}}st.shared.v4{{.*}}bar.sync{{.*}}ld.shared.v4{{.*}}mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32{{.*}}bar.sync
 // CHECK-NOT: atom.global
 // CHECK: gpu.binary @linear_kernel_2 {{.*}}.target sm_80{{.*}}ld.global{{.*}}atom.global.add.f32
 // CHECK: gpu.binary @linear_kernel_3 {{.*}}.target sm_80{{.*}}ld.global{{.*}}st.global
 // CHECK-NOT: gpu.binary
-// The tensor-core kernel runs in blocks of 128 threads.
+// The tensor-core kernel (blocks of 256 threads: test_cuda.py checks the
+// launch against its stand-in driver).
 // LAUNCH-COUNT-2: gpu.launch_func <%{{.*}} : !llvm.ptr> @linear_kernel{{.*}}::@linear_kernel blocks in
-// LAUNCH: gpu.launch_func <%{{.*}} : !llvm.ptr> @linear_kernel_1::@linear_kernel blocks in ({{.*}}) threads in (%[[T128:.*]], %{{.*}}, %{{.*}})
+// LAUNCH: gpu.launch_func <%{{.*}} : !llvm.ptr> @linear_kernel_1::@linear_kernel blocks in ({{.*}}) threads in (%[[T256:.*]], %{{.*}}, %{{.*}})
 // LAUNCH-COUNT-2: gpu.launch_func <%{{.*}} : !llvm.ptr> @linear_kernel{{.*}}::@linear_kernel blocks in
 // LAUNCH-NOT: gpu.launch_func
 

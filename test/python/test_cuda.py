@@ -233,12 +233,12 @@ def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
     # The mpmm for M = 5: 2 tiles of 4 rows x (48 rows of W x 1 chunk), the
     # threads along the chunks (48 -> a block of 64).
     assert log["last_block"] == [1, 64, 1] and log["last_grid"] == [2, 1, 1]
-    # M = 70 on tensor cores: blocks of 128 threads (4 warps) for 64 x 64
+    # M = 200 on tensor cores: blocks of 256 threads (8 warps) for 128 x 64
     # tiles of Y: 2 blocks along M, 1 along N = 48.
-    calls, log = run_with_fake_driver(tmp_path, lib, m=70)
+    calls, log = run_with_fake_driver(tmp_path, lib, m=200)
     assert [c[0] for c in calls[:3]] == [0, 0, 0]
     assert log["launches"] == 3 * 2
-    assert log["last_block"] == [128, 1, 1] and log["last_grid"] == [2, 1, 1]
+    assert log["last_block"] == [256, 1, 1] and log["last_grid"] == [2, 1, 1]
 
     calls, log = run_with_fake_driver(tmp_path, lib, fail="launch")
     assert calls[0][0] == 3
@@ -441,16 +441,18 @@ def test_gpu_kernel_numerics_16_bit_operands(run, tmp_path):
                 st="f16")
 
 
-# --- the tensor-core kernel, emulated lane by lane on the CPU -----------------
-# With emulate-mma, each warp's 32 lanes run the GPU kernel's fragment loads
-# (decode, dequantize, x rows, the k relabelling) and result stores one after
-# another, and every mma.sync m16n8k16 is computed from the PTX fragment
-# layout; mma-min-rows=1 sends every M through it, so partial warp and block
-# tiles (M and N not multiples of 32 and 64) are covered. A kernel with a
+# --- the tensor-core kernel, emulated thread by thread on the CPU ------------
+# With emulate-mma, between the kernel's barriers each block's 256 threads
+# run its staging code (decode, dequantize, x to f16, into the staging
+# buffers) one after another, then each warp's 32 lanes its fragment loads
+# (the k relabelling) and, after every mma.sync m16n8k16 is computed from the
+# PTX fragment layout, its result stores; mma-min-rows=1 sends every M
+# through it, so partial warp and block tiles (M and N not multiples of 32,
+# 128 and 64) are covered. A kernel with a
 # wrong fragment layout fails here: swapping the k-slots of one A register,
 # or the two columns of a C pair, fails every case.
 
-MMA_SHAPES = dict(n=40, k=128, g=32, ms=(1, 5, 16, 70, 130))
+MMA_SHAPES = dict(n=40, k=128, g=32, ms=(1, 5, 16, 70, 150))
 
 
 @pytest.mark.parametrize("bits", range(1, 9))
