@@ -1,57 +1,22 @@
-//===- MpmmGpuKernels.cpp - mpmm on tensor cores, code decoding -----------===//
+//===- MpmmGpuKernels.cpp - Code decoding for the GPU mpmm kernels -------===//
 //
-// The tensor-core kernel of tessera-lower-mpmm-to-parallel-loops, and the
-// decoding IR both GPU kernels share.
-//
-// Tensor-core kernel. Blocks of 256 threads (8 warps, 4 x 2) compute 128 x
-// 64 tiles of Y; a warp computes 32 x 32 outputs as 2 x 4 tiles of
-// mma.sync.m16n8k16 (f16 operands, f32 accumulators held in registers over
-// all of K). K advances in steps of 32 codes, each staged in shared memory:
-// every thread decodes one run of 8 codes of one of the block's 64 weight
-// rows (b bytes, any width; 4 threads per row), dequantizes them with the
-// group's scale and zero point in registers (f32, rounded to f16), and
-// converts 16 values of one of the block's 128 rows of x to f16; a barrier;
-// each lane then reads its fragments from the staged step and the warp
-// issues 16 mma.sync; a barrier before the next step overwrites the
-// staging. Each weight is decoded once per block (not once per warp).
-//
-// Within a step, thread t of a quad (t = lane % 4) reads staged columns
-// 8t .. 8t + 7 of its rows of x and of W: they fill its k-slots of the two
-// mma.sync, slots {2t, 2t+1} and {2t+8, 2t+9} of the first taking columns
-// 8t + {0, 1} and {2, 3}, those of the second {4, 5} and {6, 7}. The k-slots
-// of A (x) and B (W) held by a thread depend only on t, and the slots of the
-// four threads of a quad cover the 16 of an mma once, so this relabelling
-// of k is the same for both operands and leaves each product unchanged,
-// while every lane reads 16 contiguous bytes of a staged row (rows of 64
-// bytes: the 8 lanes of a quarter warp read two consecutive rows, all 32
-// banks once). Rows past M and N are clamped to the last one (loaded,
-// computed, not stored): the mma is warp-wide, so every lane runs it.
-//
-// Fragments (PTX ISA, mma.m16n8k16 .f16; g = lane / 4):
-//   A vector<4x2xf16>: rows g, g+8, g, g+8 of slots {2t, 2t+1}, {2t, 2t+1},
-//                      {2t+8, 2t+9}, {2t+8, 2t+9};
-//   B vector<2x2xf16>: column g, slots {2t, 2t+1} and {2t+8, 2t+9};
-//   C vector<2x2xf32>: rows g and g+8, columns 2t and 2t+1.
-//
-// The emulated form (a test mode) runs, between the barriers, the same
-// staging code thread by thread and the same fragment loads and result
-// stores lane by lane, and computes each mma from the PTX layout above,
-// written independently as the inverse maps (row, k) -> (lane, element).
+// The decoding IR both GPU kernels of tessera-lower-mpmm-to-parallel-loops
+// share, and the weight stager of its tensor-core kernel
+// (TensorCoreKernel.cpp): per step of 32 columns, thread tid decodes the
+// run of 8 codes 8 (tid % 4) .. + 7 of weight row n0 + tid / 4 (rows past N
+// clamped to the last one), dequantizes it with the group's scale and zero
+// point in registers (f32, rounded to f16) and stores it as one 16-byte row
+// piece of the staging buffer.
 //
 //===----------------------------------------------------------------------===//
 
 #include "MpmmGpuKernels.h"
 #include "PackedCodes.h"
+#include "TensorCoreKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
 using namespace mlir::tessera;
@@ -155,470 +120,75 @@ Value mlir::tessera::emitDequantize(OpBuilder &b, Location loc,
 
 namespace {
 
-constexpr int64_t kTilesM = 2, kTilesN = 4; // mma tiles (16 x 8) per warp
-constexpr int64_t kWarpRows = 16 * kTilesM, kWarpCols = 8 * kTilesN;
-constexpr int64_t kWarpsM = 4, kWarpsN = 2;
-constexpr int64_t kWarps = kWarpsM * kWarpsN;
-constexpr int64_t kBlockRows = kWarpRows * kWarpsM; // 128
-constexpr int64_t kBlockCols = kWarpCols * kWarpsN; // 64
-constexpr int64_t kWarpSize = 32;
-constexpr int64_t kThreads = kWarpSize * kWarps;  // 256
-constexpr int64_t kStepCodes = 4 * kMpmmRunCodes; // K per step: 32
-constexpr int64_t kTiles = kTilesM * kTilesN;
-// The cooperative load of a step: each thread decodes one run of 8 codes
-// (4 threads per weight row) and converts 16 values of x (2 per row).
-static_assert(kThreads == kBlockCols * (kStepCodes / kMpmmRunCodes),
-              "one run of codes per thread and step");
-static_assert(kThreads * 16 == kBlockRows * kStepCodes,
-              "16 values of x per thread and step");
-
-/// A lane's place: its quad (g = lane / 4) and slot (t = lane % 4), its
-/// warp's first row and column in the block and in Y.
-struct Lane {
-  Value g, t;
-  Value rowInBlock, colInBlock; // the warp's
-  Value mWarp, nWarp;           // the warp's, in Y
-};
-
-/// A lane's operands of the 2 x 2 x 4 mma of one step (halves x m x n).
-struct Fragments {
-  Value a[kTilesM][2]; // vector<4x2xf16>
-  Value b[kTilesN][2]; // vector<2x2xf16>
-};
-
-/// The staged step: x[128 x 32] and the dequantized W[64 x 32] of a block in
-/// f16, rows of 64 bytes. A lane reads 16 bytes of a row; the 8 lanes of a
-/// quarter warp read 2 consecutive rows, 128 bytes in all banks once.
-struct Staging {
-  Value x, w;
-};
-
-class MmaKernelBuilder {
+/// Stages dequantized low-bit weights for the tensor-core kernel.
+class QuantizedWeightStager final : public MmaWeightStager {
 public:
-  MmaKernelBuilder(OpBuilder &b, Location loc, ModuleOp module,
-                   const MpmmGpuOperands &o, Value m)
-      : b(b), loc(loc), module(module), o(o), m(m) {}
+  explicit QuantizedWeightStager(const MpmmGpuOperands &o) : o(o) {}
 
-  void emit(bool emulate) {
-    Value nBlocks = index((o.n + kBlockCols - 1) / kBlockCols);
-    Value mBlocks = arith::CeilDivUIOp::create(b, loc, m, index(kBlockRows));
-    if (emulate) {
-      scf::ParallelOp::create(b, loc, ValueRange{index(0), index(0)},
-                              ValueRange{nBlocks, mBlocks},
-                              ValueRange{index(1), index(1)},
-                              [&](OpBuilder &, Location, ValueRange ivs) {
-                                emulatedBlock(ivs[0], ivs[1]);
-                              });
-      return;
-    }
-    declareSharedStaging();
-    auto blocks = scf::ParallelOp::create(
-        b, loc, ValueRange{index(0), index(0)}, ValueRange{nBlocks, mBlocks},
-        ValueRange{index(1), index(1)},
-        [&](OpBuilder &, Location, ValueRange ivs) {
-          // Computed outside the thread loop, which keeps the canonicalizer
-          // from merging the two loops (and dropping their mapping).
-          Value n0 = mul(ivs[0], kBlockCols), m0 = mul(ivs[1], kBlockRows);
-          auto threads = scf::ParallelOp::create(
-              b, loc, ValueRange{index(0)}, ValueRange{index(kThreads)},
-              ValueRange{index(1)}, [&](OpBuilder &, Location, ValueRange tid) {
-                thread(n0, m0, tid[0]);
-              });
-          mapTo(threads, {gpu::Processor::ThreadX});
-        });
-    mapTo(blocks, {gpu::Processor::BlockX, gpu::Processor::BlockY});
+  SmallVector<Value> groupParams(OpBuilder &b, Location loc, Value n0,
+                                 Value tid, Value group) override {
+    auto [s, z] = emitGroupScaleZero(b, loc, o, row(b, loc, n0, tid), group);
+    SmallVector<Value> params{s};
+    if (z)
+      params.push_back(z);
+    return params;
+  }
+
+  void stage(OpBuilder &b, Location loc, Value n0, Value tid, Value kStep,
+             ArrayRef<Value> params, Value staging) override {
+    Value s = params[0], z = params.size() > 1 ? params[1] : Value();
+    Value col = arith::MulIOp::create(
+        b, loc, arith::RemUIOp::create(b, loc, tid, index(b, loc, kRunsPerRow)),
+        index(b, loc, kMpmmRunCodes));
+    SmallVector<Value> w;
+    emitDecodeRun(b, loc, o, row(b, loc, n0, tid),
+                  arith::AddIOp::create(b, loc, kStep, col),
+                  [&](int64_t, Value value) {
+                    w.push_back(arith::TruncFOp::create(
+                        b, loc, b.getF16Type(),
+                        emitDequantize(b, loc, o.zeroMode, value, s, z)));
+                  });
+    auto run16 = VectorType::get({kMpmmRunCodes}, b.getF16Type());
+    vector::StoreOp::create(
+        b, loc, vector::FromElementsOp::create(b, loc, run16, w), staging,
+        ValueRange{
+            arith::DivUIOp::create(b, loc, tid, index(b, loc, kRunsPerRow)),
+            col},
+        /*nontemporal=*/false, llvm::Align(16));
   }
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
-  Value add(Value a, int64_t c) { return add(a, index(c)); }
-  Value mul(Value a, int64_t c) {
-    return arith::MulIOp::create(b, loc, a, index(c));
-  }
-  Value div(Value a, int64_t c) {
-    return arith::DivUIOp::create(b, loc, a, index(c));
-  }
-  Value rem(Value a, int64_t c) {
-    return arith::RemUIOp::create(b, loc, a, index(c));
-  }
-  Value minu(Value a, Value c) { return arith::MinUIOp::create(b, loc, a, c); }
-  Value f16(Value v) {
-    return arith::TruncFOp::create(b, loc, b.getF16Type(), v);
-  }
-  Value extract(Value vector, ArrayRef<int64_t> position) {
-    return vector::ExtractOp::create(b, loc, vector, position);
+  static constexpr int64_t kRunsPerRow = kMmaStepK / kMpmmRunCodes;
+  static_assert(kMmaThreads == kMmaBlockCols * kRunsPerRow,
+                "one run of codes per thread and step");
+
+  static Value index(OpBuilder &b, Location loc, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
   }
 
-  /// Loads and stores of the staging buffers: 16-byte aligned (buffers
-  /// aligned to 16, rows of 64 bytes, 8 or 16 values at multiples of 8).
-  Value loadStaged(VectorType type, Value buffer, ValueRange indices) {
-    return vector::LoadOp::create(b, loc, type, buffer, indices,
-                                  /*nontemporal=*/false, llvm::Align(16));
-  }
-  void storeStaged(Value value, Value buffer, ValueRange indices) {
-    vector::StoreOp::create(b, loc, value, buffer, indices,
-                            /*nontemporal=*/false, llvm::Align(16));
+  /// The weight row thread `tid` decodes, clamped into W.
+  Value row(OpBuilder &b, Location loc, Value n0, Value tid) {
+    Value inBlock =
+        arith::DivUIOp::create(b, loc, tid, index(b, loc, kRunsPerRow));
+    return arith::MinUIOp::create(b, loc,
+                                  arith::AddIOp::create(b, loc, n0, inBlock),
+                                  index(b, loc, o.n - 1));
   }
 
-  void mapTo(scf::ParallelOp loop, ArrayRef<gpu::Processor> processors) {
-    SmallVector<gpu::ParallelLoopDimMappingAttr> mapping;
-    for (gpu::Processor p : processors)
-      mapping.push_back(gpu::ParallelLoopDimMappingAttr::get(
-          b.getContext(), p, b.getDimIdentityMap(), b.getDimIdentityMap()));
-    (void)gpu::setMappingAttr(loop, mapping);
-  }
-
-  /// The type of a staging buffer of `rows` rows, in `memorySpace`.
-  MemRefType stagingType(int64_t rows, Attribute memorySpace = {}) {
-    return MemRefType::get({rows, kStepCodes}, b.getF16Type(),
-                           MemRefLayoutAttrInterface(), memorySpace);
-  }
-
-  Attribute sharedMemory() {
-    return gpu::AddressSpaceAttr::get(b.getContext(),
-                                      gpu::AddressSpace::Workgroup);
-  }
-
-  /// Declares the staging buffers in GPU shared memory: private globals in
-  /// the workgroup address space (each block has its own), taken inside the
-  /// kernel by takeSharedStaging.
-  void declareSharedStaging() {
-    SymbolTable symbols(module);
-    auto global = [&](StringRef base, int64_t rows) -> StringAttr {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      auto op = memref::GlobalOp::create(
-          b, loc, base, b.getStringAttr("private"),
-          stagingType(rows, sharedMemory()), /*initial_value=*/Attribute(),
-          /*constant=*/false, b.getI64IntegerAttr(16));
-      return symbols.insert(op); // renamed if taken
-    };
-    xName = global("__tessera_mma_x", kBlockRows);
-    wName = global("__tessera_mma_w", kBlockCols);
-  }
-
-  Staging takeSharedStaging() {
-    return Staging{memref::GetGlobalOp::create(
-                       b, loc, stagingType(kBlockRows, sharedMemory()), xName),
-                   memref::GetGlobalOp::create(
-                       b, loc, stagingType(kBlockCols, sharedMemory()), wName)};
-  }
-
-  /// Lane `laneId` of warp `warp` of block (n0, m0).
-  Lane lane(Value n0, Value m0, Value warp, Value laneId) {
-    Lane l;
-    l.g = div(laneId, 4);
-    l.t = rem(laneId, 4);
-    l.rowInBlock = mul(div(warp, kWarpsN), kWarpRows);
-    l.colInBlock = mul(rem(warp, kWarpsN), kWarpCols);
-    l.mWarp = add(m0, l.rowInBlock);
-    l.nWarp = add(n0, l.colInBlock);
-    return l;
-  }
-
-  /// The weight row (in the block) whose run thread `tid` decodes.
-  Value stagedWRow(Value tid) { return div(tid, kStepCodes / kMpmmRunCodes); }
-
-  /// The weight row of Y thread `tid` decodes, clamped into W.
-  Value stagedWRowInW(Value n0, Value tid) {
-    return minu(add(n0, stagedWRow(tid)), index(o.n - 1));
-  }
-
-  /// Scale and zero point of thread `tid`'s weight row for `group`.
-  std::pair<Value, Value> stagedParams(Value n0, Value tid, Value group) {
-    return emitGroupScaleZero(b, loc, o, stagedWRowInW(n0, tid), group);
-  }
-
-  /// Thread `tid`'s share of staging the step at `kStep`: one run of 8 codes
-  /// of a weight row, dequantized to f16, and 16 values of a row of x
-  /// (rows past N and M are clamped to the last one: computed, not
-  /// stored).
-  void stage(const Staging &st, Value n0, Value m0, Value tid, Value kStep,
-             Value s, Value z) {
-    // W: thread tid, row tid / 4, codes 8 (tid % 4) .. + 7 of the step.
-    Value run = rem(tid, kStepCodes / kMpmmRunCodes);
-    Value col = mul(run, kMpmmRunCodes);
-    SmallVector<Value> w;
-    emitDecodeRun(b, loc, o, stagedWRowInW(n0, tid), add(kStep, col),
-                  [&](int64_t, Value value) {
-                    w.push_back(
-                        f16(emitDequantize(b, loc, o.zeroMode, value, s, z)));
-                  });
-    auto run16 = VectorType::get({kMpmmRunCodes}, b.getF16Type());
-    storeStaged(vector::FromElementsOp::create(b, loc, run16, w), st.w,
-                ValueRange{stagedWRow(tid), col});
-    // x: thread tid, row tid / 2, values 16 (tid % 2) .. + 15 of the step.
-    constexpr int64_t kPerThread = 16;
-    Value xRow = div(tid, kStepCodes / kPerThread);
-    Value xCol = mul(rem(tid, kStepCodes / kPerThread), kPerThread);
-    Value lastRow = arith::SubIOp::create(b, loc, m, index(1));
-    Type xElement = cast<MemRefType>(o.x.getType()).getElementType();
-    auto xType = VectorType::get({kPerThread}, xElement);
-    Value xs = vector::LoadOp::create(
-        b, loc, xType, o.x,
-        ValueRange{minu(add(m0, xRow), lastRow), add(kStep, xCol)});
-    if (!xElement.isF16())
-      xs = arith::TruncFOp::create(
-          b, loc, VectorType::get({kPerThread}, b.getF16Type()),
-          emitToF32(b, loc, xs));
-    storeStaged(xs, st.x, ValueRange{xRow, xCol});
-  }
-
-  /// The lane's fragments of the staged step. Thread t of a quad holds the
-  /// k-slots {2t, 2t+1, 2t+8, 2t+9} of the first mma of the step and of
-  /// the second; they are columns 8t .. 8t+3 and 8t+4 .. 8t+7 of the
-  /// staged step (the same for x and W), so a lane reads 16 bytes of a row.
-  Fragments fragments(const Staging &st, const Lane &l) {
-    Fragments f;
-    auto run16 = VectorType::get({kMpmmRunCodes}, b.getF16Type());
-    Value col = mul(l.t, kMpmmRunCodes);
-    auto bType = VectorType::get({2, 2}, b.getF16Type());
-    for (int64_t j = 0; j < kTilesN; ++j) {
-      Value row = add(add(l.colInBlock, 8 * j), l.g);
-      Value w = loadStaged(run16, st.w, ValueRange{row, col});
-      for (int64_t half = 0; half < 2; ++half) {
-        int64_t c = 4 * half;
-        f.b[j][half] = vector::FromElementsOp::create(
-            b, loc, bType,
-            ValueRange{extract(w, c), extract(w, c + 1), extract(w, c + 2),
-                       extract(w, c + 3)});
-      }
-    }
-    auto aType = VectorType::get({4, 2}, b.getF16Type());
-    for (int64_t i = 0; i < kTilesM; ++i) {
-      Value rows[2];
-      for (int64_t h = 0; h < 2; ++h)
-        rows[h] = loadStaged(
-            run16, st.x,
-            ValueRange{add(add(l.rowInBlock, 16 * i + 8 * h), l.g), col});
-      for (int64_t half = 0; half < 2; ++half) {
-        int64_t c = 4 * half;
-        f.a[i][half] = vector::FromElementsOp::create(
-            b, loc, aType,
-            ValueRange{extract(rows[0], c), extract(rows[0], c + 1),
-                       extract(rows[1], c), extract(rows[1], c + 1),
-                       extract(rows[0], c + 2), extract(rows[0], c + 3),
-                       extract(rows[1], c + 2), extract(rows[1], c + 3)});
-      }
-    }
-    return f;
-  }
-
-  /// Adds the lane's accumulators (tile i * kTilesN + j) into Y.
-  void store(const Lane &l, ArrayRef<Value> acc) {
-    for (int64_t i = 0; i < kTilesM; ++i)
-      for (int64_t j = 0; j < kTilesN; ++j)
-        for (int64_t h = 0; h < 2; ++h)
-          for (int64_t e = 0; e < 2; ++e) {
-            Value row = add(add(l.mWarp, 16 * i + 8 * h), l.g);
-            Value col = add(add(l.nWarp, 8 * j + e), mul(l.t, 2));
-            Value inside = arith::AndIOp::create(
-                b, loc,
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                                      m),
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col,
-                                      index(o.n)));
-            Value value = extract(acc[i * kTilesN + j], {h, e});
-            scf::IfOp::create(b, loc, inside, [&](OpBuilder &, Location) {
-              Value old =
-                  memref::LoadOp::create(b, loc, o.y, ValueRange{row, col});
-              memref::StoreOp::create(b, loc,
-                                      arith::AddFOp::create(b, loc, old, value),
-                                      o.y, ValueRange{row, col});
-              scf::YieldOp::create(b, loc);
-            });
-          }
-  }
-
-  /// A thread of the GPU kernel: per step, its share of the staging, a
-  /// barrier, the warp's 16 mma.sync from shared memory, a barrier (the
-  /// next step overwrites the staging); accumulators in registers.
-  void thread(Value n0, Value m0, Value tid) {
-    Staging st = takeSharedStaging();
-    Lane l = lane(n0, m0, div(tid, kWarpSize), rem(tid, kWarpSize));
-    auto cType = VectorType::get({2, 2}, b.getF32Type());
-    Value zero = arith::ConstantOp::create(
-        b, loc, cast<TypedAttr>(b.getZeroAttr(cType)));
-    SmallVector<Value> init(kTiles, zero);
-    auto groups = scf::ForOp::create(
-        b, loc, index(0), index(o.k / o.group), index(1), init,
-        [&](OpBuilder &, Location, Value group, ValueRange acc) {
-          auto [s, z] = stagedParams(n0, tid, group);
-          Value kGroup = mul(group, o.group);
-          auto steps = scf::ForOp::create(
-              b, loc, index(0), index(o.group / kStepCodes), index(1), acc,
-              [&](OpBuilder &, Location, Value step, ValueRange acc) {
-                stage(st, n0, m0, tid, add(kGroup, mul(step, kStepCodes)), s,
-                      z);
-                gpu::BarrierOp::create(b, loc);
-                Fragments f = fragments(st, l);
-                SmallVector<Value> next(acc.begin(), acc.end());
-                for (int64_t half = 0; half < 2; ++half)
-                  for (int64_t i = 0; i < kTilesM; ++i)
-                    for (int64_t j = 0; j < kTilesN; ++j) {
-                      Value &c = next[i * kTilesN + j];
-                      c = nvgpu::MmaSyncOp::create(
-                          b, loc, f.a[i][half], f.b[j][half], c,
-                          ArrayRef<int64_t>{16, 8, 16});
-                    }
-                gpu::BarrierOp::create(b, loc);
-                scf::YieldOp::create(b, loc, next);
-              });
-          scf::YieldOp::create(b, loc, steps.getResults());
-        });
-    store(l, llvm::to_vector_of<Value>(groups.getResults()));
-  }
-
-  /// Loop over `count` iterations with the body given the induction variable.
-  void loop(int64_t count, function_ref<void(Value)> body) {
-    scf::ForOp::create(b, loc, index(0), index(count), index(1), ValueRange{},
-                       [&](OpBuilder &, Location, Value iv, ValueRange) {
-                         body(iv);
-                         scf::YieldOp::create(b, loc);
-                       });
-  }
-
-  /// A block of the emulated kernel: between barriers, its threads one
-  /// after another (staging in memory of the block's own); each warp's
-  /// lanes load their fragments one after another and each mma.sync is
-  /// computed from the layout, accumulators in memory.
-  void emulatedBlock(Value bn, Value bm) {
-    Value n0 = mul(bn, kBlockCols), m0 = mul(bm, kBlockRows);
-    Type f16Type = b.getF16Type(), f32 = b.getF32Type();
-    Staging st{memref::AllocaOp::create(b, loc, stagingType(kBlockRows),
-                                        b.getI64IntegerAttr(16)),
-               memref::AllocaOp::create(b, loc, stagingType(kBlockCols),
-                                        b.getI64IntegerAttr(16))};
-    Value acc = memref::AllocaOp::create(
-        b, loc, MemRefType::get({kWarps, kWarpSize, kTiles, 4}, f32));
-    Value aMem = memref::AllocaOp::create(
-        b, loc, MemRefType::get({kWarpSize, kTilesM, 2, 8}, f16Type));
-    Value bMem = memref::AllocaOp::create(
-        b, loc, MemRefType::get({kWarpSize, kTilesN, 2, 4}, f16Type));
-    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    loop(kWarps, [&](Value warp) {
-      loop(kWarpSize, [&](Value ln) {
-        loop(kTiles, [&](Value tile) {
-          loop(4, [&](Value e) {
-            memref::StoreOp::create(b, loc, zero, acc,
-                                    ValueRange{warp, ln, tile, e});
-          });
-        });
-      });
-    });
-    loop(o.k / o.group, [&](Value group) {
-      loop(o.group / kStepCodes, [&](Value step) {
-        Value kStep = add(mul(group, o.group), mul(step, kStepCodes));
-        // Every thread's share of the staging, through the GPU kernel's code.
-        loop(kThreads, [&](Value tid) {
-          auto [s, z] = stagedParams(n0, tid, group);
-          stage(st, n0, m0, tid, kStep, s, z);
-        });
-        loop(kWarps, [&](Value warp) {
-          // Every lane's fragments, through the GPU kernel's code.
-          loop(kWarpSize, [&](Value ln) {
-            Fragments f = fragments(st, lane(n0, m0, warp, ln));
-            for (int64_t half = 0; half < 2; ++half) {
-              for (int64_t i = 0; i < kTilesM; ++i)
-                for (int64_t e = 0; e < 8; ++e)
-                  memref::StoreOp::create(
-                      b, loc, extract(f.a[i][half], {e / 2, e % 2}), aMem,
-                      ValueRange{ln, index(i), index(half), index(e)});
-              for (int64_t j = 0; j < kTilesN; ++j)
-                for (int64_t e = 0; e < 4; ++e)
-                  memref::StoreOp::create(
-                      b, loc, extract(f.b[j][half], {e / 2, e % 2}), bMem,
-                      ValueRange{ln, index(j), index(half), index(e)});
-            }
-          });
-          emulateMma(aMem, bMem, acc, warp);
-        });
-      });
-    });
-    // Every lane's accumulators into Y, through the GPU kernel's code.
-    loop(kWarps, [&](Value warp) {
-      loop(kWarpSize, [&](Value ln) {
-        Lane l = lane(n0, m0, warp, ln);
-        auto cType = VectorType::get({2, 2}, f32);
-        SmallVector<Value> tiles;
-        for (int64_t tile = 0; tile < kTiles; ++tile) {
-          SmallVector<Value> elements;
-          for (int64_t e = 0; e < 4; ++e)
-            elements.push_back(memref::LoadOp::create(
-                b, loc, acc, ValueRange{warp, ln, index(tile), index(e)}));
-          tiles.push_back(
-              vector::FromElementsOp::create(b, loc, cType, elements));
-        }
-        store(l, tiles);
-      });
-    });
-  }
-
-  /// D += A B for each of the warp's tiles and both halves of the step,
-  /// from the lanes' fragments in memory: element (lane, e) of D at row
-  /// lane/4 + 8(e/2), column 2(lane%4) + e%2; A(row, k) held by lane
-  /// 4(row%8) + (k%8)/2 as element 2(row/8) + 4(k/8) + k%2, B(k, col) by
-  /// lane 4 col + (k%8)/2 as element 2(k/8) + k%2 (the PTX ISA's layout of
-  /// mma.m16n8k16 for .f16, inverted).
-  void emulateMma(Value aMem, Value bMem, Value acc, Value warp) {
-    Type f32 = b.getF32Type();
-    loop(2, [&](Value half) {
-      loop(kTilesM, [&](Value i) {
-        loop(kTilesN, [&](Value j) {
-          loop(kWarpSize, [&](Value ln) {
-            loop(4, [&](Value e) {
-              Value row = add(div(ln, 4), mul(div(e, 2), 8));
-              Value col = add(mul(rem(ln, 4), 2), rem(e, 2));
-              Value tile = add(mul(i, kTilesN), j);
-              auto sum = scf::ForOp::create(
-                  b, loc, index(0), index(16), index(1),
-                  ValueRange{memref::LoadOp::create(
-                      b, loc, acc, ValueRange{warp, ln, tile, e})},
-                  [&](OpBuilder &, Location, Value kk, ValueRange partial) {
-                    Value kLow = div(rem(kk, 8), 2);
-                    Value aLane = add(mul(rem(row, 8), 4), kLow);
-                    Value aElem =
-                        add(add(mul(div(row, 8), 2), mul(div(kk, 8), 4)),
-                            rem(kk, 2));
-                    Value bLane = add(mul(col, 4), kLow);
-                    Value bElem = add(mul(div(kk, 8), 2), rem(kk, 2));
-                    Value av = memref::LoadOp::create(
-                        b, loc, aMem, ValueRange{aLane, i, half, aElem});
-                    Value bv = memref::LoadOp::create(
-                        b, loc, bMem, ValueRange{bLane, j, half, bElem});
-                    Value product = arith::MulFOp::create(
-                        b, loc, arith::ExtFOp::create(b, loc, f32, av),
-                        arith::ExtFOp::create(b, loc, f32, bv));
-                    scf::YieldOp::create(b, loc,
-                                         ValueRange{arith::AddFOp::create(
-                                             b, loc, partial[0], product)});
-                  });
-              memref::StoreOp::create(b, loc, sum.getResult(0), acc,
-                                      ValueRange{warp, ln, tile, e});
-            });
-          });
-        });
-      });
-    });
-  }
-
-  OpBuilder &b;
-  Location loc;
-  ModuleOp module;
   const MpmmGpuOperands &o;
-  Value m;
-  StringAttr xName, wName;
 };
 
 } // namespace
 
 bool mlir::tessera::mmaKernelFits(const MpmmGpuOperands &o) {
-  return o.group % kStepCodes == 0 && o.k % kStepCodes == 0;
+  return o.group % kMmaStepK == 0 && o.k % kMmaStepK == 0;
 }
 
 void mlir::tessera::emitMmaNest(OpBuilder &b, Location loc, ModuleOp module,
                                 const MpmmGpuOperands &o, Value m,
                                 bool emulate) {
-  MmaKernelBuilder(b, loc, module, o, m).emit(emulate);
+  QuantizedWeightStager weights(o);
+  emitTensorCoreKernel(b, loc, module,
+                       TensorCoreProblem{o.x, o.y, o.n, o.k, o.group}, weights,
+                       m, emulate);
 }

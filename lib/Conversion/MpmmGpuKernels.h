@@ -56,13 +56,9 @@ Value emitToF32(OpBuilder &b, Location loc, Value v);
 /// stay inside a group.
 bool mmaKernelFits(const MpmmGpuOperands &o);
 
-/// The tensor-core kernel for all M rows (Y already holds init): blocks of
-/// 8 warps compute 128 x 64 tiles of Y, staging each step of 32 codes (x
-/// and the dequantized weights, f16) in shared memory (globals added to
-/// `module`); a warp computes 32 x 32 outputs with mma.sync m16n8k16 and
-/// f32 accumulators. With `emulate`, each block's threads, and each warp's
-/// lanes and mma.sync, run one after another (on a CPU), so that the
-/// staging and the fragment layout are checked without a GPU.
+/// The tensor-core kernel (TensorCoreKernel.h) for all M rows of mpmm (Y
+/// already holds init), the weights decoded and dequantized by the threads
+/// of each block as they are staged.
 void emitMmaNest(OpBuilder &b, Location loc, ModuleOp module,
                  const MpmmGpuOperands &o, Value m, bool emulate);
 

@@ -1,0 +1,59 @@
+//===- TensorCoreKernel.h - mma.sync kernel of the CUDA pipeline -*- C++
+//-*-===//
+//
+// Y (M x N) += X (M x K) W^T on tensor cores, W (N x K) staged into shared
+// memory by an MmaWeightStager. Private to lib/Conversion.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_LIB_CONVERSION_TENSORCOREKERNEL_H
+#define TESSERA_LIB_CONVERSION_TENSORCOREKERNEL_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::tessera {
+
+/// Rows of Y and of x per block, columns of Y (rows of W) per block, columns
+/// of K per step, threads per block.
+constexpr int64_t kMmaBlockRows = 128, kMmaBlockCols = 64, kMmaStepK = 32,
+                  kMmaThreads = 256;
+
+/// Stages the weights of a step: all kMmaThreads threads together write
+/// rows n - n0 (0 .. 63) and columns k - kStep (0 .. 31) of a
+/// memref<64x32xf16> (16-byte aligned rows of 64 bytes), rows past N
+/// clamped to the last one.
+class MmaWeightStager {
+public:
+  virtual ~MmaWeightStager();
+  /// What thread `tid` of block column n0 needs for the steps of `group`
+  /// (loaded once per group; group = the problem's `group` columns of K).
+  virtual SmallVector<Value> groupParams(OpBuilder &b, Location loc, Value n0,
+                                         Value tid, Value group) = 0;
+  /// Thread `tid`'s share of staging the step that starts at column `kStep`.
+  virtual void stage(OpBuilder &b, Location loc, Value n0, Value tid,
+                     Value kStep, ArrayRef<Value> params, Value staging) = 0;
+};
+
+/// x: M x K with a unit innermost stride (f16, bf16 or f32, rounded to
+/// f16); y: M x N (f32 or f16), holding init; K and `group` multiples of
+/// kMmaStepK, `group` dividing K.
+struct TensorCoreProblem {
+  Value x, y;
+  int64_t n, k, group;
+};
+
+/// The kernel for all M rows: blocks of kMmaThreads threads (8 warps) for
+/// kMmaBlockRows x kMmaBlockCols tiles of Y, each step of kMmaStepK columns
+/// staged in shared memory (globals added to `module`) between two
+/// barriers, 32 x 32 f32 accumulators per warp in registers over all of K,
+/// mma.sync m16n8k16 with f16 operands. With `emulate`, each block's threads
+/// and each warp's lanes and mma.sync run one after another (on a CPU), so
+/// that the staging and the fragment layout are checked without a GPU.
+void emitTensorCoreKernel(OpBuilder &b, Location loc, ModuleOp module,
+                          const TensorCoreProblem &problem,
+                          MmaWeightStager &weights, Value m, bool emulate);
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_LIB_CONVERSION_TENSORCOREKERNEL_H
