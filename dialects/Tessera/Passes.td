@@ -499,4 +499,43 @@ def TesseraLowerMpmmToParallelLoops
   ];
 }
 
+def TesseraLowerMatmulToMma
+    : Pass<"tessera-lower-matmul-to-mma", "::mlir::ModuleOp"> {
+  let summary = "Run f16 linalg.matmul on tensor cores (mma.sync) from min-rows rows";
+  let description = [{
+    For the CUDA pipeline: each `linalg.matmul` on tensors (default
+    indexing maps) with f16 operands A (M x K) and B (K x N), static K and
+    N, K a multiple of 32, and an f32 or f16 result becomes a run-time
+    choice: for M of at least `min-rows`, the tensor-core kernel of
+    `tessera-lower-mpmm-to-parallel-loops` (blocks of 256 threads for 128 x
+    64 tiles, each step of 32 columns of K staged in shared memory between
+    two barriers, `nvgpu.mma.sync` m16n8k16 with f32 accumulators), B
+    staged transposed (thread tid copies 8 consecutive values of a row of
+    B, so that a warp reads whole row pieces); for smaller M the
+    `linalg.matmul` on the same buffers, for the reference path. Y is
+    allocated next to the op and starts as a copy of the init. The result is the
+    exact products of the f16 values summed in f32 (rounded to f16 for an
+    f16 result). With `emulate-mma` (tests) the kernel's threads and lanes
+    run one after another on a CPU, each mma computed from the PTX
+    fragment layout. Other matmuls are left alone.
+  }];
+  let options = [
+    Option<"minRows", "min-rows", "int64_t", /*default=*/"32",
+           "Rows of A from which the tensor-core kernel is taken">,
+    Option<"emulateMma", "emulate-mma", "bool", /*default=*/"false",
+           "Emit the kernel's threads and lanes one after another with the "
+           "mma computed in software (to check it on a CPU)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // TESSERA_PASSES_TD

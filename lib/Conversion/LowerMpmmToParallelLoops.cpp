@@ -36,6 +36,7 @@
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
 #include "MpmmGpuKernels.h"
+#include "TensorCoreKernel.h"
 #include "PackedCodes.h"
 #include "tessera/Support/FloatFormat.h"
 
@@ -62,21 +63,6 @@ using namespace mlir::tessera;
 namespace {
 
 constexpr int64_t kChunkCodes = 256; // codes of K per iteration, at least
-
-/// A read-only buffer of `tensor` with any layout (a unit innermost stride
-/// with `contiguousRows`, for vector loads of a row).
-Value readBuffer(OpBuilder &b, Location loc, Value tensor,
-                 bool contiguousRows = false) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  if (contiguousRows)
-    strides.back() = 1;
-  auto memrefType = MemRefType::get(
-      type.getShape(), type.getElementType(),
-      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
-  return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
-                                           /*readOnly=*/true);
-}
 
 /// The f32 decode table of a float format, as a private constant global.
 Value decodeTableGlobal(OpBuilder &b, Location loc, ModuleOp module,
@@ -243,15 +229,15 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
   o.n = n;
   o.k = k;
   o.group = group;
-  o.x = readBuffer(b, loc, op.getX(), /*contiguousRows=*/true);
-  o.weights = readBuffer(b, loc, weights);
-  o.scales = readBuffer(b, loc, op.getScales());
+  o.x = emitReadBuffer(b, loc, op.getX(), /*contiguousRows=*/true);
+  o.weights = emitReadBuffer(b, loc, weights);
+  o.scales = emitReadBuffer(b, loc, op.getScales());
   if (zeroMode == ZeroPointMode::Int)
-    o.zeros = readBuffer(b, loc, zeroStorage);
+    o.zeros = emitReadBuffer(b, loc, zeroStorage);
   else if (zeroMode == ZeroPointMode::Float)
-    o.zeros = readBuffer(b, loc, op.getZeros());
+    o.zeros = emitReadBuffer(b, loc, op.getZeros());
   if (op.getCodebook())
-    o.table = readBuffer(b, loc, op.getCodebook());
+    o.table = emitReadBuffer(b, loc, op.getCodebook());
   else if (FailureOr<FloatFormat> format = getFloatFormat(codeType);
            succeeded(format))
     o.table = decodeTableGlobal(b, loc, module, *format);
@@ -263,7 +249,7 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
   if (yType.isDynamicDim(0))
     dynamicSizes.push_back(m);
   o.y = memref::AllocOp::create(b, loc, yBufferType, dynamicSizes);
-  memref::CopyOp::create(b, loc, readBuffer(b, loc, op.getInit()), o.y);
+  memref::CopyOp::create(b, loc, emitReadBuffer(b, loc, op.getInit()), o.y);
 
   // M = 1: one row per thread; at least mma-min-rows rows: tensor cores;
   // in between, four rows per thread.

@@ -44,6 +44,7 @@
 #include "MpmmGpuKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -56,6 +57,19 @@ using namespace mlir;
 using namespace mlir::tessera;
 
 MmaWeightStager::~MmaWeightStager() = default;
+
+Value mlir::tessera::emitReadBuffer(OpBuilder &b, Location loc, Value tensor,
+                                    bool contiguousRows) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  if (contiguousRows)
+    strides.back() = 1;
+  auto memrefType = MemRefType::get(
+      type.getShape(), type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
+  return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
+                                           /*readOnly=*/true);
+}
 
 namespace {
 

@@ -35,6 +35,12 @@ public:
                      Value kStep, ArrayRef<Value> params, Value staging) = 0;
 };
 
+/// A read-only buffer of `tensor` (bufferization.to_buffer) with any layout,
+/// or a unit innermost stride with `contiguousRows` (for vector loads of a
+/// row).
+Value emitReadBuffer(OpBuilder &b, Location loc, Value tensor,
+                     bool contiguousRows = false);
+
 /// x: M x K with a unit innermost stride (f16, bf16 or f32, rounded to
 /// f16); y: M x N (f32 or f16), holding init; K and `group` multiples of
 /// kMmaStepK, `group` dividing K.

@@ -94,11 +94,17 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   // mpmm as a fused split-K nest of GPU threads where it fits; everything
   // else through the reference lowering.
-  // mma.sync m16n8k16 with f16 operands needs sm_80.
+  // mma.sync m16n8k16 with f16 operands needs sm_80; f16 matmuls use the
+  // same tensor-core kernel.
   tessera::TesseraLowerMpmmToParallelLoopsOptions mpmm;
   mpmm.mmaMinRows =
       computeCapability(options.chip) >= 80 ? options.mmaMinRows : 0;
   pm.addPass(tessera::createTesseraLowerMpmmToParallelLoops(mpmm));
+  if (mpmm.mmaMinRows > 0) {
+    tessera::TesseraLowerMatmulToMmaOptions matmul;
+    matmul.minRows = mpmm.mmaMinRows;
+    pm.addPass(tessera::createTesseraLowerMatmulToMma(matmul));
+  }
   pm.addPass(tessera::createTesseraLowerToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());

@@ -490,3 +490,87 @@ def test_mma_kernel_numerics_shapes(run, tmp_path, shape):
 def test_mma_kernel_numerics_16_bit_operands(run, tmp_path):
     kernel_case(run, tmp_path, np.random.default_rng(), wt="ui5", zero="float", xt="f16",
                 st="f16", mma=True, **MMA_SHAPES)
+
+
+# --- f16 linalg.matmul on the tensor-core kernel, emulated on the CPU --------
+
+MATMUL = """
+func.func @mm(%a: tensor<?x{k}xf16>, %b: tensor<{k}x{n}xf16>, %c: tensor<?x{n}x{ct}>) -> tensor<?x{n}x{ct}> {{
+  %y = linalg.matmul ins(%a, %b : tensor<?x{k}xf16>, tensor<{k}x{n}xf16>) outs(%c : tensor<?x{n}x{ct}>) -> tensor<?x{n}x{ct}>
+  return %y : tensor<?x{n}x{ct}>
+}}
+"""
+
+
+@pytest.mark.parametrize("ct", ["f32", "f16"])
+@pytest.mark.parametrize("shape", [(40, 96), (72, 64), (130, 32)])
+@pytest.mark.parametrize("min_rows", [1, 64])
+def test_mma_matmul_numerics(run, tmp_path, ct, shape, min_rows):
+    """B staged transposed, partial tiles in M and N; with min-rows=64 the
+    small M run the matmul itself (the run-time choice; for an f16 result
+    linalg.matmul accumulates in f16, the tensor cores in f32)."""
+    n, k = shape
+    proc = subprocess.run([str(BUILD / "bin" / "tessera-opt"), "-",
+                           f"--tessera-lower-matmul-to-mma=min-rows={min_rows} emulate-mma=true"],
+                          input=MATMUL.format(n=n, k=k, ct=ct), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lowered = proc.stdout
+    assert "memref.alloca() {alignment = 16 : i64} : memref<64x32xf16>" in lowered
+    rng = np.random.default_rng()
+    np_ct = {"f32": np.float32, "f16": np.float16}[ct]
+    for m in (1, 5, 70, 150):
+        a = rng.standard_normal((m, k)).astype(np.float16)
+        b = rng.standard_normal((k, n)).astype(np.float16)
+        c = rng.standard_normal((m, n)).astype(np_ct)
+        y = run(lowered, "mm", [a, b, c])
+        want = a.astype(np.float64) @ b.astype(np.float64) + c
+        # Exact f16 products summed in f32 (and rounded to f16).
+        magnitude = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64)) + np.abs(c)
+        bound = 4 * (k + 8) * 2.0 ** -24 * magnitude + 1e-30
+        if ct == "f16" and m >= min_rows:
+            bound += 2.0 ** -11 * np.abs(want) + 2.0 ** -24
+        elif ct == "f16":  # linalg.matmul itself accumulates in f16
+            bound = (k + 2) * 2.0 ** -11 * magnitude + 2.0 ** -24
+        err = np.abs(y.astype(np.float64) - want)
+        assert y.shape == (m, n) and (err <= bound).all(), f"M={m}: max error {err.max():.3g}"
+
+
+@needs_ptxas
+def test_ptxas_matmul_kernel(compile_tool, tmp_path):
+    """The f16 matmul's tensor-core kernel: 16 mma.sync, no spills."""
+    src = tmp_path / "mm.mlir"
+    src.write_text(MATMUL.format(n=4096, k=4096, ct="f32"))
+    for arch in ARCHS:
+        ptx = tmp_path / f"mm-{arch}.ptx"
+        proc = subprocess.run([compile_tool, str(src), f"--target=cuda:{arch}", "--emit=ptx",
+                               "-o", str(ptx)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert ptx.read_text().count(MMA) == 16
+        for i, module in enumerate(ptx.read_text().split("// ---- kernel module ")[1:]):
+            one = tmp_path / f"mm{i}.ptx"
+            one.write_text(module.split("\n", 1)[1])
+            report = subprocess.run([PTXAS, f"-arch={arch}", "-v", str(one), "-o",
+                                     str(tmp_path / "k.cubin")], capture_output=True, text=True)
+            assert report.returncode == 0, report.stderr
+            spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads",
+                                report.stderr)
+            assert spills and all(s == ("0", "0") for s in spills), report.stderr
+
+
+@needs_gpu
+@pytest.mark.parametrize("m", [7, 32, 300])
+def test_f16_matmul_on_gpu_matches_reference(m, tmp_path, monkeypatch):
+    """f16 operands: tensor cores from M = 32, the reference kernel below."""
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    g = ts.Graph("gpu_matmul")
+    a = g.input("a", shape=("M", 256), dtype="f16")
+    b = g.input("b", shape=(256, 136), dtype="f16")
+    g.output(g.matmul(a, b))
+    fn = ts.compile(g, target="cuda")
+    rng = np.random.default_rng()
+    av = rng.standard_normal((m, 256)).astype(np.float16)
+    bv = rng.standard_normal((256, 136)).astype(np.float16)
+    want = av.astype(np.float64) @ bv.astype(np.float64)
+    bound = 4 * 264 * 2.0 ** -24 * (np.abs(av.astype(np.float64)) @ np.abs(bv.astype(np.float64)))
+    err = np.abs(fn(a=av, b=bv) - want)
+    assert (err <= bound + 1e-30).all(), f"max error {err.max():.3g}"
