@@ -457,17 +457,19 @@ def TesseraLowerMpmmToParallelLoops
       numerics are tested without a GPU.
     - M at least `mma-min-rows` (K and the group size multiples of 32): the
       tensor-core kernel, already mapped to blocks of 256 threads (8 warps)
-      computing 128 x 64 tiles of Y. Each step of 32 codes is staged in
-      shared memory (two private `memref.global`s in the workgroup address
-      space): every thread decodes 8 consecutive codes of one of the
-      block's weight rows, applies the group's scale and zero point in
-      registers (f32, rounded to f16) and converts 16 values of one of its
-      rows of x to f16; after a `gpu.barrier` each warp reads its fragments
-      (16-byte loads) and issues 16 `nvgpu.mma.sync` m16n8k16, keeping 32 x
-      32 f32 accumulators in registers over all of K; a second barrier
-      guards the staging. The k-slots of the mma fragments are relabelled
-      so that a lane's operands are contiguous (the relabelling is the same
-      for A and B, so every product is unchanged). With `emulate-mma`
+      computing 128 x 64 tiles of Y. The steps of 32 codes are staged in
+      two shared-memory buffers (two private `memref.global`s in the
+      workgroup address space): every thread converts 16 values of one of
+      the block's rows of x to f16 and decodes 8 consecutive codes of one of
+      its weight rows, applying the group's scale and zero point in
+      registers (f32, rounded to f16). In step s a thread issues the loads
+      of x for step s + 1, reads its fragments of step s (16-byte loads),
+      the warp issues 16 `nvgpu.mma.sync` m16n8k16 (32 x 32 f32
+      accumulators in registers over all of K), then the thread stages step
+      s + 1 into the other buffer and a `gpu.barrier` ends the step. The
+      k-slots of the mma fragments are relabelled so that a lane's operands
+      are contiguous (the relabelling is the same for A and B, so every
+      product is unchanged). With `emulate-mma`
       (tests) the staging runs thread by thread and each warp's lanes one
       after another, in memory, and each mma is computed from the PTX
       fragment layout, so that the whole kernel runs on a CPU.
@@ -512,7 +514,8 @@ def TesseraLowerMatmulToMma
     two barriers, `nvgpu.mma.sync` m16n8k16 with f32 accumulators), B
     staged transposed (thread tid copies 8 consecutive values of a row of
     B, so that a warp reads whole row pieces); for smaller M the
-    `linalg.matmul` on the same buffers, for the reference path. Y is
+    `linalg.matmul` on the same buffers, for the reference path (the loads
+    of B's next step are issued before the mma of the current one). Y is
     allocated next to the op and starts as a copy of the init. The result is the
     exact products of the f16 values summed in f32 (rounded to f16 for an
     f16 result). With `emulate-mma` (tests) the kernel's threads and lanes

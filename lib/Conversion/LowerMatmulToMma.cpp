@@ -44,28 +44,26 @@ class TransposedWeightStager final : public MmaWeightStager {
 public:
   TransposedWeightStager(Value b, int64_t n) : bBuffer(b), n(n) {}
 
-  SmallVector<Value> groupParams(OpBuilder &, Location, Value, Value,
-                                 Value) override {
-    return {};
+  SmallVector<Value> load(OpBuilder &b, Location loc, Value n0, Value tid,
+                          Value kStep) override {
+    Value kRow = arith::AddIOp::create(b, loc, kStep, k(b, loc, tid));
+    SmallVector<Value> loaded;
+    for (int64_t i = 0; i < kPiece; ++i) {
+      Value inB = arith::MinUIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, n0, column(b, loc, tid, i)),
+          index(b, loc, n - 1));
+      loaded.push_back(
+          memref::LoadOp::create(b, loc, bBuffer, ValueRange{kRow, inB}));
+    }
+    return loaded;
   }
 
-  void stage(OpBuilder &b, Location loc, Value n0, Value tid, Value kStep,
-             ArrayRef<Value>, Value staging) override {
-    auto index = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, v);
-    };
-    Value k = arith::DivUIOp::create(b, loc, tid, index(kPieces));
-    Value col0 = arith::MulIOp::create(
-        b, loc, arith::RemUIOp::create(b, loc, tid, index(kPieces)),
-        index(kPiece));
-    Value kRow = arith::AddIOp::create(b, loc, kStep, k);
-    for (int64_t i = 0; i < kPiece; ++i) {
-      Value col = arith::AddIOp::create(b, loc, col0, index(i));
-      Value inB = arith::MinUIOp::create(
-          b, loc, arith::AddIOp::create(b, loc, n0, col), index(n - 1));
-      Value v = memref::LoadOp::create(b, loc, bBuffer, ValueRange{kRow, inB});
-      memref::StoreOp::create(b, loc, v, staging, ValueRange{col, k});
-    }
+  void store(OpBuilder &b, Location loc, Value, Value tid, Value,
+             ArrayRef<Value> loaded, Value staging, Value buffer) override {
+    for (int64_t i = 0; i < kPiece; ++i)
+      memref::StoreOp::create(
+          b, loc, loaded[i], staging,
+          ValueRange{buffer, column(b, loc, tid, i), k(b, loc, tid)});
   }
 
 private:
@@ -73,6 +71,23 @@ private:
   static constexpr int64_t kPieces = kMmaBlockCols / kPiece;
   static_assert(kMmaThreads == kPieces * kMmaStepK,
                 "one piece of a row of B per thread and step");
+
+  static Value index(OpBuilder &b, Location loc, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  /// The row of B (in the step) thread `tid` copies.
+  static Value k(OpBuilder &b, Location loc, Value tid) {
+    return arith::DivUIOp::create(b, loc, tid, index(b, loc, kPieces));
+  }
+  /// Column i of thread `tid`'s piece (in the block).
+  static Value column(OpBuilder &b, Location loc, Value tid, int64_t i) {
+    return arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(
+            b, loc, arith::RemUIOp::create(b, loc, tid, index(b, loc, kPieces)),
+            index(b, loc, kPiece)),
+        index(b, loc, i));
+  }
 
   Value bBuffer;
   int64_t n;
@@ -114,7 +129,7 @@ LogicalResult lowerMatmul(linalg::MatmulOp op, ModuleOp module, int64_t minRows,
       [&](OpBuilder &b, Location loc) {
         TransposedWeightStager weights(bBuffer, n);
         emitTensorCoreKernel(b, loc, module,
-                             TensorCoreProblem{aBuffer, y, n, k, k}, weights, m,
+                             TensorCoreProblem{aBuffer, y, n, k}, weights, m,
                              emulate);
         scf::YieldOp::create(b, loc);
       },

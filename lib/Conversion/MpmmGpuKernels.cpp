@@ -120,29 +120,31 @@ Value mlir::tessera::emitDequantize(OpBuilder &b, Location loc,
 
 namespace {
 
-/// Stages dequantized low-bit weights for the tensor-core kernel.
+/// Stages dequantized low-bit weights for the tensor-core kernel: thread
+/// tid loads the b bytes of its run, then reads the scale and zero point of
+/// its row for the step's group, decodes, dequantizes and stores them.
 class QuantizedWeightStager final : public MmaWeightStager {
 public:
   explicit QuantizedWeightStager(const MpmmGpuOperands &o) : o(o) {}
 
-  SmallVector<Value> groupParams(OpBuilder &b, Location loc, Value n0,
-                                 Value tid, Value group) override {
-    auto [s, z] = emitGroupScaleZero(b, loc, o, row(b, loc, n0, tid), group);
-    SmallVector<Value> params{s};
-    if (z)
-      params.push_back(z);
-    return params;
+  SmallVector<Value> load(OpBuilder &b, Location loc, Value n0, Value tid,
+                          Value kStep) override {
+    // Nothing ahead: the run's few bytes (L2 hits mostly: every block of a
+    // column reads them) are read with the scale and zero point in store(),
+    // after the mma; holding them across it costs the registers that keep
+    // the kernel within 128.
+    return {};
   }
 
-  void stage(OpBuilder &b, Location loc, Value n0, Value tid, Value kStep,
-             ArrayRef<Value> params, Value staging) override {
-    Value s = params[0], z = params.size() > 1 ? params[1] : Value();
-    Value col = arith::MulIOp::create(
-        b, loc, arith::RemUIOp::create(b, loc, tid, index(b, loc, kRunsPerRow)),
-        index(b, loc, kMpmmRunCodes));
+  void store(OpBuilder &b, Location loc, Value n0, Value tid, Value kStep,
+             ArrayRef<Value>, Value staging, Value buffer) override {
+    Value r = row(b, loc, n0, tid);
+    auto [s, z] = emitGroupScaleZero(
+        b, loc, o, r,
+        arith::DivUIOp::create(b, loc, kStep, index(b, loc, o.group)));
     SmallVector<Value> w;
-    emitDecodeRun(b, loc, o, row(b, loc, n0, tid),
-                  arith::AddIOp::create(b, loc, kStep, col),
+    emitDecodeRun(b, loc, o, r,
+                  arith::AddIOp::create(b, loc, kStep, column(b, loc, tid)),
                   [&](int64_t, Value value) {
                     w.push_back(arith::TruncFOp::create(
                         b, loc, b.getF16Type(),
@@ -152,8 +154,9 @@ public:
     vector::StoreOp::create(
         b, loc, vector::FromElementsOp::create(b, loc, run16, w), staging,
         ValueRange{
+            buffer,
             arith::DivUIOp::create(b, loc, tid, index(b, loc, kRunsPerRow)),
-            col},
+            column(b, loc, tid)},
         /*nontemporal=*/false, llvm::Align(16));
   }
 
@@ -164,6 +167,13 @@ private:
 
   static Value index(OpBuilder &b, Location loc, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
+  }
+
+  /// The column of the step where thread `tid`'s run starts.
+  static Value column(OpBuilder &b, Location loc, Value tid) {
+    return arith::MulIOp::create(
+        b, loc, arith::RemUIOp::create(b, loc, tid, index(b, loc, kRunsPerRow)),
+        index(b, loc, kMpmmRunCodes));
   }
 
   /// The weight row thread `tid` decodes, clamped into W.
@@ -188,7 +198,6 @@ void mlir::tessera::emitMmaNest(OpBuilder &b, Location loc, ModuleOp module,
                                 const MpmmGpuOperands &o, Value m,
                                 bool emulate) {
   QuantizedWeightStager weights(o);
-  emitTensorCoreKernel(b, loc, module,
-                       TensorCoreProblem{o.x, o.y, o.n, o.k, o.group}, weights,
-                       m, emulate);
+  emitTensorCoreKernel(b, loc, module, TensorCoreProblem{o.x, o.y, o.n, o.k},
+                       weights, m, emulate);
 }

@@ -7,13 +7,18 @@
 // Blocks of 256 threads (8 warps, 4 x 2) compute 128 x 64 tiles of Y; a warp
 // computes 32 x 32 outputs as 2 x 4 tiles of mma.sync.m16n8k16 (f16 operands,
 // f32 accumulators held in registers over all of K). K advances in steps of 32
-// columns, each staged in shared memory: every thread does its share of staging
-// the block's 64 weight rows (the MmaWeightStager's: for mpmm, one run of 8
-// codes decoded and dequantized in registers; for a dense matmul, f16 values
-// copied), and converts 16 values of one of the block's 128 rows of x to f16; a
-// barrier; each lane then reads its fragments from the staged step and the warp
-// issues 16 mma.sync; a barrier before the next step overwrites the
-// staging. Each weight is staged once per block (not once per warp).
+// columns, staged in two shared-memory buffers: every thread does its share
+// of staging the block's 64 weight rows (the MmaWeightStager's: for mpmm, one
+// run of 8 codes decoded and dequantized in registers; for a dense matmul,
+// f16 values copied) and converts 16 values of one of the block's 128 rows
+// of x to f16. Step 0 is staged before the loop; in step s, each thread
+// first issues its global loads for step s + 1 (x, and the stager's), then
+// reads its fragments of step s from buffer s % 2 and the warp issues 16
+// mma.sync, then the thread stores step s + 1 into the other buffer, and
+// a barrier ends the step: the loads are in flight during the mma, and one
+// barrier per step suffices (a buffer is rewritten only after the barrier
+// that follows the last read of it). Each weight is staged once per block
+// (not once per warp).
 //
 // Within a step, thread t of a quad (t = lane % 4) reads staged columns
 // 8t .. 8t + 7 of its rows of x and of W: they fill its k-slots of the two
@@ -34,9 +39,10 @@
 //   C vector<2x2xf32>: rows g and g+8, columns 2t and 2t+1.
 //
 // The emulated form (a test mode) runs, between the barriers, the same
-// staging code thread by thread and the same fragment loads and result
-// stores lane by lane, and computes each mma from the PTX layout above,
-// written independently as the inverse maps (row, k) -> (lane, element).
+// staging code thread by thread (into the same buffers in the same order)
+// and the same fragment loads and result stores lane by lane, and computes
+// each mma from the PTX layout above, written independently as the inverse
+// maps (row, k) -> (lane, element).
 //
 //===----------------------------------------------------------------------===//
 
@@ -83,13 +89,14 @@ constexpr int64_t kThreads = kMmaThreads;
 constexpr int64_t kStepCodes = kMmaStepK;
 constexpr int64_t kTiles = kTilesM * kTilesN;
 constexpr int64_t kRun = 8; // columns of a staged row a lane reads at once
+constexpr int64_t kXPerThread = 16; // values of x a thread stages per step
 static_assert(kBlockRows == kWarpRows * kWarpsM &&
                   kBlockCols == kWarpCols * kWarpsN &&
                   kThreads == kWarpSize * kWarps,
               "warps tile the block");
 // The cooperative load of a step: each thread converts 16 values of x (2
 // threads per row).
-static_assert(kThreads * 16 == kBlockRows * kStepCodes,
+static_assert(kThreads * kXPerThread == kBlockRows * kStepCodes,
               "16 values of x per thread and step");
 
 /// A lane's place: its quad (g = lane / 4) and slot (t = lane % 4), its
@@ -106,9 +113,10 @@ struct Fragments {
   Value b[kTilesN][2]; // vector<2x2xf16>
 };
 
-/// The staged step: x[128 x 32] and the dequantized W[64 x 32] of a block in
-/// f16, rows of 64 bytes. A lane reads 16 bytes of a row; the 8 lanes of a
-/// quarter warp read 2 consecutive rows, 128 bytes in all banks once.
+/// The two staging buffers of a block: x[2][128 x 32] and the weights
+/// W[2][64 x 32] in f16, rows of 64 bytes. A lane reads 16 bytes of a row;
+/// the 8 lanes of a quarter warp read 2 consecutive rows, 128 bytes in all
+/// banks once.
 struct Staging {
   Value x, w;
 };
@@ -190,9 +198,9 @@ private:
     (void)gpu::setMappingAttr(loop, mapping);
   }
 
-  /// The type of a staging buffer of `rows` rows, in `memorySpace`.
+  /// The type of the two staging buffers of `rows` rows, in `memorySpace`.
   MemRefType stagingType(int64_t rows, Attribute memorySpace = {}) {
-    return MemRefType::get({rows, kStepCodes}, b.getF16Type(),
+    return MemRefType::get({2, rows, kStepCodes}, b.getF16Type(),
                            MemRefLayoutAttrInterface(), memorySpace);
   }
 
@@ -238,41 +246,59 @@ private:
     return l;
   }
 
-  /// Thread `tid`'s share of staging the step at `kStep`: its part of the
-  /// weights (the stager's), and 16 values of a row of x converted to f16
-  /// (rows past M are clamped to the last one: computed, not stored).
-  void stage(const Staging &st, Value n0, Value m0, Value tid, Value kStep,
-             ArrayRef<Value> params) {
-    weights.stage(b, loc, n0, tid, kStep, params, st.w);
-    // x: thread tid, row tid / 2, values 16 (tid % 2) .. + 15 of the step.
-    constexpr int64_t kPerThread = 16;
-    Value xRow = div(tid, kStepCodes / kPerThread);
-    Value xCol = mul(rem(tid, kStepCodes / kPerThread), kPerThread);
+  /// Thread `tid`'s loads for the step at `kStep`: the weights' (the
+  /// stager's), then 16 values of a row of x (rows past M are clamped to
+  /// the last one: computed, not stored).
+  SmallVector<Value> loadStep(Value n0, Value m0, Value tid, Value kStep) {
+    SmallVector<Value> loaded = weights.load(b, loc, n0, tid, kStep);
     Value lastRow = arith::SubIOp::create(b, loc, m, index(1));
     Type xElement = cast<MemRefType>(p.x.getType()).getElementType();
-    auto xType = VectorType::get({kPerThread}, xElement);
-    Value xs = vector::LoadOp::create(
-        b, loc, xType, p.x,
-        ValueRange{minu(add(m0, xRow), lastRow), add(kStep, xCol)});
-    if (!xElement.isF16())
-      xs = arith::TruncFOp::create(
-          b, loc, VectorType::get({kPerThread}, b.getF16Type()),
-          emitToF32(b, loc, xs));
-    storeStaged(xs, st.x, ValueRange{xRow, xCol});
+    loaded.push_back(vector::LoadOp::create(
+        b, loc, VectorType::get({kXPerThread}, xElement), p.x,
+        ValueRange{minu(add(m0, xRow(tid)), lastRow), add(kStep, xCol(tid))}));
+    return loaded;
   }
 
-  /// The lane's fragments of the staged step. Thread t of a quad holds the
-  /// k-slots {2t, 2t+1, 2t+8, 2t+9} of the first mma of the step and of
-  /// the second; they are columns 8t .. 8t+3 and 8t+4 .. 8t+7 of the
-  /// staged step (the same for x and W), so a lane reads 16 bytes of a row.
-  Fragments fragments(const Staging &st, const Lane &l) {
+  /// Thread `tid`'s share of staging[buffer] from its loads: the weights,
+  /// then its values of x converted to f16.
+  void storeStep(const Staging &st, Value n0, Value tid, Value kStep,
+                 ArrayRef<Value> loaded, Value buffer) {
+    weights.store(b, loc, n0, tid, kStep, loaded.drop_back(), st.w, buffer);
+    Value xs = loaded.back();
+    if (!cast<VectorType>(xs.getType()).getElementType().isF16())
+      xs = arith::TruncFOp::create(
+          b, loc, VectorType::get({kXPerThread}, b.getF16Type()),
+          emitToF32(b, loc, xs));
+    storeStaged(xs, st.x, ValueRange{buffer, xRow(tid), xCol(tid)});
+  }
+
+  /// x: thread tid stages row tid / 2, values 16 (tid % 2) .. + 15.
+  Value xRow(Value tid) { return div(tid, kStepCodes / kXPerThread); }
+  Value xCol(Value tid) {
+    return mul(rem(tid, kStepCodes / kXPerThread), kXPerThread);
+  }
+
+  /// The lane's fragments of the step staged in `buffer`. Thread t of a quad
+  /// holds the k-slots {2t, 2t+1, 2t+8, 2t+9} of the first mma of the step and
+  /// of the second; they are columns 8t .. 8t+3 and 8t+4 .. 8t+7 of the staged
+  /// step (the same for x and W), so a lane reads 16 bytes of a row.
+  Fragments fragments(const Staging &st, Value buffer, const Lane &l) {
     Fragments f;
+    bFragments(st, buffer, l, f);
+    for (int64_t i = 0; i < kTilesM; ++i)
+      aFragments(st, buffer, l, i, f);
+    return f;
+  }
+
+  /// The B fragments (both halves) of every n tile.
+  void bFragments(const Staging &st, Value buffer, const Lane &l,
+                  Fragments &f) {
     auto run16 = VectorType::get({kRun}, b.getF16Type());
     Value col = mul(l.t, kRun);
     auto bType = VectorType::get({2, 2}, b.getF16Type());
     for (int64_t j = 0; j < kTilesN; ++j) {
       Value row = add(add(l.colInBlock, 8 * j), l.g);
-      Value w = loadStaged(run16, st.w, ValueRange{row, col});
+      Value w = loadStaged(run16, st.w, ValueRange{buffer, row, col});
       for (int64_t half = 0; half < 2; ++half) {
         int64_t c = 4 * half;
         f.b[j][half] = vector::FromElementsOp::create(
@@ -281,24 +307,28 @@ private:
                        extract(w, c + 3)});
       }
     }
+  }
+
+  /// The A fragments (both halves) of m tile i.
+  void aFragments(const Staging &st, Value buffer, const Lane &l, int64_t i,
+                  Fragments &f) {
+    auto run16 = VectorType::get({kRun}, b.getF16Type());
+    Value col = mul(l.t, kRun);
     auto aType = VectorType::get({4, 2}, b.getF16Type());
-    for (int64_t i = 0; i < kTilesM; ++i) {
-      Value rows[2];
-      for (int64_t h = 0; h < 2; ++h)
-        rows[h] = loadStaged(
-            run16, st.x,
-            ValueRange{add(add(l.rowInBlock, 16 * i + 8 * h), l.g), col});
-      for (int64_t half = 0; half < 2; ++half) {
-        int64_t c = 4 * half;
-        f.a[i][half] = vector::FromElementsOp::create(
-            b, loc, aType,
-            ValueRange{extract(rows[0], c), extract(rows[0], c + 1),
-                       extract(rows[1], c), extract(rows[1], c + 1),
-                       extract(rows[0], c + 2), extract(rows[0], c + 3),
-                       extract(rows[1], c + 2), extract(rows[1], c + 3)});
-      }
+    Value rows[2];
+    for (int64_t h = 0; h < 2; ++h)
+      rows[h] = loadStaged(
+          run16, st.x,
+          ValueRange{buffer, add(add(l.rowInBlock, 16 * i + 8 * h), l.g), col});
+    for (int64_t half = 0; half < 2; ++half) {
+      int64_t c = 4 * half;
+      f.a[i][half] = vector::FromElementsOp::create(
+          b, loc, aType,
+          ValueRange{extract(rows[0], c), extract(rows[0], c + 1),
+                     extract(rows[1], c), extract(rows[1], c + 1),
+                     extract(rows[0], c + 2), extract(rows[0], c + 3),
+                     extract(rows[1], c + 2), extract(rows[1], c + 3)});
     }
-    return f;
   }
 
   /// Adds the lane's accumulators (tile i * kTilesN + j) into Y.
@@ -339,34 +369,43 @@ private:
     Value zero = arith::ConstantOp::create(
         b, loc, cast<TypedAttr>(b.getZeroAttr(cType)));
     SmallVector<Value> init(kTiles, zero);
-    auto groups = scf::ForOp::create(
-        b, loc, index(0), index(p.k / p.group), index(1), init,
-        [&](OpBuilder &, Location, Value group, ValueRange acc) {
-          SmallVector<Value> params =
-              weights.groupParams(b, loc, n0, tid, group);
-          Value kGroup = mul(group, p.group);
-          auto steps = scf::ForOp::create(
-              b, loc, index(0), index(p.group / kStepCodes), index(1), acc,
-              [&](OpBuilder &, Location, Value step, ValueRange acc) {
-                stage(st, n0, m0, tid, add(kGroup, mul(step, kStepCodes)),
-                      params);
-                gpu::BarrierOp::create(b, loc);
-                Fragments f = fragments(st, l);
-                SmallVector<Value> next(acc.begin(), acc.end());
-                for (int64_t half = 0; half < 2; ++half)
-                  for (int64_t i = 0; i < kTilesM; ++i)
-                    for (int64_t j = 0; j < kTilesN; ++j) {
-                      Value &c = next[i * kTilesN + j];
-                      c = nvgpu::MmaSyncOp::create(
-                          b, loc, f.a[i][half], f.b[j][half], c,
-                          ArrayRef<int64_t>{16, 8, 16});
-                    }
-                gpu::BarrierOp::create(b, loc);
-                scf::YieldOp::create(b, loc, next);
-              });
-          scf::YieldOp::create(b, loc, steps.getResults());
+    storeStep(st, n0, tid, index(0), loadStep(n0, m0, tid, index(0)), index(0));
+    gpu::BarrierOp::create(b, loc);
+    auto steps = scf::ForOp::create(
+        b, loc, index(0), index(p.k / kStepCodes), index(1), init,
+        [&](OpBuilder &, Location, Value step, ValueRange acc) {
+          auto [current, next, kNext] = bufferSchedule(step);
+          SmallVector<Value> loaded = loadStep(n0, m0, tid, kNext);
+          // B for every n tile, then each m tile's A and its mma (fewer
+          // fragments live next to the loads in flight).
+          Fragments f;
+          bFragments(st, current, l, f);
+          SmallVector<Value> updated(acc.begin(), acc.end());
+          for (int64_t i = 0; i < kTilesM; ++i) {
+            aFragments(st, current, l, i, f);
+            for (int64_t half = 0; half < 2; ++half)
+              for (int64_t j = 0; j < kTilesN; ++j) {
+                Value &c = updated[i * kTilesN + j];
+                c = nvgpu::MmaSyncOp::create(b, loc, f.a[i][half], f.b[j][half],
+                                             c, ArrayRef<int64_t>{16, 8, 16});
+              }
+          }
+          storeStep(st, n0, tid, kNext, loaded, next);
+          gpu::BarrierOp::create(b, loc);
+          scf::YieldOp::create(b, loc, updated);
         });
-    store(l, llvm::to_vector_of<Value>(groups.getResults()));
+    store(l, llvm::to_vector_of<Value>(steps.getResults()));
+  }
+
+  /// For step s: the buffer it reads (s % 2), the one the next step is
+  /// staged into, and the first column of the next step (the last step
+  /// stages itself again, harmlessly, rather than branch).
+  std::tuple<Value, Value, Value> bufferSchedule(Value step) {
+    Value current = rem(step, 2);
+    Value next = arith::SubIOp::create(b, loc, index(1), current);
+    Value kNext =
+        mul(minu(add(step, 1), index(p.k / kStepCodes - 1)), kStepCodes);
+    return {current, next, kNext};
   }
 
   /// Loop over `count` iterations with the body given the induction variable.
@@ -406,33 +445,36 @@ private:
         });
       });
     });
-    loop(p.k / p.group, [&](Value group) {
-      loop(p.group / kStepCodes, [&](Value step) {
-        Value kStep = add(mul(group, p.group), mul(step, kStepCodes));
-        // Every thread's share of the staging, through the GPU kernel's code.
-        loop(kThreads, [&](Value tid) {
-          stage(st, n0, m0, tid, kStep,
-                weights.groupParams(b, loc, n0, tid, group));
+    // Every thread's share of the staging, through the GPU kernel's code.
+    loop(kThreads, [&](Value tid) {
+      storeStep(st, n0, tid, index(0), loadStep(n0, m0, tid, index(0)),
+                index(0));
+    });
+    loop(p.k / kStepCodes, [&](Value step) {
+      auto [current, next, kNext] = bufferSchedule(step);
+      // The next step into the other buffer (on the GPU after the mma; the
+      // buffers are distinct, so the order does not matter here).
+      loop(kThreads, [&](Value tid) {
+        storeStep(st, n0, tid, kNext, loadStep(n0, m0, tid, kNext), next);
+      });
+      loop(kWarps, [&](Value warp) {
+        // Every lane's fragments, through the GPU kernel's code.
+        loop(kWarpSize, [&](Value ln) {
+          Fragments f = fragments(st, current, lane(n0, m0, warp, ln));
+          for (int64_t half = 0; half < 2; ++half) {
+            for (int64_t i = 0; i < kTilesM; ++i)
+              for (int64_t e = 0; e < 8; ++e)
+                memref::StoreOp::create(
+                    b, loc, extract(f.a[i][half], {e / 2, e % 2}), aMem,
+                    ValueRange{ln, index(i), index(half), index(e)});
+            for (int64_t j = 0; j < kTilesN; ++j)
+              for (int64_t e = 0; e < 4; ++e)
+                memref::StoreOp::create(
+                    b, loc, extract(f.b[j][half], {e / 2, e % 2}), bMem,
+                    ValueRange{ln, index(j), index(half), index(e)});
+          }
         });
-        loop(kWarps, [&](Value warp) {
-          // Every lane's fragments, through the GPU kernel's code.
-          loop(kWarpSize, [&](Value ln) {
-            Fragments f = fragments(st, lane(n0, m0, warp, ln));
-            for (int64_t half = 0; half < 2; ++half) {
-              for (int64_t i = 0; i < kTilesM; ++i)
-                for (int64_t e = 0; e < 8; ++e)
-                  memref::StoreOp::create(
-                      b, loc, extract(f.a[i][half], {e / 2, e % 2}), aMem,
-                      ValueRange{ln, index(i), index(half), index(e)});
-              for (int64_t j = 0; j < kTilesN; ++j)
-                for (int64_t e = 0; e < 4; ++e)
-                  memref::StoreOp::create(
-                      b, loc, extract(f.b[j][half], {e / 2, e % 2}), bMem,
-                      ValueRange{ln, index(j), index(half), index(e)});
-            }
-          });
-          emulateMma(aMem, bMem, acc, warp);
-        });
+        emulateMma(aMem, bMem, acc, warp);
       });
     });
     // Every lane's accumulators into Y, through the GPU kernel's code.

@@ -19,20 +19,25 @@ namespace mlir::tessera {
 constexpr int64_t kMmaBlockRows = 128, kMmaBlockCols = 64, kMmaStepK = 32,
                   kMmaThreads = 256;
 
-/// Stages the weights of a step: all kMmaThreads threads together write
-/// rows n - n0 (0 .. 63) and columns k - kStep (0 .. 31) of a
-/// memref<64x32xf16> (16-byte aligned rows of 64 bytes), rows past N
+/// Stages the weights of a step in two phases, so that the kernel can issue
+/// the global loads of the next step before the mma of the current one and
+/// store them after: all kMmaThreads threads together write rows n - n0 (0
+/// .. 63) and columns k - kStep (0 .. 31) of staging[buffer] (a
+/// memref<2x64x32xf16>, 16-byte aligned rows of 64 bytes), rows past N
 /// clamped to the last one.
 class MmaWeightStager {
 public:
   virtual ~MmaWeightStager();
-  /// What thread `tid` of block column n0 needs for the steps of `group`
-  /// (loaded once per group; group = the problem's `group` columns of K).
-  virtual SmallVector<Value> groupParams(OpBuilder &b, Location loc, Value n0,
-                                         Value tid, Value group) = 0;
-  /// Thread `tid`'s share of staging the step that starts at column `kStep`.
-  virtual void stage(OpBuilder &b, Location loc, Value n0, Value tid,
-                     Value kStep, ArrayRef<Value> params, Value staging) = 0;
+  /// Thread `tid`'s loads from global memory for the step at column `kStep`
+  /// of block column n0.
+  virtual SmallVector<Value> load(OpBuilder &b, Location loc, Value n0,
+                                  Value tid, Value kStep) = 0;
+  /// Thread `tid`'s share of staging[buffer] from its `loaded` values for
+  /// the same step (anything else it needs is recomputed or read here,
+  /// rather than held in registers across the mma).
+  virtual void store(OpBuilder &b, Location loc, Value n0, Value tid,
+                     Value kStep, ArrayRef<Value> loaded, Value staging,
+                     Value buffer) = 0;
 };
 
 /// A read-only buffer of `tensor` (bufferization.to_buffer) with any layout,
@@ -42,18 +47,19 @@ Value emitReadBuffer(OpBuilder &b, Location loc, Value tensor,
                      bool contiguousRows = false);
 
 /// x: M x K with a unit innermost stride (f16, bf16 or f32, rounded to
-/// f16); y: M x N (f32 or f16), holding init; K and `group` multiples of
-/// kMmaStepK, `group` dividing K.
+/// f16); y: M x N (f32 or f16), holding init; K a multiple of kMmaStepK.
 struct TensorCoreProblem {
   Value x, y;
-  int64_t n, k, group;
+  int64_t n, k;
 };
 
 /// The kernel for all M rows: blocks of kMmaThreads threads (8 warps) for
-/// kMmaBlockRows x kMmaBlockCols tiles of Y, each step of kMmaStepK columns
-/// staged in shared memory (globals added to `module`) between two
-/// barriers, 32 x 32 f32 accumulators per warp in registers over all of K,
-/// mma.sync m16n8k16 with f16 operands. With `emulate`, each block's threads
+/// kMmaBlockRows x kMmaBlockCols tiles of Y, the steps of kMmaStepK columns
+/// staged in two shared-memory buffers (globals added to `module`): the
+/// loads of step s + 1 are issued before the mma of step s and stored into
+/// the other buffer after them, one barrier per step; 32 x 32 f32
+/// accumulators per warp in registers over all of K, mma.sync m16n8k16 with
+/// f16 operands. With `emulate`, each block's threads
 /// and each warp's lanes and mma.sync run one after another (on a CPU), so
 /// that the staging and the fragment layout are checked without a GPU.
 void emitTensorCoreKernel(OpBuilder &b, Location loc, ModuleOp module,

@@ -3,9 +3,12 @@
 
 // An f16 matmul: Y (a copy of init) on tensor cores for M >= 32, the
 // linalg.matmul itself on the same buffers below; B (K x N) staged
-// transposed, 8 values of a row of B per thread.
-// CHECK-DAG: memref.global "private" @__tessera_mma_w : memref<64x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
-// CHECK-DAG: memref.global "private" @__tessera_mma_x : memref<128x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// transposed, 8 values of a row of B per thread, in two buffers: step 0
+// staged before the loop, and in the loop (3 steps of 32) the loads of the
+// next step issued before the mma of this one and stored into the other
+// buffer after them, one barrier per step.
+// CHECK-DAG: memref.global "private" @__tessera_mma_w : memref<2x64x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// CHECK-DAG: memref.global "private" @__tessera_mma_x : memref<2x128x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-LABEL: func @f16
 // CHECK: %[[M:.*]] = tensor.dim %{{.*}}, %c0
 // CHECK: %[[Y:.*]] = memref.alloc(%[[M]]) : memref<?x40xf32>
@@ -15,13 +18,24 @@
 // CHECK: %[[MANY:.*]] = arith.cmpi uge, %[[M]], %c32
 // CHECK: scf.if %[[MANY]] {
 // CHECK: scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c256{{.*}})
-// CHECK: %[[WS:.*]] = memref.get_global @__tessera_mma_w
-// CHECK: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c3
+// CHECK-DAG: %[[XS:.*]] = memref.get_global @__tessera_mma_x
+// CHECK-DAG: %[[WS:.*]] = memref.get_global @__tessera_mma_w
 // CHECK-COUNT-8: memref.load %[[B]]
+// CHECK: vector.load %[[A]]
+// CHECK-COUNT-8: memref.store %{{.*}}, %[[WS]][%c0
+// CHECK: vector.store %{{.*}}, %[[XS]][%c0
 // CHECK: gpu.barrier
+// CHECK: scf.for %[[STEP:.*]] = %{{.*}} to %c3{{.*}} iter_args({{.*}}) -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
+// CHECK: %[[CUR:.*]] = arith.remui %[[STEP]], %c2
+// CHECK: %[[NEXT:.*]] = arith.subi %c1{{.*}}, %[[CUR]]
+// CHECK-COUNT-8: memref.load %[[B]]
+// CHECK: vector.load %[[A]]
+// CHECK: vector.load %[[WS]][%[[CUR]],
 // CHECK-COUNT-16: nvgpu.mma.sync
-// CHECK: gpu.barrier
+// CHECK-COUNT-8: memref.store %{{.*}}, %[[WS]][%[[NEXT]],
+// CHECK: vector.store %{{.*}}, %[[XS]][%[[NEXT]],
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: scf.yield
 // CHECK: } else {
 // CHECK-NEXT: linalg.matmul ins(%[[A]], %[[B]] : {{.*}}) outs(%[[Y]] : memref<?x40xf32>)
 // CHECK: bufferization.to_tensor %[[Y]] restrict writable
@@ -35,8 +49,8 @@ func.func @f16(%a: tensor<?x96xf16>, %b: tensor<96x40xf16>, %c: tensor<?x40xf32>
 // EMULATE-LABEL: func @f16
 // EMULATE: arith.cmpi uge, %{{.*}}, %c1
 // EMULATE-NOT: nvgpu
-// EMULATE: memref.alloca() {alignment = 16 : i64} : memref<128x32xf16>
-// EMULATE: memref.alloca() {alignment = 16 : i64} : memref<64x32xf16>
+// EMULATE: memref.alloca() {alignment = 16 : i64} : memref<2x128x32xf16>
+// EMULATE: memref.alloca() {alignment = 16 : i64} : memref<2x64x32xf16>
 // EMULATE-NOT: nvgpu
 // EMULATE: bufferization.to_tensor
 

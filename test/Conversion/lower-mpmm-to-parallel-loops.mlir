@@ -7,8 +7,8 @@
 // a copy of init; one nest for M = 1, one on tensor cores for M >= 32, one
 // with 4 rows per iteration in between.
 // The staging buffers: shared memory of each block.
-// CHECK-DAG: memref.global "private" @__tessera_mma_x : memref<128x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
-// CHECK-DAG: memref.global "private" @__tessera_mma_w : memref<64x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// CHECK-DAG: memref.global "private" @__tessera_mma_x : memref<2x128x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// CHECK-DAG: memref.global "private" @__tessera_mma_w : memref<2x64x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-LABEL: func @int_zero
 // CHECK-DAG: %[[X:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<?x1024xf32> to memref<?x1024xf32, strided<[?, 1], offset: ?>>
 // CHECK-DAG: %[[W:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<16384xi8> to memref<16384xi8, strided<[?], offset: ?>>
@@ -26,32 +26,40 @@
 // CHECK: } else {
 // CHECK: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c32
 // CHECK: scf.if %[[MANY]] {
-// Tensor cores: blocks of 256 threads; per group the thread's scale and
-// zero point, per step of 32 codes (4 per group) its share of the staging
-// (8 codes of a weight row decoded and dequantized to f16, 16 values of a
-// row of x to f16) into shared memory, a barrier, the warp's fragments from
-// shared memory (16-byte loads) and 2 x 8 mma.sync, a barrier; the warp's 8
-// accumulator tiles carried over all of K.
+// Tensor cores: blocks of 256 threads; the steps of 32 codes staged in two
+// shared-memory buffers. Before the loop, step 0: each thread's 16 values
+// of a row of x (to f16) and its 8 codes of a weight row, decoded and
+// dequantized to f16 with the scale and zero point of their group. In the
+// loop (32 steps), the x of the next step is loaded first, then the warp's
+// fragments of this step read from its buffer (16-byte loads) and 2 x 8
+// mma.sync issued, then the next step's weights decoded and both stored
+// into the other buffer, one barrier per step; the warp's 8 accumulator
+// tiles carried over all of K.
 // CHECK: scf.parallel
 // CHECK: scf.parallel (%[[TID:.*]]) = (%c0{{.*}}) to (%c256{{.*}})
-// CHECK-DAG: %[[XS:.*]] = memref.get_global @__tessera_mma_x : memref<128x32xf16, #gpu.address_space<workgroup>>
-// CHECK-DAG: %[[WS:.*]] = memref.get_global @__tessera_mma_w : memref<64x32xf16, #gpu.address_space<workgroup>>
-// CHECK: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c4
-// CHECK-COUNT-4: memref.load %[[W]]
-// CHECK: arith.truncf %{{.*}} : f32 to f16
-// CHECK: vector.store %{{.*}}, %[[WS]][{{.*}}] {alignment = 16 : i64} : memref<64x32xf16, #gpu.address_space<workgroup>>, vector<8xf16>
+// CHECK-DAG: %[[XS:.*]] = memref.get_global @__tessera_mma_x : memref<2x128x32xf16, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[WS:.*]] = memref.get_global @__tessera_mma_w : memref<2x64x32xf16, #gpu.address_space<workgroup>>
 // CHECK: vector.load %[[X]][{{.*}}] : memref<?x1024xf32, strided<[?, 1], offset: ?>>, vector<16xf32>
+// CHECK-COUNT-4: memref.load %[[W]]
+// CHECK: vector.store %{{.*}}, %[[WS]][%c0{{.*}}] {alignment = 16 : i64} : memref<2x64x32xf16, #gpu.address_space<workgroup>>, vector<8xf16>
 // CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xf16>
-// CHECK: vector.store %{{.*}}, %[[XS]][{{.*}}] {alignment = 16 : i64} : memref<128x32xf16, #gpu.address_space<workgroup>>, vector<16xf16>
+// CHECK: vector.store %{{.*}}, %[[XS]][%c0{{.*}}] {alignment = 16 : i64} : memref<2x128x32xf16, #gpu.address_space<workgroup>>, vector<16xf16>
 // CHECK: gpu.barrier
-// CHECK-COUNT-4: vector.load %[[WS]]
-// CHECK: vector.from_elements {{.*}} : vector<2x2xf16>
-// CHECK: vector.load %[[XS]]
+// CHECK: scf.for %[[STEP:.*]] = %{{.*}} to %c32{{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>)
+// CHECK: %[[CUR:.*]] = arith.remui %[[STEP]], %c2
+// CHECK: %[[NEXT:.*]] = arith.subi %c1{{.*}}, %[[CUR]]
+// CHECK: %[[XNEXT:.*]] = vector.load %[[X]]
+// CHECK-COUNT-4: vector.load %[[WS]][%[[CUR]],
+// CHECK: vector.load %[[XS]][%[[CUR]],
 // CHECK: vector.from_elements {{.*}} : vector<4x2xf16>
 // CHECK-COUNT-16: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK-NOT: nvgpu.mma.sync
-// CHECK: gpu.barrier
+// CHECK-COUNT-4: memref.load %[[W]]
+// CHECK: vector.store %{{.*}}, %[[WS]][%[[NEXT]],
+// CHECK: arith.truncf %[[XNEXT]]
+// CHECK: vector.store %{{.*}}, %[[XS]][%[[NEXT]],
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: scf.yield
 // CHECK: memref.store %{{.*}}, %[[Y]]
 // CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
 // CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y
@@ -73,8 +81,8 @@
 // EMULATE-NOT: scf.if
 // EMULATE-NOT: nvgpu
 // EMULATE-NOT: mapping
-// EMULATE: memref.alloca() {alignment = 16 : i64} : memref<128x32xf16>
-// EMULATE: memref.alloca() {alignment = 16 : i64} : memref<64x32xf16>
+// EMULATE: memref.alloca() {alignment = 16 : i64} : memref<2x128x32xf16>
+// EMULATE: memref.alloca() {alignment = 16 : i64} : memref<2x64x32xf16>
 // EMULATE: memref.alloca() : memref<8x32x8x4xf32>
 // EMULATE: memref.alloca() : memref<32x2x2x8xf16>
 // EMULATE: memref.alloca() : memref<32x4x2x4xf16>

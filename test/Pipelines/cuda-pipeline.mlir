@@ -60,14 +60,15 @@ func.func @linear(%x: tensor<?x128xf32>, %w: tensor<64x128xui3>,
 // CHECK-NOT: llvm.call @malloc
 
 // Kernels: the fill, the fused split-K mpmm (1 row per thread; partial sums
-// added atomically), the tensor-core mpmm (each step of 32 codes staged in
-// shared memory between barriers, a warp's 2 x 4 tiles of mma.sync
-// m16n8k16, f16 operands, f32 accumulators, twice per step: 16 in the
-// loop, MMACOUNT), the split-K mpmm with 4 rows per thread, SiLU, each as
-// PTX for sm_80.
+// added atomically), the tensor-core mpmm (the steps of 32 codes staged in
+// two shared-memory buffers, the next step stored while this one's
+// fragments are read, one barrier per step; a warp's 2 x 4 tiles of
+// mma.sync m16n8k16, f16 operands, f32 accumulators, twice per step: 16 in
+// the loop, MMACOUNT), the split-K mpmm with 4 rows per thread, SiLU, each
+// as PTX for sm_80.
 // CHECK: gpu.binary @linear_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">{{.*}}assembly = "{{.*}}.target sm_80{{.*}}st.global
 // CHECK: gpu.binary @linear_kernel_0 {{.*}}.target sm_80{{.*}}ld.global{{.*}}atom.global.add.f32
-// CHECK: gpu.binary @linear_kernel_1 {{.*}}.target sm_80{{.*}}.shared .align 16 .b8 __tessera_mma_{{.*}}cvt.rn.f16x2.f32{{.*}}st.shared.v4{{.*}}bar.sync{{.*}}ld.shared.v4{{.*}}mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32{{.*}}bar.sync
+// CHECK: gpu.binary @linear_kernel_1 {{.*}}.target sm_80{{.*}}.shared .align 16 .b8 __tessera_mma_{{.*}}cvt.rn.f16x2.f32{{.*}}st.shared.v4{{.*}}bar.sync{{.*}}ld.shared.v4{{.*}}mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK-NOT: atom.global
 // CHECK: gpu.binary @linear_kernel_2 {{.*}}.target sm_80{{.*}}ld.global{{.*}}atom.global.add.f32
 // CHECK: gpu.binary @linear_kernel_3 {{.*}}.target sm_80{{.*}}ld.global{{.*}}st.global

@@ -515,7 +515,7 @@ def test_mma_matmul_numerics(run, tmp_path, ct, shape, min_rows):
                           input=MATMUL.format(n=n, k=k, ct=ct), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     lowered = proc.stdout
-    assert "memref.alloca() {alignment = 16 : i64} : memref<64x32xf16>" in lowered
+    assert "memref.alloca() {alignment = 16 : i64} : memref<2x64x32xf16>" in lowered
     rng = np.random.default_rng()
     np_ct = {"f32": np.float32, "f16": np.float16}[ct]
     for m in (1, 5, 70, 150):
