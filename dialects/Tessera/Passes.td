@@ -510,13 +510,14 @@ def TesseraLowerMatmulToMma
     N, K a multiple of 32, and an f32 or f16 result becomes a run-time
     choice: for M of at least `min-rows`, the tensor-core kernel of
     `tessera-lower-mpmm-to-parallel-loops` (blocks of 256 threads for 128 x
-    64 tiles, each step of 32 columns of K staged in shared memory between
-    two barriers, `nvgpu.mma.sync` m16n8k16 with f32 accumulators), B
-    staged transposed (thread tid copies 8 consecutive values of a row of
-    B, so that a warp reads whole row pieces); for smaller M the
-    `linalg.matmul` on the same buffers, for the reference path (the loads
-    of B's next step are issued before the mma of the current one). Y is
-    allocated next to the op and starts as a copy of the init. The result is the
+    64 tiles, the steps of 32 columns of K staged in two shared-memory
+    buffers, one barrier per step, `nvgpu.mma.sync` m16n8k16 with f32
+    accumulators), B staged transposed (thread tid copies 8 consecutive
+    values of a row of B, so that a warp reads whole row pieces; like x,
+    its loads for the next step are issued before the mma of the current
+    one); for smaller M the `linalg.matmul` on the same buffers, for the
+    reference path. Y is allocated next to the op and starts as a copy of
+    the init. The result is the
     exact products of the f16 values summed in f32 (rounded to f16 for an
     f16 result). With `emulate-mma` (tests) the kernel's threads and lanes
     run one after another on a CPU, each mma computed from the PTX
