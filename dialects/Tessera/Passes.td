@@ -50,9 +50,14 @@ def TesseraChooseMpmmStrategy
       with byte shuffles of `lut-lanes` bytes (32: AVX2, 64: AVX-512BW; 0:
       none, so never LUT) and N a multiple of them;
     - it is chosen for codes of 1 to 3 bits at any M, and for codes of up
-      to `lut-max-bits` bits (default 4) unless x has more than
-      `lut-max-rows` rows known at compile time (default 64): at 4 bits and
-      hundreds of rows the dequantize strategy's GEMM is as fast or faster.
+      to `lut-max-bits` bits (default 4) when x has at most `lut-max-rows`
+      rows (default 64): at 4 bits and hundreds of rows the dequantize
+      strategy's GEMM is faster;
+    - where that depends on a number of rows known only at run time, the op
+      becomes an `scf.if` on `tensor.dim` of x: an mpmm with `"lut"` for at
+      most `lut-max-rows` rows, one with `"dequantize"` for more, both on
+      the same weights (the dequantize kernel reads the LUT kernel's bit
+      planes, so the weights are stored once).
 
     `strategy=dequantize|lut|lut_f32` forces that strategy on every op that
     can take it (a compile option).
@@ -65,9 +70,12 @@ def TesseraChooseMpmmStrategy
     Option<"lutMaxBits", "lut-max-bits", "int64_t", /*default=*/"4",
            "Widest codes for which auto picks LUT at few rows">,
     Option<"lutMaxRows", "lut-max-rows", "int64_t", /*default=*/"64",
-           "Most rows of x (when static) for which auto picks LUT at 4 or more bits">
+           "Most rows of x for which auto picks LUT at 4 or more bits">
   ];
-  let dependentDialects = ["::mlir::tessera::TesseraDialect"];
+  let dependentDialects = ["::mlir::tessera::TesseraDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def TesseraExpandLutMpmm
@@ -99,7 +107,9 @@ def TesseraAssignLutLayouts
     the kernel takes (N a multiple of L, K and the group size of 8):
 
     - weights that are an argument of a public function (and used only by
-      such ops) are passed in that layout: the argument gets a
+      such ops, or by dequantize-strategy mpmms on integer codes, whose
+      vector kernel reads the bit planes as well) are passed in that
+      layout: the argument gets a
       `tessera.layout` attribute (tessera-pack-function-boundaries then
       takes it in that storage) and the module a public function
       `prepack_<function>_<argument>` that converts the canonical storage
@@ -173,7 +183,13 @@ def TesseraLowerMpmmToVector
     Full blocks of 8 rows of x are packed first ([M/8][K/8][8][8]) so that a
     block's x is one contiguous stream.
 
-    Integer codes are read from their canonical packed storage 8 at a time:
+    Integer codes are read from their canonical packed storage, or from the
+    LUT kernel's bit planes (`#tessera.layout<tile = [L, 8], bit_planes>`,
+    L a multiple of 8), 8 at a time. From bit planes a run of 8 codes of one
+    row is a byte per plane, broadcast, each lane taking its bit; the GEMM's
+    panel takes 8 bytes per plane for 8 columns at once, which give its
+    rows without a transpose (scales and zero points gathered across the
+    columns). From the canonical packing:
     8-bit codes are extended from their bytes; for widths 1, 2, 4 (and 3,
     read as 4 bytes) the run's bytes are one word broadcast to every lane;
     for 5, 6, 7 (read as 8 bytes) a byte shuffle puts the two bytes holding
@@ -201,7 +217,8 @@ def TesseraLowerMpmmToVector
     chains of elementwise ops first (linalg-fuse-elementwise-ops).
 
     Applies to mpmm ops with integer codes from a tessera.unpack in the
-    canonical layout (and integer zero points likewise), f32 activations and
+    canonical or that bit-plane layout (integer zero points in the
+    canonical one), f32 activations and
     results, and K and the group size multiples of 8; others are left to
     tessera-lower-to-linalg.
   }];

@@ -61,24 +61,49 @@ int64_t mlir::tessera::gemmMicroRows(int64_t vectorRegisters) {
   return vectorRegisters >= 32 ? kGemmRows : kGemmRows / 2;
 }
 
-Value mlir::tessera::emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k) {
+Value mlir::tessera::emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k,
+                                       bool padded) {
   Type f32 = b.getF32Type();
   Value m = tensor::DimOp::create(b, loc, x, 0);
-  Value blocks = arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kGemmRows));
+  Value blocks = padded ? Value(arith::CeilDivUIOp::create(b, loc, m, cIndex(b, loc, kGemmRows)))
+                        : Value(arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kGemmRows)));
   auto packedType = RankedTensorType::get(
       {ShapedType::kDynamic, k / kGemmLanes, kGemmRows, kGemmLanes}, f32);
   Value empty = tensor::EmptyOp::create(b, loc, packedType, ValueRange{blocks});
   MLIRContext *ctx = b.getContext();
   AffineExpr mb, kb, r, l;
   bindDims(ctx, mb, kb, r, l);
-  auto inMap = AffineMap::get(4, 0, {mb * kGemmRows + r, kb * kGemmLanes + l}, ctx);
   auto outMap = AffineMap::getMultiDimIdentityMap(4, ctx);
+  auto parallel = SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel);
+  if (!padded) {
+    auto inMap = AffineMap::get(4, 0, {mb * kGemmRows + r, kb * kGemmLanes + l}, ctx);
+    return linalg::GenericOp::create(
+               b, loc, packedType, ValueRange{x}, ValueRange{empty},
+               ArrayRef<AffineMap>{inMap, outMap}, parallel,
+               [](OpBuilder &b, Location loc, ValueRange args) {
+                 linalg::YieldOp::create(b, loc, args[0]);
+               })
+        .getResult(0);
+  }
+  // Rows from M on (in the last block) are zero.
   return linalg::GenericOp::create(
-             b, loc, packedType, ValueRange{x}, ValueRange{empty},
-             ArrayRef<AffineMap>{inMap, outMap},
-             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-             [](OpBuilder &b, Location loc, ValueRange args) {
-               linalg::YieldOp::create(b, loc, args[0]);
+             b, loc, packedType, ValueRange{}, ValueRange{empty}, ArrayRef<AffineMap>{outMap},
+             parallel,
+             [&](OpBuilder &b, Location loc, ValueRange) {
+               auto index = [&](int64_t dim) { return linalg::IndexOp::create(b, loc, dim); };
+               Value row = arith::AddIOp::create(
+                   b, loc, arith::MulIOp::create(b, loc, index(0), cIndex(b, loc, kGemmRows)),
+                   index(2));
+               Value col = arith::AddIOp::create(
+                   b, loc, arith::MulIOp::create(b, loc, index(1), cIndex(b, loc, kGemmLanes)),
+                   index(3));
+               Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, m);
+               Value last = arith::SubIOp::create(b, loc, m, cIndex(b, loc, 1));
+               Value v = tensor::ExtractOp::create(
+                   b, loc, x, ValueRange{arith::MinUIOp::create(b, loc, row, last), col});
+               Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+               linalg::YieldOp::create(b, loc,
+                                       ValueRange{arith::SelectOp::create(b, loc, inside, v, zero)});
              })
       .getResult(0);
 }
@@ -109,9 +134,11 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
                                                                     Location loc,
                                                                     Value which,
                                                                     Value y) -> Value {
-      return emitTensorLoop(b, loc, c0, rowsEnd, b.getIndexAttr(microRows), y, [&](OpBuilder &b, Location loc,
-                                                               Value mStart,
-                                                               Value y) -> Value {
+      // The register block of rows [mStart, mStart + microRows); with
+      // `guarded`, rows from rowsEnd on are computed (x is zero there) but
+      // not stored.
+      auto microBlock = [&](OpBuilder &b, Location loc, Value mStart, Value y,
+                            bool guarded) -> Value {
         Value mBlock = arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kGemmRows));
         Value rowBase = arith::RemUIOp::create(b, loc, mStart, cIndex(b, loc, kGemmRows));
         auto kLoop = scf::ForOp::create(
@@ -144,18 +171,50 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
         Value col0 = arith::MulIOp::create(b, loc, which, cIndex(b, loc, kPanelColumns));
         for (int64_t r = 0; r < microRows; ++r) {
           Value row = arith::AddIOp::create(b, loc, mStart, cIndex(b, loc, r));
-          for (int64_t h = 0; h < 2; ++h) {
-            Value col = arith::AddIOp::create(b, loc, col0, cIndex(b, loc, h * kGemmLanes));
-            Value old = vector::TransferReadOp::create(b, loc, vecF32, y, ValueRange{row, col},
-                                                       zeroF, ArrayRef<bool>(inBounds));
-            Value sum = arith::AddFOp::create(b, loc, old, kLoop.getResult(2 * r + h));
-            y = vector::TransferWriteOp::create(b, loc, sum, y, ValueRange{row, col},
-                                                ArrayRef<bool>(inBounds))
-                    .getResult();
+          auto store = [&](OpBuilder &b, Location loc, Value y) -> Value {
+            for (int64_t h = 0; h < 2; ++h) {
+              Value col = arith::AddIOp::create(b, loc, col0, cIndex(b, loc, h * kGemmLanes));
+              Value old = vector::TransferReadOp::create(b, loc, vecF32, y,
+                                                         ValueRange{row, col}, zeroF,
+                                                         ArrayRef<bool>(inBounds));
+              Value sum = arith::AddFOp::create(b, loc, old, kLoop.getResult(2 * r + h));
+              y = vector::TransferWriteOp::create(b, loc, sum, y, ValueRange{row, col},
+                                                  ArrayRef<bool>(inBounds))
+                      .getResult();
+            }
+            return y;
+          };
+          if (!guarded || r == 0) {
+            y = store(b, loc, y);
+            continue;
           }
+          Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rowsEnd);
+          y = scf::IfOp::create(
+                  b, loc, inside,
+                  [&](OpBuilder &b, Location loc) {
+                    scf::YieldOp::create(b, loc, store(b, loc, y));
+                  },
+                  [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, y); })
+                  .getResult(0);
         }
         return y;
-      });
+      };
+      Value step = cIndex(b, loc, microRows);
+      Value fullEnd = arith::MulIOp::create(
+          b, loc, arith::DivUIOp::create(b, loc, rowsEnd, step), step);
+      y = emitTensorLoop(b, loc, c0, fullEnd, b.getIndexAttr(microRows), y,
+                         [&](OpBuilder &b, Location loc, Value mStart, Value y) {
+                           return microBlock(b, loc, mStart, y, /*guarded=*/false);
+                         });
+      // The last, partial register block.
+      Value partial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, fullEnd, rowsEnd);
+      return scf::IfOp::create(
+                 b, loc, partial,
+                 [&](OpBuilder &b, Location loc) {
+                   scf::YieldOp::create(b, loc, microBlock(b, loc, fullEnd, y, /*guarded=*/true));
+                 },
+                 [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, y); })
+          .getResult(0);
     });
   });
 }

@@ -51,11 +51,13 @@ Value emitColumnTiles(OpBuilder &b, Location loc, Value y, Value rows,
 /// registers: 8 (16 accumulators) with 32 registers, else 4.
 int64_t gemmMicroRows(int64_t vectorRegisters);
 
-/// x (tensor<? x K x f32>, K a multiple of 8) packed by full blocks of 8
-/// rows: packed[mb][kk][r][l] = x[mb*8 + r][kk*8 + l], for mb < M / 8. A
+/// x (tensor<? x K x f32>, K a multiple of 8) packed by blocks of 8 rows:
+/// packed[mb][kk][r][l] = x[mb*8 + r][kk*8 + l], for mb < M / 8 (full
+/// blocks), or with `padded` mb < ceil(M / 8), zero for rows from M on. A
 /// block's x for one k-step is contiguous and a block is one stream (rows of
 /// x a multiple of 4 KiB apart would otherwise collide in L1's sets).
-Value emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k);
+Value emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k,
+                        bool padded = false);
 
 /// Fills the panel (a tensor<panels x kPanelK x kPanelColumns x f32>) with
 /// rows [kc, kc + kcLen) of B for the tile's columns; returns the new panel.
@@ -64,7 +66,10 @@ using PanelFill = function_ref<Value(OpBuilder &b, Location loc, Value kc,
 
 /// Emits y[0:rowsEnd, 0:kGemmColumnTile] += x * B for the tile whose panel
 /// `fill` produces; y is the tile's slice (tensor<? x ? x f32>, at least
-/// kGemmColumnTile columns), rowsEnd a multiple of 8. Returns the new y.
+/// rowsEnd rows and kGemmColumnTile columns), rowsEnd at most M and at most
+/// 8 times the blocks of xPacked. A last, partial register block of rows is
+/// computed on the zero rows of a padded packing and stored only up to
+/// rowsEnd. Returns the new y.
 Value emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacked, Value rowsEnd,
                          int64_t k, int64_t microRows, Value y, PanelFill fill);
 

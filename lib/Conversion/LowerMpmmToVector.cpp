@@ -113,9 +113,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
 
   LogicalResult matchAndRewrite(MpmmOp op,
                                 PatternRewriter &rewriter) const override {
+    // The weights' storage: canonical, or the LUT kernel's bit planes
+    // (tile rows in planeRows; see PackedCodes.h).
+    int64_t planeRows = 0;
     Value weights = canonicalStorage(op.getWeights());
     if (!weights)
-      return rewriter.notifyMatchFailure(op, "weights not canonical unpack");
+      weights = bitPlaneStorage(op.getWeights(), planeRows);
+    if (!weights)
+      return rewriter.notifyMatchFailure(op, "weights neither canonical nor bit planes");
     Type codeType = op.getWeights().getType().getElementType();
     if (!isLowBitIntegerType(codeType) || op.getCodebook())
       return rewriter.notifyMatchFailure(op, "not integer codes");
@@ -221,9 +226,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     bool inBounds[] = {true};
     bool needXsum = zeroMode == ZeroPointMode::Float;
 
-    // Codes [kk, kk + 8) of row n minus the zero point, as f32 lanes.
-    auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk,
-                       Value zeroLanes) -> Value {
+    // Codes [kk, kk + 8) of row n from the canonical packing, in i32 lanes.
+    auto unpackCanonical8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk) -> Value {
       // Their bytes start on a byte: K and kk are multiples of 8.
       // Row n starts at byte n * K * b / 8; the run at (kk / 8) * b after it
       // (linear in the loop counters, so LLVM strength-reduces it).
@@ -264,6 +268,63 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                           b, loc, arith::ShRUIOp::create(b, loc, lanes, plan.shifts),
                           plan.mask));
       }
+      return codes;
+    };
+
+    // Bit planes: the byte of plane 0 holding codes [kk, kk + 8) of row n
+    // (tile (n / L, kk / 8), its row n % L); plane p is p * L bytes on.
+    auto planeByte = [&](OpBuilder &b, Location loc, Value nIv, Value kk) -> Value {
+      Value L = cIndex(b, loc, planeRows);
+      Value tileIdx = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, nIv, L),
+                                cIndex(b, loc, k / 8)),
+          arith::ShRUIOp::create(b, loc, kk, cIndex(b, loc, 3)));
+      return arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, tileIdx, cIndex(b, loc, bits * planeRows)),
+          arith::RemUIOp::create(b, loc, nIv, L));
+    };
+    // Sign-extends b-bit codes in i32 lanes.
+    Value signShift = i32Splat(32 - bits);
+    auto signExtend = [&](OpBuilder &b, Location loc, Value lanes) -> Value {
+      return arith::ShRSIOp::create(b, loc, arith::ShLIOp::create(b, loc, lanes, signShift),
+                                    signShift);
+    };
+    Value laneIndices = i32Lanes({0, 1, 2, 3, 4, 5, 6, 7});
+    // Splats of i and of 1 << i, i < 8.
+    SmallVector<Value> splatOf, bitOf;
+    for (int32_t i = 0; i < 8; ++i) {
+      splatOf.push_back(i32Splat(i));
+      bitOf.push_back(i32Splat(1 << i));
+    }
+    // Codes [kk, kk + 8) of row n from bit planes: per plane one byte,
+    // broadcast; lane l takes its bit l to bit p.
+    auto unpackPlanes8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk) -> Value {
+      Value base = planeByte(b, loc, nIv, kk);
+      Value codes;
+      for (int64_t p = 0; p < bits; ++p) {
+        Value at = p ? Value(arith::AddIOp::create(b, loc, base, cIndex(b, loc, p * planeRows)))
+                     : base;
+        Value byte = arith::ExtUIOp::create(
+            b, loc, i32, tensor::ExtractOp::create(b, loc, weights, ValueRange{at}));
+        Value lanes = vector::BroadcastOp::create(b, loc, vecI32, byte);
+        if (p)
+          lanes = arith::ShLIOp::create(b, loc, lanes, splatOf[p]);
+        Value bit = arith::AndIOp::create(
+            b, loc, arith::ShRUIOp::create(b, loc, lanes, laneIndices), bitOf[p]);
+        codes = codes ? Value(arith::OrIOp::create(b, loc, codes, bit)) : bit;
+      }
+      return isSigned ? signExtend(b, loc, codes) : codes;
+    };
+
+    // Codes [kk, kk + 8) of row n minus the zero point, as f32 lanes.
+    auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk,
+                       Value zeroLanes) -> Value {
+      Value codes;
+      if (planeRows)
+        codes = unpackPlanes8(b, loc, nIv, kk);
+      else
+        codes = unpackCanonical8(b, loc, nIv, kk);
       bool signedValues = isSigned;
       if (zeroLanes) {
         // q - z of two 8-bit values is exact in i32.
@@ -322,9 +383,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return y;
     };
 
-    // The full blocks of kRows rows of x, packed (see GemmTiles.h).
-    Value mBlocks = arith::DivUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, kRows));
-    Value xPacked = emitPackRowBlocks(rewriter, loc, x, k);
+    // x in blocks of kRows rows, packed (see GemmTiles.h).
+    Value xPacked = emitPackRowBlocks(rewriter, loc, x, k, /*padded=*/planeRows != 0);
 
     // The cache tile being emitted: groups [gBegin, gEnd) of rows
     // [.., mEnd) (set by the loop nest below).
@@ -456,7 +516,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // unit of work for threads); in each, rows in chunks of kRowChunk and
     // K in blocks of whole groups that keep a block of x in L1; in those,
     // each column, its rows in register blocks of kRows, 4, then 1.
-    bool needsExactTail = widePlan.bytesType != exactPlan.bytesType;
+    bool needsExactTail = !planeRows && widePlan.bytesType != exactPlan.bytesType;
     // With fewer rows than a register block x is read once per column and
     // a row of it is small: no K blocks then, and the weights of a column
     // are one stream.
@@ -514,6 +574,100 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       });
                 });
       };
+      // From bit planes the panel's rows come without a transpose: the 8
+      // bytes of a plane for 8 consecutive columns (contiguous in a tile)
+      // hold bit p of their 8 codes; row c of the block takes bit c of each
+      // to bit p. Scales and zero points are gathered across the columns.
+      auto planeFill = [&](OpBuilder &b, Location loc, Value kc, Value kcLen,
+                           Value panel) -> Value {
+        auto bytesType = VectorType::get({kLanes}, b.getI8Type());
+        return emitTensorLoop(
+            b, loc, c0, cIndex(b, loc, kGemmColumnTile), b.getIndexAttr(kLanes), panel,
+            [&](OpBuilder &b, Location loc, Value jj, Value panel) -> Value {
+              Value which = arith::DivUIOp::create(b, loc, jj, cIndex(b, loc, kPanelColumns));
+              Value lane = arith::RemUIOp::create(b, loc, jj, cIndex(b, loc, kPanelColumns));
+              Value n0 = arith::AddIOp::create(b, loc, nTile, jj);
+              SmallVector<Value> cols;
+              for (int64_t l = 0; l < kLanes; ++l)
+                cols.push_back(l ? Value(arith::AddIOp::create(b, loc, n0, cIndex(b, loc, l)))
+                                 : n0);
+              return emitTensorLoop(
+                  b, loc, c0, kcLen, b.getIndexAttr(kLanes), panel,
+                  [&](OpBuilder &b, Location loc, Value k8, Value panel) -> Value {
+                    Value kk = arith::AddIOp::create(b, loc, kc, k8);
+                    Value gIv = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, group));
+                    Value base = planeByte(b, loc, n0, kk);
+                  // `element(n)` of the 8 columns, as a vector.
+                  auto gather = [&](VectorType type, function_ref<Value(Value)> element) -> Value {
+                    SmallVector<Value> elements;
+                    for (Value n : cols)
+                      elements.push_back(element(n));
+                    return vector::FromElementsOp::create(b, loc, type, elements);
+                  };
+                  auto groupValues = [&](Value tensor, Value gIv) {
+                    return gather(vecF32, [&](Value n) -> Value {
+                      Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{n, gIv});
+                      return v.getType().isF32() ? v : Value(arith::ExtFOp::create(b, loc, f32, v));
+                    });
+                  };
+                    SmallVector<Value> planes;
+                    for (int64_t p = 0; p < bits; ++p) {
+                      Value at = p ? Value(arith::AddIOp::create(
+                                         b, loc, base, cIndex(b, loc, p * planeRows)))
+                                   : base;
+                      Value bytes = vector::TransferReadOp::create(
+                          b, loc, bytesType, weights, ValueRange{at},
+                          arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
+                          ArrayRef<bool>(inBounds));
+                      Value lanes = arith::ExtUIOp::create(b, loc, vecI32, bytes);
+                      planes.push_back(p ? Value(arith::ShLIOp::create(b, loc, lanes, splatOf[p]))
+                                         : lanes);
+                    }
+                    Value zeroLanes;
+                    if (zeroMode == ZeroPointMode::Int)
+                      zeroLanes = gather(vecI32, [&](Value n) -> Value {
+                        Value zIndex = arith::AddIOp::create(
+                            b, loc, arith::MulIOp::create(b, loc, n, cIndex(b, loc, numGroups)),
+                            gIv);
+                        return emitReadPackedCode(b, loc, zeroStorage, zIndex,
+                                                  getLowBitWidth(zeroType),
+                                                  zeroType.isSignedInteger());
+                      });
+                    Value scale = groupValues(scales, gIv);
+                    Value offset = needXsum ? groupValues(zeros, gIv) : Value();
+                    for (int64_t c = 0; c < kLanes; ++c) {
+                      Value codes;
+                      for (int64_t p = 0; p < bits; ++p) {
+                        Value shifted = c ? Value(arith::ShRUIOp::create(b, loc, planes[p],
+                                                                         splatOf[c]))
+                                          : planes[p];
+                        Value bit = arith::AndIOp::create(b, loc, shifted, bitOf[p]);
+                        codes = codes ? Value(arith::OrIOp::create(b, loc, codes, bit)) : bit;
+                      }
+                      if (isSigned)
+                        codes = signExtend(b, loc, codes);
+                      bool signedValues = isSigned;
+                      if (zeroLanes) {
+                        codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
+                        signedValues = true;
+                      }
+                      Value values =
+                          signedValues ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
+                                       : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
+                      values = offset ? Value(vector::FMAOp::create(b, loc, values, scale, offset))
+                                      : Value(arith::MulFOp::create(b, loc, values, scale));
+                      Value kIdx = arith::AddIOp::create(b, loc, k8, cIndex(b, loc, c));
+                      panel = vector::TransferWriteOp::create(b, loc, values, panel,
+                                                              ValueRange{which, kIdx, lane},
+                                                              ArrayRef<bool>(inBounds))
+                                  .getResult();
+                    }
+                    return panel;
+                  });
+            });
+      };
+      if (planeRows)
+        return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, microRows, y, planeFill);
       return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, microRows, y, fill);
     };
 
@@ -526,9 +680,16 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       nTileBegin = nTile;
       Value columns = getValueOrCreateConstantIndexOp(b, loc, columnCount);
       Value nTileEnd = arith::AddIOp::create(b, loc, nTile, columns);
-      // Full tiles with enough rows: the GEMM for the full register blocks
-      // of rows; the other rows (all of them otherwise) below.
-      Value gemmRowsEnd = arith::MulIOp::create(b, loc, mBlocks, cIndex(b, loc, kRows));
+      // Full tiles with enough rows: the GEMM, for the full register
+      // blocks of rows (canonical codes: the few rows past them are cheaper
+      // below than as a zero-padded block) or for all rows (bit planes,
+      // whose single-row unpacking is slow); the other rows (all of them
+      // in other tiles) below.
+      Value gemmRowsEnd =
+          planeRows ? m
+                    : Value(arith::MulIOp::create(
+                          b, loc, arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kRows)),
+                          cIndex(b, loc, kRows)));
       Value useGemm = arith::AndIOp::create(
           b, loc,
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, columns,

@@ -53,3 +53,15 @@ Value mlir::tessera::canonicalStorage(Value lowBit) {
     return Value();
   return unpack.getStorage();
 }
+
+Value mlir::tessera::bitPlaneStorage(Value lowBit, int64_t &tileRows) {
+  auto unpack = lowBit.getDefiningOp<UnpackOp>();
+  if (!unpack || !unpack.getLayout())
+    return Value();
+  LayoutAttr layout = *unpack.getLayout();
+  ArrayRef<int64_t> tile = layout.getTile();
+  if (!layout.getBitPlanes() || tile.size() != 2 || tile[1] != 8 || tile[0] % 8)
+    return Value();
+  tileRows = tile[0];
+  return unpack.getStorage();
+}

@@ -23,6 +23,13 @@ Value emitReadPackedCode(OpBuilder &b, Location loc, Value storage,
 /// tessera.unpack without a layout; else null.
 Value canonicalStorage(Value lowBit);
 
+/// The packed storage behind a low-bit matrix that is a tessera.unpack in
+/// the bit-plane layout `#tessera.layout<tile = [L, 8], bit_planes>` (L a
+/// multiple of 8), with L in `tileRows`; else null. Byte r of plane p of
+/// tile (i, j) holds bit p of codes [8j, 8j + 8) of row iL + r, code c in
+/// bit c; a tile is b planes of L bytes, tiles in row-major order.
+Value bitPlaneStorage(Value lowBit, int64_t &tileRows);
+
 } // namespace mlir::tessera
 
 #endif // TESSERA_LIB_CONVERSION_PACKEDCODES_H

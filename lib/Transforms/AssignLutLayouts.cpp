@@ -82,7 +82,14 @@ struct TesseraAssignLutLayoutsPass
       // layout: the caller passes it prepacked.
       if (auto arg = dyn_cast<BlockArgument>(weights)) {
         auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+        // Dequantize-strategy mpmms on integer codes read the bit planes
+        // too (tessera-lower-mpmm-to-vector): a run-time choice of strategy
+        // (tessera-choose-mpmm-strategy) keeps one copy of the weights.
         bool onlyKernels = llvm::all_of(arg.getUsers(), [&](Operation *user) {
+          if (auto mpmm = dyn_cast<MpmmOp>(user))
+            return mpmm.getWeights() == arg && mpmm.getStrategy() == "dequantize" &&
+                   !mpmm.getCodebook() && !layout.getTile().empty() &&
+                   layout.getBitPlanes();
           auto acc = dyn_cast<LutAccumulateOp>(user);
           return acc && acc.getWeights() == arg && kernelLayout(acc, lanes) == layout;
         });

@@ -9,6 +9,9 @@
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::tessera {
@@ -49,6 +52,7 @@ struct TesseraChooseMpmmStrategyPass
           << strategy << "' (expected auto, dequantize, lut or lut_f32)";
       return signalPassFailure();
     }
+    SmallVector<MpmmOp> byRows;
     getOperation().walk([&](MpmmOp op) {
       if (op.getStrategy())
         return;
@@ -59,15 +63,41 @@ struct TesseraChooseMpmmStrategyPass
       } else if (lutKernelApplies(op, lutLanes)) {
         int64_t bits = getLowBitWidth(op.getWeights().getType().getElementType());
         int64_t rows = op.getX().getType().getDimSize(0);
-        bool manyRows = !ShapedType::isDynamic(rows) && rows > lutMaxRows;
         if (op.getCodebook())
           choice = "lut"; // NF4: the dequantize kernel takes no codebooks
-        else if (bits <= std::min<int64_t>(3, lutMaxBits) ||
-                 (bits <= lutMaxBits && !manyRows))
+        else if (bits <= std::min<int64_t>(3, lutMaxBits))
+          choice = "lut";
+        else if (bits <= lutMaxBits && ShapedType::isDynamic(rows))
+          return byRows.push_back(op);
+        else if (bits <= lutMaxBits && rows <= lutMaxRows)
           choice = "lut";
       }
       op.setStrategy(choice);
     });
+    for (MpmmOp op : byRows)
+      chooseAtRunTime(op);
+  }
+
+  /// Rows of x known only at run time: LUT up to lut-max-rows of them,
+  /// dequantize above, on the same weights (the dequantize kernel reads the
+  /// LUT kernel's bit planes).
+  void chooseAtRunTime(MpmmOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value rows = tensor::DimOp::create(b, loc, op.getX(), 0);
+    Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rows,
+                                      arith::ConstantIndexOp::create(b, loc, lutMaxRows));
+    auto branch = [&](StringRef choice) {
+      return [&, choice](OpBuilder &b, Location loc) {
+        auto clone = cast<MpmmOp>(b.clone(*op));
+        clone.setStrategy(choice);
+        scf::YieldOp::create(b, loc, clone.getResult());
+      };
+    };
+    auto select = scf::IfOp::create(b, loc, few, branch("lut"),
+                                    branch("dequantize"));
+    op.getResult().replaceAllUsesWith(select.getResult(0));
+    op.erase();
   }
 };
 

@@ -209,8 +209,50 @@ func.func @u8_float_zero(%x: tensor<?x64xf32>, %wb: tensor<512xi8>, %s: tensor<8
 
 // -----
 
+// Weights in the LUT kernel's bit planes (tiles of 32 rows x 8 codes, 3
+// planes of 32 bytes each): a run of 8 codes of one row is a byte per plane
+// (at tile * 96 + plane * 32 + row % 32), broadcast, lane l taking bit l to
+// bit p; the GEMM's panel reads 8 bytes per plane (8 columns) and builds
+// each of its 8 rows from them without a transpose, with the scales of the
+// 8 columns gathered. x is packed with its last block padded, and the GEMM
+// takes every row (its last register block stored only up to M).
+// CHECK-LABEL: func @bit_planes
+// CHECK: %[[LANES:.*]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xi32>
+// CHECK: arith.ceildivui
+// CHECK: linalg.generic
+// CHECK: linalg.index
+// CHECK: arith.select
+// CHECK: %[[REST:.*]] = arith.select %{{.*}}, %[[M:.*]], %c0 : index
+// CHECK: scf.if
+// CHECK: vector.transfer_read %{{.*}} : tensor<6144xi8>, vector<8xi8>
+// CHECK: arith.extui %{{.*}} : vector<8xi8> to vector<8xi32>
+// CHECK: vector.from_elements {{.*}} : vector<8xf32>
+// CHECK: arith.shrui
+// CHECK: arith.andi
+// CHECK: arith.ori
+// CHECK: arith.uitofp
+// CHECK: arith.mulf
+// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<16x256x16xf32>
+// CHECK-NOT: vector.shuffle
+// CHECK: vector.fma
+// CHECK: arith.cmpi ult
+// CHECK: scf.if
+// CHECK: } else {
+// CHECK: tensor.extract %{{.*}} : tensor<6144xi8>
+// CHECK: vector.broadcast %{{.*}} : i32 to vector<8xi32>
+// CHECK: arith.shrui %{{.*}}, %[[LANES]] : vector<8xi32>
+func.func @bit_planes(%x: tensor<?x64xf32>, %wb: tensor<6144xi8>, %s: tensor<256x2xf32>,
+                      %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [32, 8], bit_planes> : tensor<6144xi8> -> tensor<256x64xui3>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xui3> scales %s : tensor<256x2xf32>
+         group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
 // Not eligible, left for the reference lowering: float codes, a codebook,
-// f16 activations, K not a multiple of 8, a bit-plane layout.
+// f16 activations, K not a multiple of 8, bit planes not in tiles of L x 8.
 // CHECK-LABEL: func @left_alone
 // CHECK-COUNT-5: tessera.mpmm
 func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<2x12xf32>,

@@ -75,3 +75,35 @@ func.func @long_groups(%t: tensor<1x512x16xi8>, %w: tensor<32x2048xui2>) -> tens
   %acc = tessera.lut_accumulate %t, %w group_size 2048 : tensor<1x512x16xi8>, tensor<32x2048xui2> -> tensor<2x1x32x1xi32>
   return %acc : tensor<2x1x32x1xi32>
 }
+
+// -----
+
+// A dequantize-strategy mpmm on the same weights (the run-time choice of
+// tessera-choose-mpmm-strategy) reads the bit planes as well: the argument
+// still takes the layout, stored once. Any other user keeps the argument
+// canonical and the kernel's weights are repacked.
+// CHECK-LABEL: func @shared_with_dequantize
+// CHECK-SAME: %{{.*}}: tensor<64x64xui4> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>}
+// CHECK-NOT: tessera.pack
+// CHECK: tessera.lut_accumulate %{{.*}}, %arg1
+// CHECK: tessera.mpmm %{{.*}}, %arg1
+// CHECK: func @prepack_shared_with_dequantize_arg1
+// CHECK-LABEL: func @other_user
+// CHECK-SAME: %{{.*}}: tensor<64x64xui4>, %{{.*}}: tensor<?x64xf32>
+// CHECK: %[[P:.*]] = tessera.pack %arg1 layout <tile = [32, 8], bit_planes>
+// CHECK: %[[W:.*]] = tessera.unpack %[[P]]
+// CHECK: tessera.lut_accumulate %{{.*}}, %[[W]]
+// CHECK: tessera.mpmm %{{.*}}, %arg1
+// CHECK-NOT: func @prepack_other_user
+func.func @shared_with_dequantize(%t: tensor<1x16x16xi8>, %w: tensor<64x64xui4>, %x: tensor<?x64xf32>,
+                                  %s: tensor<64x2xf32>, %i: tensor<?x64xf32>) -> (tensor<4x1x64x2xi32>, tensor<?x64xf32>) {
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xi8>, tensor<64x64xui4> -> tensor<4x1x64x2xi32>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32> {strategy = "dequantize"}
+  return %acc, %y : tensor<4x1x64x2xi32>, tensor<?x64xf32>
+}
+func.func @other_user(%t: tensor<1x16x16xi8>, %w: tensor<64x64xui4>, %x: tensor<?x64xf32>,
+                      %s: tensor<64x2xf32>, %i: tensor<?x64xf32>) -> (tensor<4x1x64x2xi32>, tensor<?x64xf32>) {
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xi8>, tensor<64x64xui4> -> tensor<4x1x64x2xi32>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  return %acc, %y : tensor<4x1x64x2xi32>, tensor<?x64xf32>
+}

@@ -17,14 +17,27 @@ func.func @two_bits(%x: tensor<?x64xf32>, %w: tensor<64x64xui2>, %s: tensor<64x2
   return %y : tensor<?x64xf32>
 }
 
-// 4-bit codes: LUT unless x has more than 64 rows known at compile time;
+// 4-bit codes: LUT for at most 64 rows, dequantize for more; with rows
+// known only at run time, both, chosen on tensor.dim (on the same weights);
 // 5 bits and more: dequantize.
 // AUTO-LABEL: func @four_bits
+// AUTO-SAME: (%[[X1:[^:]*]]: tensor<1x64xf32>, %[[X:[^:]*]]: tensor<?x64xf32>
+// AUTO-SAME: %[[W:[^:]*]]: tensor<64x64xsi4>
 // AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
-// AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
+// AUTO: %[[C0:.*]] = arith.constant 0 : index
+// AUTO: %[[ROWS:.*]] = tensor.dim %[[X]], %[[C0]]
+// AUTO: %[[C64:.*]] = arith.constant 64 : index
+// AUTO: %[[FEW:.*]] = arith.cmpi ule, %[[ROWS]], %[[C64]]
+// AUTO: %[[Y:.*]] = scf.if %[[FEW]] -> (tensor<?x64xf32>)
+// AUTO-NEXT: %[[LUT:.*]] = tessera.mpmm %[[X]], %[[W]] {{.*}} {strategy = "lut"}
+// AUTO-NEXT: scf.yield %[[LUT]]
+// AUTO-NEXT: } else {
+// AUTO-NEXT: %[[DEQ:.*]] = tessera.mpmm %[[X]], %[[W]] {{.*}} {strategy = "dequantize"}
+// AUTO-NEXT: scf.yield %[[DEQ]]
 // AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
 // AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
 // AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
+// AUTO: return %{{.*}}, %[[Y]],
 func.func @four_bits(%x1: tensor<1x64xf32>, %x: tensor<?x64xf32>, %x64: tensor<64x64xf32>, %x65: tensor<65x64xf32>,
                      %w: tensor<64x64xsi4>, %w5: tensor<64x64xui5>, %s: tensor<64x2xf32>,
                      %i1: tensor<1x64xf32>, %i: tensor<?x64xf32>, %i64: tensor<64x64xf32>, %i65: tensor<65x64xf32>)

@@ -236,6 +236,98 @@ def test_tessera_run_prepacks_weights_from_files(tessera_run, tmp_path):
     assert (err <= reference.lut_error_bound(x, codes, s, group, 2)).all()
 
 
+# --- The dequantize strategy on the LUT kernel's bit planes -------------------
+
+PLANES = [(bits, signed, zero_mode)
+          for bits, signed, zero_mode in itertools.product(
+              range(1, 9), (False, True), ("none", "int", "float"))]
+
+
+def bit_plane_module(n, k, bits, signed, zero_mode, group, tile_rows):
+    """mpmm_module with the weights passed in #tessera.layout<tile = [L, 8],
+    bit_planes> (and the prepack function the ABI then needs)."""
+    wt = int_type(bits, signed)
+    zero_type = wt if zero_mode == "int" else "f32"
+    layout = f"#tessera.layout<tile = [{tile_rows}, 8], bit_planes>"
+    weights = f"%w: tensor<{n}x{k}x{wt}>"
+    text = mpmm_module(n, k, bits, signed, zero_mode, group, "f32", zero_type)
+    text = text.replace(weights, f"{weights} {{tessera.layout = {layout}}}")
+    return text + f"""
+func.func @prepack_mpmm_arg1({weights}) -> (tensor<{n}x{k}x{wt}> {{tessera.layout = {layout}}}) {{
+  return %w : tensor<{n}x{k}x{wt}>
+}}
+"""
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode", PLANES,
+                         ids=[f"{int_type(b, s)}-{z}" for b, s, z in PLANES])
+def test_dequantize_reads_bit_planes(bits, signed, zero_mode):
+    # The dequantize kernel reading bit planes (how a run-time choice of
+    # strategy keeps one copy of the weights): N = 320 is one full column
+    # tile (the GEMM from 32 rows) and a partial one; K = 384 is a full and a
+    # partial panel; M = 1, 5 and 13 take the row paths, 37 and 70 the GEMM
+    # with a partial register block, 64 only full ones. Exact up to f32
+    # rounding, for every width, signedness and zero mode, tiles of 32 and 64
+    # rows, groups of 32, 64 and 128.
+    case = PLANES.index((bits, signed, zero_mode))
+    rng = np.random.default_rng()
+    n, k, group, tile_rows = 320, 384, GROUPS[case % 3], (32, 64)[case % 2]
+    f = ts.compile(bit_plane_module(n, k, bits, signed, zero_mode, group, tile_rows),
+                   strategy="dequantize")
+    assert "bit_planes" in f.inputs[1]["layout"]
+    lo, hi = reference.code_range(bits, signed)
+    codes = rng.integers(lo, hi + 1, size=(n, k))
+    ng = k // group
+    scales = (rng.uniform(0.25, 2.0, size=(n, ng)) *
+              rng.choice([-1, 1], size=(n, ng))).astype(np.float32)
+    weights = f.prepack("arg1", reference.pack(codes, bits))
+    args = [weights, scales]
+    zeros = None
+    if zero_mode == "int":
+        zeros = rng.integers(lo, hi + 1, size=(n, ng))
+        args.append(reference.pack(zeros, bits))
+    elif zero_mode == "float":
+        zeros = rng.standard_normal((n, ng)).astype(np.float32)
+        args.append(zeros)
+    for m in (1, 5, 13, 37, 64, 70):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        y = f(x, *args)
+        want = reference.mpmm(x, codes, scales, group, zeros, zero_mode)
+        bound = reference.mpmm_error_bound(x, codes, scales, group, zeros, zero_mode)
+        err = np.abs(y.astype(np.float64) - want)
+        worst = np.unravel_index(np.argmax(err - bound), err.shape)
+        assert (err <= bound).all(), (
+            f"M={m}: |y - ref| = {err[worst]:.3g} > bound {bound[worst]:.3g} at {worst}")
+
+
+def test_auto_chooses_the_strategy_by_rows_at_run_time():
+    # 4-bit codes with M known only at run time: LUT (int8 tables: within
+    # their bound, not exact) up to 64 rows, dequantize (exact to f32
+    # rounding) above, on one prepacked copy of the weights.
+    rng = np.random.default_rng()
+    n, k, group = 256, 512, 128
+    text = mpmm_module(n, k, 4, False, "int", group, "f32", "ui4")
+    f = ts.compile(text, strategy="auto")
+    if "bit_planes" not in f.inputs[1]["layout"]:
+        pytest.skip("no byte shuffles on this host: no LUT kernel")
+    codes = rng.integers(0, 16, size=(n, k))
+    scales = rng.uniform(0.25, 2.0, size=(n, k // group)).astype(np.float32)
+    zeros = rng.integers(0, 16, size=(n, k // group))
+    args = [f.prepack("arg1", reference.pack(codes, 4)), scales, reference.pack(zeros, 4)]
+    for m, lut in ((3, True), (64, True), (65, False), (203, False)):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        y = f(x, *args).astype(np.float64)
+        want = reference.mpmm(x, codes, scales, group, zeros, "int")
+        exact = reference.mpmm_error_bound(x, codes, scales, group, zeros, "int")
+        err = np.abs(y - want)
+        if lut:
+            assert (err <= reference.lut_error_bound(x, codes, scales, group, 4, zeros,
+                                                     "int")).all()
+            assert not (err <= exact).all(), f"M={m}: exact, so not the LUT kernel"
+        else:
+            assert (err <= exact).all(), f"M={m}: not exact, so not the dequantize kernel"
+
+
 # --- Codebook weights (NF4, learned tables) ----------------------------------
 
 NF4 = np.array([-1.0, -0.6961928, -0.5250731, -0.3949175, -0.2844414, -0.1848449,
