@@ -157,6 +157,32 @@ def TesseraLowerLutToVector
   ];
 }
 
+def TesseraLowerLutTablesToVector
+    : Pass<"tessera-lower-lut-tables-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Build int8 T-MAC tables with vector code, a row per thread task";
+  let description = [{
+    A `tessera.lut_tables` with int8 tables, f32 activations, no codebook
+    and a group size that is a multiple of 32 becomes an `scf.forall` over
+    the rows of x (the thread pool's unit) of vector code: per group, 8 runs
+    of 4 activations at a time are loaded (4 vectors) and deinterleaved so
+    that lane r holds activation t of run r; a first pass takes the largest
+    `sum_t |x|` and the sum of x, a second the 8 entries `T[p] = -x3 +/- x2
+    +/- x1 +/- x0` (`p < 8`) by a tree of 14 adds, multiplies them by
+    `127 / a`, rounds them to even, transposes them (run r's entries in one
+    vector), converts them to i8 and stores each run's 16 bytes with the
+    mirrored half `T[15 - p] = -T[p]`. The result equals the op's reference
+    lowering up to the order of f32 additions. Other `lut_tables` ops are
+    left to tessera-lower-to-linalg.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def TesseraLowerX86ByteOps
     : Pass<"tessera-lower-x86-byte-ops", "::mlir::ModuleOp"> {
   let summary = "Lower tessera.shuffle_bytes / sum_byte_pairs to x86 intrinsics";

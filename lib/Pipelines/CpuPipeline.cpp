@@ -97,6 +97,7 @@ static void addVectorKernels(OpPassManager &pm,
   tessera::TesseraLowerLutToVectorOptions lutOptions;
   lutOptions.lanes = resolveLutLanes(options);
   pm.addPass(tessera::createTesseraLowerLutToVector(lutOptions));
+  pm.addPass(tessera::createTesseraLowerLutTablesToVector());
   tessera::TesseraLowerMatmulToVectorOptions matmulOptions;
   matmulOptions.vectorRegisters = vectorRegisters;
   pm.addPass(tessera::createTesseraLowerMatmulToVector(matmulOptions));
