@@ -36,6 +36,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tessera {
@@ -55,12 +56,10 @@ Value cIndex(OpBuilder &b, Location loc, int64_t v) {
 }
 
 struct LutToVector : public OpRewritePattern<LutCombineOp> {
-  LutToVector(MLIRContext *context, int64_t lanes)
-      : OpRewritePattern(context), lanes(lanes) {}
+  LutToVector(MLIRContext *context, int64_t lanes) : OpRewritePattern(context), lanes(lanes) {}
   int64_t lanes;
 
-  LogicalResult matchAndRewrite(LutCombineOp op,
-                                PatternRewriter &rewriter) const override {
+  LogicalResult matchAndRewrite(LutCombineOp op, PatternRewriter &rewriter) const override {
     auto accOp = op.getAcc().getDefiningOp<LutAccumulateOp>();
     if (!accOp || !accOp.getResult().hasOneUse())
       return rewriter.notifyMatchFailure(op, "acc not from a lut_accumulate");
@@ -111,8 +110,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       cSum += w / 2.0;
     }
 
-    Type f32 = rewriter.getF32Type(), i8 = rewriter.getI8Type(),
-         i16 = rewriter.getI16Type(), i32 = rewriter.getI32Type();
+    Type f32 = rewriter.getF32Type(), i8 = rewriter.getI8Type(), i16 = rewriter.getI16Type(),
+         i32 = rewriter.getI32Type();
     auto bytesType = VectorType::get({lanes}, i8);
     auto tableType = VectorType::get({16}, i8);
     auto accType = VectorType::get({lanes / 2}, i16);
@@ -147,36 +146,194 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         }
 
     auto readTable = [&](OpBuilder &b, Location loc, Value mIv, Value j) -> Value {
-      Value t = vector::TransferReadOp::create(b, loc, tableType, tables,
-                                               ValueRange{mIv, j, c0}, padI8,
-                                               ArrayRef<bool>(inBounds));
+      Value t = vector::TransferReadOp::create(b, loc, tableType, tables, ValueRange{mIv, j, c0},
+                                               padI8, ArrayRef<bool>(inBounds));
       return vector::ShuffleOp::create(b, loc, t, t, broadcastMask);
     };
-    // Per-row (n) values of a group, 8 at a time, as f32 (converted as one
-    // vector).
-    auto readColumn = [&](OpBuilder &b, Location loc, Value tensor, Value nBase,
-                          Value gIv) -> Value {
-      SmallVector<Value> elems;
-      for (int64_t r = 0; r < kChunk; ++r) {
-        Value nIv = arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r));
-        elems.push_back(tensor::ExtractOp::create(b, loc, tensor, ValueRange{nIv, gIv}));
-      }
-      Type elementType = elems.front().getType();
-      Value v = vector::FromElementsOp::create(
-          b, loc, VectorType::get({kChunk}, elementType), elems);
-      return elementType.isF32() ? v : Value(arith::ExtFOp::create(b, loc, chunkF32, v));
+    // The tile's coefficients, per group g and weight row n of the tile
+    // (tileBegin + n): y += S[g, n] * ts/2 * planes + B[g, n] * sum with
+    //   S = s[n, g],  B = s[n, g] * (C - z[n, g])  (integer zero points),
+    //   B = s[n, g] * C + z[n, g]  (float offsets),  B = s[n, g] * C  (none).
+    // They are computed once per column tile (and row block of x), so that
+    // the combine reads them as vectors instead of gathering 8 rows' values
+    // per group and row of x.
+    Value tileBegin, tileScales, tileOffsets;
+    auto coefficientsOf = [&](OpBuilder &b, Location loc, Value scale, Value zero) {
+      // scale, zero: f32 values (vectors or scalars) of the same type.
+      Type type = scale.getType();
+      auto cst = [&](float v) -> Value {
+        if (auto vt = dyn_cast<VectorType>(type))
+          return splat(b, loc, vt, b.getF32FloatAttr(v));
+        return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+      };
+      Value c = cst(float(cSum));
+      if (zeroMode == ZeroPointMode::Int)
+        return std::make_pair(scale, Value(arith::MulFOp::create(
+                                         b, loc, scale, arith::SubFOp::create(b, loc, c, zero))));
+      Value sc = arith::MulFOp::create(b, loc, scale, c);
+      if (zeroMode == ZeroPointMode::Float)
+        sc = arith::AddFOp::create(b, loc, sc, zero);
+      return std::make_pair(scale, sc);
     };
-    auto readZeros = [&](OpBuilder &b, Location loc, Value nBase, Value gIv) -> Value {
-      SmallVector<Value> elems;
+    auto toF32 = [&](OpBuilder &b, Location loc, Value v) -> Value {
+      Type type = v.getType();
+      if (getElementTypeOrSelf(type).isF32())
+        return v;
+      Type f32Type = f32;
+      if (auto vt = dyn_cast<VectorType>(type))
+        f32Type = VectorType::get(vt.getShape(), f32);
+      return arith::ExtFOp::create(b, loc, f32Type, v);
+    };
+    // z[n, g] as f32.
+    auto zeroAt = [&](OpBuilder &b, Location loc, Value nIv, Value gIv) -> Value {
+      if (zeroMode == ZeroPointMode::Float)
+        return toF32(b, loc,
+                     tensor::ExtractOp::create(b, loc, op.getZeros(), ValueRange{nIv, gIv}));
+      Value index = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), gIv);
+      Value z = emitReadPackedCode(b, loc, zeroStorage, index, getLowBitWidth(zeroType),
+                                   zeroType.isSignedInteger());
+      return arith::SIToFPOp::create(b, loc, f32, z);
+    };
+    // Integer zero points z[n, g .. g + 8) (g a multiple of 8, 8 | G: their
+    // zb bytes start on a byte) as f32 lanes: the bytes as one integer,
+    // broadcast to i64 lanes, lane l shifted right by l * zb, truncated and
+    // sign- or zero-extended from zb bits by a pair of shifts.
+    auto zeroCodes8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
+      int64_t zb = getLowBitWidth(zeroType);
+      Value byteOff = arith::DivUIOp::create(
+          b, loc,
+          arith::MulIOp::create(
+              b, loc,
+              arith::AddIOp::create(
+                  b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), g8),
+              cIndex(b, loc, zb)),
+          cIndex(b, loc, 8));
+      Value bytes =
+          vector::TransferReadOp::create(b, loc, VectorType::get({zb}, i8), zeroStorage,
+                                         ValueRange{byteOff}, padI8, ArrayRef<bool>(inBounds));
+      Type wordType = b.getIntegerType(8 * zb);
+      Value word = vector::ExtractOp::create(
+          b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, wordType), bytes),
+          ArrayRef<int64_t>{0});
+      Type i64 = b.getI64Type();
+      auto vecI64 = VectorType::get({kChunk}, i64);
+      if (zb < 8)
+        word = arith::ExtUIOp::create(b, loc, i64, word);
+      SmallVector<int64_t> shifts;
+      for (int64_t l = 0; l < kChunk; ++l)
+        shifts.push_back(l * zb);
+      Value lanes = arith::ShRUIOp::create(
+          b, loc, vector::BroadcastOp::create(b, loc, vecI64, word),
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vecI64, ArrayRef(shifts))));
+      Value codes = arith::TruncIOp::create(b, loc, chunkI32, lanes);
+      Value up = splat(b, loc, chunkI32, b.getI32IntegerAttr(32 - zb));
+      codes = arith::ShLIOp::create(b, loc, codes, up);
+      codes = zeroType.isSignedInteger() ? Value(arith::ShRSIOp::create(b, loc, codes, up))
+                                         : Value(arith::ShRUIOp::create(b, loc, codes, up));
+      return arith::SIToFPOp::create(b, loc, chunkF32, codes);
+    };
+    // The coefficients of rows [n, n + 8) and group g, gathered (for a
+    // single row of x, where the combine's loads overlap the stream of
+    // weights better than a pass over the tile's scales before it).
+    auto gatherCoefficients = [&](OpBuilder &b, Location loc, Value nBase, Value gIv) {
+      SmallVector<Value> scales, zeros;
       for (int64_t r = 0; r < kChunk; ++r) {
         Value nIv = arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r));
-        Value index = arith::AddIOp::create(
-            b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), gIv);
-        Value z = emitReadPackedCode(b, loc, zeroStorage, index, getLowBitWidth(zeroType),
-                                     zeroType.isSignedInteger());
-        elems.push_back(arith::SIToFPOp::create(b, loc, f32, z));
+        scales.push_back(
+            toF32(b, loc, tensor::ExtractOp::create(b, loc, op.getScales(), ValueRange{nIv, gIv})));
+        if (zeroMode != ZeroPointMode::None)
+          zeros.push_back(zeroAt(b, loc, nIv, gIv));
       }
-      return vector::FromElementsOp::create(b, loc, chunkF32, elems);
+      Value zv =
+          zeros.empty() ? Value() : Value(vector::FromElementsOp::create(b, loc, chunkF32, zeros));
+      return coefficientsOf(b, loc, vector::FromElementsOp::create(b, loc, chunkF32, scales), zv);
+    };
+    auto tileCoefficientsType = RankedTensorType::get({numGroups, kGemmColumnTile}, f32);
+    // Fills the coefficients of the tile's `columns` rows: with 8 or more
+    // groups (a multiple of 8), 8 rows x 8 groups at a time, read along the
+    // groups (contiguous), computed as vectors and transposed in registers;
+    // else one value at a time.
+    auto emitTileCoefficients = [&](OpBuilder &b, Location loc, Value columns) {
+      Value scalesInit = tensor::EmptyOp::create(b, loc, tileCoefficientsType, ValueRange{});
+      Value offsetsInit = tensor::EmptyOp::create(b, loc, tileCoefficientsType, ValueRange{});
+      auto rowBlocks = scf::ForOp::create(
+          b, loc, c0, columns, cIndex(b, loc, kChunk), ValueRange{scalesInit, offsetsInit},
+          [&](OpBuilder &b, Location loc, Value n8, ValueRange tiles) {
+            Value nBase = arith::AddIOp::create(b, loc, tileBegin, n8);
+            auto rowOf = [&](int64_t r) -> Value {
+              return r ? Value(arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r))) : nBase;
+            };
+            if (numGroups % kChunk == 0) {
+              auto groupBlocks = scf::ForOp::create(
+                  b, loc, c0, cIndex(b, loc, numGroups), cIndex(b, loc, kChunk), tiles,
+                  [&](OpBuilder &b, Location loc, Value g8, ValueRange tiles) {
+                    SmallVector<Value> rowScales, rowOffsets;
+                    auto scalesType = cast<ShapedType>(op.getScales().getType());
+                    auto readType = VectorType::get({kChunk}, scalesType.getElementType());
+                    Value pad = arith::ConstantOp::create(
+                        b, loc, b.getZeroAttr(scalesType.getElementType()));
+                    for (int64_t r = 0; r < kChunk; ++r) {
+                      Value nIv = rowOf(r);
+                      Value sv = toF32(b, loc,
+                                       vector::TransferReadOp::create(
+                                           b, loc, readType, op.getScales(), ValueRange{nIv, g8},
+                                           pad, ArrayRef<bool>(inBounds)));
+                      Value zv;
+                      if (zeroMode == ZeroPointMode::Float)
+                        zv = toF32(
+                            b, loc,
+                            vector::TransferReadOp::create(
+                                b, loc,
+                                VectorType::get(
+                                    {kChunk},
+                                    cast<ShapedType>(op.getZeros().getType()).getElementType()),
+                                op.getZeros(), ValueRange{nIv, g8}, pad, ArrayRef<bool>(inBounds)));
+                      else if (zeroMode == ZeroPointMode::Int)
+                        zv = zeroCodes8(b, loc, nIv, g8);
+                      auto [sc, off] = coefficientsOf(b, loc, sv, zv);
+                      rowScales.push_back(sc);
+                      rowOffsets.push_back(off);
+                    }
+                    // Transposed: vector l holds group g8 + l of the 8 rows.
+                    SmallVector<Value> byGroupS = emitTranspose8x8(b, loc, rowScales);
+                    SmallVector<Value> byGroupB = emitTranspose8x8(b, loc, rowOffsets);
+                    Value ts = tiles[0], tb = tiles[1];
+                    for (int64_t l = 0; l < kChunk; ++l) {
+                      Value g = arith::AddIOp::create(b, loc, g8, cIndex(b, loc, l));
+                      ts = vector::TransferWriteOp::create(
+                               b, loc, byGroupS[l], ts, ValueRange{g, n8}, ArrayRef<bool>(inBounds))
+                               .getResult();
+                      tb = vector::TransferWriteOp::create(
+                               b, loc, byGroupB[l], tb, ValueRange{g, n8}, ArrayRef<bool>(inBounds))
+                               .getResult();
+                    }
+                    scf::YieldOp::create(b, loc, ValueRange{ts, tb});
+                  });
+              scf::YieldOp::create(b, loc, groupBlocks.getResults());
+              return;
+            }
+            auto groupsLoop = scf::ForOp::create(
+                b, loc, c0, cIndex(b, loc, numGroups), c1, tiles,
+                [&](OpBuilder &b, Location loc, Value gIv, ValueRange tiles) {
+                  Value ts = tiles[0], tb = tiles[1];
+                  for (int64_t r = 0; r < kChunk; ++r) {
+                    Value nIv = rowOf(r);
+                    Value sv = toF32(
+                        b, loc,
+                        tensor::ExtractOp::create(b, loc, op.getScales(), ValueRange{nIv, gIv}));
+                    Value zv = zeroMode == ZeroPointMode::None ? Value() : zeroAt(b, loc, nIv, gIv);
+                    auto [sc, off] = coefficientsOf(b, loc, sv, zv);
+                    Value at = arith::AddIOp::create(b, loc, n8, cIndex(b, loc, r));
+                    ts = tensor::InsertOp::create(b, loc, sc, ts, ValueRange{gIv, at});
+                    tb = tensor::InsertOp::create(b, loc, off, tb, ValueRange{gIv, at});
+                  }
+                  scf::YieldOp::create(b, loc, ValueRange{ts, tb});
+                });
+            scf::YieldOp::create(b, loc, groupsLoop.getResults());
+          });
+      tileScales = rowBlocks.getResult(0);
+      tileOffsets = rowBlocks.getResult(1);
     };
 
     // Blocks of `lanes` weight rows starting at nBlocks[0], nBlocks[1], ...
@@ -194,8 +351,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
             SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
             Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / stepK));
-            Value kbEnd =
-                arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
+            Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
             auto runs = scf::ForOp::create(
                 b, loc, kbBegin, kbEnd, c1, accInit,
                 [&](OpBuilder &b, Location loc, Value kb, ValueRange acc) {
@@ -207,14 +363,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                     // Tile (block, kb): b planes of `lanes` bytes.
                     Value tile = arith::AddIOp::create(
                         b, loc,
-                        arith::MulIOp::create(b, loc, blockIndex[blk],
-                                              cIndex(b, loc, k / stepK)),
+                        arith::MulIOp::create(b, loc, blockIndex[blk], cIndex(b, loc, k / stepK)),
                         kb);
                     Value tileByte =
                         arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * lanes));
                     for (unsigned i = 0; i < bits; ++i) {
-                      Value offset = arith::AddIOp::create(b, loc, tileByte,
-                                                           cIndex(b, loc, i * lanes));
+                      Value offset =
+                          arith::AddIOp::create(b, loc, tileByte, cIndex(b, loc, i * lanes));
                       Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
                                                                ValueRange{offset}, padI8,
                                                                ArrayRef<bool>(inBounds));
@@ -232,17 +387,14 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                   }
                   scf::YieldOp::create(b, loc, next);
                 });
-            // Combine the group: per chunk of 8 rows.
-            Value ts = tensor::ExtractOp::create(b, loc, op.getTableScales(),
-                                                 ValueRange{mIv, gIv});
+            // Combine the group: per chunk of 8 rows, y += S * ts/2 * planes
+            // + B * sum with the tile's coefficients (see below).
+            Value ts = tensor::ExtractOp::create(b, loc, op.getTableScales(), ValueRange{mIv, gIv});
             Value halfTs = arith::MulFOp::create(
                 b, loc, ts, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(tableFactor)));
             Value sum = tensor::ExtractOp::create(b, loc, op.getSums(), ValueRange{mIv, gIv});
             Value halfTsV = vector::BroadcastOp::create(b, loc, chunkF32, halfTs);
             Value sumV = vector::BroadcastOp::create(b, loc, chunkF32, sum);
-            Value cSumV = vector::BroadcastOp::create(
-                b, loc, chunkF32,
-                arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(cSum))));
             SmallVector<Value> yNext;
             for (int64_t blk = 0; blk < numBlocks; ++blk) {
               for (int64_t c = 0; c < chunks; ++c) {
@@ -251,29 +403,36 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 for (unsigned i = 0; i < bits; ++i) {
                   Value part = vector::ExtractStridedSliceOp::create(
                       b, loc, runs.getResult(blk * accPerBlock + 2 * i + h),
-                      ArrayRef<int64_t>{8 * q}, ArrayRef<int64_t>{kChunk},
-                      ArrayRef<int64_t>{1});
+                      ArrayRef<int64_t>{8 * q}, ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
                   Value wide = arith::ExtSIOp::create(b, loc, chunkI32, part);
                   int32_t w = planeWeight[i];
-                  Value term = w == 1 ? wide
-                                      : arith::MulIOp::create(
-                                            b, loc, wide,
-                                            splat(b, loc, chunkI32, b.getI32IntegerAttr(w)));
+                  Value term =
+                      w == 1 ? wide
+                             : arith::MulIOp::create(
+                                   b, loc, wide, splat(b, loc, chunkI32, b.getI32IntegerAttr(w)));
                   planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
                 }
-                Value nBase =
-                    arith::AddIOp::create(b, loc, nBlocks[blk], cIndex(b, loc, 8 * c));
-                Value p = arith::MulFOp::create(
-                    b, loc, arith::SIToFPOp::create(b, loc, chunkF32, planes), halfTsV);
-                Value scale = readColumn(b, loc, op.getScales(), nBase, gIv);
-                Value offset = cSumV;
-                if (zeroMode == ZeroPointMode::Int)
-                  offset = arith::SubFOp::create(b, loc, offset, readZeros(b, loc, nBase, gIv));
-                Value inner = vector::FMAOp::create(b, loc, offset, sumV, p);
-                Value y = vector::FMAOp::create(b, loc, scale, inner, yAcc[blk * chunks + c]);
-                if (zeroMode == ZeroPointMode::Float)
-                  y = vector::FMAOp::create(
-                      b, loc, readColumn(b, loc, op.getZeros(), nBase, gIv), sumV, y);
+                Value nLocal = arith::AddIOp::create(
+                    b, loc, arith::SubIOp::create(b, loc, nBlocks[blk], tileBegin),
+                    cIndex(b, loc, 8 * c));
+                Value coefS, coefB;
+                if (tileScales) {
+                  auto coefficient = [&](Value tensor) -> Value {
+                    return vector::TransferReadOp::create(b, loc, chunkF32, tensor,
+                                                          ValueRange{gIv, nLocal}, padF32,
+                                                          ArrayRef<bool>(inBounds));
+                  };
+                  coefS = coefficient(tileScales);
+                  coefB = coefficient(tileOffsets);
+                } else {
+                  std::tie(coefS, coefB) = gatherCoefficients(
+                      b, loc, arith::AddIOp::create(b, loc, tileBegin, nLocal), gIv);
+                }
+                Value scale = arith::MulFOp::create(b, loc, coefS, halfTsV);
+                Value y = vector::FMAOp::create(b, loc, scale,
+                                                arith::SIToFPOp::create(b, loc, chunkF32, planes),
+                                                yAcc[blk * chunks + c]);
+                y = vector::FMAOp::create(b, loc, coefB, sumV, y);
                 yNext.push_back(y);
               }
             }
@@ -299,10 +458,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         Value at = arith::AddIOp::create(b, loc, col, cIndex(b, loc, kChunk * c));
         Value old = vector::TransferReadOp::create(b, loc, chunkF32, yTile, ValueRange{mIv, at},
                                                    padF32, ArrayRef<bool>(inBounds));
-        yTile = vector::TransferWriteOp::create(b, loc, arith::AddFOp::create(b, loc, old, v),
-                                                yTile, ValueRange{mIv, at},
-                                                ArrayRef<bool>(inBounds))
-                    .getResult();
+        yTile =
+            vector::TransferWriteOp::create(b, loc, arith::AddFOp::create(b, loc, old, v), yTile,
+                                            ValueRange{mIv, at}, ArrayRef<bool>(inBounds))
+                .getResult();
       }
       return yTile;
     };
@@ -312,28 +471,44 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         [&](OpBuilder &b, Location loc, Value nTile, OpFoldResult columnCount,
             Value yTile) -> Value {
           Value columns = getValueOrCreateConstantIndexOp(b, loc, columnCount);
-          return emitTensorLoop(
-              b, loc, c0, m, b.getIndexAttr(1), yTile,
-              [&](OpBuilder &b, Location loc, Value mIv, Value yTile) {
-                // Steps of blocksPerStep blocks, then single blocks (a
-                // column tile is a multiple of `lanes` wide, as N is).
-                int64_t step = blocksPerStep * lanes;
-                Value stepsEnd = arith::MulIOp::create(
-                    b, loc, arith::DivUIOp::create(b, loc, columns, cIndex(b, loc, step)),
-                    cIndex(b, loc, step));
-                yTile = emitTensorLoop(
-                    b, loc, c0, stepsEnd, b.getIndexAttr(step), yTile,
-                    [&](OpBuilder &b, Location loc, Value col, Value yTile) {
-                      return storeBlocks(b, loc, mIv, nTile, col, blocksPerStep, yTile);
-                    });
-                if (blocksPerStep == 1)
-                  return yTile;
-                return emitTensorLoop(
-                    b, loc, stepsEnd, columns, b.getIndexAttr(lanes), yTile,
-                    [&](OpBuilder &b, Location loc, Value col, Value yTile) {
-                      return storeBlocks(b, loc, mIv, nTile, col, 1, yTile);
-                    });
-              });
+          tileBegin = nTile;
+          // One row of x: coefficients gathered in the combine; more: once
+          // per tile.
+          auto rowsLoop = [&](OpBuilder &b, Location loc, Value yTile) {
+            return emitTensorLoop(
+                b, loc, c0, m, b.getIndexAttr(1), yTile,
+                [&](OpBuilder &b, Location loc, Value mIv, Value yTile) {
+                  // Steps of blocksPerStep blocks, then single blocks (a
+                  // column tile is a multiple of `lanes` wide, as N is).
+                  int64_t step = blocksPerStep * lanes;
+                  Value stepsEnd = arith::MulIOp::create(
+                      b, loc, arith::DivUIOp::create(b, loc, columns, cIndex(b, loc, step)),
+                      cIndex(b, loc, step));
+                  yTile = emitTensorLoop(b, loc, c0, stepsEnd, b.getIndexAttr(step), yTile,
+                                         [&](OpBuilder &b, Location loc, Value col, Value yTile) {
+                                           return storeBlocks(b, loc, mIv, nTile, col,
+                                                              blocksPerStep, yTile);
+                                         });
+                  if (blocksPerStep == 1)
+                    return yTile;
+                  return emitTensorLoop(b, loc, stepsEnd, columns, b.getIndexAttr(lanes), yTile,
+                                        [&](OpBuilder &b, Location loc, Value col, Value yTile) {
+                                          return storeBlocks(b, loc, mIv, nTile, col, 1, yTile);
+                                        });
+                });
+          };
+          Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, m, c1);
+          return scf::IfOp::create(
+                     b, loc, single,
+                     [&](OpBuilder &b, Location loc) {
+                       tileScales = tileOffsets = Value();
+                       scf::YieldOp::create(b, loc, rowsLoop(b, loc, yTile));
+                     },
+                     [&](OpBuilder &b, Location loc) {
+                       emitTileCoefficients(b, loc, columns);
+                       scf::YieldOp::create(b, loc, rowsLoop(b, loc, yTile));
+                     })
+              .getResult(0);
         });
     rewriter.replaceOp(op, y);
     rewriter.eraseOp(accOp);
