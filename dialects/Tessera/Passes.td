@@ -205,7 +205,10 @@ def TesseraLowerMpmmToVector
     nest of cache and register tiles: column tiles of 256 (the unit of work
     for threads), row chunks of 64, K blocks of about 512 codes (whole
     groups; only with 8 rows or more, so that a register block of x stays in
-    L1), then each column with its rows in register blocks of 8, 4 and 1.
+    L1), then each column with its rows in register blocks of 8, 4 and 1;
+    with 32 vector registers (`vector-registers`), columns in pairs for the
+    blocks of 8 and 4 rows, so that each load of x feeds two FMAs (2 x 8
+    accumulators; M = 16 went from 9.2 to 7.1 ms at 4096 x 4096).
     Full blocks of 8 rows of x are packed first ([M/8][K/8][8][8]) so that a
     block's x is one contiguous stream.
 

@@ -449,26 +449,37 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
 
     // Many rows: each run of codes is dequantized in registers (scale and
     // offset applied to the 8 values) and used by `rows` FMAs into one
-    // accumulator per row that spans all groups.
+    // accumulator per row that spans all groups; with `cols` columns (n,
+    // n + 1, ...) at once, each load of x feeds `cols` FMAs.
     auto manyRows = [&](OpBuilder &b, Location loc, Value nIv, Value mStart,
-                        int64_t rows, Value y) -> Value {
+                        int64_t rows, int64_t cols, Value y) -> Value {
       SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
+      SmallVector<Value> nIdx;
+      for (int64_t c = 0; c < cols; ++c)
+        nIdx.push_back(c ? Value(arith::AddIOp::create(b, loc, nIv, cIndex(b, loc, c))) : nIv);
       Value mBlock = arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kRows));
       auto gLoop = scf::ForOp::create(
-          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows, zeroVec),
+          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, zeroVec),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
             Value kBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
-            Value zeroLanes = zeroPointLanes(b, loc, nIv, gIv);
-            Value scale = groupSplat(b, loc, scales, nIv, gIv);
-            Value offset = needXsum ? groupSplat(b, loc, zeros, nIv, gIv) : Value();
+            SmallVector<Value> zeroLanes, scale, offset;
+            for (Value n : nIdx) {
+              zeroLanes.push_back(zeroPointLanes(b, loc, n, gIv));
+              scale.push_back(groupSplat(b, loc, scales, n, gIv));
+              offset.push_back(needXsum ? groupSplat(b, loc, zeros, n, gIv) : Value());
+            }
             auto jLoop = scf::ForOp::create(
                 b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes), gArgs,
                 [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
                   Value kk = arith::AddIOp::create(b, loc, kBase, jIv);
-                  Value values = unpack8(b, loc, nIv, kk, zeroLanes);
-                  values = offset ? Value(vector::FMAOp::create(b, loc, values, scale, offset))
-                                  : Value(arith::MulFOp::create(b, loc, values, scale));
-                  SmallVector<Value> next;
+                  SmallVector<Value> values;
+                  for (int64_t c = 0; c < cols; ++c) {
+                    Value v = unpack8(b, loc, nIdx[c], kk, zeroLanes[c]);
+                    values.push_back(
+                        offset[c] ? Value(vector::FMAOp::create(b, loc, v, scale[c], offset[c]))
+                                  : Value(arith::MulFOp::create(b, loc, v, scale[c])));
+                  }
+                  SmallVector<Value> next(acc.begin(), acc.end());
                   Value kStep = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, kLanes));
                   for (int64_t r = 0; r < rows; ++r) {
                     Value xv = rows == kRows
@@ -477,19 +488,23 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                          ValueRange{mBlock, kStep, cIndex(b, loc, r), c0},
                                          zeroF, ArrayRef<bool>(inBounds)))
                                    : readX(b, loc, mIdx[r], kk);
-                    next.push_back(vector::FMAOp::create(b, loc, xv, values, acc[r]));
+                    for (int64_t c = 0; c < cols; ++c)
+                      next[c * rows + r] =
+                          vector::FMAOp::create(b, loc, xv, values[c], acc[c * rows + r]);
                   }
                   scf::YieldOp::create(b, loc, next);
                 });
             scf::YieldOp::create(b, loc, jLoop.getResults());
           });
-      return storeRows(b, loc, mIdx, nIv, gLoop.getResults(), y);
+      for (int64_t c = 0; c < cols; ++c)
+        y = storeRows(b, loc, mIdx, nIdx[c], gLoop.getResults().slice(c * rows, rows), y);
+      return y;
     };
 
-    // Rows [start, mEnd) in blocks of `step`, up to the last full block;
-    // returns where they stopped and the new y.
+    // Rows [start, mEnd) in blocks of `step`, up to the last full block, of
+    // `cols` columns from nIv; returns where they stopped and the new y.
     auto rowsFrom = [&](OpBuilder &b, Location loc, Value start, int64_t step,
-                        Value nIv, Value y) -> std::pair<Value, Value> {
+                        Value nIv, Value y, int64_t cols = 1) -> std::pair<Value, Value> {
       Value count = arith::SubIOp::create(b, loc, mEnd, start);
       Value end = arith::AddIOp::create(
           b, loc, start,
@@ -499,8 +514,16 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       auto loop = scf::ForOp::create(
           b, loc, start, end, cIndex(b, loc, step), ValueRange{y},
           [&](OpBuilder &b, Location loc, Value mIv, ValueRange args) {
-            Value next = step >= 4 ? manyRows(b, loc, nIv, mIv, step, args[0])
-                                   : fewRows(b, loc, nIv, mIv, step, args[0]);
+            Value next = args[0];
+            if (step >= 4) {
+              next = manyRows(b, loc, nIv, mIv, step, cols, next);
+            } else {
+              for (int64_t c = 0; c < cols; ++c)
+                next = fewRows(
+                    b, loc,
+                    c ? Value(arith::AddIOp::create(b, loc, nIv, cIndex(b, loc, c))) : nIv,
+                    mIv, step, next);
+            }
             scf::YieldOp::create(b, loc, next);
           });
       return {end, loop.getResult(0)};
@@ -716,16 +739,30 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                     [&](OpBuilder &b, Location loc, Value gBlock, Value y) {
                       gBegin = gBlock;
                       gEnd = minIndex(b, loc, gBlock, groupStep, numGroupsV);
-                      auto columns = [&](Value begin, Value end, Value y) {
+                      // Columns [begin, end) from nIv, `cols` at a time.
+                      auto columnsBy = [&](Value begin, Value end, int64_t cols, Value y) {
                         return emitTensorLoop(
-                            b, loc, begin, end, b.getIndexAttr(1), y,
+                            b, loc, begin, end, b.getIndexAttr(cols), y,
                             [&](OpBuilder &b, Location loc, Value nIv, Value y) {
                               auto [afterBlocks, y0] =
-                                  rowsFrom(b, loc, mChunk, kRows, nIv, y);
+                                  rowsFrom(b, loc, mChunk, kRows, nIv, y, cols);
                               auto [afterFours, y1] =
-                                  rowsFrom(b, loc, afterBlocks, 4, nIv, y0);
-                              return rowsFrom(b, loc, afterFours, 1, nIv, y1).second;
+                                  rowsFrom(b, loc, afterBlocks, 4, nIv, y0, cols);
+                              return rowsFrom(b, loc, afterFours, 1, nIv, y1, cols).second;
                             });
+                      };
+                      // Pairs of columns where the registers hold both
+                      // columns' accumulators (2 x 8 with 32 registers).
+                      auto columns = [&](Value begin, Value end, Value y) {
+                        if (vectorRegisters < 32)
+                          return columnsBy(begin, end, 1, y);
+                        Value pairsEnd = arith::SubIOp::create(
+                            b, loc, end,
+                            arith::AndIOp::create(b, loc,
+                                                  arith::SubIOp::create(b, loc, end, begin),
+                                                  cIndex(b, loc, 1)));
+                        y = columnsBy(begin, pairsEnd, 2, y);
+                        return columnsBy(pairsEnd, end, 1, y);
                       };
                       if (!needsExactTail)
                         return columns(nTile, nTileEnd, y);

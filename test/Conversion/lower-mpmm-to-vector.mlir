@@ -1,4 +1,5 @@
 // RUN: tessera-opt %s --tessera-lower-mpmm-to-vector --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s
+// RUN: tessera-opt %s --tessera-lower-mpmm-to-vector=vector-registers=32 --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s --check-prefix=PAIRS
 
 // 5-bit codes with integer zero points. Full blocks of 8 rows of x are
 // packed ([M/8][K/8][8][8]) for contiguous reads. 8 codes are 5 bytes, read
@@ -38,6 +39,16 @@
 // The last column, exact reads.
 // CHECK: tensor<320xi8>, vector<5xi8>
 // CHECK-NOT: tessera.mpmm
+// With 32 vector registers, blocks of rows take two columns at once: each
+// load of x feeds the FMAs of both columns' dequantized runs; an odd last
+// column is taken alone.
+// PAIRS-LABEL: func @u5_int_zero
+// PAIRS: scf.for %{{.*}} step %c2
+// PAIRS: %[[V0:.*]] = arith.mulf %{{.*}} : vector<8xf32>
+// PAIRS: %[[V1:.*]] = arith.mulf %{{.*}} : vector<8xf32>
+// PAIRS: %[[X:.*]] = vector.transfer_read %{{.*}} : tensor<?x8x8x8xf32>, vector<8xf32>
+// PAIRS-NEXT: vector.fma %[[X]], %[[V0]]
+// PAIRS-NEXT: vector.fma %[[X]], %[[V1]]
 func.func @u5_int_zero(%x: tensor<?x64xf32>, %wb: tensor<320xi8>, %s: tensor<8x2xf16>,
                        %zb: tensor<10xi8>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
   %w = tessera.unpack %wb : tensor<320xi8> -> tensor<8x64xui5>
