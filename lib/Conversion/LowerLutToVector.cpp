@@ -36,7 +36,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tessera {
@@ -175,19 +174,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         sc = arith::AddFOp::create(b, loc, sc, zero);
       return std::make_pair(scale, sc);
     };
-    auto toF32 = [&](OpBuilder &b, Location loc, Value v) -> Value {
-      Type type = v.getType();
-      if (getElementTypeOrSelf(type).isF32())
-        return v;
-      Type f32Type = f32;
-      if (auto vt = dyn_cast<VectorType>(type))
-        f32Type = VectorType::get(vt.getShape(), f32);
-      return arith::ExtFOp::create(b, loc, f32Type, v);
-    };
     // z[n, g] as f32.
     auto zeroAt = [&](OpBuilder &b, Location loc, Value nIv, Value gIv) -> Value {
       if (zeroMode == ZeroPointMode::Float)
-        return toF32(b, loc,
+        return emitToF32(b, loc,
                      tensor::ExtractOp::create(b, loc, op.getZeros(), ValueRange{nIv, gIv}));
       Value index = arith::AddIOp::create(
           b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), gIv);
@@ -241,7 +231,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       for (int64_t r = 0; r < kChunk; ++r) {
         Value nIv = arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r));
         scales.push_back(
-            toF32(b, loc, tensor::ExtractOp::create(b, loc, op.getScales(), ValueRange{nIv, gIv})));
+            emitToF32(b, loc, tensor::ExtractOp::create(b, loc, op.getScales(), ValueRange{nIv, gIv})));
         if (zeroMode != ZeroPointMode::None)
           zeros.push_back(zeroAt(b, loc, nIv, gIv));
       }
@@ -275,13 +265,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                         b, loc, b.getZeroAttr(scalesType.getElementType()));
                     for (int64_t r = 0; r < kChunk; ++r) {
                       Value nIv = rowOf(r);
-                      Value sv = toF32(b, loc,
+                      Value sv = emitToF32(b, loc,
                                        vector::TransferReadOp::create(
                                            b, loc, readType, op.getScales(), ValueRange{nIv, g8},
                                            pad, ArrayRef<bool>(inBounds)));
                       Value zv;
                       if (zeroMode == ZeroPointMode::Float)
-                        zv = toF32(
+                        zv = emitToF32(
                             b, loc,
                             vector::TransferReadOp::create(
                                 b, loc,
@@ -319,7 +309,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                   Value ts = tiles[0], tb = tiles[1];
                   for (int64_t r = 0; r < kChunk; ++r) {
                     Value nIv = rowOf(r);
-                    Value sv = toF32(
+                    Value sv = emitToF32(
                         b, loc,
                         tensor::ExtractOp::create(b, loc, op.getScales(), ValueRange{nIv, gIv}));
                     Value zv = zeroMode == ZeroPointMode::None ? Value() : zeroAt(b, loc, nIv, gIv);

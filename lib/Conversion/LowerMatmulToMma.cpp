@@ -15,7 +15,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "MpmmGpuKernels.h"
 #include "TensorCoreKernel.h"
 #include "tessera/Passes.h"
 

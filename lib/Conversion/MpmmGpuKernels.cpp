@@ -21,13 +21,6 @@
 using namespace mlir;
 using namespace mlir::tessera;
 
-Value mlir::tessera::emitToF32(OpBuilder &b, Location loc, Value v) {
-  Type f32 = b.getF32Type();
-  if (auto vector = dyn_cast<VectorType>(v.getType()))
-    f32 = vector.clone(f32);
-  return v.getType() == f32 ? v : arith::ExtFOp::create(b, loc, f32, v);
-}
-
 void mlir::tessera::emitDecodeRun(OpBuilder &b, Location loc,
                                   const MpmmGpuOperands &o, Value row, Value k0,
                                   function_ref<void(int64_t, Value)> use) {

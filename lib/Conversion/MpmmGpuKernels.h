@@ -49,9 +49,6 @@ std::pair<Value, Value> emitGroupScaleZero(OpBuilder &b, Location loc,
 Value emitDequantize(OpBuilder &b, Location loc, ZeroPointMode mode, Value v,
                      Value s, Value z);
 
-/// `v` as f32.
-Value emitToF32(OpBuilder &b, Location loc, Value v);
-
 /// Whether the tensor-core kernel takes this mpmm: K steps of 32 codes that
 /// stay inside a group.
 bool mmaKernelFits(const MpmmGpuOperands &o);

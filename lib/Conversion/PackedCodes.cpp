@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinTypes.h"
 
 using namespace mlir;
 
@@ -64,4 +65,11 @@ Value mlir::tessera::bitPlaneStorage(Value lowBit, int64_t &tileRows) {
     return Value();
   tileRows = tile[0];
   return unpack.getStorage();
+}
+
+Value mlir::tessera::emitToF32(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  if (auto vector = dyn_cast<VectorType>(v.getType()))
+    f32 = vector.clone(f32);
+  return v.getType() == f32 ? v : arith::ExtFOp::create(b, loc, f32, v);
 }

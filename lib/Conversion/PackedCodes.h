@@ -1,6 +1,7 @@
 //===- PackedCodes.h - IR that reads codes from packed storage ---*- C++ -*-===//
 //
-// Shared by the lowerings (private to lib/Conversion).
+// Shared by the lowerings (private to lib/Conversion): reading low-bit codes
+// from their storage, and widening the values they scale.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +30,9 @@ Value canonicalStorage(Value lowBit);
 /// tile (i, j) holds bit p of codes [8j, 8j + 8) of row iL + r, code c in
 /// bit c; a tile is b planes of L bytes, tiles in row-major order.
 Value bitPlaneStorage(Value lowBit, int64_t &tileRows);
+
+/// `v` (a float, or a vector of floats) as f32, extended if narrower.
+Value emitToF32(OpBuilder &b, Location loc, Value v);
 
 } // namespace mlir::tessera
 

@@ -47,7 +47,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "TensorCoreKernel.h"
-#include "MpmmGpuKernels.h"
+#include "PackedCodes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
