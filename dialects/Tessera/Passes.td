@@ -49,15 +49,18 @@ def TesseraChooseMpmmStrategy
       group size that is a multiple of 8, and its vector kernel a target
       with byte shuffles of `lut-lanes` bytes (32: AVX2, 64: AVX-512BW; 0:
       none, so never LUT) and N a multiple of them;
-    - it is chosen for codes of 1 to 3 bits at any M, and for codes of up
-      to `lut-max-bits` bits (default 4) when x has at most `lut-max-rows`
-      rows (default 64): at 4 bits and hundreds of rows the dequantize
-      strategy's GEMM is faster;
+    - it is chosen for codes of up to `lut-max-bits` bits (default 6) at
+      any M, and for wider codes when x has at most `lut-max-rows` (default
+      32) rows halved for every bit past `lut-max-bits` (7 bits: 16 rows,
+      8 bits: 8): the lookups cost about the same per bit and row, the
+      dequantize GEMM the same per row at every width, and at 4096 x 4096
+      the LUT kernel is the faster at every M up to 6 bits and only for few
+      rows at 7 and 8 (bench/lut_bench.py);
     - where that depends on a number of rows known only at run time, the op
       becomes an `scf.if` on `tensor.dim` of x: an mpmm with `"lut"` for at
-      most `lut-max-rows` rows, one with `"dequantize"` for more, both on
-      the same weights (the dequantize kernel reads the LUT kernel's bit
-      planes, so the weights are stored once).
+      most that many rows, one with `"dequantize"` for more, both on the
+      same weights (the dequantize kernel reads the LUT kernel's bit planes,
+      so the weights are stored once).
 
     `strategy=dequantize|lut|lut_f32` forces that strategy on every op that
     can take it (a compile option).
@@ -67,10 +70,10 @@ def TesseraChooseMpmmStrategy
            "auto, dequantize, lut or lut_f32">,
     Option<"lutLanes", "lut-lanes", "int64_t", /*default=*/"0",
            "Bytes per shuffle of the target (32: AVX2, 64: AVX-512BW, 0: none)">,
-    Option<"lutMaxBits", "lut-max-bits", "int64_t", /*default=*/"4",
-           "Widest codes for which auto picks LUT at few rows">,
-    Option<"lutMaxRows", "lut-max-rows", "int64_t", /*default=*/"64",
-           "Most rows of x for which auto picks LUT at 4 or more bits">
+    Option<"lutMaxBits", "lut-max-bits", "int64_t", /*default=*/"6",
+           "Widest codes for which auto picks LUT at any number of rows">,
+    Option<"lutMaxRows", "lut-max-rows", "int64_t", /*default=*/"32",
+           "Rows of x up to which auto picks LUT for codes wider than lut-max-bits, halved per bit past it">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
                            "::mlir::arith::ArithDialect",

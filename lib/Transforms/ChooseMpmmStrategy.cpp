@@ -63,13 +63,11 @@ struct TesseraChooseMpmmStrategyPass
       } else if (lutKernelApplies(op, lutLanes)) {
         int64_t bits = getLowBitWidth(op.getWeights().getType().getElementType());
         int64_t rows = op.getX().getType().getDimSize(0);
-        if (op.getCodebook())
+        if (op.getCodebook() || bits <= lutMaxBits)
           choice = "lut"; // NF4: the dequantize kernel takes no codebooks
-        else if (bits <= std::min<int64_t>(3, lutMaxBits))
-          choice = "lut";
-        else if (bits <= lutMaxBits && ShapedType::isDynamic(rows))
+        else if (ShapedType::isDynamic(rows))
           return byRows.push_back(op);
-        else if (bits <= lutMaxBits && rows <= lutMaxRows)
+        else if (rows <= maxLutRows(bits))
           choice = "lut";
       }
       op.setStrategy(choice);
@@ -78,7 +76,14 @@ struct TesseraChooseMpmmStrategyPass
       chooseAtRunTime(op);
   }
 
-  /// Rows of x known only at run time: LUT up to lut-max-rows of them,
+  /// The most rows of x for which LUT is picked for `bits`-bit codes wider
+  /// than lut-max-bits: lut-max-rows, halved for every bit past it (the
+  /// lookups grow with the bits, the dequantize GEMM does not).
+  int64_t maxLutRows(int64_t bits) const {
+    return lutMaxRows >> std::min<int64_t>(62, bits - lutMaxBits);
+  }
+
+  /// Rows of x known only at run time: LUT up to maxLutRows of them,
   /// dequantize above, on the same weights (the dequantize kernel reads the
   /// LUT kernel's bit planes).
   void chooseAtRunTime(MpmmOp op) {
@@ -86,7 +91,9 @@ struct TesseraChooseMpmmStrategyPass
     Location loc = op.getLoc();
     Value rows = tensor::DimOp::create(b, loc, op.getX(), 0);
     Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rows,
-                                      arith::ConstantIndexOp::create(b, loc, lutMaxRows));
+                                      arith::ConstantIndexOp::create(
+                                          b, loc, maxLutRows(getLowBitWidth(
+                                                      op.getWeights().getType().getElementType()))));
     auto branch = [&](StringRef choice) {
       return [&, choice](OpBuilder &b, Location loc) {
         auto clone = cast<MpmmOp>(b.clone(*op));

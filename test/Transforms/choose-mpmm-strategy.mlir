@@ -17,37 +17,45 @@ func.func @two_bits(%x: tensor<?x64xf32>, %w: tensor<64x64xui2>, %s: tensor<64x2
   return %y : tensor<?x64xf32>
 }
 
-// 4-bit codes: LUT for at most 64 rows, dequantize for more; with rows
-// known only at run time, both, chosen on tensor.dim (on the same weights);
-// 5 bits and more: dequantize.
-// AUTO-LABEL: func @four_bits
+// Up to 6 bits: LUT at any M. 7 bits: LUT for at most 16 rows, dequantize
+// for more; with rows known only at run time, both, chosen on tensor.dim
+// (on the same weights); 8 bits: at most 8 rows.
+// AUTO-LABEL: func @by_width
 // AUTO-SAME: (%[[X1:[^:]*]]: tensor<1x64xf32>, %[[X:[^:]*]]: tensor<?x64xf32>
-// AUTO-SAME: %[[W:[^:]*]]: tensor<64x64xsi4>
-// AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
+// AUTO-SAME: %[[W7:[^:]*]]: tensor<64x64xsi7>, %[[W8:[^:]*]]: tensor<64x64xui8>
+// AUTO: tessera.mpmm {{.*}} tensor<512x64xf32>, tensor<64x64xui6> {{.*}} {strategy = "lut"}
+// AUTO: tessera.mpmm {{.*}} tensor<?x64xf32>, tensor<64x64xui6> {{.*}} {strategy = "lut"}
+// AUTO: tessera.mpmm {{.*}} tensor<16x64xf32>, tensor<64x64xsi7> {{.*}} {strategy = "lut"}
+// AUTO: tessera.mpmm {{.*}} tensor<17x64xf32>, tensor<64x64xsi7> {{.*}} {strategy = "dequantize"}
 // AUTO: %[[C0:.*]] = arith.constant 0 : index
 // AUTO: %[[ROWS:.*]] = tensor.dim %[[X]], %[[C0]]
-// AUTO: %[[C64:.*]] = arith.constant 64 : index
-// AUTO: %[[FEW:.*]] = arith.cmpi ule, %[[ROWS]], %[[C64]]
+// AUTO: %[[C16:.*]] = arith.constant 16 : index
+// AUTO: %[[FEW:.*]] = arith.cmpi ule, %[[ROWS]], %[[C16]]
 // AUTO: %[[Y:.*]] = scf.if %[[FEW]] -> (tensor<?x64xf32>)
-// AUTO-NEXT: %[[LUT:.*]] = tessera.mpmm %[[X]], %[[W]] {{.*}} {strategy = "lut"}
+// AUTO-NEXT: %[[LUT:.*]] = tessera.mpmm %[[X]], %[[W7]] {{.*}} {strategy = "lut"}
 // AUTO-NEXT: scf.yield %[[LUT]]
 // AUTO-NEXT: } else {
-// AUTO-NEXT: %[[DEQ:.*]] = tessera.mpmm %[[X]], %[[W]] {{.*}} {strategy = "dequantize"}
+// AUTO-NEXT: %[[DEQ:.*]] = tessera.mpmm %[[X]], %[[W7]] {{.*}} {strategy = "dequantize"}
 // AUTO-NEXT: scf.yield %[[DEQ]]
-// AUTO: tessera.mpmm {{.*}} {strategy = "lut"}
-// AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
-// AUTO: tessera.mpmm {{.*}} {strategy = "dequantize"}
-// AUTO: return %{{.*}}, %[[Y]],
-func.func @four_bits(%x1: tensor<1x64xf32>, %x: tensor<?x64xf32>, %x64: tensor<64x64xf32>, %x65: tensor<65x64xf32>,
-                     %w: tensor<64x64xsi4>, %w5: tensor<64x64xui5>, %s: tensor<64x2xf32>,
-                     %i1: tensor<1x64xf32>, %i: tensor<?x64xf32>, %i64: tensor<64x64xf32>, %i65: tensor<65x64xf32>)
-    -> (tensor<1x64xf32>, tensor<?x64xf32>, tensor<64x64xf32>, tensor<65x64xf32>, tensor<1x64xf32>) {
-  %y1 = tessera.mpmm %x1, %w : tensor<1x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i1 : tensor<1x64xf32>
-  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
-  %y64 = tessera.mpmm %x64, %w : tensor<64x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i64 : tensor<64x64xf32>
-  %y65 = tessera.mpmm %x65, %w : tensor<65x64xf32>, tensor<64x64xsi4> scales %s : tensor<64x2xf32> group_size 32 outs %i65 : tensor<65x64xf32>
-  %y5 = tessera.mpmm %x1, %w5 : tensor<1x64xf32>, tensor<64x64xui5> scales %s : tensor<64x2xf32> group_size 32 outs %i1 : tensor<1x64xf32>
-  return %y1, %y, %y64, %y65, %y5 : tensor<1x64xf32>, tensor<?x64xf32>, tensor<64x64xf32>, tensor<65x64xf32>, tensor<1x64xf32>
+// AUTO: tensor.dim %[[X]]
+// AUTO: %[[C8:.*]] = arith.constant 8 : index
+// AUTO: arith.cmpi ule, %{{.*}}, %[[C8]]
+// AUTO: tessera.mpmm %[[X]], %[[W8]] {{.*}} {strategy = "lut"}
+// AUTO: tessera.mpmm %[[X]], %[[W8]] {{.*}} {strategy = "dequantize"}
+// AUTO: return %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[Y]],
+func.func @by_width(%x1: tensor<1x64xf32>, %x: tensor<?x64xf32>, %x512: tensor<512x64xf32>,
+                    %x16: tensor<16x64xf32>, %x17: tensor<17x64xf32>,
+                    %w6: tensor<64x64xui6>, %w7: tensor<64x64xsi7>, %w8: tensor<64x64xui8>,
+                    %s: tensor<64x2xf32>, %i: tensor<?x64xf32>, %i512: tensor<512x64xf32>,
+                    %i16: tensor<16x64xf32>, %i17: tensor<17x64xf32>)
+    -> (tensor<512x64xf32>, tensor<?x64xf32>, tensor<16x64xf32>, tensor<17x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  %a = tessera.mpmm %x512, %w6 : tensor<512x64xf32>, tensor<64x64xui6> scales %s : tensor<64x2xf32> group_size 32 outs %i512 : tensor<512x64xf32>
+  %b = tessera.mpmm %x, %w6 : tensor<?x64xf32>, tensor<64x64xui6> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  %c = tessera.mpmm %x16, %w7 : tensor<16x64xf32>, tensor<64x64xsi7> scales %s : tensor<64x2xf32> group_size 32 outs %i16 : tensor<16x64xf32>
+  %d = tessera.mpmm %x17, %w7 : tensor<17x64xf32>, tensor<64x64xsi7> scales %s : tensor<64x2xf32> group_size 32 outs %i17 : tensor<17x64xf32>
+  %e = tessera.mpmm %x, %w7 : tensor<?x64xf32>, tensor<64x64xsi7> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  %f = tessera.mpmm %x, %w8 : tensor<?x64xf32>, tensor<64x64xui8> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  return %a, %b, %c, %d, %e, %f : tensor<512x64xf32>, tensor<?x64xf32>, tensor<16x64xf32>, tensor<17x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
 }
 
 // Not for the LUT kernel: N not a multiple of the shuffle width, float

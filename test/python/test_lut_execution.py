@@ -202,11 +202,12 @@ def test_header_documents_the_layout(tmp_path):
 def test_strategy_default_and_auto():
     # The default is the exact dequantize strategy with canonical weights;
     # "auto" picks LUT for 2-bit codes (where the host has byte shuffles)
-    # and dequantize for 8-bit codes.
+    # and dequantize where the LUT kernel cannot run (N = 40, not a multiple
+    # of the shuffle width).
     text2 = mpmm_module(64, 128, 2, False, "none", 32, "f32", None)
-    text8 = mpmm_module(64, 128, 8, False, "none", 32, "f32", None)
+    text40 = mpmm_module(40, 128, 2, False, "none", 32, "f32", None)
     assert all(not s["prepack"] for s in ts.compile(text2).inputs)
-    assert all(not s["prepack"] for s in ts.compile(text8, strategy="auto").inputs)
+    assert all(not s["prepack"] for s in ts.compile(text40, strategy="auto").inputs)
     auto2 = ts.compile(text2, strategy="auto")
     lanes = ts.compile(text2, strategy="lut").inputs[1]["layout"]
     assert auto2.inputs[1]["layout"] == lanes
@@ -301,27 +302,27 @@ def test_dequantize_reads_bit_planes(bits, signed, zero_mode):
 
 
 def test_auto_chooses_the_strategy_by_rows_at_run_time():
-    # 4-bit codes with M known only at run time: LUT (int8 tables: within
-    # their bound, not exact) up to 64 rows, dequantize (exact to f32
+    # 8-bit codes with M known only at run time: LUT (int8 tables: within
+    # their bound, not exact) up to 8 rows, dequantize (exact to f32
     # rounding) above, on one prepacked copy of the weights.
     rng = np.random.default_rng()
     n, k, group = 256, 512, 128
-    text = mpmm_module(n, k, 4, False, "int", group, "f32", "ui4")
+    text = mpmm_module(n, k, 8, False, "int", group, "f32", "ui8")
     f = ts.compile(text, strategy="auto")
     if "bit_planes" not in f.inputs[1]["layout"]:
         pytest.skip("no byte shuffles on this host: no LUT kernel")
-    codes = rng.integers(0, 16, size=(n, k))
+    codes = rng.integers(0, 256, size=(n, k))
     scales = rng.uniform(0.25, 2.0, size=(n, k // group)).astype(np.float32)
-    zeros = rng.integers(0, 16, size=(n, k // group))
-    args = [f.prepack("arg1", reference.pack(codes, 4)), scales, reference.pack(zeros, 4)]
-    for m, lut in ((3, True), (64, True), (65, False), (203, False)):
+    zeros = rng.integers(0, 256, size=(n, k // group))
+    args = [f.prepack("arg1", reference.pack(codes, 8)), scales, reference.pack(zeros, 8)]
+    for m, lut in ((3, True), (8, True), (9, False), (203, False)):
         x = rng.standard_normal((m, k)).astype(np.float32)
         y = f(x, *args).astype(np.float64)
         want = reference.mpmm(x, codes, scales, group, zeros, "int")
         exact = reference.mpmm_error_bound(x, codes, scales, group, zeros, "int")
         err = np.abs(y - want)
         if lut:
-            assert (err <= reference.lut_error_bound(x, codes, scales, group, 4, zeros,
+            assert (err <= reference.lut_error_bound(x, codes, scales, group, 8, zeros,
                                                      "int")).all()
             assert not (err <= exact).all(), f"M={m}: exact, so not the LUT kernel"
         else:
