@@ -63,11 +63,12 @@ struct TesseraChooseMpmmStrategyPass
       } else if (lutKernelApplies(op, lutLanes)) {
         int64_t bits = getLowBitWidth(op.getWeights().getType().getElementType());
         int64_t rows = op.getX().getType().getDimSize(0);
+        // Codebooks (NF4): the dequantize kernel takes none.
         if (op.getCodebook() || bits <= lutMaxBits)
-          choice = "lut"; // NF4: the dequantize kernel takes no codebooks
-        else if (ShapedType::isDynamic(rows))
+          choice = "lut";
+        else if (maxLutRows(bits) > 0 && ShapedType::isDynamic(rows))
           return byRows.push_back(op);
-        else if (rows <= maxLutRows(bits))
+        else if (!ShapedType::isDynamic(rows) && rows <= maxLutRows(bits))
           choice = "lut";
       }
       op.setStrategy(choice);
@@ -89,11 +90,10 @@ struct TesseraChooseMpmmStrategyPass
   void chooseAtRunTime(MpmmOp op) {
     OpBuilder b(op);
     Location loc = op.getLoc();
+    int64_t bits = getLowBitWidth(op.getWeights().getType().getElementType());
     Value rows = tensor::DimOp::create(b, loc, op.getX(), 0);
-    Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rows,
-                                      arith::ConstantIndexOp::create(
-                                          b, loc, maxLutRows(getLowBitWidth(
-                                                      op.getWeights().getType().getElementType()))));
+    Value limit = arith::ConstantIndexOp::create(b, loc, maxLutRows(bits));
+    Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, rows, limit);
     auto branch = [&](StringRef choice) {
       return [&, choice](OpBuilder &b, Location loc) {
         auto clone = cast<MpmmOp>(b.clone(*op));

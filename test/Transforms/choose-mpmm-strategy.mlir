@@ -87,3 +87,10 @@ func.func @codebook(%x: tensor<?x64xf32>, %w: tensor<64x64xui4>, %w3: tensor<64x
   %b = tessera.mpmm %x, %w3 : tensor<?x64xf32>, tensor<64x64xui3> scales %s : tensor<64x1xf32> codebook %cb3 : tensor<8xf32> group_size 64 outs %i : tensor<?x64xf32>
   return %a, %b : tensor<?x64xf32>, tensor<?x64xf32>
 }
+
+// With lut-max-rows=0, wider codes never take LUT, and no run-time choice
+// is made for them.
+// RUN: tessera-opt %s --tessera-choose-mpmm-strategy="lut-lanes=32 lut-max-rows=0" | FileCheck %s --check-prefix=NOROWS
+// NOROWS-LABEL: func @by_width
+// NOROWS-NOT: scf.if
+// NOROWS: return
