@@ -342,9 +342,15 @@ def TesseraLowerMatmulToVector
     of 256 in an `scf.forall` (run on the thread pool after
     tessera-outline-parallel-loops); per block of 256 rows of B, the tile's
     columns copied into a panel of 16-column micro panels; a micro kernel of
-    8 x 16 (32 vector registers) or 4 x 16 (16) accumulators. The rows past
-    the last full block of 8 and the columns past the last full tile stay
-    `linalg.matmul` ops on slices.
+    8 x 16 (32 vector registers) or 4 x 16 (16) accumulators. In each tile,
+    the rows past the last full block of 8 go one at a time, in strips of 8
+    or 16 vectors of the tile's columns summed in registers over all of K.
+    A single row of A (a GEMV, chosen at run time) takes chunks of 1024
+    columns of B instead (the threads' unit), reading 8 rows of B at a time
+    along the chunk (4 KiB runs rather than 1 KiB pieces of rows far apart,
+    which the prefetchers do not follow): at 4096 x 4096, one thread, 6.6 ->
+    3.2 ms against OpenBLAS's 2.3. The columns past the last full tile stay
+    a `linalg.matmul` on slices.
   }];
   let options = [
     Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"16",

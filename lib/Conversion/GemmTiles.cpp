@@ -31,18 +31,19 @@ Value mlir::tessera::emitTensorLoop(
 }
 
 Value mlir::tessera::emitColumnTiles(OpBuilder &b, Location loc, Value y, Value rows,
-                                     int64_t columnsEnd, ColumnTileBody body) {
+                                     int64_t columnsEnd, ColumnTileBody body,
+                                     int64_t tileColumns) {
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
       ArrayRef<OpFoldResult>{b.getIndexAttr(columnsEnd)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(kGemmColumnTile)}, ValueRange{y}, std::nullopt);
+      ArrayRef<OpFoldResult>{b.getIndexAttr(tileColumns)}, ValueRange{y}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(forall.getBody());
   Value nTile = forall.getInductionVar(0);
-  OpFoldResult columns = b.getIndexAttr(kGemmColumnTile);
-  if (columnsEnd % kGemmColumnTile) {
+  OpFoldResult columns = b.getIndexAttr(tileColumns);
+  if (columnsEnd % tileColumns) {
     Value end = arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, nTile, cIndex(b, loc, kGemmColumnTile)),
+        b, loc, arith::AddIOp::create(b, loc, nTile, cIndex(b, loc, tileColumns)),
         cIndex(b, loc, columnsEnd));
     columns = arith::SubIOp::create(b, loc, end, nTile).getResult();
   }

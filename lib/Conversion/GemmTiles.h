@@ -39,13 +39,14 @@ Value emitTensorLoop(OpBuilder &b, Location loc, Value begin, Value end,
 /// scf.forall with y as shared output (the unit of work for threads; see
 /// tessera-outline-parallel-loops): for each tile, `body(b, loc, nTile,
 /// columns, yTile)` returns the new value of yTile = y[0:rows, nTile :
-/// nTile + columns], which is inserted back. `columns` is kGemmColumnTile,
+/// nTile + columns], which is inserted back. `columns` is `tileColumns`,
 /// or less for the last tile if columnsEnd is not a multiple of it. Returns
 /// the forall's result.
 using ColumnTileBody = function_ref<Value(OpBuilder &b, Location loc, Value nTile,
                                           OpFoldResult columns, Value yTile)>;
 Value emitColumnTiles(OpBuilder &b, Location loc, Value y, Value rows,
-                      int64_t columnsEnd, ColumnTileBody body);
+                      int64_t columnsEnd, ColumnTileBody body,
+                      int64_t tileColumns = kGemmColumnTile);
 
 /// Rows of x per micro kernel for a target with `vectorRegisters` vector
 /// registers: 8 (16 accumulators) with 32 registers, else 4.

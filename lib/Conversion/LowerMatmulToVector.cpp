@@ -5,8 +5,10 @@
 // columns of B in tiles of 256 (an scf.forall: the unit of work for threads)
 // whose panels are rows of B copied in vectors; in each tile, the rows past
 // the last full block of 8 one at a time, as broadcasts of A times rows of
-// B. The columns past the last full tile stay a linalg.matmul on slices
-// (marked so that this pass leaves it alone).
+// B. A single row of A (GEMV) takes chunks of 1024 columns instead, reading
+// 8 rows of B at a time along the chunk. The columns past the last full
+// tile stay a linalg.matmul on slices (marked so that this pass leaves it
+// alone).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +36,8 @@ namespace {
 
 /// Set on the linalg.matmul ops this pass leaves for the loops.
 constexpr llvm::StringLiteral kRemainder = "tessera.gemm_remainder";
+/// Columns of B per task of a GEMV (4 KiB of a row).
+constexpr int64_t kGemvColumns = 1024;
 
 struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
   MatmulToVector(MLIRContext *context, int64_t vectorRegisters)
@@ -148,7 +152,64 @@ struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
           });
       return rowLoop.getResult(0);
     };
-    Value result = emitColumnTiles(rewriter, loc, c, m, nFull, tile);
+    // One row of A (GEMV): columns in chunks of kGemvColumns (the threads'
+    // unit), each chunk reading a 4 KiB run of 8 rows of B at a time, in
+    // order: per 8 columns, y += sum_{i < 8} A[k + i] * B[k + i, cols], y in
+    // L1. B streams in page-long runs; the GEMM tiles' rows past the last
+    // block of 8 read B in 1 KiB pieces of rows 16-44 KiB apart, which the
+    // prefetchers do not follow.
+    auto gemvChunk = [&](OpBuilder &b, Location loc, Value nTile, OpFoldResult columnCount,
+                         Value yTile) -> Value {
+      Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+      Value columns = getValueOrCreateConstantIndexOp(b, loc, columnCount);
+      return emitTensorLoop(
+          b, loc, c0, index(k), b.getIndexAttr(kGemmLanes), yTile,
+          [&](OpBuilder &b, Location loc, Value kk, Value y) -> Value {
+            SmallVector<Value> rowsK, av;
+            for (int64_t i = 0; i < kGemmLanes; ++i) {
+              rowsK.push_back(i ? Value(arith::AddIOp::create(
+                                      b, loc, kk, arith::ConstantIndexOp::create(b, loc, i)))
+                                : kk);
+              av.push_back(vector::BroadcastOp::create(
+                  b, loc, vecF32, tensor::ExtractOp::create(b, loc, a, ValueRange{c0, rowsK[i]})));
+            }
+            return emitTensorLoop(
+                b, loc, c0, columns, b.getIndexAttr(kGemmLanes), y,
+                [&](OpBuilder &b, Location loc, Value j, Value y) -> Value {
+                  Value col = arith::AddIOp::create(b, loc, nTile, j);
+                  // Two chains of 4 FMAs, added to y.
+                  Value sums[2];
+                  for (int64_t i = 0; i < kGemmLanes; ++i) {
+                    Value bv = vector::TransferReadOp::create(b, loc, vecF32, bMat,
+                                                              ValueRange{rowsK[i], col}, zeroF,
+                                                              ArrayRef<bool>(inBounds));
+                    Value &sum = sums[i % 2];
+                    sum = i < 2 ? Value(arith::MulFOp::create(b, loc, av[i], bv))
+                                : Value(vector::FMAOp::create(b, loc, av[i], bv, sum));
+                  }
+                  Value old = vector::TransferReadOp::create(b, loc, vecF32, y, ValueRange{c0, j},
+                                                             zeroF, ArrayRef<bool>(inBounds));
+                  Value sum = arith::AddFOp::create(
+                      b, loc, old, arith::AddFOp::create(b, loc, sums[0], sums[1]));
+                  return vector::TransferWriteOp::create(b, loc, sum, y, ValueRange{c0, j},
+                                                         ArrayRef<bool>(inBounds))
+                      .getResult();
+                });
+          });
+    };
+    Value single = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, m, index(1));
+    Value result =
+        scf::IfOp::create(
+            rewriter, loc, single,
+            [&](OpBuilder &b, Location loc) {
+              scf::YieldOp::create(
+                  b, loc, emitColumnTiles(b, loc, c, m, nFull, gemvChunk, kGemvColumns));
+            },
+            [&](OpBuilder &b, Location loc) {
+              scf::YieldOp::create(b, loc, emitColumnTiles(b, loc, c, m, nFull, tile));
+            })
+            .getResult(0);
 
     // The columns past the last full tile, as a matmul on slices.
     if (nFull < n) {

@@ -7,10 +7,24 @@
 // two vector loads of the micro panel and a broadcast of A per row. The
 // rows past the last full block go one at a time (a broadcast of A times
 // the tile's row of B, accumulated into the row of C); the columns past the
-// last full tile stay a linalg.matmul on slices.
+// last full tile stay a linalg.matmul on slices. A single row of A (GEMV)
+// takes chunks of 1024 columns (here one, so no forall): per 8 rows of B, 8
+// broadcasts of A, then along the chunk 8 reads of B, two FMA chains and
+// one read and write of C per 8 columns.
 // CHECK-LABEL: func @matmul
 // CHECK: %[[AP:.*]] = linalg.generic
 // CHECK-SAME: outs(%{{.*}} : tensor<?x40x8x8xf32>)
+// CHECK: %[[ONE:.*]] = arith.cmpi eq, %{{.*}}, %c1 : index
+// CHECK: scf.if %[[ONE]]
+// CHECK: scf.for %[[K:.*]] = %c0 to %c320 step %c8
+// CHECK-COUNT-8: vector.broadcast
+// CHECK: scf.for %[[J:.*]] = %c0 to %c512 step %c8
+// CHECK: vector.transfer_read %{{.*}}[%[[K]], %[[J]]]{{.*}} : tensor<320x600xf32>, vector<8xf32>
+// CHECK: arith.mulf
+// CHECK-COUNT-6: vector.fma
+// CHECK: vector.transfer_read %{{.*}}[%c0, %[[J]]]{{.*}} : tensor<?x512xf32>, vector<8xf32>
+// CHECK: vector.transfer_write
+// CHECK: } else {
 // CHECK: scf.forall (%[[T:.*]]) = (0) to (512) step (256) shared_outs(%[[S:.*]] = %{{.*}})
 // CHECK: %[[TILE:.*]] = tensor.extract_slice %[[S]][0, %[[T]]] [%{{.*}}, 256] [1, 1]
 // CHECK: tensor.empty() : tensor<16x256x16xf32>

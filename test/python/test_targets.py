@@ -65,10 +65,12 @@ def test_register_budget_follows_the_target(tmp_path):
 
 @pytest.mark.parametrize("target", ["x86-64-v3", "host"])
 @pytest.mark.parametrize("m,k,n", [(1, 64, 300), (9, 72, 260), (71, 320, 513), (16, 8, 256),
-                                   (3, 200, 768), (17, 96, 512), (1, 1024, 1024)])
+                                   (3, 200, 768), (17, 96, 512), (1, 1024, 1024),
+                                   (1, 48, 1800)])
 def test_dense_matmul(tmp_path, monkeypatch, target, m, k, n):
     # The GEMM tiles for full blocks of 8 rows and full column tiles of 256,
-    # matmul loops on slices for the rest.
+    # matmul loops on slices for the rest; one row of A: the GEMV in chunks
+    # of 1024 columns (1800: a full and a partial chunk, and a remainder).
     if target == "x86-64-v3" and not host_has("avx2"):
         pytest.skip("this machine has no avx2")
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
