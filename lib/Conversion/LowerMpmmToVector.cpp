@@ -317,14 +317,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return isSigned ? signExtend(b, loc, codes) : codes;
     };
 
-    // Codes [kk, kk + 8) of row n minus the zero point, as f32 lanes.
-    auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk,
-                       Value zeroLanes) -> Value {
-      Value codes;
-      if (planeRows)
-        codes = unpackPlanes8(b, loc, nIv, kk);
-      else
-        codes = unpackCanonical8(b, loc, nIv, kk);
+    // i32 codes minus the zero point (if any), as f32 lanes.
+    auto codesToF32 = [&](OpBuilder &b, Location loc, Value codes, Value zeroLanes) -> Value {
       bool signedValues = isSigned;
       if (zeroLanes) {
         // q - z of two 8-bit values is exact in i32.
@@ -333,6 +327,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       }
       return signedValues ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
                           : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
+    };
+    // Codes [kk, kk + 8) of row n minus the zero point, as f32 lanes.
+    auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk,
+                       Value zeroLanes) -> Value {
+      return codesToF32(b, loc,
+                        planeRows ? unpackPlanes8(b, loc, nIv, kk)
+                                  : unpackCanonical8(b, loc, nIv, kk),
+                        zeroLanes);
     };
 
     // The group's integer zero point, in every lane.
@@ -669,14 +671,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       }
                       if (isSigned)
                         codes = signExtend(b, loc, codes);
-                      bool signedValues = isSigned;
-                      if (zeroLanes) {
-                        codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
-                        signedValues = true;
-                      }
-                      Value values =
-                          signedValues ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
-                                       : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
+                      Value values = codesToF32(b, loc, codes, zeroLanes);
                       values = offset ? Value(vector::FMAOp::create(b, loc, values, scale, offset))
                                       : Value(arith::MulFOp::create(b, loc, values, scale));
                       Value kIdx = arith::AddIOp::create(b, loc, k8, cIndex(b, loc, c));
