@@ -226,16 +226,16 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     bool inBounds[] = {true};
     bool needXsum = zeroMode == ZeroPointMode::Float;
 
-    // Codes [kk, kk + 8) of row n from the canonical packing, in i32 lanes.
-    auto unpackCanonical8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk) -> Value {
-      // Their bytes start on a byte: K and kk are multiples of 8.
-      // Row n starts at byte n * K * b / 8; the run at (kk / 8) * b after it
-      // (linear in the loop counters, so LLVM strength-reduces it).
+    // Codes [8 run, 8 run + 8) of row n from the canonical packing, in i32
+    // lanes.
+    auto unpackCanonical8 = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
+      // Their bytes start on a byte: K is a multiple of 8. Row n starts at
+      // byte n * K * b / 8; the run at run * b after it (linear in the loop
+      // counters where `run` is, so LLVM strength-reduces it and folds
+      // constant offsets into the address).
       Value byteOff = arith::AddIOp::create(
           b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k * bits / 8)),
-          arith::MulIOp::create(
-              b, loc, arith::ShRUIOp::create(b, loc, kk, cIndex(b, loc, 3)),
-              cIndex(b, loc, bits)));
+          arith::MulIOp::create(b, loc, run, cIndex(b, loc, bits)));
       const GatherPlan &plan = wideReads ? widePlan : exactPlan;
       Value bytes = vector::TransferReadOp::create(
           b, loc, plan.bytesType, weights, ValueRange{byteOff},
@@ -271,15 +271,19 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return codes;
     };
 
-    // Bit planes: the byte of plane 0 holding codes [kk, kk + 8) of row n
-    // (tile (n / L, kk / 8), its row n % L); plane p is p * L bytes on.
-    auto planeByte = [&](OpBuilder &b, Location loc, Value nIv, Value kk) -> Value {
+    // The run of 8 codes starting at kk (a multiple of 8).
+    auto runOf = [&](OpBuilder &b, Location loc, Value kk) -> Value {
+      return arith::ShRUIOp::create(b, loc, kk, cIndex(b, loc, 3));
+    };
+    // Bit planes: the byte of plane 0 holding codes [8 run, 8 run + 8) of
+    // row n (tile (n / L, run), its row n % L); plane p is p * L bytes on.
+    auto planeByte = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
       Value L = cIndex(b, loc, planeRows);
       Value tileIdx = arith::AddIOp::create(
           b, loc,
           arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, nIv, L),
                                 cIndex(b, loc, k / 8)),
-          arith::ShRUIOp::create(b, loc, kk, cIndex(b, loc, 3)));
+          run);
       return arith::AddIOp::create(
           b, loc, arith::MulIOp::create(b, loc, tileIdx, cIndex(b, loc, bits * planeRows)),
           arith::RemUIOp::create(b, loc, nIv, L));
@@ -297,10 +301,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       splatOf.push_back(i32Splat(i));
       bitOf.push_back(i32Splat(1 << i));
     }
-    // Codes [kk, kk + 8) of row n from bit planes: per plane one byte,
-    // broadcast; lane l takes its bit l to bit p.
-    auto unpackPlanes8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk) -> Value {
-      Value base = planeByte(b, loc, nIv, kk);
+    // Codes [8 run, 8 run + 8) of row n from bit planes: per plane one
+    // byte, broadcast; lane l takes its bit l to bit p.
+    auto unpackPlanes8 = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
+      Value base = planeByte(b, loc, nIv, run);
       Value codes;
       for (int64_t p = 0; p < bits; ++p) {
         Value at = p ? Value(arith::AddIOp::create(b, loc, base, cIndex(b, loc, p * planeRows)))
@@ -317,8 +321,22 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return isSigned ? signExtend(b, loc, codes) : codes;
     };
 
-    // i32 codes minus the zero point (if any), as f32 lanes.
+    // i32 codes minus the zero point (if any), as f32 lanes. Unsigned codes
+    // with a zero point take the mantissa of 2^23 (q | 0x4B000000 is
+    // 2^23 + q as f32) and subtract 2^23 + z: exact, as the integer
+    // subtraction and conversion are, in two operations instead of three
+    // (the mask before it and the OR fold into one vpternlogd).
+    Value magicBits = i32Splat(0x4B000000);
+    Value magicF32 = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(0x1p23f)));
     auto codesToF32 = [&](OpBuilder &b, Location loc, Value codes, Value zeroLanes) -> Value {
+      if (zeroLanes && !isSigned) {
+        Value shifted = vector::BitCastOp::create(
+            b, loc, vecF32, arith::OrIOp::create(b, loc, codes, magicBits));
+        Value bias = arith::AddFOp::create(
+            b, loc, arith::SIToFPOp::create(b, loc, vecF32, zeroLanes), magicF32);
+        return arith::SubFOp::create(b, loc, shifted, bias);
+      }
       bool signedValues = isSigned;
       if (zeroLanes) {
         // q - z of two 8-bit values is exact in i32.
@@ -328,13 +346,50 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return signedValues ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
                           : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
     };
-    // Codes [kk, kk + 8) of row n minus the zero point, as f32 lanes.
-    auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value kk,
+    // Codes [8 run, 8 run + 8) of row n minus the zero point, as f32 lanes.
+    auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value run,
                        Value zeroLanes) -> Value {
       return codesToF32(b, loc,
-                        planeRows ? unpackPlanes8(b, loc, nIv, kk)
-                                  : unpackCanonical8(b, loc, nIv, kk),
+                        planeRows ? unpackPlanes8(b, loc, nIv, run)
+                                  : unpackCanonical8(b, loc, nIv, run),
                         zeroLanes);
+    };
+
+    // Codes of 1 and 2 bits: the runs of 8 codes in one 4-byte word (4 and
+    // 2 runs), from one broadcast read, each run with its own shifts. The
+    // word holds runs [run, run + runsPerWord) exactly: no overread.
+    int64_t runsPerWord = !planeRows && bits <= 2 ? 4 / bits : 1;
+    SmallVector<Value> wordShifts, wordUps;
+    for (int64_t i = 0; i < runsPerWord && runsPerWord > 1; ++i) {
+      SmallVector<int32_t> shifts, ups;
+      for (int64_t l = 0; l < kLanes; ++l) {
+        shifts.push_back((i * kLanes + l) * bits);
+        ups.push_back(32 - int32_t(bits) - shifts.back());
+      }
+      (isSigned ? wordUps : wordShifts).push_back(i32Lanes(isSigned ? ups : shifts));
+    }
+    Value wordMask = i32Splat((1 << bits) - 1);
+    auto unpackCanonicalWord = [&](OpBuilder &b, Location loc, Value nIv,
+                                   Value run) -> SmallVector<Value> {
+      Value byteOff = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k * bits / 8)),
+          arith::MulIOp::create(b, loc, run, cIndex(b, loc, bits)));
+      Value bytes = vector::TransferReadOp::create(
+          b, loc, VectorType::get({4}, b.getI8Type()), weights, ValueRange{byteOff},
+          arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
+      Value word = vector::ExtractOp::create(
+          b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), bytes),
+          ArrayRef<int64_t>{0});
+      Value lanes = vector::BroadcastOp::create(b, loc, vecI32, word);
+      SmallVector<Value> codes;
+      for (int64_t i = 0; i < runsPerWord; ++i)
+        codes.push_back(
+            isSigned ? Value(arith::ShRSIOp::create(
+                           b, loc, arith::ShLIOp::create(b, loc, lanes, wordUps[i]), signShift))
+                     : Value(arith::AndIOp::create(
+                           b, loc, arith::ShRUIOp::create(b, loc, lanes, wordShifts[i]),
+                           wordMask)));
+      return codes;
     };
 
     // The group's integer zero point, in every lane.
@@ -403,21 +458,31 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                        : group % (2 * kLanes) == 0 ? 2
                                                    : 1;
       int64_t numAcc = unroll * rows;
+      bool shareWord = runsPerWord > 1 && unroll % runsPerWord == 0;
       auto gLoop = scf::ForOp::create(
           b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows, zeroVec),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
-            Value kBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
             Value zeroLanes = zeroPointLanes(b, loc, nIv, gIv);
+            Value runBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kLanes));
+            // The runs of 8 codes of the group, `unroll` at a time.
             auto jLoop = scf::ForOp::create(
-                b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes * unroll),
+                b, loc, c0, cIndex(b, loc, group / kLanes), cIndex(b, loc, unroll),
                 SmallVector<Value>(numAcc * (needXsum ? 2 : 1), zeroVec),
                 [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
                   SmallVector<Value> next(acc.begin(), acc.end());
+                  Value run0 = arith::AddIOp::create(b, loc, runBase, jIv);
+                  SmallVector<Value> codes;
+                  if (shareWord)
+                    for (int64_t u = 0; u < unroll; u += runsPerWord)
+                      llvm::append_range(codes, unpackCanonicalWord(
+                                                    b, loc, nIv,
+                                                    arith::AddIOp::create(b, loc, run0,
+                                                                          cIndex(b, loc, u))));
                   for (int64_t u = 0; u < unroll; ++u) {
-                    Value kk = arith::AddIOp::create(
-                        b, loc, kBase,
-                        arith::AddIOp::create(b, loc, jIv, cIndex(b, loc, u * kLanes)));
-                    Value values = unpack8(b, loc, nIv, kk, zeroLanes);
+                    Value run = arith::AddIOp::create(b, loc, run0, cIndex(b, loc, u));
+                    Value kk = arith::MulIOp::create(b, loc, run, cIndex(b, loc, kLanes));
+                    Value values = shareWord ? codesToF32(b, loc, codes[u], zeroLanes)
+                                             : unpack8(b, loc, nIv, run, zeroLanes);
                     for (int64_t r = 0; r < rows; ++r) {
                       Value xv = readX(b, loc, mIdx[r], kk);
                       int64_t i = u * rows + r;
@@ -463,26 +528,26 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       auto gLoop = scf::ForOp::create(
           b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, zeroVec),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
-            Value kBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
             SmallVector<Value> zeroLanes, scale, offset;
             for (Value n : nIdx) {
               zeroLanes.push_back(zeroPointLanes(b, loc, n, gIv));
               scale.push_back(groupSplat(b, loc, scales, n, gIv));
               offset.push_back(needXsum ? groupSplat(b, loc, zeros, n, gIv) : Value());
             }
+            Value runBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kLanes));
             auto jLoop = scf::ForOp::create(
-                b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes), gArgs,
+                b, loc, c0, cIndex(b, loc, group / kLanes), c1, gArgs,
                 [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
-                  Value kk = arith::AddIOp::create(b, loc, kBase, jIv);
+                  Value kStep = arith::AddIOp::create(b, loc, runBase, jIv);
+                  Value kk = arith::MulIOp::create(b, loc, kStep, cIndex(b, loc, kLanes));
                   SmallVector<Value> values;
                   for (int64_t c = 0; c < cols; ++c) {
-                    Value v = unpack8(b, loc, nIdx[c], kk, zeroLanes[c]);
+                    Value v = unpack8(b, loc, nIdx[c], kStep, zeroLanes[c]);
                     values.push_back(
                         offset[c] ? Value(vector::FMAOp::create(b, loc, v, scale[c], offset[c]))
                                   : Value(arith::MulFOp::create(b, loc, v, scale[c])));
                   }
                   SmallVector<Value> next(acc.begin(), acc.end());
-                  Value kStep = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, kLanes));
                   for (int64_t r = 0; r < rows; ++r) {
                     Value xv = rows == kRows
                                    ? Value(vector::TransferReadOp::create(
@@ -579,7 +644,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                               b, loc, nTile,
                               arith::AddIOp::create(b, loc, jj, cIndex(b, loc, c)));
                           Value values =
-                              unpack8(b, loc, nIv, kk, zeroPointLanes(b, loc, nIv, gIv));
+                              unpack8(b, loc, nIv, runOf(b, loc, kk),
+                                      zeroPointLanes(b, loc, nIv, gIv));
                           Value scale = groupSplat(b, loc, scales, nIv, gIv);
                           columns.push_back(
                               needXsum ? Value(vector::FMAOp::create(
@@ -621,7 +687,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                   [&](OpBuilder &b, Location loc, Value k8, Value panel) -> Value {
                     Value kk = arith::AddIOp::create(b, loc, kc, k8);
                     Value gIv = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, group));
-                    Value base = planeByte(b, loc, n0, kk);
+                    Value base = planeByte(b, loc, n0, runOf(b, loc, kk));
                   // `element(n)` of the 8 columns, as a vector.
                   auto gather = [&](VectorType type, function_ref<Value(Value)> element) -> Value {
                     SmallVector<Value> elements;

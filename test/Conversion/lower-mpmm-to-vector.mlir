@@ -5,12 +5,15 @@
 // packed ([M/8][K/8][8][8]) for contiguous reads. 8 codes are 5 bytes, read
 // as 8 (the columns before the last) or exactly 5 (the last column, whose
 // final run ends the weights), shuffled so that lane l holds the two bytes
-// of code l, shifted by l*5 mod 8 and masked; the zero point is subtracted in
-// i32. With 8 or 4 rows, the group scale multiplies the 8 values before the
-// FMAs; with fewer it multiplies the group's accumulators.
+// of code l, shifted by l*5 mod 8 and masked. The code goes into the
+// mantissa of 2^23 (OR 0x4B000000 = 1258291200) and 2^23 + z is subtracted
+// in f32: q - z exactly. With 8 or 4 rows, the group scale multiplies the 8
+// values before the FMAs; with fewer it multiplies the group's accumulators.
 // CHECK-LABEL: func @u5_int_zero
 // CHECK-DAG: %[[SHIFTS:.*]] = arith.constant dense<[0, 5, 2, 7, 4, 1, 6, 3]> : vector<8xi32>
 // CHECK-DAG: %[[MASK:.*]] = arith.constant dense<31> : vector<8xi32>
+// CHECK-DAG: %[[MAGIC:.*]] = arith.constant dense<1258291200> : vector<8xi32>
+// CHECK-DAG: %[[TWO23:.*]] = arith.constant dense<0x4B000000> : vector<8xf32>
 // CHECK: %[[XP:.*]] = linalg.generic
 // CHECK-SAME: ins(%{{.*}} : tensor<?x64xf32>) outs(%{{.*}} : tensor<?x8x8x8xf32>)
 // Rows in blocks of 8: column tiles, row chunks, K blocks, columns, rows.
@@ -27,8 +30,11 @@
 // CHECK: %[[WORDS:.*]] = vector.bitcast %[[LANES]] : vector<32xi8> to vector<8xi32>
 // CHECK: %[[SHIFTED:.*]] = arith.shrui %[[WORDS]], %[[SHIFTS]] : vector<8xi32>
 // CHECK: %[[CODES:.*]] = arith.andi %[[SHIFTED]], %[[MASK]] : vector<8xi32>
-// CHECK: %[[QZ:.*]] = arith.subi %[[CODES]], %[[Z]] : vector<8xi32>
-// CHECK: %[[F:.*]] = arith.sitofp %[[QZ]] : vector<8xi32> to vector<8xf32>
+// CHECK: %[[BIASED:.*]] = arith.ori %[[CODES]], %[[MAGIC]] : vector<8xi32>
+// CHECK: %[[QF:.*]] = vector.bitcast %[[BIASED]] : vector<8xi32> to vector<8xf32>
+// CHECK: %[[ZF:.*]] = arith.sitofp %[[Z]] : vector<8xi32> to vector<8xf32>
+// CHECK: %[[BIAS:.*]] = arith.addf %[[ZF]], %[[TWO23]] : vector<8xf32>
+// CHECK: %[[F:.*]] = arith.subf %[[QF]], %[[BIAS]] : vector<8xf32>
 // CHECK: %[[V:.*]] = arith.mulf %[[F]], %[[S]] : vector<8xf32>
 // CHECK: vector.transfer_read %[[XP]]
 // CHECK-COUNT-8: vector.fma %{{.*}}, %[[V]]
@@ -82,6 +88,34 @@ func.func @s3(%x: tensor<2x32xf32>, %wb: tensor<48xi8>, %s: tensor<4x1xf32>,
   %y = tessera.mpmm %x, %w : tensor<2x32xf32>, tensor<4x32xsi3> scales %s : tensor<4x1xf32>
          group_size 32 outs %init : tensor<2x4xf32>
   return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// 2-bit codes, single rows: a 4-byte word holds two runs of 8 codes; it is
+// read once, broadcast, and each run takes its own shifts (0, 2, ..., 14
+// and 16, ..., 30). The reads of the group's runs are at constant offsets
+// from the group's first (the run index is linear in the loop counters).
+// CHECK-LABEL: func @u2_shared_word
+// CHECK-DAG: %[[LO:.*]] = arith.constant dense<[0, 2, 4, 6, 8, 10, 12, 14]> : vector<8xi32>
+// CHECK-DAG: %[[HI:.*]] = arith.constant dense<[16, 18, 20, 22, 24, 26, 28, 30]> : vector<8xi32>
+// CHECK-DAG: %[[MASK:.*]] = arith.constant dense<3> : vector<8xi32>
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c4
+// CHECK: %[[W0:.*]] = vector.transfer_read %{{.*}} : tensor<128xi8>, vector<4xi8>
+// CHECK: %[[L0:.*]] = vector.broadcast %{{.*}} : i32 to vector<8xi32>
+// CHECK: arith.andi %{{.*}}, %[[MASK]]
+// CHECK: arith.shrui %[[L0]], %[[HI]]
+// CHECK: %[[W1:.*]] = vector.transfer_read %{{.*}} : tensor<128xi8>, vector<4xi8>
+// CHECK-NOT: vector.transfer_read %{{.*}} : tensor<128xi8>
+// CHECK: arith.uitofp
+// CHECK-COUNT-3: arith.uitofp
+// CHECK: scf.yield
+func.func @u2_shared_word(%x: tensor<1x64xf32>, %wb: tensor<128xi8>, %s: tensor<8x1xf32>,
+                          %init: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  %w = tessera.unpack %wb : tensor<128xi8> -> tensor<8x64xui2>
+  %y = tessera.mpmm %x, %w : tensor<1x64xf32>, tensor<8x64xui2> scales %s : tensor<8x1xf32>
+         group_size 64 outs %init : tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
 }
 
 // -----
