@@ -7,6 +7,7 @@ include "TesseraDialect.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
 
 //===----------------------------------------------------------------------===//
 // Type constraints
@@ -32,7 +33,11 @@ def Tessera_PackedTensor : 1DTensorOf<[I8]>;
 
 def Tessera_MpmmOp : Tessera_Op<"mpmm", [
     Pure, AttrSizedOperandSegments, DestinationStyleOpInterface,
-    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+    DeclareOpInterfaceMethods<InferTypeOpInterface>,
+    DeclareOpInterfaceMethods<TilingInterface, [
+        "getLoopIteratorTypes", "getIterationDomain", "getTiledImplementation",
+        "getResultTilePosition", "generateResultTileValue",
+        "getIterationDomainTileFromResultTile"]>]> {
   let summary = "mixed-precision matmul of activations with low-bit weights";
   let description = [{
     Multiplies activations `X` (M x K, f32/f16/bf16) with the transpose of a
@@ -75,6 +80,15 @@ def Tessera_MpmmOp : Tessera_Op<"mpmm", [
     round each table entry (see `tessera.lut_tables`), so `"lut"` is not
     bit-exact with `"dequantize"`; `"lut_f32"` differs from it only in the
     order of f32 additions.
+
+    The op implements `TilingInterface` over the iteration domain (M, N),
+    both parallel (K, the reduction, is not tiled): a tile of rows
+    `[m0, m0 + ms)` and columns `[n0, n0 + ns)` is an mpmm of the slices
+    `x[m0 : ms, :]`, `weights[n0 : ns, :]`, `scales` / `zeros[n0 : ns, :]`
+    and `init[m0 : ms, n0 : ns]`, so upstream tiling (`scf::tileUsingSCF`,
+    `transform.structured.tile_using_forall`) and producer/consumer fusion
+    apply to it unchanged. The weights keep a static shape, so tiles of N
+    must have a static size: a tile size that divides N.
 
     The integer zero-point mode covers GPTQ and AWQ, the float-offset mode
     ggml's q4_1 and KIVI; a fractional zero point in the subtracted form

@@ -31,6 +31,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Dominance.h"
@@ -116,7 +117,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // The weights' storage: canonical, or the LUT kernel's bit planes
     // (tile rows in planeRows; see PackedCodes.h).
     int64_t planeRows = 0;
-    Value weights = canonicalStorage(op.getWeights());
+    // A tile of the weights (rows [r, r + n) of an unpack) reads its
+    // storage from row r on.
+    OpFoldResult weightRow0, zeroRow0;
+    Value weights = canonicalStorageOfRows(op.getWeights(), weightRow0);
     if (!weights)
       weights = bitPlaneStorage(op.getWeights(), planeRows);
     if (!weights)
@@ -136,12 +140,18 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     ZeroPointMode zeroMode = op.getZeroPointMode();
     Value zeroStorage;
     if (zeroMode == ZeroPointMode::Int) {
-      zeroStorage = canonicalStorage(op.getZeros());
+      zeroStorage = canonicalStorageOfRows(op.getZeros(), zeroRow0);
       if (!zeroStorage)
         return rewriter.notifyMatchFailure(op, "zeros not canonical unpack");
     }
 
     Location loc = op.getLoc();
+    // Row n of the weights (zero points) is row n + r of their storage.
+    auto storageRow = [](OpBuilder &b, Location loc, Value nIv, OpFoldResult row0) -> Value {
+      if (isConstantIntValue(row0, 0))
+        return nIv;
+      return arith::AddIOp::create(b, loc, nIv, getValueOrCreateConstantIndexOp(b, loc, row0));
+    };
     linalg::GenericOp epilogue = fusableEpilogue(op);
     unsigned bits = getLowBitWidth(codeType);
     bool isSigned = codeType.isSignedInteger();
@@ -234,7 +244,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       // counters where `run` is, so LLVM strength-reduces it and folds
       // constant offsets into the address).
       Value byteOff = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k * bits / 8)),
+          b, loc,
+          arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, weightRow0),
+                                cIndex(b, loc, k * bits / 8)),
           arith::MulIOp::create(b, loc, run, cIndex(b, loc, bits)));
       const GatherPlan &plan = wideReads ? widePlan : exactPlan;
       Value bytes = vector::TransferReadOp::create(
@@ -372,7 +384,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     auto unpackCanonicalWord = [&](OpBuilder &b, Location loc, Value nIv,
                                    Value run) -> SmallVector<Value> {
       Value byteOff = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, k * bits / 8)),
+          b, loc,
+          arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, weightRow0),
+                                cIndex(b, loc, k * bits / 8)),
           arith::MulIOp::create(b, loc, run, cIndex(b, loc, bits)));
       Value bytes = vector::TransferReadOp::create(
           b, loc, VectorType::get({4}, b.getI8Type()), weights, ValueRange{byteOff},
@@ -398,7 +412,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       if (zeroMode != ZeroPointMode::Int)
         return Value();
       Value zIndex = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), gIv);
+          b, loc,
+          arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, zeroRow0),
+                                cIndex(b, loc, numGroups)),
+          gIv);
       Value z = emitReadPackedCode(b, loc, zeroStorage, zIndex,
                                    getLowBitWidth(zeroType), zeroType.isSignedInteger());
       return vector::BroadcastOp::create(b, loc, vecI32, z);
@@ -718,7 +735,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                     if (zeroMode == ZeroPointMode::Int)
                       zeroLanes = gather(vecI32, [&](Value n) -> Value {
                         Value zIndex = arith::AddIOp::create(
-                            b, loc, arith::MulIOp::create(b, loc, n, cIndex(b, loc, numGroups)),
+                            b, loc,
+                            arith::MulIOp::create(b, loc, storageRow(b, loc, n, zeroRow0),
+                                                  cIndex(b, loc, numGroups)),
                             gIv);
                         return emitReadPackedCode(b, loc, zeroStorage, zIndex,
                                                   getLowBitWidth(zeroType),

@@ -1322,6 +1322,25 @@ struct QuantizeOpLowering : public OpConversionPattern<QuantizeOp> {
   }
 };
 
+/// A slice of a low-bit tensor (a tile of mpmm weights or zero points) is
+/// the same slice of its codes, one per byte.
+struct LowBitSliceLowering : public OpConversionPattern<tensor::ExtractSliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(tensor::ExtractSliceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto resultType = dyn_cast_or_null<RankedTensorType>(
+        getTypeConverter()->convertType(op.getResultType()));
+    if (!resultType)
+      return rewriter.notifyMatchFailure(op, "result type not convertible");
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, resultType, adaptor.getSource(), op.getMixedOffsets(), op.getMixedSizes(),
+        op.getMixedStrides());
+    return success();
+  }
+};
+
 struct TesseraLowerToLinalgPass
     : public mlir::tessera::impl::TesseraLowerToLinalgBase<TesseraLowerToLinalgPass> {
   void runOnOperation() override {
@@ -1355,7 +1374,7 @@ struct TesseraLowerToLinalgPass
     patterns.add<UnpackOpLowering, PackOpLowering, MpmmOpLowering,
                  DequantizeOpLowering, QuantizeOpLowering, LookupOpLowering,
                  LutTablesOpLowering, LutAccumulateOpLowering, LutCombineOpLowering,
-                 LowBitConstantLowering>(typeConverter, ctx);
+                 LowBitConstantLowering, LowBitSliceLowering>(typeConverter, ctx);
     populateStructuredToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

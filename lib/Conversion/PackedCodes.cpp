@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 using namespace mlir;
@@ -53,6 +54,20 @@ Value mlir::tessera::canonicalStorage(Value lowBit) {
   if (!unpack || unpack.getLayout())
     return Value();
   return unpack.getStorage();
+}
+
+Value mlir::tessera::canonicalStorageOfRows(Value lowBit, OpFoldResult &firstRow) {
+  firstRow = OpFoldResult(IntegerAttr::get(IndexType::get(lowBit.getContext()), 0));
+  auto slice = lowBit.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!slice)
+    return canonicalStorage(lowBit);
+  auto sourceType = cast<RankedTensorType>(slice.getSourceType());
+  if (sourceType.getRank() != 2 || slice.getResultType().getRank() != 2 ||
+      !slice.hasUnitStride() || !isConstantIntValue(slice.getMixedOffsets()[1], 0) ||
+      !isConstantIntValue(slice.getMixedSizes()[1], sourceType.getDimSize(1)))
+    return Value();
+  firstRow = slice.getMixedOffsets()[0];
+  return canonicalStorage(slice.getSource());
 }
 
 Value mlir::tessera::bitPlaneStorage(Value lowBit, int64_t &tileRows) {

@@ -9,6 +9,7 @@
 #define TESSERA_LIB_CONVERSION_PACKEDCODES_H
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/OpDefinition.h"
 
 namespace mlir::tessera {
 
@@ -23,6 +24,12 @@ Value emitReadPackedCode(OpBuilder &b, Location loc, Value storage,
 /// The canonical packed storage behind a low-bit value, if it is a
 /// tessera.unpack without a layout; else null.
 Value canonicalStorage(Value lowBit);
+
+/// The canonical packed storage behind a low-bit matrix that is a
+/// tessera.unpack without a layout, or a slice of whole rows of one (a tile
+/// of it: offsets [r, 0], all columns, unit strides); `firstRow` is r (0 for
+/// the unpack itself). Null otherwise.
+Value canonicalStorageOfRows(Value lowBit, OpFoldResult &firstRow);
 
 /// The packed storage behind a low-bit matrix that is a tessera.unpack in
 /// the bit-plane layout `#tessera.layout<tile = [L, 8], bit_planes>` (L a

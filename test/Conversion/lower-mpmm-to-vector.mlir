@@ -120,6 +120,33 @@ func.func @u2_shared_word(%x: tensor<1x64xf32>, %wb: tensor<128xi8>, %s: tensor<
 
 // -----
 
+// A tile of the weights and zero points (whole rows from %row on, as
+// TilingInterface slices them): row n of the tile is row n + %row of the
+// packed storage.
+// CHECK-LABEL: func @tile_of_weights
+// CHECK-SAME: %[[ROW:[a-z0-9]+]]: index)
+// CHECK: scf.for %[[N:.*]] = %c0 to %c7
+// CHECK: %[[ZROW:.*]] = arith.addi %[[N]], %[[ROW]] : index
+// CHECK: %[[ZBIT:.*]] = arith.muli %[[ZROW]], %c2 : index
+// CHECK: arith.shrui %[[ZBIT]], %c3 : index
+// CHECK: scf.for
+// CHECK: %[[WROW:.*]] = arith.addi %[[N]], %[[ROW]] : index
+// CHECK: %[[WBYTE:.*]] = arith.muli %[[WROW]], %c16 : index
+// CHECK: %[[AT:.*]] = arith.addi %[[WBYTE]], %{{.*}} : index
+// CHECK: vector.transfer_read %{{.*}}[%[[AT]]], %{{.*}} : tensor<512xi8>, vector<4xi8>
+func.func @tile_of_weights(%x: tensor<1x64xf32>, %wb: tensor<512xi8>, %s: tensor<8x1xf32>,
+                           %zb: tensor<8xi8>, %init: tensor<1x8xf32>, %row: index) -> tensor<1x8xf32> {
+  %w = tessera.unpack %wb : tensor<512xi8> -> tensor<32x64xui2>
+  %z = tessera.unpack %zb : tensor<8xi8> -> tensor<32x1xui2>
+  %wt = tensor.extract_slice %w[%row, 0] [8, 64] [1, 1] : tensor<32x64xui2> to tensor<8x64xui2>
+  %zt = tensor.extract_slice %z[%row, 0] [8, 1] [1, 1] : tensor<32x1xui2> to tensor<8x1xui2>
+  %y = tessera.mpmm %x, %wt : tensor<1x64xf32>, tensor<8x64xui2> scales %s : tensor<8x1xf32>
+         zeros %zt : tensor<8x1xui2> group_size 64 outs %init : tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
 // A full column tile (256 columns) with 32 rows or more takes the GEMM
 // path: per block of 256 codes, the tile's weights are dequantized 8 columns
 // x 8 codes at a time, transposed in registers (24 shuffles) and stored into

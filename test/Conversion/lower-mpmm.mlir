@@ -69,3 +69,22 @@ func.func @codebook(%x: tensor<1x32xf32>, %wb: tensor<32xi8>, %s: tensor<2x1xf32
          group_size 32 outs %init : tensor<1x2xf32>
   return %y : tensor<1x2xf32>
 }
+
+// -----
+
+// A tile of the weights (a slice of whole rows, as TilingInterface makes
+// it) is the same slice of the unpacked codes, one per byte.
+// CHECK-LABEL: func @tile_of_weights
+// CHECK: %[[CODES:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<64x32xi8>)
+// CHECK: %[[TILE:.*]] = tensor.extract_slice %[[CODES]][%{{.*}}, 0] [16, 32] [1, 1] : tensor<64x32xi8> to tensor<16x32xi8>
+// CHECK: %[[GROUPS:.*]] = tensor.expand_shape %[[TILE]] {{\[\[}}0], [1, 2]] output_shape [16, 1, 32]
+// CHECK: linalg.generic {{.*}} ins(%[[GROUPS]], %{{.*}} : tensor<16x1x32xi8>, tensor<16x1xf32>)
+// CHECK-NOT: tessera.
+func.func @tile_of_weights(%x: tensor<2x32xf32>, %wb: tensor<256xi8>, %s: tensor<16x1xf32>,
+                           %init: tensor<2x16xf32>, %row: index) -> tensor<2x16xf32> {
+  %w = tessera.unpack %wb : tensor<256xi8> -> tensor<64x32xui1>
+  %tile = tensor.extract_slice %w[%row, 0] [16, 32] [1, 1] : tensor<64x32xui1> to tensor<16x32xui1>
+  %y = tessera.mpmm %x, %tile : tensor<2x32xf32>, tensor<16x32xui1> scales %s : tensor<16x1xf32>
+         group_size 32 outs %init : tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}

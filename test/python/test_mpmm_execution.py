@@ -8,6 +8,8 @@ storage, packed here by the independent reference packer.
 """
 
 import itertools
+import os
+import pathlib
 import subprocess
 
 import numpy as np
@@ -15,6 +17,7 @@ import pytest
 
 from tessera import reference
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 K = 256
 GROUP_SIZES = (32, 128, K)
 N_CHOICES = (5, 13, 19)  # none a multiple of 8
@@ -71,15 +74,46 @@ func.func @mpmm({", ".join(args)}) -> tensor<?x{n}x{out_dtype}> {{{prologue}
 NP_FLOAT = {"f32": np.float32, "f16": np.float16}
 
 
+TILE_SCRIPT = """
+module attributes {{transform.with_named_sequence}} {{
+  transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}}) {{
+    %mm = transform.structured.match ops{{["tessera.mpmm"]}} in %root
+      : (!transform.any_op) -> !transform.any_op
+    %t, %l = transform.structured.tile_using_forall %mm tile_sizes [{rows}, {columns}]
+      : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }}
+}}
+"""
+
+
+def tile_module(module, tile):
+    """Tiles the mpmm of `module` (a file) in place by upstream tiling
+    (transform.structured.tile_using_forall through its TilingInterface)."""
+    script = module.parent / "tile.mlir"
+    script.write_text(TILE_SCRIPT.format(rows=tile[0], columns=tile[1]))
+    opt = pathlib.Path(os.environ.get("TESSERA_BUILD_DIR", ROOT / "build")) / "bin" / "tessera-opt"
+    proc = subprocess.run(
+        [str(opt), str(module), f"--transform-preload-library=transform-library-paths={script}",
+         "--transform-interpreter", "--canonicalize"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "scf.forall" in proc.stdout
+    module.write_text(proc.stdout)
+
+
 def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
              scale_dtype, zero_type=None, with_init=False, codebook=None,
-             x_dtype="f32", out_dtype="f32"):
+             x_dtype="f32", out_dtype="f32", tile=None):
+    """Runs the mpmm at every M of M_VALUES; `tile` (rows, columns): tiled
+    first by upstream tiling."""
     if zero_type is None:
         zero_type = int_type(bits, signed) if zero_mode == "int" else scale_dtype
     module = tmp_path / "mpmm.mlir"
     module.write_text(mpmm_module(n, k, bits, signed, zero_mode, group,
                                   scale_dtype, zero_type, x_dtype, out_dtype,
                                   with_init, codebook))
+    if tile is not None:
+        tile_module(module, tile)
     lo, hi = reference.code_range(bits, signed)
     codes = rng.integers(lo, hi + 1, size=(n, k))
     ng = k // group
@@ -196,3 +230,21 @@ def test_mpmm_short_rows(tessera_run, tmp_path, bits, k):
     # the 3 bytes they may read past a run; the last column reads exactly.
     run_case(tessera_run, tmp_path, np.random.default_rng(), 5, k, bits, False,
              "int", 8, "f32")
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode,n,tile", [
+    (1, False, "int", 300, (0, 50)),
+    (2, True, "none", 300, (16, 100)),
+    (3, False, "int", 300, (8, 60)),
+    (5, True, "float", 300, (0, 150)),
+    (8, False, "int", 300, (32, 300)),
+    (4, False, "int", 512, (0, 256)),  # the GEMM path in each tile at M = 71
+    (6, True, "int", 512, (64, 128)),
+])
+def test_mpmm_tiled_by_upstream_tiling(tessera_run, tmp_path, bits, signed, zero_mode, n,
+                                       tile):
+    # Each tile is an mpmm of slices (rows of x, rows of the weights, scales
+    # and zero points): the vector kernel reads the tile's rows of the
+    # packed storage from their offset.
+    run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed, zero_mode,
+             32, "f16", tile=tile)

@@ -408,17 +408,18 @@ def test_graph_errors():
 
 def test_failed_pass_names_the_pipeline(tmp_path, monkeypatch):
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
-    # Valid IR that the reference lowering cannot handle: a slice of low-bit codes.
-    text = """func.func @f(%w: tensor<8x8xui3>) -> tensor<4x8xf32> {
-  %s = tensor.extract_slice %w[0, 0] [4, 8] [1, 1] : tensor<8x8xui3> to tensor<4x8xui3>
+    # Valid IR that the reference lowering cannot handle: a reshape of low-bit codes.
+    text = """func.func @f(%w: tensor<8x8xui3>) -> tensor<4x16xf32> {
+  %s = tensor.collapse_shape %w [[0, 1]] : tensor<8x8xui3> into tensor<64xui3>
+  %t = tensor.expand_shape %s [[0, 1]] output_shape [4, 16] : tensor<64xui3> into tensor<4x16xui3>
   %c = arith.constant dense<1.0> : tensor<4x1xf32>
-  %d = tessera.dequantize %s : tensor<4x8xui3> scales %c : tensor<4x1xf32> group_size 8 -> tensor<4x8xf32>
-  return %d : tensor<4x8xf32>
+  %d = tessera.dequantize %t : tensor<4x16xui3> scales %c : tensor<4x1xf32> group_size 16 -> tensor<4x16xf32>
+  return %d : tensor<4x16xf32>
 }"""
     with pytest.raises(ts.CompileError) as info:
         ts.compile(text)
     message = str(info.value)
-    assert "failed to legalize operation 'tensor.extract_slice'" in message
+    assert "failed to legalize operation 'tensor.collapse_shape'" in message
     assert "note: while running the CPU pipeline: builtin.module(tessera-choose-mpmm-strategy" in message
     # The reproducer replays the failure.
     reproducer = message.split("note: reproducer written to ")[1].split(" ")[0]
