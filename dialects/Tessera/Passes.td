@@ -200,13 +200,45 @@ def TesseraLowerX86ByteOps
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect"];
 }
 
+def TesseraTileMpmm : Pass<"tessera-tile-mpmm", "::mlir::ModuleOp"> {
+  let summary = "Tile tessera.mpmm for threads, fusing its elementwise consumer";
+  let description = [{
+    Tiles the columns (N) of each `tessera.mpmm` into an `scf.forall` of
+    `column-tile` columns (the unit of work of the runtime's thread pool),
+    through the op's `TilingInterface` and upstream tiling
+    (`scf::tileUsingSCF`). Where the mpmm's only user is an elementwise
+    `linalg.generic` on its result (a bias, an activation, a residual: a
+    chain of them is one generic after linalg elementwise fusion), that
+    consumer is tiled instead and the mpmm fused into each of its tiles as
+    the producer (`scf::tileConsumerAndFuseProducersUsingSCF`), so that the
+    consumer runs on a tile while it is in cache.
+
+    It tiles the ops that `tessera-lower-mpmm-to-vector` lowers from their
+    canonical packing (weights from a `tessera.unpack` without a layout) and
+    whose N is a multiple of `column-tile` greater than it (the tiles keep
+    the weights' static shape). The others keep the whole op; the vector
+    lowering then makes the same column tiles itself. Within a tile the
+    vector lowering makes the cache and register tiles.
+  }];
+  let options = [
+    Option<"columnTile", "column-tile", "int64_t", /*default=*/"256",
+           "Columns of the result per tile">
+  ];
+  let dependentDialects = ["::mlir::tessera::TesseraDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 def TesseraLowerMpmmToVector
     : Pass<"tessera-lower-mpmm-to-vector", "::mlir::ModuleOp"> {
   let summary = "Lower eligible tessera.mpmm ops to fused vector loops";
   let description = [{
     The dequantize-then-FMA strategy without a dequantized matrix, as a loop
     nest of cache and register tiles: column tiles of 256 (the unit of work
-    for threads), row chunks of 64, K blocks of about 512 codes (whole
+    for threads; an op that `tessera-tile-mpmm` tiled is one of them, its
+    weights a slice of whole rows read from their offset), row chunks of 64, K blocks of about 512 codes (whole
     groups; only with 8 rows or more, so that a register block of x stays in
     L1), then each column with its rows in register blocks of 8, 4 and 1;
     with 32 vector registers (`vector-registers`), columns in pairs for the

@@ -91,9 +91,15 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
 static void addVectorKernels(OpPassManager &pm,
                              const tessera::CpuPipelineOptions &options,
                              int64_t vectorRegisters) {
+  // Threads' tiles (with elementwise consumers) through TilingInterface,
+  // then the cache and register tiles of the vector kernel in each; the
+  // packing of x the kernel makes in every tile is the same: hoisted.
+  pm.addPass(tessera::createTesseraTileMpmm());
   tessera::TesseraLowerMpmmToVectorOptions vectorOptions;
   vectorOptions.vectorRegisters = vectorRegisters;
   pm.addPass(tessera::createTesseraLowerMpmmToVector(vectorOptions));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
   tessera::TesseraLowerLutToVectorOptions lutOptions;
   lutOptions.lanes = resolveLutLanes(options);
   pm.addPass(tessera::createTesseraLowerLutToVector(lutOptions));
@@ -143,6 +149,9 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Equal subviews made one, so that a copy of a tile onto itself (the
+  // result of a loop over a tile written in place) folds away.
+  pm.addPass(createCSEPass());
 
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

@@ -88,14 +88,17 @@ def test_dense_matmul(tmp_path, monkeypatch, target, m, k, n):
             assert (np.abs(fn(xv) - want) <= bound).all()
 
 
-def test_fused_epilogue(tmp_path, monkeypatch):
+@pytest.mark.parametrize("n", [300, 768])
+def test_fused_epilogue(tmp_path, monkeypatch, n):
     # bias + gelu + residual after an mpmm: fused into its column tiles (one
-    # linalg.generic per tile, see test/Conversion/lower-mpmm-to-vector.mlir),
-    # at M = 1, 13 (row blocks) and 71 (the GEMM path), N = 300 (a partial
-    # tile), JIT and AOT.
+    # linalg.generic per tile), at M = 1, 13 (row blocks) and 71 (the GEMM
+    # path), JIT and AOT. N = 768: tiled with its consumer by
+    # tessera-tile-mpmm (test/Transforms/tile-mpmm.mlir); N = 300 (a partial
+    # tile): left whole there, the vector lowering makes the tiles and fuses
+    # (test/Conversion/lower-mpmm-to-vector.mlir).
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
     rng = np.random.default_rng()
-    n, k = 300, 128
+    k = 128
     q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), "u4", 32)
     bias = rng.standard_normal(n).astype(np.float32)
     g = ts.Graph("fused")
