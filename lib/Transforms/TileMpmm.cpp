@@ -46,12 +46,14 @@ linalg::GenericOp elementwiseConsumer(MpmmOp op) {
   if (!op->hasOneUse())
     return nullptr;
   auto generic = dyn_cast<linalg::GenericOp>(*op->getUsers().begin());
-  if (!generic || !generic.hasPureTensorSemantics() || generic.getNumResults() != 1 ||
-      generic.getNumLoops() != 2 || !linalg::isElementwise(generic) ||
+  if (!generic || !generic.hasPureTensorSemantics() ||
+      generic.getNumResults() != 1 || generic.getNumLoops() != 2 ||
+      !linalg::isElementwise(generic) ||
       generic.getResult(0).getType() != op.getResult().getType())
     return nullptr;
   for (OpOperand *input : generic.getDpsInputOperands())
-    if (input->get() == op.getResult() && !generic.getMatchingIndexingMap(input).isIdentity())
+    if (input->get() == op.getResult() &&
+        !generic.getMatchingIndexingMap(input).isIdentity())
       return nullptr;
   return generic;
 }
@@ -65,9 +67,11 @@ void readInitFromSharedOutput(RewriterBase &rewriter, scf::ForallOp forall) {
     auto slice = op.getInit().getDefiningOp<tensor::ExtractSliceOp>();
     if (!slice)
       return;
-    for (auto [init, shared] : llvm::zip(forall.getOutputs(), forall.getRegionIterArgs()))
+    for (auto [init, shared] :
+         llvm::zip(forall.getOutputs(), forall.getRegionIterArgs()))
       if (slice.getSource() == init)
-        rewriter.modifyOpInPlace(slice, [&] { slice.getSourceMutable().set(shared); });
+        rewriter.modifyOpInPlace(slice,
+                                 [&] { slice.getSourceMutable().set(shared); });
   });
 }
 
@@ -83,7 +87,9 @@ struct TesseraTileMpmmPass
     });
     IRRewriter rewriter(&getContext());
     scf::SCFTilingOptions tiling;
-    tiling.setTileSizes({rewriter.getIndexAttr(0), rewriter.getIndexAttr(columnTile)})
+    tiling
+        .setTileSizes(
+            {rewriter.getIndexAttr(0), rewriter.getIndexAttr(columnTile)})
         .setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
     for (MpmmOp op : ops) {
       if (linalg::GenericOp consumer = elementwiseConsumer(op)) {
@@ -94,13 +100,14 @@ struct TesseraTileMpmmPass
         // besides it, no copies).
         OpOperand &consumerInit = consumer.getDpsInitsMutable()[0];
         if (!consumer.payloadUsesValueFromOperand(&consumerInit))
-          rewriter.modifyOpInPlace(consumer, [&] { consumerInit.set(op.getInit()); });
+          rewriter.modifyOpInPlace(consumer,
+                                   [&] { consumerInit.set(op.getInit()); });
         scf::SCFTileAndFuseOptions options;
         options.setTilingOptions(tiling);
         // Fuse the mpmm, nothing else.
         options.setFusionControlFn(
-            [&](tensor::ExtractSliceOp, OpResult producer,
-                bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+            [&](tensor::ExtractSliceOp, OpResult producer, bool)
+                -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
               if (producer.getOwner() != op.getOperation())
                 return std::nullopt;
               return scf::SCFTileAndFuseOptions::ControlFnResult{};
@@ -108,18 +115,21 @@ struct TesseraTileMpmmPass
         rewriter.setInsertionPoint(consumer);
         FailureOr<scf::SCFTileAndFuseResult> result =
             scf::tileConsumerAndFuseProducersUsingSCF(
-                rewriter, cast<TilingInterface>(consumer.getOperation()), options);
+                rewriter, cast<TilingInterface>(consumer.getOperation()),
+                options);
         if (failed(result))
           return signalPassFailure();
-        rewriter.replaceOp(consumer, result->replacements.lookup(consumer.getResult(0)));
+        rewriter.replaceOp(consumer,
+                           result->replacements.lookup(consumer.getResult(0)));
         if (op->use_empty())
           rewriter.eraseOp(op);
-        readInitFromSharedOutput(rewriter, cast<scf::ForallOp>(result->loops.front()));
+        readInitFromSharedOutput(rewriter,
+                                 cast<scf::ForallOp>(result->loops.front()));
         continue;
       }
       rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> result =
-          scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+      FailureOr<scf::SCFTilingResult> result = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), tiling);
       if (failed(result))
         return signalPassFailure();
       rewriter.replaceOp(op, result->replacements);
