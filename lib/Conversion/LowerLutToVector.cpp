@@ -49,6 +49,11 @@ using namespace mlir::tessera;
 namespace {
 
 constexpr int64_t kChunk = 8; // f32 lanes of an output chunk
+// One row of x: the widths from which a step's coefficients are computed
+// per 8 groups before the lookups (3 and 4 bits at 4096 x 4096, one
+// thread: 7-10% faster) rather than gathered in the combine (1 and 2
+// bits: 8-18% faster so).
+constexpr unsigned kMinBitsForStepCoefficients = 3;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -239,6 +244,39 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           zeros.empty() ? Value() : Value(vector::FromElementsOp::create(b, loc, chunkF32, zeros));
       return coefficientsOf(b, loc, vector::FromElementsOp::create(b, loc, chunkF32, scales), zv);
     };
+    // The coefficients of rows [nBase, nBase + 8) and groups [g8, g8 + 8)
+    // (8 | number of groups): per row, 8 groups' scales (and zero points)
+    // read along the groups (contiguous) as vectors, then transposed in
+    // registers: vector l of each result holds group g8 + l of the 8 rows.
+    auto coefficients8x8 = [&](OpBuilder &b, Location loc, Value nBase, Value g8) {
+      SmallVector<Value> rowScales, rowOffsets;
+      auto scalesType = cast<ShapedType>(op.getScales().getType());
+      auto readType = VectorType::get({kChunk}, scalesType.getElementType());
+      Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(scalesType.getElementType()));
+      for (int64_t r = 0; r < kChunk; ++r) {
+        Value nIv = r ? Value(arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r))) : nBase;
+        Value sv = emitToF32(b, loc,
+                             vector::TransferReadOp::create(b, loc, readType, op.getScales(),
+                                                            ValueRange{nIv, g8}, pad,
+                                                            ArrayRef<bool>(inBounds)));
+        Value zv;
+        if (zeroMode == ZeroPointMode::Float)
+          zv = emitToF32(
+              b, loc,
+              vector::TransferReadOp::create(
+                  b, loc,
+                  VectorType::get({kChunk},
+                                  cast<ShapedType>(op.getZeros().getType()).getElementType()),
+                  op.getZeros(), ValueRange{nIv, g8}, pad, ArrayRef<bool>(inBounds)));
+        else if (zeroMode == ZeroPointMode::Int)
+          zv = zeroCodes8(b, loc, nIv, g8);
+        auto [sc, off] = coefficientsOf(b, loc, sv, zv);
+        rowScales.push_back(sc);
+        rowOffsets.push_back(off);
+      }
+      return std::make_pair(emitTranspose8x8(b, loc, rowScales),
+                            emitTranspose8x8(b, loc, rowOffsets));
+    };
     auto tileCoefficientsType = RankedTensorType::get({numGroups, kGemmColumnTile}, f32);
     // Fills the coefficients of the tile's `columns` rows: with 8 or more
     // groups (a multiple of 8), 8 rows x 8 groups at a time, read along the
@@ -258,36 +296,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
               auto groupBlocks = scf::ForOp::create(
                   b, loc, c0, cIndex(b, loc, numGroups), cIndex(b, loc, kChunk), tiles,
                   [&](OpBuilder &b, Location loc, Value g8, ValueRange tiles) {
-                    SmallVector<Value> rowScales, rowOffsets;
-                    auto scalesType = cast<ShapedType>(op.getScales().getType());
-                    auto readType = VectorType::get({kChunk}, scalesType.getElementType());
-                    Value pad = arith::ConstantOp::create(
-                        b, loc, b.getZeroAttr(scalesType.getElementType()));
-                    for (int64_t r = 0; r < kChunk; ++r) {
-                      Value nIv = rowOf(r);
-                      Value sv = emitToF32(b, loc,
-                                       vector::TransferReadOp::create(
-                                           b, loc, readType, op.getScales(), ValueRange{nIv, g8},
-                                           pad, ArrayRef<bool>(inBounds)));
-                      Value zv;
-                      if (zeroMode == ZeroPointMode::Float)
-                        zv = emitToF32(
-                            b, loc,
-                            vector::TransferReadOp::create(
-                                b, loc,
-                                VectorType::get(
-                                    {kChunk},
-                                    cast<ShapedType>(op.getZeros().getType()).getElementType()),
-                                op.getZeros(), ValueRange{nIv, g8}, pad, ArrayRef<bool>(inBounds)));
-                      else if (zeroMode == ZeroPointMode::Int)
-                        zv = zeroCodes8(b, loc, nIv, g8);
-                      auto [sc, off] = coefficientsOf(b, loc, sv, zv);
-                      rowScales.push_back(sc);
-                      rowOffsets.push_back(off);
-                    }
-                    // Transposed: vector l holds group g8 + l of the 8 rows.
-                    SmallVector<Value> byGroupS = emitTranspose8x8(b, loc, rowScales);
-                    SmallVector<Value> byGroupB = emitTranspose8x8(b, loc, rowOffsets);
+                    auto [byGroupS, byGroupB] = coefficients8x8(b, loc, nBase, g8);
                     Value ts = tiles[0], tb = tiles[1];
                     for (int64_t l = 0; l < kChunk; ++l) {
                       Value g = arith::AddIOp::create(b, loc, g8, cIndex(b, loc, l));
@@ -336,9 +345,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       for (Value nBlock : nBlocks)
         blockIndex.push_back(arith::DivUIOp::create(b, loc, nBlock, cIndex(b, loc, lanes)));
       SmallVector<Value> yInit(numBlocks * chunks, zeroChunk);
-      auto groups = scf::ForOp::create(
-          b, loc, c0, cIndex(b, loc, numGroups), c1, yInit,
-          [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
+      // The coefficients of the blocks' rows for 8 groups from g8 (one row
+      // of x, 8 | number of groups): stepCoefficients[0 (S) or 1 (B),
+      // g - g8, n - n0] with n0 the first block's first row; null: read
+      // from the tile's, or gathered.
+      Value stepCoefficients, stepG8;
+      // Group gIv: the lookups, then the combine into yAcc.
+      auto groupBody = [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
             SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
             Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / stepK));
             Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
@@ -406,7 +419,17 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                     b, loc, arith::SubIOp::create(b, loc, nBlocks[blk], tileBegin),
                     cIndex(b, loc, 8 * c));
                 Value coefS, coefB;
-                if (tileScales) {
+                if (stepCoefficients) {
+                  Value g = arith::SubIOp::create(b, loc, gIv, stepG8);
+                  Value at = cIndex(b, loc, blk * lanes + 8 * c);
+                  auto coefficient = [&](int64_t which) -> Value {
+                    return vector::TransferReadOp::create(
+                        b, loc, chunkF32, stepCoefficients, ValueRange{cIndex(b, loc, which), g, at},
+                        padF32, ArrayRef<bool>(inBounds));
+                  };
+                  coefS = coefficient(0);
+                  coefB = coefficient(1);
+                } else if (tileScales) {
                   auto coefficient = [&](Value tensor) -> Value {
                     return vector::TransferReadOp::create(b, loc, chunkF32, tensor,
                                                           ValueRange{gIv, nLocal}, padF32,
@@ -426,9 +449,60 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 yNext.push_back(y);
               }
             }
-            scf::YieldOp::create(b, loc, yNext);
+            return yNext;
+      };
+      if (tileScales || numGroups % kChunk || bits < kMinBitsForStepCoefficients) {
+        auto groups = scf::ForOp::create(
+            b, loc, c0, cIndex(b, loc, numGroups), c1, yInit,
+            [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
+              scf::YieldOp::create(b, loc, groupBody(b, loc, gIv, yAcc));
+            });
+        return SmallVector<Value>(groups.getResults());
+      }
+      // One row of x: per 8 groups, the coefficients of the blocks' rows
+      // first, 8 rows x 8 groups at a time, into a buffer carried by the
+      // loop (written in place; S and B in one tensor: two tensor.empty
+      // inits would be one value after CSE, which one-shot bufferization
+      // gave both loop arguments as their buffer).
+      auto stepType = RankedTensorType::get({2, kChunk, numBlocks * lanes}, f32);
+      SmallVector<Value> loopInit(yInit);
+      loopInit.push_back(tensor::EmptyOp::create(b, loc, stepType, ValueRange{}));
+      int64_t numY = yInit.size();
+      auto groupBlocks = scf::ForOp::create(
+          b, loc, c0, cIndex(b, loc, numGroups), cIndex(b, loc, kChunk), loopInit,
+          [&](OpBuilder &b, Location loc, Value g8, ValueRange args) {
+            // The step's rows are consecutive: 8 at a time (a loop, not
+            // unrolled: one-shot bufferization's analysis grows with the
+            // square of the writes into one tensor).
+            Value coef = emitTensorLoop(
+                b, loc, c0, cIndex(b, loc, numBlocks * lanes), b.getIndexAttr(kChunk),
+                args[numY], [&](OpBuilder &b, Location loc, Value at, Value coef) -> Value {
+                  Value nBase = arith::AddIOp::create(b, loc, nBlocks[0], at);
+                  auto [byGroupS, byGroupB] = coefficients8x8(b, loc, nBase, g8);
+                  for (int64_t l = 0; l < kChunk; ++l) {
+                    Value g = cIndex(b, loc, l);
+                    Value values[] = {byGroupS[l], byGroupB[l]};
+                    for (int64_t which = 0; which < 2; ++which)
+                      coef = vector::TransferWriteOp::create(
+                                 b, loc, values[which], coef,
+                                 ValueRange{cIndex(b, loc, which), g, at}, ArrayRef<bool>(inBounds))
+                                 .getResult();
+                  }
+                  return coef;
+                });
+            auto groups = scf::ForOp::create(
+                b, loc, g8, arith::AddIOp::create(b, loc, g8, cIndex(b, loc, kChunk)), c1,
+                args.take_front(numY), [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
+                  stepCoefficients = coef;
+                  stepG8 = g8;
+                  scf::YieldOp::create(b, loc, groupBody(b, loc, gIv, yAcc));
+                  stepCoefficients = stepG8 = Value();
+                });
+            SmallVector<Value> results(groups.getResults());
+            results.push_back(coef);
+            scf::YieldOp::create(b, loc, results);
           });
-      return SmallVector<Value>(groups.getResults());
+      return SmallVector<Value>(groupBlocks.getResults().take_front(numY));
     };
     // Blocks looked up together: two streams of weights where the i16
     // accumulators of two blocks (4 b registers) leave room in the target's

@@ -71,6 +71,34 @@ func.func @wide_tiles(%x: tensor<1x64xf32>, %wb: tensor<3072xi8>, %s: tensor<128
 
 // -----
 
+// One row of x, 3-bit codes, 16 groups: per 8 groups, the coefficients of
+// the step's two blocks of 64 rows (S and B, 8 groups x 128 rows) are
+// computed first, 8 rows x 8 groups at a time (scales and zero points read
+// along the groups, transposed in registers), into a buffer the group loop
+// carries; the combine reads them as vectors.
+// AVX512-LABEL: func @one_row_step_coefficients
+// AVX512: %[[EMPTY:.*]] = tensor.empty() : tensor<2x8x128xf32>
+// AVX512: scf.for %[[G8:.*]] = %c0 to %c16 step %c8 iter_args({{.*}}, %[[COEF:.*]] = %[[EMPTY]])
+// AVX512: scf.for %[[R8:.*]] = %c0 to %c128 step %c8 iter_args(%[[C:.*]] = %[[COEF]])
+// AVX512: vector.transfer_read %{{.*}} : tensor<128x16xf16>, vector<8xf16>
+// AVX512: vector.shuffle
+// AVX512: vector.transfer_write %{{.*}}, %[[C]][%c0, %c0, %[[R8]]]
+// AVX512: scf.for %[[G:.*]] = %[[G8]] to %{{.*}} step %c1
+// AVX512: tessera.shuffle_bytes
+// AVX512: vector.transfer_read %{{.*}}[%c0, %{{.*}}, %c0], %{{.*}} : tensor<2x8x128xf32>, vector<8xf32>
+// AVX512: vector.transfer_read %{{.*}}[%c1, %{{.*}}, %c0], %{{.*}} : tensor<2x8x128xf32>, vector<8xf32>
+func.func @one_row_step_coefficients(%x: tensor<1x512xf32>, %wb: tensor<24576xi8>, %s: tensor<128x16xf16>,
+                                     %zb: tensor<768xi8>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 8], bit_planes> : tensor<24576xi8> -> tensor<128x512xui3>
+  %z = tessera.unpack %zb : tensor<768xi8> -> tensor<128x16xui3>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x512xf32> -> tensor<1x128x16xi8>, tensor<1x16xf32>, tensor<1x16xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x128x16xi8>, tensor<128x512xui3> -> tensor<3x1x128x16xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<3x1x128x16xi32>, tensor<1x16xf32>, tensor<1x16xf32> scales %s : tensor<128x16xf16> zeros %z : tensor<128x16xui3> code_type ui3 outs %init : tensor<1x128xf32>
+  return %y : tensor<1x128xf32>
+}
+
+// -----
+
 // Left for the reference lowering: f32 tables; canonical weights.
 // AVX512-LABEL: func @not_kernels
 // AVX2-LABEL: func @not_kernels

@@ -87,6 +87,17 @@ def test_lut_f16_scales_and_wide_k():
               m_values=(1, 5), scale_dtype="f16")
 
 
+@pytest.mark.parametrize("bits,signed,zero_mode", [
+    (3, False, "int"), (3, True, "float"), (4, False, "int"), (4, True, "none"),
+    (5, False, "float"), (6, True, "int"), (7, False, "int"), (8, True, "none")])
+def test_lut_one_row_coefficients_per_eight_groups(bits, signed, zero_mode):
+    # One row of x with 3 bits or more: the combine's coefficients computed
+    # per 8 groups for a step of blocks (K = 1024, groups of 32: four
+    # rounds of 8 groups; N = 320: two-block steps and a single block).
+    check_lut(np.random.default_rng(), 320, 1024, bits, signed, zero_mode, 32, "lut",
+              m_values=(1,), scale_dtype="f16")
+
+
 def test_lut_int8_tables_are_quantized():
     # Int8 tables differ from exact ones (so the test above does not pass
     # by computing exactly), but stay within the derived bound.
