@@ -464,48 +464,77 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // [.., mEnd) (set by the loop nest below).
     Value gBegin, gEnd, mEnd;
 
+    // Columns n, n + 1, ..., n + cols - 1.
+    auto columnIndices = [&](OpBuilder &b, Location loc, Value nIv, int64_t cols) {
+      SmallVector<Value> nIdx;
+      for (int64_t c = 0; c < cols; ++c)
+        nIdx.push_back(c ? Value(arith::AddIOp::create(b, loc, nIv, cIndex(b, loc, c))) : nIv);
+      return nIdx;
+    };
+    int64_t fewRowsUnroll = group % (4 * kLanes) == 0   ? 4
+                            : group % (2 * kLanes) == 0 ? 2
+                                                        : 1;
+    // A few rows take columns in pairs (each load of x feeds both) where x
+    // does not stay in L1 across the columns (K * 4 bytes past 24 KiB) and
+    // two rows of weights do not start a multiple of 4 KiB apart (they
+    // would share L1 sets with each other and with x: 4096 x 4096 8-bit
+    // codes ran at half speed so).
+    bool fewRowsPairs = k * 4 > 24 * 1024 && (k * bits / 8) % 4096 != 0;
+
     // A few rows (1 to 3): each run of codes is used by few FMAs, so the
     // per-element work is kept minimal. Codes are accumulated unscaled with x
     // over the group, in `unroll` chains per row; the group scale (and float
     // offset, through the group sum of x) is applied once per group.
     auto fewRows = [&](OpBuilder &b, Location loc, Value nIv, Value mStart,
-                       int64_t rows, Value y) -> Value {
+                       int64_t rows, int64_t cols, Value y) -> Value {
       SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
-      int64_t unroll = group % (4 * kLanes) == 0   ? 4
-                       : group % (2 * kLanes) == 0 ? 2
-                                                   : 1;
-      int64_t numAcc = unroll * rows;
+      SmallVector<Value> nIdx = columnIndices(b, loc, nIv, cols);
+      int64_t unroll = fewRowsUnroll;
+      // Accumulators: per column, unroll x rows; then (float zero points)
+      // the group sums of x, unroll x rows, shared by the columns.
+      int64_t perColumn = unroll * rows;
+      int64_t numAcc = perColumn * cols;
       bool shareWord = runsPerWord > 1 && unroll % runsPerWord == 0;
       auto gLoop = scf::ForOp::create(
-          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows, zeroVec),
+          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, zeroVec),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
-            Value zeroLanes = zeroPointLanes(b, loc, nIv, gIv);
+            SmallVector<Value> zeroLanes;
+            for (Value n : nIdx)
+              zeroLanes.push_back(zeroPointLanes(b, loc, n, gIv));
             Value runBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kLanes));
             // The runs of 8 codes of the group, `unroll` at a time.
             auto jLoop = scf::ForOp::create(
                 b, loc, c0, cIndex(b, loc, group / kLanes), cIndex(b, loc, unroll),
-                SmallVector<Value>(numAcc * (needXsum ? 2 : 1), zeroVec),
+                SmallVector<Value>(numAcc + (needXsum ? perColumn : 0), zeroVec),
                 [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
                   SmallVector<Value> next(acc.begin(), acc.end());
                   Value run0 = arith::AddIOp::create(b, loc, runBase, jIv);
-                  SmallVector<Value> codes;
-                  if (shareWord)
+                  // codes[c][u]: shared-word reads, when they apply.
+                  SmallVector<SmallVector<Value>> codes(cols);
+                  for (int64_t c = 0; c < cols && shareWord; ++c)
                     for (int64_t u = 0; u < unroll; u += runsPerWord)
-                      llvm::append_range(codes, unpackCanonicalWord(
-                                                    b, loc, nIv,
-                                                    arith::AddIOp::create(b, loc, run0,
-                                                                          cIndex(b, loc, u))));
+                      llvm::append_range(codes[c], unpackCanonicalWord(
+                                                       b, loc, nIdx[c],
+                                                       arith::AddIOp::create(b, loc, run0,
+                                                                             cIndex(b, loc, u))));
                   for (int64_t u = 0; u < unroll; ++u) {
                     Value run = arith::AddIOp::create(b, loc, run0, cIndex(b, loc, u));
                     Value kk = arith::MulIOp::create(b, loc, run, cIndex(b, loc, kLanes));
-                    Value values = shareWord ? codesToF32(b, loc, codes[u], zeroLanes)
-                                             : unpack8(b, loc, nIv, run, zeroLanes);
+                    SmallVector<Value> values;
+                    for (int64_t c = 0; c < cols; ++c)
+                      values.push_back(shareWord
+                                           ? codesToF32(b, loc, codes[c][u], zeroLanes[c])
+                                           : unpack8(b, loc, nIdx[c], run, zeroLanes[c]));
                     for (int64_t r = 0; r < rows; ++r) {
                       Value xv = readX(b, loc, mIdx[r], kk);
-                      int64_t i = u * rows + r;
-                      next[i] = vector::FMAOp::create(b, loc, xv, values, acc[i]);
-                      if (needXsum)
-                        next[numAcc + i] = arith::AddFOp::create(b, loc, acc[numAcc + i], xv);
+                      for (int64_t c = 0; c < cols; ++c) {
+                        int64_t i = c * perColumn + u * rows + r;
+                        next[i] = vector::FMAOp::create(b, loc, xv, values[c], acc[i]);
+                      }
+                      if (needXsum) {
+                        int64_t i = numAcc + u * rows + r;
+                        next[i] = arith::AddFOp::create(b, loc, acc[i], xv);
+                      }
                     }
                   }
                   scf::YieldOp::create(b, loc, next);
@@ -517,18 +546,26 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                 v = arith::AddFOp::create(b, loc, v, jLoop.getResult(base + u * rows + r));
               return v;
             };
-            Value scale = groupSplat(b, loc, scales, nIv, gIv);
-            Value offset = needXsum ? groupSplat(b, loc, zeros, nIv, gIv) : Value();
+            SmallVector<Value> xSums;
+            for (int64_t r = 0; r < rows && needXsum; ++r)
+              xSums.push_back(rowSum(numAcc, r));
             SmallVector<Value> sums;
-            for (int64_t r = 0; r < rows; ++r) {
-              Value sum = vector::FMAOp::create(b, loc, scale, rowSum(0, r), gArgs[r]);
-              if (needXsum)
-                sum = vector::FMAOp::create(b, loc, offset, rowSum(numAcc, r), sum);
-              sums.push_back(sum);
+            for (int64_t c = 0; c < cols; ++c) {
+              Value scale = groupSplat(b, loc, scales, nIdx[c], gIv);
+              Value offset = needXsum ? groupSplat(b, loc, zeros, nIdx[c], gIv) : Value();
+              for (int64_t r = 0; r < rows; ++r) {
+                Value sum = vector::FMAOp::create(b, loc, scale, rowSum(c * perColumn, r),
+                                                  gArgs[c * rows + r]);
+                if (needXsum)
+                  sum = vector::FMAOp::create(b, loc, offset, xSums[r], sum);
+                sums.push_back(sum);
+              }
             }
             scf::YieldOp::create(b, loc, sums);
           });
-      return storeRows(b, loc, mIdx, nIv, gLoop.getResults(), y);
+      for (int64_t c = 0; c < cols; ++c)
+        y = storeRows(b, loc, mIdx, nIdx[c], gLoop.getResults().slice(c * rows, rows), y);
+      return y;
     };
 
     // Many rows: each run of codes is dequantized in registers (scale and
@@ -538,9 +575,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     auto manyRows = [&](OpBuilder &b, Location loc, Value nIv, Value mStart,
                         int64_t rows, int64_t cols, Value y) -> Value {
       SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
-      SmallVector<Value> nIdx;
-      for (int64_t c = 0; c < cols; ++c)
-        nIdx.push_back(c ? Value(arith::AddIOp::create(b, loc, nIv, cIndex(b, loc, c))) : nIv);
+      SmallVector<Value> nIdx = columnIndices(b, loc, nIv, cols);
       Value mBlock = arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kRows));
       auto gLoop = scf::ForOp::create(
           b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, zeroVec),
@@ -601,12 +636,12 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             Value next = args[0];
             if (step >= 4) {
               next = manyRows(b, loc, nIv, mIv, step, cols, next);
+            } else if (fewRowsPairs &&
+                       fewRowsUnroll * step * (cols + (needXsum ? 1 : 0)) <= vectorRegisters / 2) {
+              next = fewRows(b, loc, nIv, mIv, step, cols, next);
             } else {
-              for (int64_t c = 0; c < cols; ++c)
-                next = fewRows(
-                    b, loc,
-                    c ? Value(arith::AddIOp::create(b, loc, nIv, cIndex(b, loc, c))) : nIv,
-                    mIv, step, next);
+              for (Value n : columnIndices(b, loc, nIv, cols))
+                next = fewRows(b, loc, n, mIv, step, 1, next);
             }
             scf::YieldOp::create(b, loc, next);
           });

@@ -248,3 +248,13 @@ def test_mpmm_tiled_by_upstream_tiling(tessera_run, tmp_path, bits, signed, zero
     # packed storage from their offset.
     run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed, zero_mode,
              32, "f16", tile=tile)
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode", [(2, True, "none"), (3, False, "int"),
+                                                   (5, False, "int"), (8, True, "float")])
+def test_mpmm_long_rows(tessera_run, tmp_path, bits, signed, zero_mode):
+    # K = 6272: a row of x (25 KiB) does not stay in L1 across the columns,
+    # so single rows take columns in pairs (one load of x for both; N = 13:
+    # six pairs and a last column alone).
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 13, 6272, bits, signed,
+             zero_mode, 128, "f16")
