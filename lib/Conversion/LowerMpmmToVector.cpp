@@ -236,18 +236,22 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     bool inBounds[] = {true};
     bool needXsum = zeroMode == ZeroPointMode::Float;
 
-    // Codes [8 run, 8 run + 8) of row n from the canonical packing, in i32
-    // lanes.
-    auto unpackCanonical8 = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
-      // Their bytes start on a byte: K is a multiple of 8. Row n starts at
-      // byte n * K * b / 8; the run at run * b after it (linear in the loop
-      // counters where `run` is, so LLVM strength-reduces it and folds
-      // constant offsets into the address).
-      Value byteOff = arith::AddIOp::create(
+    // The first byte of codes [8 run, 8 run + 8) of row n in the canonical
+    // packing (a byte boundary: K is a multiple of 8). Row n starts at byte
+    // n * K * b / 8; the run at run * b after it (linear in the loop
+    // counters where `run` is, so LLVM strength-reduces it and folds
+    // constant offsets into the address).
+    auto runByte = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
+      return arith::AddIOp::create(
           b, loc,
           arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, weightRow0),
                                 cIndex(b, loc, k * bits / 8)),
           arith::MulIOp::create(b, loc, run, cIndex(b, loc, bits)));
+    };
+    // Codes [8 run, 8 run + 8) of row n from the canonical packing, in i32
+    // lanes.
+    auto unpackCanonical8 = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
+      Value byteOff = runByte(b, loc, nIv, run);
       const GatherPlan &plan = wideReads ? widePlan : exactPlan;
       Value bytes = vector::TransferReadOp::create(
           b, loc, plan.bytesType, weights, ValueRange{byteOff},
@@ -383,13 +387,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Value wordMask = i32Splat((1 << bits) - 1);
     auto unpackCanonicalWord = [&](OpBuilder &b, Location loc, Value nIv,
                                    Value run) -> SmallVector<Value> {
-      Value byteOff = arith::AddIOp::create(
-          b, loc,
-          arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, weightRow0),
-                                cIndex(b, loc, k * bits / 8)),
-          arith::MulIOp::create(b, loc, run, cIndex(b, loc, bits)));
       Value bytes = vector::TransferReadOp::create(
-          b, loc, VectorType::get({4}, b.getI8Type()), weights, ValueRange{byteOff},
+          b, loc, VectorType::get({4}, b.getI8Type()), weights,
+          ValueRange{runByte(b, loc, nIv, run)},
           arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
       Value word = vector::ExtractOp::create(
           b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), bytes),
