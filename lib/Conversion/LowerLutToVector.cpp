@@ -161,7 +161,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // They are computed once per column tile (and row block of x), so that
     // the combine reads them as vectors instead of gathering 8 rows' values
     // per group and row of x.
-    Value tileBegin, tileScales, tileOffsets;
+    Value tileBegin, tileCoefficients;
     auto coefficientsOf = [&](OpBuilder &b, Location loc, Value scale, Value zero) {
       // scale, zero: f32 values (vectors or scalars) of the same type.
       Type type = scale.getType();
@@ -277,16 +277,35 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       return std::make_pair(emitTranspose8x8(b, loc, rowScales),
                             emitTranspose8x8(b, loc, rowOffsets));
     };
-    auto tileCoefficientsType = RankedTensorType::get({numGroups, kGemmColumnTile}, f32);
+    // Coefficients computed ahead are kept as [2][groups][rows]: S at
+    // [0, g, n], B at [1, g, n] (one tensor: two loop-carried tensors with
+    // equal tensor.empty inits become one value after CSE, which one-shot
+    // bufferization has given both loop arguments as their buffer).
+    // Writes those of rows [nBase, nBase + 8), groups [g8, g8 + 8) at
+    // [., gAt + l, nAt].
+    auto writeCoefficients8x8 = [&](OpBuilder &b, Location loc, Value coefficients, Value nBase,
+                                    Value g8, Value gAt, Value nAt) -> Value {
+      auto [byGroupS, byGroupB] = coefficients8x8(b, loc, nBase, g8);
+      for (int64_t l = 0; l < kChunk; ++l) {
+        Value g = arith::AddIOp::create(b, loc, gAt, cIndex(b, loc, l));
+        Value values[] = {byGroupS[l], byGroupB[l]};
+        for (int64_t which = 0; which < 2; ++which)
+          coefficients = vector::TransferWriteOp::create(b, loc, values[which], coefficients,
+                                                         ValueRange{cIndex(b, loc, which), g, nAt},
+                                                         ArrayRef<bool>(inBounds))
+                             .getResult();
+      }
+      return coefficients;
+    };
+    auto tileCoefficientsType = RankedTensorType::get({2, numGroups, kGemmColumnTile}, f32);
     // Fills the coefficients of the tile's `columns` rows: with 8 or more
     // groups (a multiple of 8), 8 rows x 8 groups at a time, read along the
     // groups (contiguous), computed as vectors and transposed in registers;
     // else one value at a time.
     auto emitTileCoefficients = [&](OpBuilder &b, Location loc, Value columns) {
-      Value scalesInit = tensor::EmptyOp::create(b, loc, tileCoefficientsType, ValueRange{});
-      Value offsetsInit = tensor::EmptyOp::create(b, loc, tileCoefficientsType, ValueRange{});
+      Value init = tensor::EmptyOp::create(b, loc, tileCoefficientsType, ValueRange{});
       auto rowBlocks = scf::ForOp::create(
-          b, loc, c0, columns, cIndex(b, loc, kChunk), ValueRange{scalesInit, offsetsInit},
+          b, loc, c0, columns, cIndex(b, loc, kChunk), ValueRange{init},
           [&](OpBuilder &b, Location loc, Value n8, ValueRange tiles) {
             Value nBase = arith::AddIOp::create(b, loc, tileBegin, n8);
             auto rowOf = [&](int64_t r) -> Value {
@@ -296,18 +315,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
               auto groupBlocks = scf::ForOp::create(
                   b, loc, c0, cIndex(b, loc, numGroups), cIndex(b, loc, kChunk), tiles,
                   [&](OpBuilder &b, Location loc, Value g8, ValueRange tiles) {
-                    auto [byGroupS, byGroupB] = coefficients8x8(b, loc, nBase, g8);
-                    Value ts = tiles[0], tb = tiles[1];
-                    for (int64_t l = 0; l < kChunk; ++l) {
-                      Value g = arith::AddIOp::create(b, loc, g8, cIndex(b, loc, l));
-                      ts = vector::TransferWriteOp::create(
-                               b, loc, byGroupS[l], ts, ValueRange{g, n8}, ArrayRef<bool>(inBounds))
-                               .getResult();
-                      tb = vector::TransferWriteOp::create(
-                               b, loc, byGroupB[l], tb, ValueRange{g, n8}, ArrayRef<bool>(inBounds))
-                               .getResult();
-                    }
-                    scf::YieldOp::create(b, loc, ValueRange{ts, tb});
+                    scf::YieldOp::create(
+                        b, loc, writeCoefficients8x8(b, loc, tiles[0], nBase, g8, g8, n8));
                   });
               scf::YieldOp::create(b, loc, groupBlocks.getResults());
               return;
@@ -315,7 +324,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             auto groupsLoop = scf::ForOp::create(
                 b, loc, c0, cIndex(b, loc, numGroups), c1, tiles,
                 [&](OpBuilder &b, Location loc, Value gIv, ValueRange tiles) {
-                  Value ts = tiles[0], tb = tiles[1];
+                  Value coefficients = tiles[0];
                   for (int64_t r = 0; r < kChunk; ++r) {
                     Value nIv = rowOf(r);
                     Value sv = emitToF32(
@@ -324,15 +333,16 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                     Value zv = zeroMode == ZeroPointMode::None ? Value() : zeroAt(b, loc, nIv, gIv);
                     auto [sc, off] = coefficientsOf(b, loc, sv, zv);
                     Value at = arith::AddIOp::create(b, loc, n8, cIndex(b, loc, r));
-                    ts = tensor::InsertOp::create(b, loc, sc, ts, ValueRange{gIv, at});
-                    tb = tensor::InsertOp::create(b, loc, off, tb, ValueRange{gIv, at});
+                    coefficients = tensor::InsertOp::create(b, loc, sc, coefficients,
+                                                            ValueRange{c0, gIv, at});
+                    coefficients = tensor::InsertOp::create(b, loc, off, coefficients,
+                                                            ValueRange{c1, gIv, at});
                   }
-                  scf::YieldOp::create(b, loc, ValueRange{ts, tb});
+                  scf::YieldOp::create(b, loc, coefficients);
                 });
             scf::YieldOp::create(b, loc, groupsLoop.getResults());
           });
-      tileScales = rowBlocks.getResult(0);
-      tileOffsets = rowBlocks.getResult(1);
+      tileCoefficients = rowBlocks.getResult(0);
     };
 
     // Blocks of `lanes` weight rows starting at nBlocks[0], nBlocks[1], ...
@@ -345,13 +355,11 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       for (Value nBlock : nBlocks)
         blockIndex.push_back(arith::DivUIOp::create(b, loc, nBlock, cIndex(b, loc, lanes)));
       SmallVector<Value> yInit(numBlocks * chunks, zeroChunk);
-      // The coefficients of the blocks' rows for 8 groups from g8 (one row
-      // of x, 8 | number of groups): stepCoefficients[0 (S) or 1 (B),
-      // g - g8, n - n0] with n0 the first block's first row; null: read
-      // from the tile's, or gathered.
-      Value stepCoefficients, stepG8;
-      // Group gIv: the lookups, then the combine into yAcc.
-      auto groupBody = [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
+      // Group gIv: the lookups, then the combine into yAcc, with the
+      // coefficients of group g, row n at [., g - g0, n - n0] of
+      // `coefficients` (null: gathered).
+      auto groupBody = [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc,
+                           Value coefficients, Value g0, Value n0) {
             SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
             Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / stepK));
             Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
@@ -415,31 +423,20 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                                    b, loc, wide, splat(b, loc, chunkI32, b.getI32IntegerAttr(w)));
                   planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
                 }
-                Value nLocal = arith::AddIOp::create(
-                    b, loc, arith::SubIOp::create(b, loc, nBlocks[blk], tileBegin),
-                    cIndex(b, loc, 8 * c));
+                Value n = arith::AddIOp::create(b, loc, nBlocks[blk], cIndex(b, loc, 8 * c));
                 Value coefS, coefB;
-                if (stepCoefficients) {
-                  Value g = arith::SubIOp::create(b, loc, gIv, stepG8);
-                  Value at = cIndex(b, loc, blk * lanes + 8 * c);
-                  auto coefficient = [&](int64_t which) -> Value {
-                    return vector::TransferReadOp::create(
-                        b, loc, chunkF32, stepCoefficients, ValueRange{cIndex(b, loc, which), g, at},
-                        padF32, ArrayRef<bool>(inBounds));
-                  };
-                  coefS = coefficient(0);
-                  coefB = coefficient(1);
-                } else if (tileScales) {
-                  auto coefficient = [&](Value tensor) -> Value {
-                    return vector::TransferReadOp::create(b, loc, chunkF32, tensor,
-                                                          ValueRange{gIv, nLocal}, padF32,
+                if (coefficients) {
+                  Value g = arith::SubIOp::create(b, loc, gIv, g0);
+                  Value at = arith::SubIOp::create(b, loc, n, n0);
+                  auto coefficient = [&](Value which) -> Value {
+                    return vector::TransferReadOp::create(b, loc, chunkF32, coefficients,
+                                                          ValueRange{which, g, at}, padF32,
                                                           ArrayRef<bool>(inBounds));
                   };
-                  coefS = coefficient(tileScales);
-                  coefB = coefficient(tileOffsets);
+                  coefS = coefficient(c0);
+                  coefB = coefficient(c1);
                 } else {
-                  std::tie(coefS, coefB) = gatherCoefficients(
-                      b, loc, arith::AddIOp::create(b, loc, tileBegin, nLocal), gIv);
+                  std::tie(coefS, coefB) = gatherCoefficients(b, loc, n, gIv);
                 }
                 Value scale = arith::MulFOp::create(b, loc, coefS, halfTsV);
                 Value y = vector::FMAOp::create(b, loc, scale,
@@ -451,19 +448,18 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             }
             return yNext;
       };
-      if (tileScales || numGroups % kChunk || bits < kMinBitsForStepCoefficients) {
+      if (tileCoefficients || numGroups % kChunk || bits < kMinBitsForStepCoefficients) {
         auto groups = scf::ForOp::create(
             b, loc, c0, cIndex(b, loc, numGroups), c1, yInit,
             [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
-              scf::YieldOp::create(b, loc, groupBody(b, loc, gIv, yAcc));
+              scf::YieldOp::create(
+                  b, loc, groupBody(b, loc, gIv, yAcc, tileCoefficients, c0, tileBegin));
             });
         return SmallVector<Value>(groups.getResults());
       }
       // One row of x: per 8 groups, the coefficients of the blocks' rows
       // first, 8 rows x 8 groups at a time, into a buffer carried by the
-      // loop (written in place; S and B in one tensor: two tensor.empty
-      // inits would be one value after CSE, which one-shot bufferization
-      // gave both loop arguments as their buffer).
+      // loop (written in place).
       auto stepType = RankedTensorType::get({2, kChunk, numBlocks * lanes}, f32);
       SmallVector<Value> loopInit(yInit);
       loopInit.push_back(tensor::EmptyOp::create(b, loc, stepType, ValueRange{}));
@@ -478,25 +474,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 b, loc, c0, cIndex(b, loc, numBlocks * lanes), b.getIndexAttr(kChunk),
                 args[numY], [&](OpBuilder &b, Location loc, Value at, Value coef) -> Value {
                   Value nBase = arith::AddIOp::create(b, loc, nBlocks[0], at);
-                  auto [byGroupS, byGroupB] = coefficients8x8(b, loc, nBase, g8);
-                  for (int64_t l = 0; l < kChunk; ++l) {
-                    Value g = cIndex(b, loc, l);
-                    Value values[] = {byGroupS[l], byGroupB[l]};
-                    for (int64_t which = 0; which < 2; ++which)
-                      coef = vector::TransferWriteOp::create(
-                                 b, loc, values[which], coef,
-                                 ValueRange{cIndex(b, loc, which), g, at}, ArrayRef<bool>(inBounds))
-                                 .getResult();
-                  }
-                  return coef;
+                  return writeCoefficients8x8(b, loc, coef, nBase, g8, c0, at);
                 });
             auto groups = scf::ForOp::create(
                 b, loc, g8, arith::AddIOp::create(b, loc, g8, cIndex(b, loc, kChunk)), c1,
                 args.take_front(numY), [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
-                  stepCoefficients = coef;
-                  stepG8 = g8;
-                  scf::YieldOp::create(b, loc, groupBody(b, loc, gIv, yAcc));
-                  stepCoefficients = stepG8 = Value();
+                  scf::YieldOp::create(
+                      b, loc, groupBody(b, loc, gIv, yAcc, coef, g8, nBlocks[0]));
                 });
             SmallVector<Value> results(groups.getResults());
             results.push_back(coef);
@@ -565,7 +549,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           return scf::IfOp::create(
                      b, loc, single,
                      [&](OpBuilder &b, Location loc) {
-                       tileScales = tileOffsets = Value();
+                       tileCoefficients = Value();
                        scf::YieldOp::create(b, loc, rowsLoop(b, loc, yTile));
                      },
                      [&](OpBuilder &b, Location loc) {
