@@ -106,13 +106,15 @@ def TesseraAssignLutLayouts
   let description = [{
     The LUT vector kernel (tessera-lower-lut-to-vector) reads weights in
     `#tessera.layout<tile = [L, 8], bit_planes>`, L the target's shuffle
-    width. For every `tessera.lut_accumulate` with int8 tables whose shape
-    the kernel takes (N a multiple of L, K and the group size of 8):
+    width, or, with `byte-permute` (AVX512-VBMI and -VNNI) and K and the
+    group multiples of 32, in `#tessera.layout<tile = [64, 32],
+    bit_planes>`. For every `tessera.lut_accumulate` with int8 tables whose
+    shape the kernel takes (N a multiple of L, K and the group size of 8):
 
     - weights that are an argument of a public function (and used only by
       such ops, or by dequantize-strategy mpmms on integer codes, whose
-      vector kernel reads the bit planes as well) are passed in that
-      layout: the argument gets a
+      vector kernel reads the bit planes as well: for them the tiles of
+      L x 8) are passed in that layout: the argument gets a
       `tessera.layout` attribute (tessera-pack-function-boundaries then
       takes it in that storage) and the module a public function
       `prepack_<function>_<argument>` that converts the canonical storage
@@ -123,7 +125,10 @@ def TesseraAssignLutLayouts
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"0",
-           "Bytes per byte shuffle of the target (32, 64; 0: no kernel, nothing to do)">
+           "Bytes per byte shuffle of the target (32, 64; 0: no kernel, nothing to do)">,
+    Option<"bytePermute", "byte-permute", "bool", /*default=*/"false",
+           "The target has 64-byte permutes and byte dot products (AVX512-VBMI, "
+           "AVX512-VNNI): tiles of 64 x 32 where K and the group allow">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
                            "::mlir::func::FuncDialect"];
@@ -146,11 +151,27 @@ def TesseraLowerLutToVector
     i16 accumulators (`tessera.sum_byte_pairs`, `vpmaddubsw` with ones). At
     the end of a group the planes are combined in i32, converted once and
     scaled by the table scale, the group scale and the zero-point term.
+
+    With `byte-permute` (AVX512-VBMI and AVX512-VNNI) and weights in
+    `#tessera.layout<tile = [64, 32], bit_planes>` (K and the group
+    multiples of 32), a step is 32 weights along K (8 runs): 64 bytes of a
+    plane hold 16 rows' 32 bits, byte j of row r's 4 its bits of runs 2j
+    (low nibble) and 2j + 1 (high). The 8 runs' tables are loaded as two
+    64-byte vectors (runs 0, 2, 4, 6 and 1, 3, 5, 7), a nibble ORed with
+    `16 j` indexes its run's table among the four (`tessera.permute_bytes`,
+    `vpermb`), and the 4 lookups of a row are summed, times the plane's
+    weight 2^i, into its i32 accumulator (`tessera.dot_bytes`, `vpdpbusd`;
+    the top plane of signed codes is looked up complemented, which negates
+    the entry). 7 vector ops per 64 bytes of a plane instead of 10, and
+    one accumulator per row for all planes.
     Other LUT ops are left for the reference lowering.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"0",
-           "Bytes per byte shuffle: 32 (AVX2), 64 (AVX-512BW); 0 does nothing">
+           "Bytes per byte shuffle: 32 (AVX2), 64 (AVX-512BW); 0 does nothing">,
+    Option<"bytePermute", "byte-permute", "bool", /*default=*/"false",
+           "The target has AVX512-VBMI and AVX512-VNNI: weights in tiles of "
+           "64 x 32 take the vpermb / vpdpbusd kernel">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -188,12 +209,14 @@ def TesseraLowerLutTablesToVector
 
 def TesseraLowerX86ByteOps
     : Pass<"tessera-lower-x86-byte-ops", "::mlir::ModuleOp"> {
-  let summary = "Lower tessera.shuffle_bytes / sum_byte_pairs to x86 intrinsics";
+  let summary = "Lower the LUT kernel's byte operations to x86 intrinsics";
   let description = [{
     `tessera.shuffle_bytes` becomes `vpshufb` (`llvm.x86.avx2.pshuf.b` on
     32 bytes, `llvm.x86.avx512.pshuf.b.512` on 64) and
     `tessera.sum_byte_pairs` `vpmaddubsw` with a vector of ones
-    (`llvm.x86.avx2.pmadd.ub.sw` / `llvm.x86.avx512.pmaddubs.w.512`), as
+    (`llvm.x86.avx2.pmadd.ub.sw` / `llvm.x86.avx512.pmaddubs.w.512`),
+    `tessera.permute_bytes` `vpermb` (`llvm.x86.avx512.permvar.qi.512`)
+    and `tessera.dot_bytes` `vpdpbusd` (`llvm.x86.avx512.vpdpbusd.512`), as
     `llvm.call_intrinsic`. Runs after bufferization (the intrinsic calls
     have no memory-effect interface, which buffer deallocation needs).
   }];

@@ -514,6 +514,49 @@ def Tessera_SumBytePairsOp : Tessera_Op<"sum_byte_pairs", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Tessera_PermuteBytesOp : Tessera_Op<"permute_bytes",
+    [Pure, AllTypesMatch<["table", "indices", "result"]>]> {
+  let summary = "64-entry table lookup across the whole vector";
+  let description = [{
+    `result[l] = table[indices[l] & 63]`: one 64-byte table that every
+    byte of `indices` indexes by its low 6 bits (the semantics of x86's
+    `vpermb`, AVX512-VBMI). Created by tessera-lower-lut-to-vector for
+    four 16-entry tables at once (bits 4-5 of an index pick the table);
+    lowered by tessera-lower-x86-byte-ops.
+
+    ```mlir
+    %r = tessera.permute_bytes %table, %idx : vector<64xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[64], [I8]>:$table,
+                       VectorOfLengthAndType<[64], [I8]>:$indices);
+  let results = (outs VectorOfLengthAndType<[64], [I8]>:$result);
+  let assemblyFormat = "$table `,` $indices attr-dict `:` type($result)";
+}
+
+def Tessera_DotBytesOp : Tessera_Op<"dot_bytes",
+    [Pure, AllTypesMatch<["acc", "result"]>, AllTypesMatch<["lhs", "rhs"]>]> {
+  let summary = "accumulated dot products of 4 unsigned by 4 signed bytes";
+  let description = [{
+    `result[l] = acc[l] + sum_{t < 4} zext(lhs[4l + t]) * sext(rhs[4l + t])`,
+    in i32, wrapping on overflow (the semantics of x86's `vpdpbusd`,
+    AVX512-VNNI; a term is at most 4 * 255 * 128 in magnitude). `lhs` is
+    read as unsigned bytes (a coefficient of 128
+    is the byte -128). Created by tessera-lower-lut-to-vector to sum four
+    table lookups of a weight row with its bit planes' weights 2^i; lowered
+    by tessera-lower-x86-byte-ops.
+
+    ```mlir
+    %s = tessera.dot_bytes %acc, %coefficients, %entries : vector<64xi8> into vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [I32]>:$acc,
+                       VectorOfLengthAndType<[64], [I8]>:$lhs,
+                       VectorOfLengthAndType<[64], [I8]>:$rhs);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat = "$acc `,` $lhs `,` $rhs attr-dict `:` type($lhs) `into` type($result)";
+}
+
 //===----------------------------------------------------------------------===//
 // Structured matrices: MonarchMmOp, BsrMmOp
 //===----------------------------------------------------------------------===//

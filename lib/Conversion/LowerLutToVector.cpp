@@ -22,6 +22,19 @@
 // G <= 1024. The interleave makes accumulator h hold, in its lanes
 // [8q, 8q + 8), the rows 16q + 8h + [0, 8) of the block.
 //
+// With 64-byte permutes and byte dot products (AVX512-VBMI and -VNNI) and
+// weights in tiles of 64 x 32 (#tessera.layout<tile = [64, 32],
+// bit_planes>), a step is 32 codes (runs 8s .. 8s + 7) instead of 8: a
+// plane of a tile is 4 vectors of 16 rows, row r's bytes 4r + j holding
+// runs 2j (low nibble) and 2j + 1 (high nibble). The runs' tables are two
+// 64-byte vectors (even runs, odd runs); `nibble | 16 j` indexes run 2j's
+// (or 2j + 1's) table among the four (tessera.permute_bytes: vpermb), and
+// the 4 lookups of a row, times the plane weight 2^i, go into the row's
+// i32 accumulator in one tessera.dot_bytes (vpdpbusd). The top plane of
+// signed codes, weight -2^(b-1), is looked up complemented (entry
+// T[15 - p] = -T[p]) with the weight 2^(b-1). Accumulator q of a block
+// holds its rows 16q + [0, 16), all planes summed.
+//
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Dialect/Tessera.h"
@@ -60,8 +73,10 @@ Value cIndex(OpBuilder &b, Location loc, int64_t v) {
 }
 
 struct LutToVector : public OpRewritePattern<LutCombineOp> {
-  LutToVector(MLIRContext *context, int64_t lanes) : OpRewritePattern(context), lanes(lanes) {}
+  LutToVector(MLIRContext *context, int64_t lanes, bool bytePermute)
+      : OpRewritePattern(context), lanes(lanes), bytePermute(bytePermute) {}
   int64_t lanes;
+  bool bytePermute;
 
   LogicalResult matchAndRewrite(LutCombineOp op, PatternRewriter &rewriter) const override {
     auto accOp = op.getAcc().getDefiningOp<LutAccumulateOp>();
@@ -73,10 +88,16 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     RankedTensorType wType = accOp.getWeights().getType();
     int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
     int64_t group = accOp.getGroupSize();
+    // The shuffle kernel's layout, or the permute kernel's (weights shared
+    // with a dequantize mpmm keep the former: tessera-assign-lut-layouts).
     LayoutAttr layout = getLutKernelLayout(wType, group, direct, lanes);
+    LayoutAttr permuteLayout =
+        bytePermute ? getLutKernelLayout(wType, group, direct, lanes, true) : nullptr;
     auto unpack = accOp.getWeights().getDefiningOp<UnpackOp>();
-    if (!layout || !unpack || unpack.getLayout() != layout)
+    if (!layout || !unpack ||
+        (unpack.getLayout() != layout && unpack.getLayout() != permuteLayout))
       return rewriter.notifyMatchFailure(op, "weights not in the kernel's layout");
+    bool permute = permuteLayout && permuteLayout != layout && unpack.getLayout() == permuteLayout;
     Value storage = unpack.getStorage();
     if (!op.getInit().getType().getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not an f32 result");
@@ -128,7 +149,14 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     };
     Value nibbleMask = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(15));
     Value four = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(4));
-    Value zeroAcc = splat(rewriter, loc, accType, rewriter.getI16IntegerAttr(0));
+    // One row of x: whether the coefficients of a step's rows are computed
+    // per 8 groups ahead of their lookups (else gathered in the combine).
+    bool stepCoefficients = bits >= kMinBitsForStepCoefficients && numGroups % kChunk == 0;
+    // The permute kernel: i32 accumulators of 16 rows, 4 per block.
+    auto rowsI32 = VectorType::get({16}, i32);
+    constexpr int64_t kPermuteAccumulators = 4;
+    Value zeroAcc = permute ? splat(rewriter, loc, rowsI32, rewriter.getI32IntegerAttr(0))
+                            : splat(rewriter, loc, accType, rewriter.getI16IntegerAttr(0));
     Value zeroChunk = splat(rewriter, loc, chunkF32, rewriter.getF32FloatAttr(0));
     Value padI8 = arith::ConstantIntOp::create(rewriter, loc, i8, 0);
     Value padF32 = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
@@ -345,10 +373,92 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       tileCoefficients = rowBlocks.getResult(0);
     };
 
+    // The permute kernel's lookups of group gIv for the blocks blockIndex
+    // (tiles of 64 x 32), one step of 32 codes at a time: returns the loop,
+    // whose results are the blocks' accumulators (kPermuteAccumulators
+    // each, rows 16q + [0, 16) in accumulator q).
+    SmallVector<int64_t> evenRuns, oddRuns, selectors, flippedSelectors;
+    for (int64_t j = 0; j < 4; ++j)
+      for (int64_t e = 0; e < 16; ++e) {
+        evenRuns.push_back(32 * j + e);
+        oddRuns.push_back(32 * j + 16 + e);
+      }
+    for (int64_t l = 0; l < 64; ++l) {
+      selectors.push_back((l % 4) << 4);
+      flippedSelectors.push_back(((l % 4) << 4) | 15);
+    }
+    auto byteConstant = [&](OpBuilder &b, Location loc, ArrayRef<int64_t> values) -> Value {
+      SmallVector<int8_t> bytes(values.begin(), values.end());
+      return arith::ConstantOp::create(b, loc,
+                                       DenseElementsAttr::get(bytesType, ArrayRef<int8_t>(bytes)));
+    };
+    auto permuteSteps = [&](OpBuilder &b, Location loc, Value mIv, Value gIv,
+                            ArrayRef<Value> blockIndex, ArrayRef<Value> accInit) {
+      constexpr int64_t kStep = 32, kTileBytes = 64 * kStep / 8;
+      Value stepsBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kStep));
+      Value stepsEnd = arith::AddIOp::create(b, loc, stepsBegin, cIndex(b, loc, group / kStep));
+      // The tables as [m][runs * 16].
+      auto tablesType = cast<RankedTensorType>(tables.getType());
+      Value flatTables = tensor::CollapseShapeOp::create(
+          b, loc,
+          RankedTensorType::get({tablesType.getDimSize(0), tablesType.getDimSize(1) * 16}, i8),
+          tables, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+      Value sel = byteConstant(b, loc, selectors);
+      Value flippedSel = byteConstant(b, loc, flippedSelectors);
+      SmallVector<Value> planeWeights;
+      for (unsigned i = 0; i < bits; ++i)
+        planeWeights.push_back(splat(b, loc, bytesType, b.getI8IntegerAttr(int8_t(1u << i))));
+      return scf::ForOp::create(
+          b, loc, stepsBegin, stepsEnd, c1, accInit,
+          [&](OpBuilder &b, Location loc, Value step, ValueRange acc) {
+            // Runs 8 step + [0, 8): 128 bytes of tables (two loads),
+            // split into the even runs' and the odd runs'.
+            Value at = arith::MulIOp::create(b, loc, step, cIndex(b, loc, 8 * 16));
+            Value first = vector::TransferReadOp::create(b, loc, bytesType, flatTables,
+                                                         ValueRange{mIv, at}, padI8,
+                                                         ArrayRef<bool>(inBounds));
+            Value second = vector::TransferReadOp::create(
+                b, loc, bytesType, flatTables,
+                ValueRange{mIv, arith::AddIOp::create(b, loc, at, cIndex(b, loc, 64))}, padI8,
+                ArrayRef<bool>(inBounds));
+            Value even = vector::ShuffleOp::create(b, loc, first, second, evenRuns);
+            Value odd = vector::ShuffleOp::create(b, loc, first, second, oddRuns);
+            SmallVector<Value> next(acc);
+            for (auto [blk, index] : llvm::enumerate(blockIndex)) {
+              Value tile = arith::AddIOp::create(
+                  b, loc, arith::MulIOp::create(b, loc, index, cIndex(b, loc, k / kStep)), step);
+              Value tileByte = arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * kTileBytes));
+              for (unsigned i = 0; i < bits; ++i) {
+                // The top plane of signed codes: the complemented nibble.
+                bool flip = signedCodes && i + 1 == bits;
+                for (int64_t q = 0; q < kPermuteAccumulators; ++q) {
+                  Value offset = arith::AddIOp::create(
+                      b, loc, tileByte, cIndex(b, loc, i * kTileBytes + q * lanes));
+                  Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
+                                                           ValueRange{offset}, padI8,
+                                                           ArrayRef<bool>(inBounds));
+                  Value lo = arith::AndIOp::create(b, loc, w, nibbleMask);
+                  Value hi = arith::ShRUIOp::create(b, loc, w, four);
+                  lo = flip ? Value(arith::XOrIOp::create(b, loc, lo, flippedSel))
+                            : Value(arith::OrIOp::create(b, loc, lo, sel));
+                  hi = flip ? Value(arith::XOrIOp::create(b, loc, hi, flippedSel))
+                            : Value(arith::OrIOp::create(b, loc, hi, sel));
+                  Value &a = next[blk * kPermuteAccumulators + q];
+                  a = DotBytesOp::create(b, loc, a, planeWeights[i],
+                                         PermuteBytesOp::create(b, loc, even, lo));
+                  a = DotBytesOp::create(b, loc, a, planeWeights[i],
+                                         PermuteBytesOp::create(b, loc, odd, hi));
+                }
+              }
+            }
+            scf::YieldOp::create(b, loc, next);
+          });
+    };
+
     // Blocks of `lanes` weight rows starting at nBlocks[0], nBlocks[1], ...
     // (looked up together: one stream of weights each), for row mIv of x:
     // returns each block's lanes / 8 chunks of f32 results (without init).
-    int64_t accPerBlock = 2 * bits;
+    int64_t accPerBlock = permute ? kPermuteAccumulators : 2 * bits;
     auto emitBlocks = [&](OpBuilder &b, Location loc, Value mIv, ArrayRef<Value> nBlocks) {
       int64_t numBlocks = nBlocks.size(), chunks = lanes / kChunk;
       SmallVector<Value> blockIndex;
@@ -361,9 +471,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       auto groupBody = [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc,
                            Value coefficients, Value g0, Value n0) {
             SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
+            auto runs = permute ? permuteSteps(b, loc, mIv, gIv, blockIndex, accInit) : [&] {
             Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / stepK));
             Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
-            auto runs = scf::ForOp::create(
+            return scf::ForOp::create(
                 b, loc, kbBegin, kbEnd, c1, accInit,
                 [&](OpBuilder &b, Location loc, Value kb, ValueRange acc) {
                   Value j0 = arith::MulIOp::create(b, loc, kb, cIndex(b, loc, 2));
@@ -398,6 +509,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                   }
                   scf::YieldOp::create(b, loc, next);
                 });
+            }();
             // Combine the group: per chunk of 8 rows, y += S * ts/2 * planes
             // + B * sum with the tile's coefficients (see below).
             Value ts = tensor::ExtractOp::create(b, loc, op.getTableScales(), ValueRange{mIv, gIv});
@@ -411,7 +523,11 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
               for (int64_t c = 0; c < chunks; ++c) {
                 int64_t q = c / 2, h = c % 2;
                 Value planes;
-                for (unsigned i = 0; i < bits; ++i) {
+                if (permute)
+                  planes = vector::ExtractStridedSliceOp::create(
+                      b, loc, runs.getResult(blk * accPerBlock + q), ArrayRef<int64_t>{8 * h},
+                      ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
+                for (unsigned i = 0; i < bits && !permute; ++i) {
                   Value part = vector::ExtractStridedSliceOp::create(
                       b, loc, runs.getResult(blk * accPerBlock + 2 * i + h),
                       ArrayRef<int64_t>{8 * q}, ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
@@ -448,7 +564,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             }
             return yNext;
       };
-      if (tileCoefficients || numGroups % kChunk || bits < kMinBitsForStepCoefficients) {
+      if (tileCoefficients || !stepCoefficients) {
         auto groups = scf::ForOp::create(
             b, loc, c0, cIndex(b, loc, numGroups), c1, yInit,
             [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
@@ -490,9 +606,15 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     };
     // Blocks looked up together: two streams of weights where the i16
     // accumulators of two blocks (4 b registers) leave room in the target's
-    // registers, else one.
+    // registers, else one. The permute kernel's accumulators take 4
+    // registers a block: four blocks (four streams) where the step's
+    // coefficients are computed ahead (one row of x: 3-bit 4096 x 4096,
+    // one thread, 0.39 -> 0.36 ms), else two (with the coefficients
+    // gathered in the combine, four spill: 2 bits 0.26 -> 0.36 ms).
     int64_t registers = lanes == 64 ? 32 : 16;
-    int64_t blocksPerStep = 4 * int64_t(bits) + 6 <= registers ? 2 : 1;
+    int64_t blocksPerStep = permute ? (stepCoefficients ? 4 : 2)
+                            : 4 * int64_t(bits) + 6 <= registers ? 2
+                                                                 : 1;
 
     // y[mIv, col + ...] += the chunks of the blocks at nTile + col, ...
     auto storeBlocks = [&](OpBuilder &b, Location loc, Value mIv, Value nTile, Value col,
@@ -576,7 +698,7 @@ struct TesseraLowerLutToVectorPass
     if (lanes == 0)
       return;
     RewritePatternSet patterns(&getContext());
-    patterns.add<LutToVector>(&getContext(), lanes);
+    patterns.add<LutToVector>(&getContext(), lanes, bytePermute);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

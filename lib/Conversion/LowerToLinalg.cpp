@@ -1365,7 +1365,7 @@ struct TesseraLowerToLinalgPass
     ConversionTarget target(*ctx);
     target.addIllegalDialect<TesseraDialect>();
     // Vector byte ops of the LUT kernel stay for tessera-lower-x86-byte-ops.
-    target.addLegalOp<ShuffleBytesOp, SumBytePairsOp>();
+    target.addLegalOp<ShuffleBytesOp, SumBytePairsOp, PermuteBytesOp, DotBytesOp>();
     // Any other op is legal once no low-bit tensor flows through it.
     target.markUnknownOpDynamicallyLegal(
         [&](Operation *op) { return typeConverter.isLegal(op); });

@@ -1,7 +1,8 @@
 //===- LowerX86ByteOps.cpp - Byte shuffles as x86 intrinsics --------------===//
 //
 // tessera.shuffle_bytes -> vpshufb, tessera.sum_byte_pairs -> vpmaddubsw
-// with ones, as llvm.call_intrinsic on the vector types.
+// with ones, tessera.permute_bytes -> vpermb, tessera.dot_bytes -> vpdpbusd,
+// as llvm.call_intrinsic on the vector types.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,7 +28,7 @@ struct TesseraLowerX86ByteOpsPass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<ShuffleBytesOp, SumBytePairsOp>(op))
+      if (isa<ShuffleBytesOp, SumBytePairsOp, PermuteBytesOp, DotBytesOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -41,6 +42,17 @@ struct TesseraLowerX86ByteOpsPass
                      b.getStringAttr(wide ? "llvm.x86.avx512.pshuf.b.512"
                                           : "llvm.x86.avx2.pshuf.b"),
                      ValueRange{shuffle.getTable(), shuffle.getIndices()})
+                     .getResult(0);
+      } else if (auto permute = dyn_cast<PermuteBytesOp>(op)) {
+        // The intrinsic takes the table first, the indices second.
+        result = LLVM::CallIntrinsicOp::create(
+                     b, loc, permute.getType(), b.getStringAttr("llvm.x86.avx512.permvar.qi.512"),
+                     ValueRange{permute.getTable(), permute.getIndices()})
+                     .getResult(0);
+      } else if (auto dot = dyn_cast<DotBytesOp>(op)) {
+        result = LLVM::CallIntrinsicOp::create(
+                     b, loc, dot.getType(), b.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+                     ValueRange{dot.getAcc(), dot.getLhs(), dot.getRhs()})
                      .getResult(0);
       } else {
         auto pairs = cast<SumBytePairsOp>(op);

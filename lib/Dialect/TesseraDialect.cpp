@@ -189,7 +189,7 @@ DenseElementsAttr mlir::tessera::packLowBitConstant(DenseElementsAttr dense,
 
 LayoutAttr mlir::tessera::getLutKernelLayout(RankedTensorType weights,
                                              int64_t groupSize, bool direct,
-                                             int64_t lanes) {
+                                             int64_t lanes, bool bytePermute) {
   Type codeType = weights.getElementType();
   if (lanes <= 0 || !isLowBitIntegerType(codeType) || !weights.hasStaticShape() ||
       weights.getRank() != 2 || weights.getDimSize(0) % lanes ||
@@ -202,7 +202,10 @@ LayoutAttr mlir::tessera::getLutKernelLayout(RankedTensorType weights,
                    groupSize <= 256
                ? LayoutAttr::get(weights.getContext(), {lanes, 2}, /*bit_planes=*/false)
                : nullptr;
-  return groupSize <= 1024
-             ? LayoutAttr::get(weights.getContext(), {lanes, 8}, /*bit_planes=*/true)
-             : nullptr;
+  if (groupSize > 1024)
+    return nullptr;
+  // The permute kernel's step is 32 codes (8 runs) of 64 rows (i32 sums).
+  if (bytePermute && lanes == 64 && weights.getDimSize(1) % 32 == 0 && groupSize % 32 == 0)
+    return LayoutAttr::get(weights.getContext(), {64, 32}, /*bit_planes=*/true);
+  return LayoutAttr::get(weights.getContext(), {lanes, 8}, /*bit_planes=*/true);
 }

@@ -54,6 +54,12 @@ struct CpuPipelineCliOptions
       llvm::cl::desc("Bytes per byte shuffle for LUT kernels: 32 (AVX2), 64 "
                      "(AVX-512BW), 0 none; -1 (default) asks the host"),
       llvm::cl::init(-1)};
+  Option<int64_t> lutBytePermute{
+      *this, "lut-byte-permute",
+      llvm::cl::desc("Whether the LUT kernel may use 64-byte permutes and "
+                     "byte dot products (AVX512-VBMI, AVX512-VNNI): 1, 0; -1 "
+                     "(default) asks the host"),
+      llvm::cl::init(-1)};
 };
 } // namespace
 
@@ -67,8 +73,18 @@ int64_t tessera::hostLutLanes() {
   return features.lookup("avx512bw") ? 64 : features.lookup("avx2") ? 32 : 0;
 }
 
+bool tessera::hostLutBytePermute() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512vbmi") && features.lookup("avx512vnni");
+}
+
 static int64_t resolveLutLanes(const tessera::CpuPipelineOptions &options) {
   return options.lutLanes >= 0 ? options.lutLanes : tessera::hostLutLanes();
+}
+
+static bool resolveLutBytePermute(const tessera::CpuPipelineOptions &options) {
+  return options.lutBytePermute >= 0 ? options.lutBytePermute != 0
+                                     : tessera::hostLutBytePermute();
 }
 
 void tessera::buildAbiPipeline(OpPassManager &pm,
@@ -81,6 +97,7 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
   pm.addPass(tessera::createTesseraExpandLutMpmm());
   tessera::TesseraAssignLutLayoutsOptions layoutOptions;
   layoutOptions.lanes = strategyOptions.lutLanes;
+  layoutOptions.bytePermute = resolveLutBytePermute(options);
   pm.addPass(tessera::createTesseraAssignLutLayouts(layoutOptions));
   if (packBoundaries)
     pm.addPass(tessera::createTesseraPackFunctionBoundaries());
@@ -102,6 +119,7 @@ static void addVectorKernels(OpPassManager &pm,
   pm.addPass(createLoopInvariantCodeMotionPass());
   tessera::TesseraLowerLutToVectorOptions lutOptions;
   lutOptions.lanes = resolveLutLanes(options);
+  lutOptions.bytePermute = resolveLutBytePermute(options);
   pm.addPass(tessera::createTesseraLowerLutToVector(lutOptions));
   pm.addPass(tessera::createTesseraLowerLutTablesToVector());
   tessera::TesseraLowerMatmulToVectorOptions matmulOptions;
@@ -197,6 +215,7 @@ void tessera::registerCpuPipeline() {
         options.vectorRegisters = cli.vectorRegisters;
         options.mpmmStrategy = cli.mpmmStrategy;
         options.lutLanes = cli.lutLanes;
+        options.lutBytePermute = cli.lutBytePermute;
         buildCpuPipeline(pm, options);
       });
 }

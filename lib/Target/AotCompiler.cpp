@@ -353,6 +353,8 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
       tm->getMCSubtargetInfo()->checkFeatures("+avx512bw") ? 64
       : tm->getMCSubtargetInfo()->checkFeatures("+avx2")   ? 32
                                                            : 0;
+  pipelineOptions.lutBytePermute =
+      tm->getMCSubtargetInfo()->checkFeatures("+avx512vbmi,+avx512vnni");
   FailureOr<std::vector<FunctionSignature>> signatures =
       lowerSignatures(module, pipelineOptions);
   if (failed(signatures))

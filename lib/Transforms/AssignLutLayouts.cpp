@@ -26,11 +26,22 @@ namespace {
 
 /// The layout the LUT kernel reads for `op`, or null if the kernel does not
 /// take it.
-LayoutAttr kernelLayout(LutAccumulateOp op, int64_t lanes) {
+LayoutAttr kernelLayout(LutAccumulateOp op, int64_t lanes, bool bytePermute) {
   if (!op.getTables().getType().getElementType().isInteger(8))
     return nullptr;
   return getLutKernelLayout(op.getWeights().getType(), op.getGroupSize(),
-                            op.isDirect(), lanes);
+                            op.isDirect(), lanes, bytePermute);
+}
+
+/// Whether `v` is also read by a dequantize-strategy mpmm (a run-time choice
+/// of strategy keeps one copy of the weights, an argument or, once the
+/// function boundaries are packed, its unpack), whose vector kernel reads
+/// bit planes in tiles of L x 8 only.
+bool readByDequantize(Value v) {
+  return llvm::any_of(v.getUsers(), [&](Operation *user) {
+    auto mpmm = dyn_cast<MpmmOp>(user);
+    return mpmm && mpmm.getStrategy() == "dequantize";
+  });
 }
 
 /// Whether `v` already comes from storage in `layout`.
@@ -68,7 +79,8 @@ struct TesseraAssignLutLayoutsPass
     ModuleOp module = getOperation();
     SmallVector<std::pair<LutAccumulateOp, LayoutAttr>> work;
     module.walk([&](LutAccumulateOp op) {
-      if (LayoutAttr layout = kernelLayout(op, lanes))
+      if (LayoutAttr layout =
+              kernelLayout(op, lanes, bytePermute && !readByDequantize(op.getWeights())))
         if (!hasLayout(op.getWeights(), layout))
           work.push_back({op, layout});
     });
@@ -91,7 +103,9 @@ struct TesseraAssignLutLayoutsPass
                    !mpmm.getCodebook() && !layout.getTile().empty() &&
                    layout.getBitPlanes();
           auto acc = dyn_cast<LutAccumulateOp>(user);
-          return acc && acc.getWeights() == arg && kernelLayout(acc, lanes) == layout;
+          return acc && acc.getWeights() == arg &&
+                 (kernelLayout(acc, lanes, bytePermute) == layout ||
+                  kernelLayout(acc, lanes, false) == layout);
         });
         if (func && func.isPublic() && arg.getOwner()->isEntryBlock() && onlyKernels) {
           if (!func.getArgAttr(arg.getArgNumber(), kLayoutAttrName)) {

@@ -1,5 +1,6 @@
 // RUN: tessera-opt %s --tessera-lower-lut-to-vector=lanes=32 --canonicalize --cse -split-input-file | FileCheck %s --check-prefix=AVX2
 // RUN: tessera-opt %s --tessera-lower-lut-to-vector=lanes=64 --canonicalize --cse -split-input-file | FileCheck %s --check-prefix=AVX512
+// RUN: tessera-opt %s --tessera-lower-lut-to-vector="lanes=64 byte-permute=1" --canonicalize --cse -split-input-file | FileCheck %s --check-prefix=PERMUTE
 // RUN: tessera-opt %s --tessera-lower-lut-to-vector=lanes=0 -split-input-file | FileCheck %s --check-prefix=NONE
 // RUN: not tessera-opt %s --tessera-lower-lut-to-vector=lanes=16 -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -53,6 +54,50 @@ func.func @two_bits(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<512x2
 
 // -----
 
+// Tiles of 64 x 32 with 64-byte permutes and byte dot products (signed
+// 3-bit codes, one row of x, 8 groups: four blocks of 64 rows a step). Per 32 codes
+// (8 runs) the tables are two 64-byte loads split into the even runs' and
+// the odd runs'; per block, plane and 16 rows, one 64-byte load whose
+// nibbles, ORed with 16 j (byte j of a row), index the four tables of a
+// vector; the two lookups go into the rows' i32 accumulator, weighted by
+// 2^i. The top plane is looked up complemented (XOR with 15 | 16 j).
+// Without byte-permute the layout is not the kernel's.
+// AVX512-LABEL: func @permute
+// AVX512: tessera.lut_combine
+// PERMUTE-LABEL: func @permute
+// PERMUTE-DAG: %[[SEL:.*]] = arith.constant dense<[0, 16, 32, 48, 0, 16, 32, 48,
+// PERMUTE-DAG: %[[FLIP:.*]] = arith.constant dense<[15, 31, 47, 63, 15, 31, 47, 63,
+// PERMUTE-DAG: %[[ONE:.*]] = arith.constant dense<1> : vector<64xi8>
+// PERMUTE-DAG: %[[FOUR:.*]] = arith.constant dense<4> : vector<64xi8>
+// PERMUTE: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<1x64x16xi8> into tensor<1x1024xi8>
+// PERMUTE: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
+// PERMUTE: %[[A:.*]] = vector.transfer_read %[[FLAT]]{{.*}} : tensor<1x1024xi8>, vector<64xi8>
+// PERMUTE: %[[B:.*]] = vector.transfer_read %[[FLAT]]{{.*}} : tensor<1x1024xi8>, vector<64xi8>
+// PERMUTE: %[[EVEN:.*]] = vector.shuffle %[[A]], %[[B]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 64,
+// PERMUTE: %[[ODD:.*]] = vector.shuffle %[[A]], %[[B]] [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 48,
+// PERMUTE: %[[W:.*]] = vector.transfer_read %arg1[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<98304xi8>, vector<64xi8>
+// PERMUTE: %[[LO:.*]] = arith.andi %[[W]], %{{.*}} : vector<64xi8>
+// PERMUTE: %[[HI:.*]] = arith.shrui %[[W]], %[[FOUR]] : vector<64xi8>
+// PERMUTE: %[[ILO:.*]] = arith.ori %[[LO]], %[[SEL]] : vector<64xi8>
+// PERMUTE: %[[IHI:.*]] = arith.ori %[[HI]], %[[SEL]] : vector<64xi8>
+// PERMUTE: %[[R0:.*]] = tessera.permute_bytes %[[EVEN]], %[[ILO]] : vector<64xi8>
+// PERMUTE: %[[D0:.*]] = tessera.dot_bytes %{{.*}}, %[[ONE]], %[[R0]] : vector<64xi8> into vector<16xi32>
+// PERMUTE: %[[R1:.*]] = tessera.permute_bytes %[[ODD]], %[[IHI]] : vector<64xi8>
+// PERMUTE: tessera.dot_bytes %[[D0]], %[[ONE]], %[[R1]] : vector<64xi8> into vector<16xi32>
+// PERMUTE: arith.xori %{{.*}}, %[[FLIP]] : vector<64xi8>
+// PERMUTE: arith.xori %{{.*}}, %[[FLIP]] : vector<64xi8>
+// PERMUTE-NOT: tessera.shuffle_bytes
+// PERMUTE-NOT: tessera.lut_combine
+func.func @permute(%x: tensor<1x256xf32>, %wb: tensor<98304xi8>, %s: tensor<1024x8xf32>, %init: tensor<1x1024xf32>) -> tensor<1x1024xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<98304xi8> -> tensor<1024x256xsi3>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x256xf32> -> tensor<1x64x16xi8>, tensor<1x8xf32>, tensor<1x8xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x64x16xi8>, tensor<1024x256xsi3> -> tensor<3x1x1024x8xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<3x1x1024x8xi32>, tensor<1x8xf32>, tensor<1x8xf32> scales %s : tensor<1024x8xf32> code_type si3 outs %init : tensor<1x1024xf32>
+  return %y : tensor<1x1024xf32>
+}
+
+// -----
+
 // Tiles of 64 rows for 64-byte shuffles: the 32-lane kernel leaves these
 // weights alone, the 64-lane one takes them.
 // AVX2-LABEL: func @wide_tiles
@@ -61,6 +106,11 @@ func.func @two_bits(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<512x2
 // AVX512: tessera.shuffle_bytes {{.*}} : vector<64xi8>
 // AVX512: tessera.sum_byte_pairs {{.*}} : vector<64xi8> -> vector<32xi16>
 // AVX512-NOT: tessera.lut_combine
+// With byte permutes, tiles of 64 x 8 (weights shared with a dequantize
+// mpmm) still take the shuffle kernel.
+// PERMUTE-LABEL: func @wide_tiles
+// PERMUTE: tessera.shuffle_bytes {{.*}} : vector<64xi8>
+// PERMUTE-NOT: tessera.permute_bytes
 func.func @wide_tiles(%x: tensor<1x64xf32>, %wb: tensor<3072xi8>, %s: tensor<128x2xf32>, %z: tensor<128x2xf32>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
   %w = tessera.unpack %wb layout <tile = [64, 8], bit_planes> : tensor<3072xi8> -> tensor<128x64xsi3>
   %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x64xf32> -> tensor<1x16x16xi8>, tensor<1x2xf32>, tensor<1x2xf32>

@@ -7,10 +7,20 @@
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.pshuf.b.512"(%arg2, %arg3) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"({{.*}}) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
 // CHECK-NOT: tessera.
+// CHECK-LABEL: func @permute_and_dot
+// CHECK: %[[P:.*]] = llvm.call_intrinsic "llvm.x86.avx512.permvar.qi.512"(%arg0, %arg1) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%arg2, %arg3, %[[P]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// CHECK-NOT: tessera.
 func.func @byte_ops(%t: vector<32xi8>, %i: vector<32xi8>, %t64: vector<64xi8>, %i64: vector<64xi8>) -> (vector<16xi16>, vector<32xi16>) {
   %r = tessera.shuffle_bytes %t, %i : vector<32xi8>
   %s = tessera.sum_byte_pairs %r : vector<32xi8> -> vector<16xi16>
   %r64 = tessera.shuffle_bytes %t64, %i64 : vector<64xi8>
   %s64 = tessera.sum_byte_pairs %r64 : vector<64xi8> -> vector<32xi16>
   return %s, %s64 : vector<16xi16>, vector<32xi16>
+}
+
+func.func @permute_and_dot(%t: vector<64xi8>, %i: vector<64xi8>, %acc: vector<16xi32>, %w: vector<64xi8>) -> vector<16xi32> {
+  %r = tessera.permute_bytes %t, %i : vector<64xi8>
+  %d = tessera.dot_bytes %acc, %w, %r : vector<64xi8> into vector<16xi32>
+  return %d : vector<16xi32>
 }

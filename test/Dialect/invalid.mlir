@@ -464,6 +464,22 @@ func.func @shuffle_bytes_width(%x: vector<16xi8>) {
 
 // -----
 
+func.func @permute_bytes_width(%x: vector<32xi8>) {
+  // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 64}}
+  %s = tessera.permute_bytes %x, %x : vector<32xi8>
+  return
+}
+
+// -----
+
+func.func @dot_bytes_accumulator(%acc: vector<8xi32>, %x: vector<64xi8>) {
+  // expected-error @+1 {{operand #0 must be vector of 32-bit signless integer values of length 16, but got 'vector<8xi32>'}}
+  %s = "tessera.dot_bytes"(%acc, %x, %x) : (vector<8xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+  return
+}
+
+// -----
+
 func.func @lut_accumulate_direct_signed(%t: tensor<?x64x16xi8>, %w: tensor<32x64xsi4>) {
   // expected-error @+1 {{expects unsigned codes of at most 4 bits with per-activation tables, got 'si4'}}
   %a = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x64x16xi8>, tensor<32x64xsi4> -> tensor<1x?x32x2xi32>

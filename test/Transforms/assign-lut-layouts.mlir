@@ -1,4 +1,5 @@
 // RUN: tessera-opt %s --tessera-assign-lut-layouts=lanes=32 -split-input-file | FileCheck %s
+// RUN: tessera-opt %s --tessera-assign-lut-layouts="lanes=64 byte-permute=1" -split-input-file | FileCheck %s --check-prefix=PERMUTE
 // RUN: tessera-opt %s --tessera-assign-lut-layouts=lanes=0 -split-input-file | FileCheck %s --check-prefix=NONE
 
 // Weights passed by the caller: the argument takes the bit-plane layout,
@@ -9,6 +10,10 @@
 // CHECK-LABEL: func @prepack_arg_w
 // CHECK-SAME: (%[[W:.*]]: tensor<64x64xui2> {tessera.name = "w"}) -> (tensor<64x64xui2> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>, tessera.name = "w_prepacked"})
 // CHECK-NEXT: return %[[W]]
+// With byte permutes (K and the group multiples of 32): tiles of 64 x 32.
+// PERMUTE-LABEL: func @arg
+// PERMUTE-SAME: {tessera.layout = #tessera.layout<tile = [64, 32], bit_planes>, tessera.name = "w"}
+// PERMUTE-LABEL: func @prepack_arg_w
 // NONE-LABEL: func @arg
 // NONE-NOT: tessera.layout
 // NONE-NOT: prepack
@@ -82,6 +87,18 @@ func.func @long_groups(%t: tensor<1x512x16xi8>, %w: tensor<32x2048xui2>) -> tens
 // tessera-choose-mpmm-strategy) reads the bit planes as well: the argument
 // still takes the layout, stored once. Any other user keeps the argument
 // canonical and the kernel's weights are repacked.
+// With byte permutes the shared argument keeps tiles of 64 x 8 (the
+// dequantize kernel reads no others), also when the pass runs again on the
+// argument's unpack (the pipeline's second run after lowerSignatures).
+// PERMUTE-LABEL: func @shared_with_dequantize
+// PERMUTE-SAME: {tessera.layout = #tessera.layout<tile = [64, 8], bit_planes>}
+// PERMUTE-NOT: tessera.pack
+// PERMUTE-LABEL: func @other_user
+// PERMUTE: tessera.pack %arg1 layout <tile = [64, 32], bit_planes>
+// PERMUTE-LABEL: func @shared_unpack
+// PERMUTE-NOT: tessera.pack
+// PERMUTE: tessera.lut_accumulate %{{.*}}, %[[W:.*]] group_size
+// PERMUTE: tessera.mpmm %{{.*}}, %[[W]]
 // CHECK-LABEL: func @shared_with_dequantize
 // CHECK-SAME: %{{.*}}: tensor<64x64xui4> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>}
 // CHECK-NOT: tessera.pack
@@ -105,5 +122,12 @@ func.func @other_user(%t: tensor<1x16x16xi8>, %w: tensor<64x64xui4>, %x: tensor<
                       %s: tensor<64x2xf32>, %i: tensor<?x64xf32>) -> (tensor<4x1x64x2xi32>, tensor<?x64xf32>) {
   %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xi8>, tensor<64x64xui4> -> tensor<4x1x64x2xi32>
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  return %acc, %y : tensor<4x1x64x2xi32>, tensor<?x64xf32>
+}
+func.func @shared_unpack(%t: tensor<1x16x16xi8>, %wb: tensor<2048xi8>, %x: tensor<?x64xf32>,
+                         %s: tensor<64x2xf32>, %i: tensor<?x64xf32>) -> (tensor<4x1x64x2xi32>, tensor<?x64xf32>) {
+  %w = tessera.unpack %wb layout <tile = [64, 8], bit_planes> : tensor<2048xi8> -> tensor<64x64xui4>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xi8>, tensor<64x64xui4> -> tensor<4x1x64x2xi32>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32> {strategy = "dequantize"}
   return %acc, %y : tensor<4x1x64x2xi32>, tensor<?x64xf32>
 }

@@ -10,6 +10,7 @@ at most half a table step per lookup.
 """
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -29,10 +30,12 @@ MATRIX = [
 
 
 def check_lut(rng, n, k, bits, signed, zero_mode, group, strategy, m_values=(1, 3, 64),
-              scale_dtype="f32"):
+              scale_dtype="f32", **compile_options):
+    """Checks the LUT strategy on one shape; returns the compiled function.
+    compile_options (output, cpu) go to ts.compile."""
     zero_type = int_type(bits, signed) if zero_mode == "int" else scale_dtype
     f = ts.compile(mpmm_module(n, k, bits, signed, zero_mode, group, scale_dtype, zero_type),
-                   strategy=strategy)
+                   strategy=strategy, **compile_options)
     lo, hi = reference.code_range(bits, signed)
     codes = rng.integers(lo, hi + 1, size=(n, k))
     ng = k // group
@@ -63,6 +66,7 @@ def check_lut(rng, n, k, bits, signed, zero_mode, group, strategy, m_values=(1, 
         # dropped lookup errs by far more than half a table step.
         if strategy == "lut_f32":
             assert err.max() <= 1e-3 * max(1.0, np.abs(want).max())
+    return f
 
 
 @pytest.mark.parametrize("bits,signed,zero_mode,strategy", MATRIX,
@@ -96,6 +100,53 @@ def test_lut_one_row_coefficients_per_eight_groups(bits, signed, zero_mode):
     # rounds of 8 groups; N = 320: two-block steps and a single block).
     check_lut(np.random.default_rng(), 320, 1024, bits, signed, zero_mode, 32, "lut",
               m_values=(1,), scale_dtype="f16")
+
+
+def host_has(*features):
+    try:
+        flags = open("/proc/cpuinfo").read().split()
+    except OSError:
+        return False
+    return all(f in flags for f in features)
+
+
+def host_kernel_tile():
+    if host_has("avx512vbmi", "avx512_vnni"):
+        return (64, 32)
+    return (64, 8) if host_has("avx512bw") else (32, 8) if host_has("avx2") else None
+
+
+@pytest.mark.parametrize("bits", range(1, 9))
+@pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4", "host"])
+def test_lut_kernel_of_each_target(tmp_path, monkeypatch, target, bits):
+    # Each LUT kernel that can run here, by the target the library is built
+    # for: 32-byte shuffles (AVX2: tiles of 32 x 8), 64-byte shuffles
+    # (AVX-512BW: 64 x 8) and, on a host with AVX512-VBMI and -VNNI, 64-byte
+    # permutes with byte dot products (64 x 32). N = 320: a column tile of
+    # 256 rows (steps of two or four blocks) and one of 64; K = 512 in
+    # groups of 64 (8 groups: a one-row step's coefficients computed ahead
+    # from 3 bits on).
+    needs, tile = {"x86-64-v3": (("avx2",), (32, 8)), "x86-64-v4": (("avx512bw",), (64, 8)),
+                   "host": ((), host_kernel_tile())}[target]
+    if not host_has(*needs) or tile is None:
+        pytest.skip(f"this machine cannot run the {target} LUT kernel")
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    n, k, group = 320, 512, 64
+    zero = ("none", "int", "float")[bits % 3]
+    dtype = f"{'s' if bits % 2 == 0 or zero == 'none' else 'u'}{bits}"  # none: symmetric
+    q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype, group, zero=zero,
+                    scale_dtype="f16")
+    g = ts.Graph("lut")
+    x = g.input("x", ("M", k))
+    g.output(g.mpmm(x, q, name="w"))
+    f = ts.compile(g, output=str(tmp_path / "liblut.so"), cpu=target, strategy="lut")
+    layout = {s["name"]: s for s in f.inputs}["w.codes"]["layout"]
+    assert f"tile = [{tile[0]}, {tile[1]}], bit_planes" in layout
+    for m in (1, 3, 64):
+        xv = rng.standard_normal((m, k)).astype(np.float32)
+        err = np.abs(f(xv).astype(np.float64) - graph_reference(xv, q))
+        assert (err <= graph_bound(xv, q, bits)).all(), f"M={m}"
 
 
 def test_lut_int8_tables_are_quantized():
@@ -170,11 +221,14 @@ def test_prepack_api_and_errors():
     np.testing.assert_array_equal(y1, y2)
     bound = reference.lut_error_bound(x, codes, s, group, 3, z, "float")
     assert (np.abs(y1 - reference.mpmm(x, codes, s, group, z, "float")) <= bound).all()
-    # The prepacked storage is the reference packer's bit-plane layout.
-    np.testing.assert_array_equal(
-        prepacked.data.view(np.uint8),
-        reference.pack_layout(codes, 3, tile=(64, 8) if specs["arg1"]["layout"].count("64")
-                              else (32, 8), bit_planes=True))
+    # The prepacked storage is the reference packer's bit-plane layout (the
+    # tile the host's kernel reads: 32 x 8 AVX2, 64 x 8 AVX-512BW, 64 x 32
+    # with AVX512-VBMI and -VNNI).
+    tile = tuple(int(t) for t in re.search(r"tile = \[(\d+), (\d+)\]",
+                                           specs["arg1"]["layout"]).groups())
+    assert tile in ((32, 8), (64, 8), (64, 32))
+    np.testing.assert_array_equal(prepacked.data.view(np.uint8),
+                                  reference.pack_layout(codes, 3, tile=tile, bit_planes=True))
     with pytest.raises(ValueError, match="needs no prepacking"):
         f.prepack("arg2", s)
     with pytest.raises(KeyError, match="no input 'v'"):

@@ -49,13 +49,16 @@ RankedTensorType getPackedStorageType(RankedTensorType logicalType,
 /// `lanes`-byte shuffles, or null where the kernel does not apply (no
 /// shuffles, N not a multiple of lanes, K or the group not multiples of 8,
 /// groups too long for exact i16 sums). Bit-plane tables: bit planes in
-/// tiles of lanes x 8 (groups up to 1024). Per-activation (codebook)
-/// tables, `direct`: 4-bit codes densely in tiles of lanes x 2 (groups up
-/// to 256). The one definition used by the strategy choice, the layout
-/// assignment and the kernel.
+/// tiles of lanes x 8 (groups up to 1024), or, with `bytePermute` (64-byte
+/// permutes and byte dot products: AVX512-VBMI and -VNNI, lanes = 64) and K
+/// and the group multiples of 32, in tiles of 64 x 32. Per-activation
+/// (codebook) tables, `direct`: 4-bit codes densely in tiles of lanes x 2
+/// (groups up to 256). The one definition used by the strategy choice, the
+/// layout assignment and the kernel.
 class LayoutAttr;
 LayoutAttr getLutKernelLayout(RankedTensorType weights, int64_t groupSize,
-                              bool direct, int64_t lanes);
+                              bool direct, int64_t lanes,
+                              bool bytePermute = false);
 
 /// The packed storage (an i8 tensor of getPackedStorageType's type) of the
 /// dense low-bit constant `codes`, in `layout`: how constant weights are

@@ -39,6 +39,10 @@ struct CpuPipelineOptions {
   /// Bytes per byte shuffle of the target for the LUT kernel (32: AVX2,
   /// 64: AVX-512BW, 0: none); -1 asks the host.
   int64_t lutLanes = -1;
+  /// Whether the target has 64-byte permutes and byte dot products
+  /// (AVX512-VBMI and AVX512-VNNI) for the LUT kernel: 1 yes, 0 no, -1 asks
+  /// the host.
+  int64_t lutBytePermute = -1;
   /// Every Tessera op through the reference lowering (linalg), none through
   /// the vector kernels: the oracle that the fuzzers' reducer compares the
   /// kernels with.
@@ -51,6 +55,10 @@ int64_t hostVectorRegisters();
 /// The byte-shuffle width of this machine's CPU (64 with AVX-512BW, 32 with
 /// AVX2, else 0), for CpuPipelineOptions::lutLanes.
 int64_t hostLutLanes();
+
+/// Whether this machine's CPU has AVX512-VBMI and AVX512-VNNI, for
+/// CpuPipelineOptions::lutBytePermute.
+bool hostLutBytePermute();
 
 /// Appends the passes that fix the ABI to `pm`: each mpmm's strategy, the
 /// layouts of LUT weights (with their prepack functions), and low-bit
