@@ -457,14 +457,20 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
 
     // Blocks of `lanes` weight rows starting at nBlocks[0], nBlocks[1], ...
     // (looked up together: one stream of weights each), for row mIv of x:
-    // returns each block's lanes / 8 chunks of f32 results (without init).
+    // returns each block's chunks of f32 results (without init): 8 rows
+    // each, or 16 in the permute kernel where the coefficients are read as
+    // vectors (an accumulator per chunk; 8-row chunks of four blocks spill).
     int64_t accPerBlock = permute ? kPermuteAccumulators : 2 * bits;
     auto emitBlocks = [&](OpBuilder &b, Location loc, Value mIv, ArrayRef<Value> nBlocks) {
-      int64_t numBlocks = nBlocks.size(), chunks = lanes / kChunk;
+      int64_t width = permute && (tileCoefficients || stepCoefficients) ? 16 : kChunk;
+      auto yType = VectorType::get({width}, f32);
+      int64_t numBlocks = nBlocks.size(), chunks = lanes / width;
       SmallVector<Value> blockIndex;
       for (Value nBlock : nBlocks)
         blockIndex.push_back(arith::DivUIOp::create(b, loc, nBlock, cIndex(b, loc, lanes)));
-      SmallVector<Value> yInit(numBlocks * chunks, zeroChunk);
+      SmallVector<Value> yInit(numBlocks * chunks,
+                               width == kChunk ? zeroChunk
+                                               : splat(b, loc, yType, b.getF32FloatAttr(0)));
       // Group gIv: the lookups, then the combine into yAcc, with the
       // coefficients of group g, row n at [., g - g0, n - n0] of
       // `coefficients` (null: gathered).
@@ -510,20 +516,22 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                   scf::YieldOp::create(b, loc, next);
                 });
             }();
-            // Combine the group: per chunk of 8 rows, y += S * ts/2 * planes
+            // Combine the group: per chunk of rows, y += S * ts/2 * planes
             // + B * sum with the tile's coefficients (see below).
             Value ts = tensor::ExtractOp::create(b, loc, op.getTableScales(), ValueRange{mIv, gIv});
             Value halfTs = arith::MulFOp::create(
                 b, loc, ts, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(tableFactor)));
             Value sum = tensor::ExtractOp::create(b, loc, op.getSums(), ValueRange{mIv, gIv});
-            Value halfTsV = vector::BroadcastOp::create(b, loc, chunkF32, halfTs);
-            Value sumV = vector::BroadcastOp::create(b, loc, chunkF32, sum);
+            Value halfTsV = vector::BroadcastOp::create(b, loc, yType, halfTs);
+            Value sumV = vector::BroadcastOp::create(b, loc, yType, sum);
             SmallVector<Value> yNext;
             for (int64_t blk = 0; blk < numBlocks; ++blk) {
               for (int64_t c = 0; c < chunks; ++c) {
                 int64_t q = c / 2, h = c % 2;
                 Value planes;
-                if (permute)
+                if (permute && width == 16)
+                  planes = runs.getResult(blk * accPerBlock + c);
+                else if (permute)
                   planes = vector::ExtractStridedSliceOp::create(
                       b, loc, runs.getResult(blk * accPerBlock + q), ArrayRef<int64_t>{8 * h},
                       ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
@@ -539,13 +547,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                                    b, loc, wide, splat(b, loc, chunkI32, b.getI32IntegerAttr(w)));
                   planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
                 }
-                Value n = arith::AddIOp::create(b, loc, nBlocks[blk], cIndex(b, loc, 8 * c));
+                Value n = arith::AddIOp::create(b, loc, nBlocks[blk], cIndex(b, loc, width * c));
                 Value coefS, coefB;
                 if (coefficients) {
                   Value g = arith::SubIOp::create(b, loc, gIv, g0);
                   Value at = arith::SubIOp::create(b, loc, n, n0);
                   auto coefficient = [&](Value which) -> Value {
-                    return vector::TransferReadOp::create(b, loc, chunkF32, coefficients,
+                    return vector::TransferReadOp::create(b, loc, yType, coefficients,
                                                           ValueRange{which, g, at}, padF32,
                                                           ArrayRef<bool>(inBounds));
                   };
@@ -556,7 +564,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 }
                 Value scale = arith::MulFOp::create(b, loc, coefS, halfTsV);
                 Value y = vector::FMAOp::create(b, loc, scale,
-                                                arith::SIToFPOp::create(b, loc, chunkF32, planes),
+                                                arith::SIToFPOp::create(b, loc, yType, planes),
                                                 yAcc[blk * chunks + c]);
                 y = vector::FMAOp::create(b, loc, coefB, sumV, y);
                 yNext.push_back(y);
@@ -625,8 +633,9 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             b, loc, nTile, arith::AddIOp::create(b, loc, col, cIndex(b, loc, blk * lanes))));
       SmallVector<Value> chunks = emitBlocks(b, loc, mIv, nBlocks);
       for (auto [c, v] : llvm::enumerate(chunks)) {
-        Value at = arith::AddIOp::create(b, loc, col, cIndex(b, loc, kChunk * c));
-        Value old = vector::TransferReadOp::create(b, loc, chunkF32, yTile, ValueRange{mIv, at},
+        auto type = cast<VectorType>(v.getType());
+        Value at = arith::AddIOp::create(b, loc, col, cIndex(b, loc, type.getNumElements() * c));
+        Value old = vector::TransferReadOp::create(b, loc, type, yTile, ValueRange{mIv, at},
                                                    padF32, ArrayRef<bool>(inBounds));
         yTile =
             vector::TransferWriteOp::create(b, loc, arith::AddFOp::create(b, loc, old, v), yTile,
