@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -40,6 +41,39 @@ TEST(ThreadPool, EveryIterationExactlyOnce) {
       for (int64_t i = 0; i < n; ++i)
         ASSERT_EQ(c.hits[size_t(i)].load(), 1) << "n " << n << " i " << i;
       EXPECT_FALSE(c.chunkTooSmall.load());
+    }
+  tessera_rt_set_num_threads(0);
+}
+
+namespace {
+struct Chunks {
+  std::mutex lock;
+  std::vector<std::pair<int64_t, int64_t>> taken;
+};
+void recordChunk(void *context, int64_t begin, int64_t end) {
+  auto *c = static_cast<Chunks *>(context);
+  std::lock_guard<std::mutex> guard(c->lock);
+  c->taken.push_back({begin, end});
+}
+} // namespace
+
+TEST(ThreadPool, ChunksShrinkWithWhatIsLeft) {
+  // Guided scheduling: a chunk is at most 1 / (2 * threads) of what was
+  // left when it was taken (or the smallest chunk, n / (32 * threads)), so
+  // that threads finish together. A fixed chunk of n / (4 * threads) gave
+  // one of 2 threads 24 of 43 column tiles.
+  for (int threads : {2, 3})
+    for (int64_t n : {43, 1000, 100003}) {
+      tessera_rt_set_num_threads(threads);
+      Chunks c;
+      tessera_rt_parallel_for(n, 1, 0, recordChunk, &c);
+      int64_t smallest = std::max<int64_t>(1, n / (32 * threads)), covered = 0;
+      for (auto [begin, end] : c.taken) {
+        EXPECT_LE(end - begin, std::max(smallest, (n - begin) / (2 * threads)))
+            << "n " << n << " threads " << threads << " chunk at " << begin;
+        covered += end - begin;
+      }
+      EXPECT_EQ(covered, n);
     }
   tessera_rt_set_num_threads(0);
 }
