@@ -149,6 +149,17 @@ def test_lut_kernel_of_each_target(tmp_path, monkeypatch, target, bits):
         assert (err <= graph_bound(xv, q, bits)).all(), f"M={m}"
 
 
+@pytest.mark.parametrize("bits,signed,zero_mode", [(2, False, "int"), (3, True, "none"),
+                                                   (4, False, "float")])
+def test_lut_groups_not_a_multiple_of_32(bits, signed, zero_mode):
+    # Groups of 24: the byte-permute kernel's step of 32 codes does not fit,
+    # so its hosts keep the shuffle kernel's tiles of 64 x 8.
+    f = check_lut(np.random.default_rng(), 128, 192, bits, signed, zero_mode, 24, "lut",
+                  m_values=(1, 5))
+    if host_has("avx512bw"):
+        assert "tile = [64, 8], bit_planes" in f.inputs[1]["layout"]
+
+
 def test_lut_int8_tables_are_quantized():
     # Int8 tables differ from exact ones (so the test above does not pass
     # by computing exactly), but stay within the derived bound.
