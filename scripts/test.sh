@@ -29,12 +29,14 @@ TESSERA_BUILD_DIR="$BUILD_DIR" /usr/bin/python3 -m pytest -q -rs -n "$JOBS" \
 
 echo "== again under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/):"
 echo "   lit, the unit tests and the Python tests of every kernel and call path"
-scripts/test-sanitized.sh --ci
 SANITIZED=build-asan/test-results
+rm -rf "$SANITIZED"  # a failed build must not leave the last run's results
+scripts/test-sanitized.sh --ci; SANITIZED_STATUS=$?
 
 echo "== the libFuzzer targets (clang, ASan + UBSan, build-fuzz/): every seed once"
-scripts/fuzz.sh --replay
 FUZZED=build-fuzz/test-results/fuzz.xml
+rm -f "$FUZZED"
+scripts/fuzz.sh --replay; FUZZ_STATUS=$?
 
 echo "== summary"
 PLAIN=$(/usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml); PLAIN_STATUS=$?
@@ -43,5 +45,8 @@ echo "plain build: $PLAIN" | tr '\n' ' ' && echo
 echo "sanitized:   $ASAN" | tr '\n' ' ' && echo
 echo "fuzz replay: $(/usr/bin/python3 scripts/summarize-tests.py --partial "$FUZZED")"
 /usr/bin/python3 scripts/summarize-tests.py "$RESULTS"/*.xml "$SANITIZED"/*.xml "$FUZZED" | tail -1
-[ "$PLAIN_STATUS" -eq 0 ] && [ "$ASAN_STATUS" -eq 0 ] && \
+[ "$SANITIZED_STATUS" -eq 0 ] || echo "FAILED: scripts/test-sanitized.sh exited $SANITIZED_STATUS"
+[ "$FUZZ_STATUS" -eq 0 ] || echo "FAILED: scripts/fuzz.sh --replay exited $FUZZ_STATUS"
+[ "$PLAIN_STATUS" -eq 0 ] && [ "$ASAN_STATUS" -eq 0 ] && [ "$SANITIZED_STATUS" -eq 0 ] && \
+  [ "$FUZZ_STATUS" -eq 0 ] && \
   /usr/bin/python3 scripts/summarize-tests.py --partial "$FUZZED" > /dev/null

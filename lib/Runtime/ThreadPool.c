@@ -79,7 +79,7 @@ void tessera_rt_set_num_threads(int32_t threads) {
  * thread did 24 of them). */
 static void runChunks(Job *job) {
   insideJob = 1;
-  int64_t begin = atomic_load(&job->next);
+  long long begin = atomic_load(&job->next); /* the counter's type */
   while (begin < job->n) {
     int64_t size = (job->n - begin) / (2 * (int64_t)job->threads);
     if (size < job->chunk)
