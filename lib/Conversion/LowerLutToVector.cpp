@@ -392,22 +392,28 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       return arith::ConstantOp::create(b, loc,
                                        DenseElementsAttr::get(bytesType, ArrayRef<int8_t>(bytes)));
     };
+    // Made once: the tables as [m][runs * 16], the index selectors (16 j
+    // for byte j of a row's 4; complemented nibbles: XOR with 15 | 16 j)
+    // and the plane weights 2^i.
+    Value flatTables, sel, flippedSel;
+    SmallVector<Value> planeWeights;
+    if (permute) {
+      auto tablesType = cast<RankedTensorType>(tables.getType());
+      flatTables = tensor::CollapseShapeOp::create(
+          rewriter, loc,
+          RankedTensorType::get({tablesType.getDimSize(0), tablesType.getDimSize(1) * 16}, i8),
+          tables, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+      sel = byteConstant(rewriter, loc, selectors);
+      flippedSel = byteConstant(rewriter, loc, flippedSelectors);
+      for (unsigned i = 0; i < bits; ++i)
+        planeWeights.push_back(
+            splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(int8_t(1u << i))));
+    }
     auto permuteSteps = [&](OpBuilder &b, Location loc, Value mIv, Value gIv,
                             ArrayRef<Value> blockIndex, ArrayRef<Value> accInit) {
       constexpr int64_t kStep = 32, kTileBytes = 64 * kStep / 8;
       Value stepsBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kStep));
       Value stepsEnd = arith::AddIOp::create(b, loc, stepsBegin, cIndex(b, loc, group / kStep));
-      // The tables as [m][runs * 16].
-      auto tablesType = cast<RankedTensorType>(tables.getType());
-      Value flatTables = tensor::CollapseShapeOp::create(
-          b, loc,
-          RankedTensorType::get({tablesType.getDimSize(0), tablesType.getDimSize(1) * 16}, i8),
-          tables, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
-      Value sel = byteConstant(b, loc, selectors);
-      Value flippedSel = byteConstant(b, loc, flippedSelectors);
-      SmallVector<Value> planeWeights;
-      for (unsigned i = 0; i < bits; ++i)
-        planeWeights.push_back(splat(b, loc, bytesType, b.getI8IntegerAttr(int8_t(1u << i))));
       return scf::ForOp::create(
           b, loc, stepsBegin, stepsEnd, c1, accInit,
           [&](OpBuilder &b, Location loc, Value step, ValueRange acc) {
@@ -461,6 +467,51 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // each, or 16 in the permute kernel where the coefficients are read as
     // vectors (an accumulator per chunk; 8-row chunks of four blocks spill).
     int64_t accPerBlock = permute ? kPermuteAccumulators : 2 * bits;
+    // The shuffle kernel's lookups of group gIv for the blocks blockIndex
+    // (tiles of `lanes` x 8), one run of 8 codes at a time: returns the
+    // loop, whose results are the blocks' accumulators (accPerBlock each:
+    // two per plane, see the interleave above).
+    auto shuffleSteps = [&](OpBuilder &b, Location loc, Value mIv, Value gIv,
+                            ArrayRef<Value> blockIndex, ArrayRef<Value> accInit) {
+      int64_t numBlocks = blockIndex.size();
+      Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / stepK));
+      Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
+      return scf::ForOp::create(
+          b, loc, kbBegin, kbEnd, c1, accInit,
+          [&](OpBuilder &b, Location loc, Value kb, ValueRange acc) {
+            Value j0 = arith::MulIOp::create(b, loc, kb, cIndex(b, loc, 2));
+            Value j1 = arith::AddIOp::create(b, loc, j0, c1);
+            Value t0 = readTable(b, loc, mIv, j0), t1 = readTable(b, loc, mIv, j1);
+            SmallVector<Value> next;
+            for (int64_t blk = 0; blk < numBlocks; ++blk) {
+              // Tile (block, kb): b planes of `lanes` bytes.
+              Value tile = arith::AddIOp::create(
+                  b, loc,
+                  arith::MulIOp::create(b, loc, blockIndex[blk], cIndex(b, loc, k / stepK)),
+                  kb);
+              Value tileByte =
+                  arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * lanes));
+              for (unsigned i = 0; i < bits; ++i) {
+                Value offset =
+                    arith::AddIOp::create(b, loc, tileByte, cIndex(b, loc, i * lanes));
+                Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
+                                                         ValueRange{offset}, padI8,
+                                                         ArrayRef<bool>(inBounds));
+                Value lo = arith::AndIOp::create(b, loc, w, nibbleMask);
+                Value hi = arith::ShRUIOp::create(b, loc, w, four);
+                Value r0 = ShuffleBytesOp::create(b, loc, t0, lo);
+                Value r1 = ShuffleBytesOp::create(b, loc, t1, hi);
+                for (int64_t h = 0; h < 2; ++h) {
+                  Value pairs = vector::ShuffleOp::create(b, loc, r0, r1, interleave[h]);
+                  Value sums = SumBytePairsOp::create(b, loc, accType, pairs);
+                  next.push_back(arith::AddIOp::create(
+                      b, loc, acc[blk * accPerBlock + 2 * i + h], sums));
+                }
+              }
+            }
+            scf::YieldOp::create(b, loc, next);
+          });
+    };
     auto emitBlocks = [&](OpBuilder &b, Location loc, Value mIv, ArrayRef<Value> nBlocks) {
       int64_t width = permute && (tileCoefficients || stepCoefficients) ? 16 : kChunk;
       auto yType = VectorType::get({width}, f32);
@@ -477,45 +528,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       auto groupBody = [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc,
                            Value coefficients, Value g0, Value n0) {
             SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
-            auto runs = permute ? permuteSteps(b, loc, mIv, gIv, blockIndex, accInit) : [&] {
-            Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / stepK));
-            Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
-            return scf::ForOp::create(
-                b, loc, kbBegin, kbEnd, c1, accInit,
-                [&](OpBuilder &b, Location loc, Value kb, ValueRange acc) {
-                  Value j0 = arith::MulIOp::create(b, loc, kb, cIndex(b, loc, 2));
-                  Value j1 = arith::AddIOp::create(b, loc, j0, c1);
-                  Value t0 = readTable(b, loc, mIv, j0), t1 = readTable(b, loc, mIv, j1);
-                  SmallVector<Value> next;
-                  for (int64_t blk = 0; blk < numBlocks; ++blk) {
-                    // Tile (block, kb): b planes of `lanes` bytes.
-                    Value tile = arith::AddIOp::create(
-                        b, loc,
-                        arith::MulIOp::create(b, loc, blockIndex[blk], cIndex(b, loc, k / stepK)),
-                        kb);
-                    Value tileByte =
-                        arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * lanes));
-                    for (unsigned i = 0; i < bits; ++i) {
-                      Value offset =
-                          arith::AddIOp::create(b, loc, tileByte, cIndex(b, loc, i * lanes));
-                      Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
-                                                               ValueRange{offset}, padI8,
-                                                               ArrayRef<bool>(inBounds));
-                      Value lo = arith::AndIOp::create(b, loc, w, nibbleMask);
-                      Value hi = arith::ShRUIOp::create(b, loc, w, four);
-                      Value r0 = ShuffleBytesOp::create(b, loc, t0, lo);
-                      Value r1 = ShuffleBytesOp::create(b, loc, t1, hi);
-                      for (int64_t h = 0; h < 2; ++h) {
-                        Value pairs = vector::ShuffleOp::create(b, loc, r0, r1, interleave[h]);
-                        Value sums = SumBytePairsOp::create(b, loc, accType, pairs);
-                        next.push_back(arith::AddIOp::create(
-                            b, loc, acc[blk * accPerBlock + 2 * i + h], sums));
-                      }
-                    }
-                  }
-                  scf::YieldOp::create(b, loc, next);
-                });
-            }();
+            auto runs = permute ? permuteSteps(b, loc, mIv, gIv, blockIndex, accInit)
+                                : shuffleSteps(b, loc, mIv, gIv, blockIndex, accInit);
             // Combine the group: per chunk of rows, y += S * ts/2 * planes
             // + B * sum with the tile's coefficients (see below).
             Value ts = tensor::ExtractOp::create(b, loc, op.getTableScales(), ValueRange{mIv, gIv});
