@@ -6,8 +6,8 @@
  * (so that the parallel loops of one call, often a few hundred
  * microseconds apart, do not each pay a futex wake-up); a job hands out
  * guided chunks (a share of what is left) through an atomic counter, and
- * the caller works on it too and
- * spins as briefly for the workers to finish.
+ * the caller works on it too and spins as briefly for the workers to
+ * finish.
  *
  *===----------------------------------------------------------------------===*/
 
