@@ -1,65 +1,80 @@
 #!/usr/bin/python3
 """mpmm on an NVIDIA GPU against the memory floor and PyTorch's f16 matmul.
 
-For W4 weights (unsigned 4-bit, group 128, integer zero points, f16 scales)
-of shape N x K and batches M, prints Tessera's time per call (device arrays
-in and out, weights resident on the GPU), effective bandwidth (packed weight
-+ scale + zero bytes / time) and its share of the device-to-device copy
-bandwidth measured in the same run, and, where PyTorch with CUDA is present,
-torch's f16 matmul (cuBLAS) on the dequantized weights and the time ratio.
+W4 weights (unsigned 4-bit, group 128, integer zero points, f16 scales) of
+shape N x K, batches M. Libraries are compiled by tessera-compile and called
+through ctypes with device pointers (weights resident on the GPU); the run
+needs numpy and the CUDA driver only, so the libraries can be compiled on a
+machine without a GPU and run on one without a Tessera build:
 
-On a machine with a GPU and a Tessera build:
+    /usr/bin/python3 bench/cuda_bench.py --arch sm_90a --compile-only DIR   # here
+    python3 bench/cuda_bench.py --libraries DIR                             # there
 
-    PYTHONPATH=build/python /usr/bin/python3 bench/cuda_bench.py --arch sm_90a
+or both at once where one machine has the build and the GPU:
 
-Libraries compiled here, run on a GPU machine that has no compiler build:
+    /usr/bin/python3 bench/cuda_bench.py --arch sm_90a
 
-    PYTHONPATH=build/python /usr/bin/python3 bench/cuda_bench.py --arch sm_90a --compile-only out/
-    (there) PYTHONPATH=build/python /usr/bin/python3 bench/cuda_bench.py --libraries out/
-
-(the second needs only the tessera package's Python files and its extension
-for the driver; the libraries carry their own runtime).
+Printed per shape and batch: the time of a call as a caller sees it (its
+launches, allocations and copies, synchronized), the effective bandwidth of
+the weight bytes (packed codes + scales + zero points) over that time and its
+share of the device-to-device copy bandwidth measured in the same run; where
+PyTorch with CUDA is present, the time of Tessera's kernels alone (from
+PyTorch's profiler) and their share of the copy bandwidth, and torch's f16
+matmul (cuBLAS) on the dequantized weights, with the ratio of its time to
+Tessera's call.
 """
 
 import argparse
 import json
 import pathlib
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 
-import tessera as ts
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+# The GPU checks' MLIR, inputs, reference bounds, ctypes library wrapper and
+# driver (numpy only).
+sys.path.insert(0, str(ROOT / "test" / "cuda"))
+import device_checks as checks  # noqa: E402
+
+cuda_driver = checks.cuda_driver
 
 SHAPES = [(4096, 4096), (11008, 4096)]
 BATCHES = [1, 16, 4096]
 
 
-def weights(n, k, seed=0):
-    rng = np.random.default_rng(seed)
-    return ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype="u4",
-                       group_size=128, zero="int", scale_dtype="f16")
+def w4_case(n, k):
+    return dict(kind="mpmm", wt="ui4", zero="int", n=n, k=k, g=128, st="f16", xt="f32",
+                codebook=False, name=f"w4_{n}x{k}")
 
 
-def graph(n, k):
-    g = ts.Graph(f"w4_{n}x{k}")
-    x = g.input("x", shape=("M", k))
-    g.output(g.mpmm(x, weights(n, k)))
-    return g
-
-
-def library_name(n, k):
-    return f"libw4_{n}x{k}.so"
-
-
-def weight_bytes(q):
-    n, k = q.codes.shape
-    groups = n * (k // q.group_size)
+def weight_bytes(n, k, g=128):
+    groups = n * (k // g)
     return n * k // 2 + groups * 2 + (groups + 1) // 2
 
 
-def timed(call, sync, budget=1.0):
-    """Median seconds per call over about `budget` seconds."""
+def compile_libraries(directory, arch, compiler):
+    directory.mkdir(parents=True, exist_ok=True)
+    for n, k in SHAPES:
+        case = w4_case(n, k)
+        src = directory / f"{case['name']}.mlir"
+        src.write_text(checks.mlir_text(case))
+        target = arch if arch == "host" else f"cuda:{arch}"
+        proc = subprocess.run([compiler, str(src), f"--target={target}", "--prefix",
+                               case["name"], "-o", str(directory / f"lib{case['name']}.so")],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"cuda_bench: tessera-compile failed:\n{proc.stderr}")
+    print(f"cuda_bench: {len(SHAPES)} libraries for {arch} in {directory}")
+
+
+def timed(call, sync, budget):
+    """Median seconds per call over about `budget` seconds (after a warm-up)."""
     call()
     sync()
     times = []
@@ -72,11 +87,12 @@ def timed(call, sync, budget=1.0):
     return float(np.median(times))
 
 
-def copy_bandwidth():
+def copy_bandwidth(driver):
     """Device-to-device copy of 1 GiB: bytes read + written per second."""
     size = 1 << 30
-    a, b = ts.cuda.DeviceArray((size,), np.uint8), ts.cuda.DeviceArray((size,), np.uint8)
-    seconds = timed(lambda: ts._tessera.cuda_memcpy(b.ptr, a.ptr, size), lambda: None, 2.0)
+    a = cuda_driver.DeviceArray(driver, (size,), np.uint8)
+    b = cuda_driver.DeviceArray(driver, (size,), np.uint8)
+    seconds = timed(lambda: driver.copy(b.ptr, a.ptr, size), driver.synchronize, 1.0)
     return 2 * size / seconds
 
 
@@ -90,17 +106,90 @@ def torch_peer():
     return None
 
 
-def check(y, x, q, deq):
-    """The first and last rows of a result against the reference, within the
-    rounding of the kernel that ran (f16 operands on tensor cores, f32
-    otherwise), so that no wrong kernel is timed."""
-    rows = sorted({0, 1, len(x) - 1})
-    want = x[rows].astype(np.float64) @ deq.T
-    bound = 2.0 ** -9 * (np.abs(x[rows]) @ np.abs(deq).T) + 1e-4
-    err = np.abs(y[rows] - want)
-    if not (err <= bound).all():
-        raise SystemExit(f"cuda_bench: wrong result for M = {len(x)}, "
-                         f"N x K = {q.codes.shape}: max error {err.max():.3g}")
+def kernel_seconds(torch, call, calls=20):
+    """Device time per call of the kernels a call launches (not its copies),
+    from PyTorch's profiler (CUPTI sees every kernel of the process), or
+    None."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(calls):
+                call()
+            torch.cuda.synchronize()
+        total = 0.0
+        for event in prof.events():
+            if (str(event.device_type).endswith("CUDA")
+                    and not event.name.startswith(("Memcpy", "Memset"))):
+                total += event.time_range.elapsed_us()
+        return total / calls * 1e-6 if total else None
+    except Exception as e:  # the profiler is a nicety: report, go on
+        print(f"cuda_bench: no kernel times ({type(e).__name__}: {e})")
+        return None
+
+
+def run(directory, budget, host=False):
+    try:
+        driver = cuda_driver.HostMemory() if host else cuda_driver.Driver()
+    except cuda_driver.CudaError as e:
+        print(f"cuda_bench: no GPU to run on: {e}")
+        return 2
+    torch = None if host else torch_peer()
+    bandwidth = copy_bandwidth(driver)
+    print(f"{driver.name}: device-to-device copy bandwidth {bandwidth / 1e9:.0f} GB/s "
+          f"(measured now); peer: "
+          f"{'torch ' + torch.__version__ + ' f16 matmul' if torch else 'none (no PyTorch with CUDA)'}")
+    print(f"{'N x K':>12} {'M':>5} {'call ms':>9} {'GB/s':>6} {'of bw':>6} {'kernel ms':>10} "
+          f"{'of bw':>6} {'TFLOP/s':>8} {'torch f16 ms':>13} {'torch/call':>11}")
+    rng = np.random.default_rng()
+    rows = []
+    for n, k in SHAPES:
+        case = w4_case(n, k)
+        lib = checks.Library(directory / f"lib{case['name']}.so", case["name"])
+        inputs, deq, _, tc_terms = checks.mpmm_inputs(rng, case)
+        params = [cuda_driver.DeviceArray.of(driver, a) for a in inputs]
+        w16 = torch.from_numpy(deq.astype(np.float16)).cuda() if torch else None
+        for m in BATCHES:
+            xh = rng.standard_normal((m, k)).astype(np.float32)
+            x = cuda_driver.DeviceArray.of(driver, xh)
+            y = cuda_driver.DeviceArray(driver, (m, n), np.float32)
+            args = [(x.ptr, x.shape)] + [(p.ptr, p.shape) for p in params]
+
+            def call():
+                status = lib.call(args, [(y.ptr, y.shape)])
+                if status:
+                    raise SystemExit(f"cuda_bench: {lib.last_error()}")
+
+            # The first and last rows against the reference, so that no wrong
+            # kernel is timed.
+            driver.fill_bytes(y.ptr, 0xFF, y.nbytes)
+            call()
+            got = y.numpy()
+            for r in sorted({0, m - 1}):
+                want = xh[r].astype(np.float64) @ deq.T
+                bound = (2.0 ** -9 + 2.0 ** -20) * (np.abs(xh[r]) @ tc_terms.T) + 1e-5
+                if not (np.abs(got[r] - want) <= bound).all():
+                    raise SystemExit(f"cuda_bench: wrong result for M = {m}, N x K = {n}x{k}")
+            seconds = timed(call, lambda: None, budget)
+            kernel = kernel_seconds(torch, call) if torch else None
+            gbs = weight_bytes(n, k) / seconds / 1e9
+            row = dict(n=n, k=k, m=m, call_s=seconds, kernel_s=kernel, gbs=gbs,
+                       copy_bw=bandwidth, tflops=2 * m * n * k / seconds / 1e12)
+            kernel_text = f"{'-':>10} {'-':>6}"
+            if kernel:
+                kernel_text = f"{kernel * 1e3:10.4f} {weight_bytes(n, k) / kernel / bandwidth:6.2f}"
+            peer = ""
+            if torch:
+                x16 = torch.randn(m, k, device="cuda", dtype=torch.float16)
+                t = timed(lambda: x16 @ w16.T, torch.cuda.synchronize, budget)
+                row["torch_s"] = t
+                peer = f"{t * 1e3:13.4f} {t / seconds:11.2f}"
+            rows.append(row)
+            print(f"{n:>6}x{k:<5} {m:>5} {seconds * 1e3:9.4f} {gbs:6.0f} "
+                  f"{gbs * 1e9 / bandwidth:6.2f} {kernel_text} {row['tflops']:8.2f} {peer}",
+                  flush=True)
+    (directory / "bench.json").write_text(json.dumps(dict(device=driver.name, rows=rows),
+                                                     indent=1))
+    return 0
 
 
 def main():
@@ -109,63 +198,22 @@ def main():
     parser.add_argument("--arch", default="sm_80", help="GPU architecture to compile for")
     parser.add_argument("--compile-only", metavar="DIR",
                         help="write the libraries to DIR and stop (no GPU needed)")
-    parser.add_argument("--libraries", metavar="DIR", help="load the libraries from DIR")
-    parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
+    parser.add_argument("--libraries", metavar="DIR", help="run the libraries in DIR")
+    parser.add_argument("--compiler", default=str(ROOT / "build" / "bin" / "tessera-compile"))
+    parser.add_argument("--budget", type=float, default=0.5,
+                        help="seconds of timing per measurement")
+    parser.add_argument("--host", action="store_true",
+                        help="run libraries built with --arch host on the CPU (checks this "
+                             "script where there is no GPU)")
     args = parser.parse_args()
-    batches = [int(b) for b in args.batches.split(",")]
-
     if args.compile_only:
-        out = pathlib.Path(args.compile_only)
-        out.mkdir(parents=True, exist_ok=True)
-        for n, k in SHAPES:
-            ts.compile(graph(n, k), target=f"cuda:{args.arch}",
-                       output=out / library_name(n, k))
-            # The weights go along (the library takes them as arguments).
-            q = weights(n, k)
-            np.savez(out / f"w4_{n}x{k}.npz", codes=q.packed(), scales=q.scales,
-                     zeros=ts.pack(q.zeros, q.zero_dtype))
-        print(f"wrote {len(SHAPES)} libraries for {args.arch} to {out}")
+        compile_libraries(pathlib.Path(args.compile_only), args.arch, args.compiler)
         return 0
-
-    reason = ts.cuda.reason_unavailable()
-    if reason:
-        print(f"cuda_bench: no GPU to run on: {reason}")
-        return 2
-    bandwidth = copy_bandwidth()
-    torch = torch_peer()
-    print(f"device-to-device copy bandwidth {bandwidth / 1e9:.0f} GB/s (measured now); "
-          f"peer: {'torch ' + torch.__version__ + ' f16 matmul' if torch else 'none (no PyTorch with CUDA)'}")
-    print(f"{'N x K':>12} {'M':>5} {'tessera ms':>11} {'GB/s':>7} {'of copy bw':>10} "
-          f"{'TFLOP/s':>8} {'torch f16 ms':>13} {'torch/tessera':>13}")
-    rng = np.random.default_rng(1)
-    for n, k in SHAPES:
-        q = weights(n, k)
-        if args.libraries:
-            fn = ts.load(pathlib.Path(args.libraries) / library_name(n, k))
-            stored = np.load(pathlib.Path(args.libraries) / f"w4_{n}x{k}.npz")
-            params = [ts.cuda.to_device(stored[name]) for name in ("codes", "scales", "zeros")]
-        else:
-            fn = ts.compile(graph(n, k), target=f"cuda:{args.arch}")
-            params = []
-        deq = q.dequantize().astype(np.float64)
-        w16 = None
-        if torch:
-            w16 = torch.from_numpy(q.dequantize()).to("cuda", torch.float16)
-        for m in batches:
-            xh = rng.standard_normal((m, k)).astype(np.float32)
-            x = ts.cuda.to_device(xh)
-            check(fn(x, *params).numpy(), xh, q, deq)
-            seconds = timed(lambda: fn(x, *params), lambda: None)
-            gbs = weight_bytes(q) / seconds / 1e9
-            tflops = 2 * m * n * k / seconds / 1e12
-            peer = ""
-            if torch:
-                x16 = torch.randn(m, k, device="cuda", dtype=torch.float16)
-                t = timed(lambda: x16 @ w16.T, torch.cuda.synchronize)
-                peer = f"{t * 1e3:13.3f} {t / seconds:13.2f}"
-            print(f"{n:>6}x{k:<5} {m:>5} {seconds * 1e3:11.3f} {gbs:7.0f} "
-                  f"{gbs * 1e9 / bandwidth:10.2f} {tflops:8.2f} {peer}")
-    return 0
+    if args.libraries:
+        return run(pathlib.Path(args.libraries), args.budget, args.host)
+    with tempfile.TemporaryDirectory() as tmp:
+        compile_libraries(pathlib.Path(tmp), args.arch, args.compiler)
+        return run(pathlib.Path(tmp), args.budget, args.host)
 
 
 if __name__ == "__main__":

@@ -519,6 +519,31 @@ def TesseraPlaceBuffersOnGpu
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def TesseraSetKernelMinBlocks
+    : Pass<"tessera-set-kernel-min-blocks", "::mlir::ModuleOp"> {
+  let summary = "Tell ptxas how many blocks of each kernel an SM must hold";
+  let description = [{
+    Runs after kernel outlining (CUDA pipeline): every kernel `gpu.func`
+    whose known block size has at least `min-threads` threads and that has
+    no `nvvm.minctasm` attribute gets `nvvm.minctasm = min-blocks` (PTX
+    `.minnctapersm`). With only `.maxntid`, ptxas sizes a kernel's
+    registers for an occupancy of its own choosing and spills where the
+    kernel needs more: the tensor-core mpmm kernel (256 threads) was given
+    80 registers and spilled for 4-bit signed codes on sm_90a; told 1 block
+    per SM will do, it takes the 116 it needs (at 2, 1- and 2-bit codes
+    spilled on sm_80 at the 128 registers that allows). The 128-thread
+    kernels keep ptxas' choice: told 1 block, the warp mpmm kernels took
+    111 and 218 registers instead of 72 and 90; told 4, odd widths spilled.
+  }];
+  let options = [
+    Option<"minBlocks", "min-blocks", "int64_t", /*default=*/"1",
+           "Blocks per multiprocessor each kernel must fit (at least 1)">,
+    Option<"minThreads", "min-threads", "int64_t", /*default=*/"256",
+           "Only kernels of blocks of at least this many threads">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def TesseraTileParallelLoopsForGpu
     : Pass<"tessera-tile-parallel-loops-for-gpu", "::mlir::func::FuncOp"> {
   let summary = "Tile each parallel loop nest into blocks of threads along its innermost dimension";
@@ -547,13 +572,27 @@ def TesseraTileParallelLoopsForGpu
 
 def TesseraLowerMpmmToParallelLoops
     : Pass<"tessera-lower-mpmm-to-parallel-loops", "::mlir::ModuleOp"> {
-  let summary = "Lower tessera.mpmm to GPU kernels: split-K on CUDA cores, mma.sync on tensor cores";
+  let summary = "Lower tessera.mpmm to GPU kernels: warps or split-K on CUDA cores, mma.sync on tensor cores";
   let description = [{
     For the CUDA pipeline: each `tessera.mpmm` that fits becomes
     `scf.parallel` nests whose iterations are GPU threads, one of three
     chosen at run time from the number of rows M of x:
 
-    - M = 1, and M below `mma-min-rows`: a fused split-K nest over (row
+    - M = 1, and M below `mma-min-rows`, where K and the group size are
+      multiples of 32: the warp kernel, mapped to blocks of 4 warps. A warp
+      takes a strip of 1024 codes of K for a group of weight rows (4 with
+      one row of x, whose 32 values per lane it loads once and keeps for
+      several row groups; 2 with four rows of x). Its lanes read runs of 8
+      codes interleaved (run r of lane i is run 32 r + i of the strip, so
+      that the warp's loads of W and x are contiguous) where a run is whole
+      aligned bytes (1, 2, 4, 8 bits), else 32 consecutive codes in one
+      load; integer codes become f32 through the mantissa of 2^23 (one OR),
+      the zero point and bias subtracted once per run; the lanes' sums are
+      added by `gpu.shuffle xor` and one lane adds each into Y with
+      `memref.atomic_rmw addf`. With `emulate-warps` (tests) the loops
+      carry no mapping and every lane adds its own sums, so that the nest
+      runs on a CPU.
+    - Otherwise M = 1, and M below `mma-min-rows`: a fused split-K nest over (row
       tiles, N x K-chunks) whose iterations are independent, later the
       threads of GPU blocks. An iteration decodes the packed codes of one
       weight row over a chunk of K (whole groups, at least 256 codes; 8
@@ -596,7 +635,10 @@ def TesseraLowerMpmmToParallelLoops
            "1: for every M)">,
     Option<"emulateMma", "emulate-mma", "bool", /*default=*/"false",
            "Emit the tensor-core kernel's warps lane by lane with the mma "
-           "computed in software (to check it on a CPU)">
+           "computed in software (to check it on a CPU)">,
+    Option<"emulateWarps", "emulate-warps", "bool", /*default=*/"false",
+           "Emit the warp kernel without its mapping and shuffles, each lane "
+           "adding its own sums into Y (to check it on a CPU)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

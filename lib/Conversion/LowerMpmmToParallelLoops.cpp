@@ -4,7 +4,11 @@
 // CUDA pipeline maps them to blocks and threads), one of three chosen at run
 // time from M:
 //
-// - M = 1 and M < mma-min-rows: the fused split-K nest on CUDA cores.
+// - M = 1 and M < mma-min-rows, K and the group multiples of 32: the warp
+//   kernel (MpmmWarpKernel.cpp): a warp per strip of 1024 codes and group
+//   of weight rows, runs of codes interleaved across the lanes, warp sums
+//   by shuffles, one atomic add per row.
+// - Otherwise below mma-min-rows: the fused split-K nest on CUDA cores.
 //   Nothing is materialized: each iteration reads the packed codes of one
 //   weight row for a chunk of K (whole groups, about kChunkCodes codes),
 //   decodes 8 codes at a time from b bytes (any width 1-8, integer, float
@@ -33,11 +37,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MpmmGpuKernels.h"
+#include "PackedCodes.h"
+#include "TensorCoreKernel.h"
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
-#include "MpmmGpuKernels.h"
-#include "TensorCoreKernel.h"
-#include "PackedCodes.h"
 #include "tessera/Support/FloatFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -78,8 +82,9 @@ Value decodeTableGlobal(OpBuilder &b, Location loc, ModuleOp module,
     b.setInsertionPointToStart(module.getBody());
     memref::GlobalOp::create(
         b, loc, name, b.getStringAttr("private"), type,
-        DenseElementsAttr::get(RankedTensorType::get(type.getShape(), b.getF32Type()),
-                               ArrayRef<float>(table)),
+        DenseElementsAttr::get(
+            RankedTensorType::get(type.getShape(), b.getF32Type()),
+            ArrayRef<float>(table)),
         /*constant=*/true, /*alignment=*/nullptr);
   }
   return memref::GetGlobalOp::create(b, loc, type, name);
@@ -103,8 +108,7 @@ void emitSplitKNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
 
   scf::ParallelOp::create(
       b, loc, ValueRange{c0, c0}, ValueRange{rowTiles, index(o.n * chunks)},
-      ValueRange{c1, c1},
-      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      ValueRange{c1, c1}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
         Value n = arith::DivUIOp::create(b, loc, ivs[1], index(chunks));
         Value chunk = arith::RemUIOp::create(b, loc, ivs[1], index(chunks));
         Value m0 = arith::MulIOp::create(b, loc, ivs[0], index(rows));
@@ -112,9 +116,11 @@ void emitSplitKNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
         for (int64_t r = 0; r < rows; ++r)
           rowIndex.push_back(arith::MinUIOp::create(
               b, loc, arith::AddIOp::create(b, loc, m0, index(r)), lastRow));
-        Value gBegin = arith::MulIOp::create(b, loc, chunk, index(groupsPerChunk));
+        Value gBegin =
+            arith::MulIOp::create(b, loc, chunk, index(groupsPerChunk));
         Value gEnd = arith::MinUIOp::create(
-            b, loc, arith::AddIOp::create(b, loc, gBegin, index(groupsPerChunk)),
+            b, loc,
+            arith::AddIOp::create(b, loc, gBegin, index(groupsPerChunk)),
             index(numGroups));
         SmallVector<Value> zeros(rows, f32c(0));
         auto groups = scf::ForOp::create(
@@ -130,17 +136,21 @@ void emitSplitKNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
                         b, loc, kGroup,
                         arith::MulIOp::create(b, loc, j, index(kMpmmRunCodes)));
                     SmallVector<Value> out(sums.begin(), sums.end());
-                    emitDecodeRun(b, loc, o, n, k0, [&](int64_t l, Value value) {
-                      Value kk = arith::AddIOp::create(b, loc, k0, index(l));
-                      for (int64_t r = 0; r < rows; ++r) {
-                        Value xv = emitToF32(
-                            b, loc,
-                            memref::LoadOp::create(b, loc, o.x,
-                                                   ValueRange{rowIndex[r], kk}));
-                        out[r] = math::FmaOp::create(b, loc, xv, value, out[r]);
-                        out[rows + r] = arith::AddFOp::create(b, loc, out[rows + r], xv);
-                      }
-                    });
+                    emitDecodeRun(
+                        b, loc, o, n, k0, [&](int64_t l, Value value) {
+                          Value kk =
+                              arith::AddIOp::create(b, loc, k0, index(l));
+                          for (int64_t r = 0; r < rows; ++r) {
+                            Value xv = emitToF32(
+                                b, loc,
+                                memref::LoadOp::create(
+                                    b, loc, o.x, ValueRange{rowIndex[r], kk}));
+                            out[r] =
+                                math::FmaOp::create(b, loc, xv, value, out[r]);
+                            out[rows + r] = arith::AddFOp::create(
+                                b, loc, out[rows + r], xv);
+                          }
+                        });
                     scf::YieldOp::create(b, loc, out);
                   });
               // The group's scale and zero point, applied once.
@@ -153,12 +163,12 @@ void emitSplitKNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
                 case ZeroPointMode::Int:
                   term = arith::MulFOp::create(
                       b, loc, s,
-                      arith::SubFOp::create(b, loc, dot,
-                                            arith::MulFOp::create(b, loc, z, xsum)));
+                      arith::SubFOp::create(
+                          b, loc, dot, arith::MulFOp::create(b, loc, z, xsum)));
                   break;
                 case ZeroPointMode::Float:
-                  term = math::FmaOp::create(b, loc, z, xsum,
-                                             arith::MulFOp::create(b, loc, s, dot));
+                  term = math::FmaOp::create(
+                      b, loc, z, xsum, arith::MulFOp::create(b, loc, s, dot));
                   break;
                 case ZeroPointMode::None:
                   term = arith::MulFOp::create(b, loc, s, dot);
@@ -171,7 +181,8 @@ void emitSplitKNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
         // Into Y, for the rows that exist.
         for (int64_t r = 0; r < rows; ++r) {
           Value row = arith::AddIOp::create(b, loc, m0, index(r));
-          Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, m);
+          Value inside =
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, m);
           scf::IfOp::create(b, loc, inside, [&](OpBuilder &b, Location loc) {
             memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addf,
                                         groups.getResult(r), o.y,
@@ -198,7 +209,7 @@ void emitIf(OpBuilder &b, Location loc, Value condition,
 }
 
 LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
-                        bool emulateMma) {
+                        bool emulateMma, bool emulateWarps) {
   Value weights = canonicalStorage(op.getWeights());
   auto yType = op.getInit().getType();
   Type codeType = op.getWeights().getType().getElementType();
@@ -230,7 +241,7 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
   o.k = k;
   o.group = group;
   o.x = emitReadBuffer(b, loc, op.getX(), /*contiguousRows=*/true);
-  o.weights = emitReadBuffer(b, loc, weights);
+  o.weights = emitReadBuffer(b, loc, weights, /*contiguousRows=*/true);
   o.scales = emitReadBuffer(b, loc, op.getScales());
   if (zeroMode == ZeroPointMode::Int)
     o.zeros = emitReadBuffer(b, loc, zeroStorage);
@@ -251,11 +262,18 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
   o.y = memref::AllocOp::create(b, loc, yBufferType, dynamicSizes);
   memref::CopyOp::create(b, loc, emitReadBuffer(b, loc, op.getInit()), o.y);
 
-  // M = 1: one row per thread; at least mma-min-rows rows: tensor cores;
-  // in between, four rows per thread.
+  // M = 1: one row of x per warp (or thread); at least mma-min-rows rows:
+  // tensor cores; in between, four rows per warp (or thread).
   bool mma = mmaMinRows > 0 && mmaKernelFits(o);
+  bool warps = warpKernelFits(o);
   auto tensorCores = [&] { emitMmaNest(b, loc, module, o, m, emulateMma); };
-  auto fourRows = [&] { emitSplitKNest(b, loc, o, m, 4); };
+  auto fewRows = [&](int64_t rows) {
+    if (warps)
+      emitWarpNest(b, loc, o, m, rows, emulateWarps);
+    else
+      emitSplitKNest(b, loc, o, m, rows);
+  };
+  auto fourRows = [&] { fewRows(4); };
   auto manyRows = [&] {
     if (!mma)
       return fourRows();
@@ -269,10 +287,11 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
   if (mma && mmaMinRows == 1) {
     tensorCores();
   } else {
-    Value single = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::ule, m,
-        arith::ConstantIndexOp::create(b, loc, 1));
-    emitIf(b, loc, single, [&] { emitSplitKNest(b, loc, o, m, 1); }, manyRows);
+    Value single =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, m,
+                              arith::ConstantIndexOp::create(b, loc, 1));
+    emitIf(
+        b, loc, single, [&] { fewRows(1); }, manyRows);
   }
   Value result = bufferization::ToTensorOp::create(
       b, loc, yType, o.y, /*restrict=*/true, /*writable=*/true);
@@ -290,7 +309,7 @@ struct LowerMpmmToParallelLoopsPass
     SmallVector<MpmmOp> ops;
     module.walk([&](MpmmOp op) { ops.push_back(op); });
     for (MpmmOp op : ops) // ops that do not fit stay for the reference
-      (void)lowerMpmm(op, module, mmaMinRows, emulateMma);
+      (void)lowerMpmm(op, module, mmaMinRows, emulateMma, emulateWarps);
   }
 };
 

@@ -49,6 +49,16 @@ std::pair<Value, Value> emitGroupScaleZero(OpBuilder &b, Location loc,
 Value emitDequantize(OpBuilder &b, Location loc, ZeroPointMode mode, Value v,
                      Value s, Value z);
 
+/// Whether the warp kernel (MpmmWarpKernel.cpp) takes this mpmm: K and the
+/// group size multiples of 32, weights in a buffer with a unit stride.
+bool warpKernelFits(const MpmmGpuOperands &o);
+
+/// The warp kernel for all M rows of mpmm (Y already holds init), `xRows`
+/// rows of x per warp; with `emulate`, without mapping or shuffles (each
+/// lane adds its own sums into Y), to run on a CPU.
+void emitWarpNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o, Value m,
+                  int64_t xRows, bool emulate);
+
 /// Whether the tensor-core kernel takes this mpmm: K steps of 32 codes that
 /// stay inside a group.
 bool mmaKernelFits(const MpmmGpuOperands &o);

@@ -77,6 +77,16 @@ Value mlir::tessera::emitReadBuffer(OpBuilder &b, Location loc, Value tensor,
                                            /*readOnly=*/true);
 }
 
+void mlir::tessera::mapParallelLoop(scf::ParallelOp loop,
+                                    ArrayRef<gpu::Processor> processors) {
+  SmallVector<gpu::ParallelLoopDimMappingAttr> mapping;
+  Builder b(loop.getContext());
+  for (gpu::Processor p : processors)
+    mapping.push_back(gpu::ParallelLoopDimMappingAttr::get(
+        b.getContext(), p, b.getDimIdentityMap(), b.getDimIdentityMap()));
+  (void)gpu::setMappingAttr(loop, mapping);
+}
+
 namespace {
 
 constexpr int64_t kTilesM = 2, kTilesN = 4; // mma tiles (16 x 8) per warp
@@ -153,9 +163,9 @@ public:
               ValueRange{index(1)}, [&](OpBuilder &, Location, ValueRange tid) {
                 thread(n0, m0, tid[0]);
               });
-          mapTo(threads, {gpu::Processor::ThreadX});
+          mapParallelLoop(threads, {gpu::Processor::ThreadX});
         });
-    mapTo(blocks, {gpu::Processor::BlockX, gpu::Processor::BlockY});
+    mapParallelLoop(blocks, {gpu::Processor::BlockX, gpu::Processor::BlockY});
   }
 
 private:
@@ -190,13 +200,6 @@ private:
                             /*nontemporal=*/false, llvm::Align(16));
   }
 
-  void mapTo(scf::ParallelOp loop, ArrayRef<gpu::Processor> processors) {
-    SmallVector<gpu::ParallelLoopDimMappingAttr> mapping;
-    for (gpu::Processor p : processors)
-      mapping.push_back(gpu::ParallelLoopDimMappingAttr::get(
-          b.getContext(), p, b.getDimIdentityMap(), b.getDimIdentityMap()));
-    (void)gpu::setMappingAttr(loop, mapping);
-  }
 
   /// The type of the two staging buffers of `rows` rows, in `memorySpace`.
   MemRefType stagingType(int64_t rows, Attribute memorySpace = {}) {

@@ -9,6 +9,8 @@
 #ifndef TESSERA_LIB_CONVERSION_TENSORCOREKERNEL_H
 #define TESSERA_LIB_CONVERSION_TENSORCOREKERNEL_H
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -45,6 +47,10 @@ public:
 /// row).
 Value emitReadBuffer(OpBuilder &b, Location loc, Value tensor,
                      bool contiguousRows = false);
+
+/// Marks `loop`'s dimensions as running on `processors` (block or thread
+/// ids) for gpu-map-parallel-loops.
+void mapParallelLoop(scf::ParallelOp loop, ArrayRef<gpu::Processor> processors);
 
 /// x: M x K with a unit innermost stride (f16, bf16 or f32, rounded to
 /// f16); y: M x N (f32 or f16), holding init; K a multiple of kMmaStepK.

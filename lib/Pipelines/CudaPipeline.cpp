@@ -9,9 +9,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tessera/Pipelines/Pipelines.h"
-#include "tessera/Passes.h"
 #include "RunPipeline.h"
+#include "tessera/Passes.h"
+#include "tessera/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -132,7 +132,12 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(tessera::createTesseraPlaceBuffersOnGpu());
+  // Constants and index arithmetic into the launches: outlined, a constant
+  // defined outside would become a kernel parameter (divisions by it real
+  // 64-bit divisions, shifts and masks by it unfoldable).
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(tessera::createTesseraSetKernelMinBlocks());
   // Outlining copies the shared-memory globals of kernels into their
   // gpu.module; the host's copies are then unused (and cannot be lowered).
   pm.addPass(createSymbolDCEPass());

@@ -1,12 +1,14 @@
-/*===- CudaDriver.c - Tessera runtime: the CUDA driver, opened at run time -===*\
+/*===- CudaDriver.c - Tessera runtime: the CUDA driver, opened at run time
+-===*\
 |*                                                                            *|
-|* MLIR's GPU host code (gpu-to-llvm) calls mgpu* functions; upstream ships    *|
-|* them in libmlir_cuda_runtime, linked against libcuda. Here they are written *|
+|* MLIR's GPU host code (gpu-to-llvm) calls mgpu* functions; upstream ships *|
+|* them in libmlir_cuda_runtime, linked against libcuda. Here they are written
+*|
 |* on the driver API opened with dlopen, so that a library compiled for CUDA  *|
 |* builds and loads on a machine without a GPU or driver and says so when     *|
 |* called. The mgpu* functions return nothing: the first failure of a call is *|
 |* kept per thread, the CUDA work after it is skipped, and tessera_rt_call    *|
-|* turns it into TESSERA_CUDA_ERROR.                                           *|
+|* turns it into TESSERA_CUDA_ERROR. *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -23,7 +25,7 @@
 /* The driver API, as much as is used (cuda.h is not needed to build). */
 typedef int CUresult;
 typedef int CUdevice;
-typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream;
+typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream, *CUmemoryPool;
 typedef unsigned long long CUdeviceptr;
 
 static struct {
@@ -49,11 +51,26 @@ static struct {
   CUresult (*memsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
   CUresult (*getErrorName)(CUresult, const char **);
   CUresult (*getErrorString)(CUresult, const char **);
+  /* Stream-ordered allocation (CUDA 11.2 and later drivers); optional. */
+  CUresult (*memAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*memFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*deviceGetDefaultMemPool)(CUmemoryPool *, CUdevice);
+  CUresult (*memPoolSetAttribute)(CUmemoryPool, int, void *);
 } cu;
 
 static pthread_once_t driverOnce = PTHREAD_ONCE_INIT;
-static CUcontext context;        /* the primary context of device 0 */
-static char driverError[256];    /* why the driver is unusable, or "" */
+static CUcontext context;     /* the primary context of device 0 */
+static char driverError[256]; /* why the driver is unusable, or "" */
+/* Whether buffers come from the device's stream-ordered pool. */
+static bool asyncPool;
+
+/* One stream per thread, made on its first use and destroyed when the
+ * thread exits: a call's host code asks for a stream per group of launches
+ * (MLIR's gpu-async-region), and creating and destroying one costs more
+ * than a small kernel. Every call synchronizes before it returns, so reusing
+ * the stream only orders work that is ordered anyway. */
+static pthread_key_t streamKey;
+static _Thread_local CUstream threadStream;
 
 /* The first failure of the current call on this thread. */
 static _Thread_local char callError[512];
@@ -74,9 +91,14 @@ static const char *resultName(CUresult r) {
     cu.getErrorName(r, &name);
   if (cu.getErrorString)
     cu.getErrorString(r, &text);
-  snprintf(buffer, sizeof(buffer), "%s (%d): %s", name ? name : "CUDA error",
-           r, text ? text : "unknown");
+  snprintf(buffer, sizeof(buffer), "%s (%d): %s", name ? name : "CUDA error", r,
+           text ? text : "unknown");
   return buffer;
+}
+
+static void destroyThreadStream(void *stream) {
+  if (stream && cu.ctxSetCurrent(context) == 0)
+    cu.streamDestroy(stream);
 }
 
 static void openDriver(void) {
@@ -122,15 +144,33 @@ static void openDriver(void) {
       return;
     }
   }
+  cu.memAllocAsync = dlsym(lib, "cuMemAllocAsync");
+  cu.memFreeAsync = dlsym(lib, "cuMemFreeAsync");
+  cu.deviceGetDefaultMemPool = dlsym(lib, "cuDeviceGetDefaultMemPool");
+  cu.memPoolSetAttribute = dlsym(lib, "cuMemPoolSetAttribute");
   CUresult r = cu.init(0);
   CUdevice device;
   if (r == 0)
     r = cu.deviceGet(&device, 0);
   if (r == 0)
     r = cu.primaryCtxRetain(&context, device);
-  if (r != 0)
+  if (r != 0) {
     snprintf(driverError, sizeof(driverError), "no usable GPU: %s",
              resultName(r));
+    return;
+  }
+  pthread_key_create(&streamKey, destroyThreadStream);
+  /* Buffers from the device's default pool, kept there when freed (a
+   * call's temporaries and results are the same sizes call after call):
+   * allocation then costs no driver round trip. Without the pool (an old
+   * driver, or a device without it), cuMemAlloc / cuMemFree. */
+  CUmemoryPool pool;
+  unsigned long long keep = ~0ull;
+  asyncPool =
+      cu.memAllocAsync && cu.memFreeAsync && cu.deviceGetDefaultMemPool &&
+      cu.memPoolSetAttribute && cu.ctxSetCurrent(context) == 0 &&
+      cu.deviceGetDefaultMemPool(&pool, device) == 0 &&
+      cu.memPoolSetAttribute(pool, 4 /* RELEASE_THRESHOLD */, &keep) == 0;
 }
 
 /* True when the driver is usable, with this thread on its context; else the
@@ -158,7 +198,8 @@ static bool check(CUresult r, const char *what) {
   return false;
 }
 
-/*===-- What tessera_rt_call uses ------------------------------------------===*/
+/*===-- What tessera_rt_call uses
+ * ------------------------------------------===*/
 
 void tessera_rt_cuda_begin_call(void) { callError[0] = 0; }
 
@@ -171,14 +212,24 @@ int32_t tessera_rt_cuda_copy_result(void *dst, const void *src, size_t bytes) {
   return callError[0] ? TESSERA_CUDA_ERROR : TESSERA_OK;
 }
 
+/* Frees a buffer of mgpuMemAlloc: back to the pool in the order of the
+ * thread's stream, or cuMemFree. */
+static void freeBuffer(void *pointer) {
+  if (asyncPool && threadStream)
+    cu.memFreeAsync((CUdeviceptr)pointer, threadStream);
+  else
+    cu.memFree((CUdeviceptr)pointer);
+}
+
 void tessera_rt_cuda_free_result(void *pointer) {
   /* Freed even after a failure of the call, when the driver works. */
   pthread_once(&driverOnce, openDriver);
   if (pointer && !driverError[0] && cu.ctxSetCurrent(context) == 0)
-    cu.memFree((CUdeviceptr)pointer);
+    freeBuffer(pointer);
 }
 
-/*===-- Public helpers ------------------------------------------------------===*/
+/*===-- Public helpers
+ * ------------------------------------------------------===*/
 
 int32_t tessera_rt_cuda_available(void) {
   tessera_rt_cuda_begin_call();
@@ -199,7 +250,12 @@ void *tessera_rt_cuda_malloc(size_t bytes) {
   return (void *)p;
 }
 
-void tessera_rt_cuda_free(void *pointer) { tessera_rt_cuda_free_result(pointer); }
+void tessera_rt_cuda_free(void *pointer) {
+  /* From tessera_rt_cuda_malloc: cuMemAlloc, never the pool. */
+  pthread_once(&driverOnce, openDriver);
+  if (pointer && !driverError[0] && cu.ctxSetCurrent(context) == 0)
+    cu.memFree((CUdeviceptr)pointer);
+}
 
 int32_t tessera_rt_cuda_memcpy(void *dst, const void *src, size_t bytes) {
   tessera_rt_cuda_begin_call();
@@ -210,7 +266,8 @@ int32_t tessera_rt_cuda_memcpy(void *dst, const void *src, size_t bytes) {
   return TESSERA_OK;
 }
 
-/*===-- MLIR's mgpu* ABI ----------------------------------------------------===*/
+/*===-- MLIR's mgpu* ABI
+ * ----------------------------------------------------===*/
 /* Modules are loaded by a constructor of the library, before any call: a
  * failure there is remembered in the module handle (NULL) and reported by
  * the launch that needs it. */
@@ -264,16 +321,16 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 }
 
 void *mgpuStreamCreate(void) {
-  CUstream stream = NULL;
-  if (ready())
-    check(cu.streamCreate(&stream, 1 /* CU_STREAM_NON_BLOCKING */),
-          "cuStreamCreate");
-  return stream;
+  if (threadStream || !ready())
+    return threadStream;
+  if (check(cu.streamCreate(&threadStream, 1 /* CU_STREAM_NON_BLOCKING */),
+            "cuStreamCreate"))
+    pthread_setspecific(streamKey, threadStream);
+  return threadStream;
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (stream && !driverError[0])
-    cu.streamDestroy(stream);
+  (void)stream; /* the thread's stream lives as long as the thread */
 }
 
 void mgpuStreamSynchronize(void *stream) {
@@ -287,10 +344,13 @@ void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
   if (!ready())
     return NULL;
   if (bytes == 0)
-    bytes = 1; /* a distinct, freeable pointer for an empty tensor */
-  if (isHostShared)
+    bytes = 1;      /* a distinct, freeable pointer for an empty tensor */
+  if (isHostShared) /* not generated by the CUDA pipeline */
     check(cu.memAllocManaged(&p, bytes, 1 /* CU_MEM_ATTACH_GLOBAL */),
           "cuMemAllocManaged");
+  else if (asyncPool && mgpuStreamCreate())
+    check(cu.memAllocAsync(&p, bytes, threadStream),
+          "allocating device memory");
   else
     check(cu.memAlloc(&p, bytes), "allocating device memory");
   return (void *)p;
@@ -300,7 +360,7 @@ void mgpuMemFree(void *pointer, void *stream) {
   (void)stream;
   /* Temporaries are freed even when a kernel failed. */
   if (pointer && !driverError[0] && cu.ctxSetCurrent(context) == 0)
-    cu.memFree((CUdeviceptr)pointer);
+    freeBuffer(pointer);
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
@@ -315,8 +375,7 @@ void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream) {
           "cuMemsetD32Async");
 }
 
-void mgpuMemset16(void *dst, unsigned short value, size_t count,
-                  void *stream) {
+void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
   if (count && ready())
     check(cu.memsetD16Async((CUdeviceptr)dst, value, count, stream),
           "cuMemsetD16Async");

@@ -43,9 +43,10 @@ typedef struct {
 
 /* Reads the caller's shape of tensor `t` (static dims from the descriptor,
  * dynamic ones from args) and checks pointer, sizes and alignment. */
-static int32_t checkTensor(const TesseraFunctionDesc *fn, const TesseraTensorDesc *t,
-                           const char *role, void **args, int *next,
-                           void **pointer, int64_t *shape) {
+static int32_t checkTensor(const TesseraFunctionDesc *fn,
+                           const TesseraTensorDesc *t, const char *role,
+                           void **args, int *next, void **pointer,
+                           int64_t *shape) {
   *pointer = args[(*next)++];
   int64_t elements = 1;
   for (int32_t d = 0; d < t->rank; ++d) {
@@ -75,6 +76,13 @@ static int32_t checkTensor(const TesseraFunctionDesc *fn, const TesseraTensorDes
     return fail(TESSERA_INVALID_ARGUMENT,
                 "%s: %s '%s' is misaligned: %s needs %d-byte alignment",
                 fn->name, role, t->name, t->dtype, t->elementSize);
+  /* GPU kernels read whole 16-byte vectors of x and of packed weights. */
+  if (fn->memory == TESSERA_MEMORY_CUDA &&
+      (uintptr_t)*pointer % TESSERA_CUDA_ALIGNMENT != 0)
+    return fail(TESSERA_INVALID_ARGUMENT,
+                "%s: %s '%s' is misaligned: device pointers need %d-byte "
+                "alignment",
+                fn->name, role, t->name, TESSERA_CUDA_ALIGNMENT);
   return TESSERA_OK;
 }
 
@@ -152,8 +160,8 @@ static int32_t checkDimensionClasses(const TesseraFunctionDesc *fn,
                     "dimension %d of %s '%s', which is %lld",
                     fn->name, i < fn->numInputs ? "input" : "result", t->name,
                     d, (long long)shapes[i][d], firstDim[c],
-                    j < fn->numInputs ? "input" : "result",
-                    fn->tensors[j].name, (long long)want);
+                    j < fn->numInputs ? "input" : "result", fn->tensors[j].name,
+                    (long long)want);
     }
   }
   return TESSERA_OK;
@@ -214,8 +222,10 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
     packed[p++] = resultWords;
   int device = fn->memory == TESSERA_MEMORY_CUDA;
   if (device && !tessera_rt_cuda_begin_call)
-    return fail(TESSERA_INTERNAL_ERROR, "%s: CUDA code without the runtime's "
-                "CUDA driver loader", fn->name);
+    return fail(TESSERA_INTERNAL_ERROR,
+                "%s: CUDA code without the runtime's "
+                "CUDA driver loader",
+                fn->name);
   if (device)
     tessera_rt_cuda_begin_call();
   fn->packed(packed);

@@ -1,28 +1,39 @@
 // RUN: tessera-opt %s --tessera-pack-function-boundaries --tessera-lower-mpmm-to-parallel-loops --split-input-file | FileCheck %s
 // RUN: tessera-opt %s --tessera-pack-function-boundaries --tessera-lower-mpmm-to-parallel-loops=mma-min-rows=0 --split-input-file | FileCheck %s --check-prefix=NOMMA
 // RUN: tessera-opt %s --tessera-pack-function-boundaries "--tessera-lower-mpmm-to-parallel-loops=mma-min-rows=1 emulate-mma=true" --split-input-file | FileCheck %s --check-prefix=EMULATE
+// RUN: tessera-opt %s --tessera-pack-function-boundaries "--tessera-lower-mpmm-to-parallel-loops=emulate-warps=true" --split-input-file | FileCheck %s --check-prefix=WARPS
 
-// 4-bit codes, group 128, K = 1024: chunks of 256 codes (2 groups), so 4
-// chunks per row and N * 4 iterations along the inner dimension; Y starts as
-// a copy of init; one nest for M = 1, one on tensor cores for M >= 32, one
-// with 4 rows per iteration in between.
+// 4-bit codes, group 128, K = 1024: one strip of 1024 codes per warp. Y
+// starts as a copy of init; the warp kernel for M = 1 (one row of x, 4
+// weight rows per warp) and below 32 rows (4 rows of x, 2 weight rows), the
+// tensor-core kernel from 32.
 // The staging buffers: shared memory of each block.
 // CHECK-DAG: memref.global "private" @__tessera_mma_x : memref<2x128x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-DAG: memref.global "private" @__tessera_mma_w : memref<2x64x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-LABEL: func @int_zero
 // CHECK-DAG: %[[X:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<?x1024xf32> to memref<?x1024xf32, strided<[?, 1], offset: ?>>
-// CHECK-DAG: %[[W:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<16384xi8> to memref<16384xi8, strided<[?], offset: ?>>
+// CHECK-DAG: %[[W:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<16384xi8> to memref<16384xi8, strided<[1], offset: ?>>
 // CHECK: %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
 // CHECK: memref.copy %{{.*}}, %[[Y]]
 // CHECK: %[[ONE:.*]] = arith.cmpi ule
 // CHECK: scf.if %[[ONE]] {
-// CHECK-DAG: %[[CHUNKS:.*]] = arith.constant 128 : index
-// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %[[CHUNKS]])
+// M = 1: 8 warps (32 rows / 4) in 2 blocks of 128 threads. A lane's 4 runs
+// of 8 codes are runs i, 32 + i, 64 + i, 96 + i of the strip (4-bit runs
+// are whole words: the warp's loads of W and of x are contiguous); its x is
+// loaded once, before the loop over the warp's row groups (one here); per
+// run and weight row one 4-byte load; the sums of the warp's lanes by
+// butterfly shuffles, added into Y by one lane each.
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %{{.*}})
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c128{{.*}})
+// CHECK-COUNT-4: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x1024xf32, strided<[?, 1], offset: ?>>, vector<8xf32>
 // CHECK: scf.for
-// CHECK: scf.for {{.*}} -> (f32, f32)
-// CHECK-COUNT-4: memref.load %[[W]]
+// CHECK-COUNT-4: vector.load %[[W]][{{.*}}] {alignment = 4 : i64} : memref<16384xi8, strided<[1], offset: ?>>, vector<4xi8>
+// CHECK: arith.xori %{{.*}}, %c1258291200_i32
 // CHECK: math.fma
+// CHECK-COUNT-5: gpu.shuffle  xor
 // CHECK: memref.atomic_rmw addf %{{.*}}, %[[Y]]
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y
 // CHECK: } else {
 // CHECK: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c32
 // CHECK: scf.if %[[MANY]] {
@@ -65,7 +76,8 @@
 // CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y
 // CHECK: } else {
 // CHECK: scf.parallel
-// CHECK-COUNT-4: memref.atomic_rmw addf
+// CHECK: gpu.shuffle
+// CHECK: memref.atomic_rmw addf
 // CHECK: bufferization.to_tensor %[[Y]] restrict writable
 // CHECK-NOT: tessera.mpmm
 
@@ -73,6 +85,16 @@
 // NOMMA-LABEL: func @int_zero
 // NOMMA-NOT: nvgpu
 // NOMMA: bufferization.to_tensor
+
+// Warps emulated (a CPU test mode): no mapping, no shuffles; every lane adds
+// its own sums into Y.
+// WARPS-LABEL: func @int_zero
+// WARPS-NOT: gpu.shuffle
+// WARPS: scf.parallel
+// WARPS-NOT: mapping
+// WARPS: memref.atomic_rmw addf
+// WARPS-NOT: gpu.shuffle
+// WARPS: } else {
 
 // Emulated (a CPU test mode), for every M: threads and lanes one after
 // another, the staging, fragments and accumulators in memory.
@@ -114,13 +136,15 @@ func.func @float_codes(%x: tensor<?x64xf32>, %w: tensor<8x64x!tessera.f4e2m1>,
 
 // -----
 
-// Groups of 16 codes: no whole steps of 32, so no tensor-core kernel; M = 1
-// or 4 rows per thread.
+// Groups of 16 codes: no whole steps of 32, so neither the tensor-core nor
+// the warp kernel; the split-K nest for M = 1 or 4 rows per thread.
 // CHECK-LABEL: func @group_16
 // CHECK: scf.if
+// CHECK-NOT: gpu.shuffle
 // CHECK: } else {
 // CHECK-NOT: arith.cmpi uge
 // CHECK-NOT: nvgpu
+// CHECK-NOT: gpu.shuffle
 // CHECK: memref.atomic_rmw addf
 // CHECK: bufferization.to_tensor
 func.func @group_16(%x: tensor<?x64xf32>, %w: tensor<8x64xui2>,

@@ -1,8 +1,9 @@
 /* A stand-in for NVIDIA's libcuda.so.1 on machines without a GPU, for the
  * tests of the runtime's CUDA loader (test_cuda.py): device memory is host
  * memory, modules must be fatbins or PTX, kernels are counted, not run.
- * FAKE_CUDA_FAIL=launch|alloc|init makes that call fail; at exit the counts
- * are written to $FAKE_CUDA_LOG. */
+ * FAKE_CUDA_FAIL=launch|alloc|init|pool makes that call fail (pool: the
+ * default memory pool, so that the runtime falls back to cuMemAlloc); at
+ * exit the counts are written to $FAKE_CUDA_LOG. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,8 @@
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 
-static int launches, allocs, frees, modules, contextSets;
+static int launches, allocs, frees, modules, contextSets, streams;
+static int poolAllocs, poolFrees, liveStreams;
 static unsigned lastGrid[3], lastBlock[3];
 static char moduleKinds[256];
 
@@ -26,8 +28,11 @@ __attribute__((destructor)) static void report(void) {
   FILE *f = fopen(path, "w");
   fprintf(f, "{\"launches\": %d, \"allocs\": %d, \"frees\": %d, \"modules\": %d, "
              "\"module_kinds\": \"%s\", \"context_sets\": %d, "
+             "\"streams\": %d, \"live_streams\": %d, "
+             "\"pool_allocs\": %d, \"pool_frees\": %d, "
              "\"last_grid\": [%u, %u, %u], \"last_block\": [%u, %u, %u]}\n",
-          launches, allocs, frees, modules, moduleKinds, contextSets,
+          launches, allocs, frees, modules, moduleKinds, contextSets, streams,
+          liveStreams, poolAllocs, poolFrees,
           lastGrid[0], lastGrid[1], lastGrid[2], lastBlock[0], lastBlock[1],
           lastBlock[2]);
   fclose(f);
@@ -64,8 +69,16 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
   lastBlock[0] = bx, lastBlock[1] = by, lastBlock[2] = bz;
   return 0;
 }
-CUresult cuStreamCreate(void **s, unsigned flags) { *s = malloc(1); return 0; }
-CUresult cuStreamDestroy_v2(void *s) { free(s); return 0; }
+CUresult cuStreamCreate(void **s, unsigned flags) {
+  ++streams, ++liveStreams;
+  *s = malloc(1);
+  return 0;
+}
+CUresult cuStreamDestroy_v2(void *s) {
+  --liveStreams;
+  free(s);
+  return 0;
+}
 CUresult cuStreamSynchronize(void *s) { return 0; }
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   if (failing("alloc"))
@@ -78,6 +91,25 @@ CUresult cuMemAllocManaged(CUdeviceptr *p, size_t bytes, unsigned flags) {
   return cuMemAlloc_v2(p, bytes);
 }
 CUresult cuMemFree_v2(CUdeviceptr p) { ++frees; free((void *)p); return 0; }
+CUresult cuDeviceGetDefaultMemPool(void **pool, int d) {
+  *pool = (void *)0x2;
+  return failing("pool") ? 801 /* CUDA_ERROR_NOT_SUPPORTED */ : 0;
+}
+CUresult cuMemPoolSetAttribute(void *pool, int attribute, void *value) {
+  return 0;
+}
+CUresult cuMemAllocAsync(CUdeviceptr *p, size_t bytes, void *stream) {
+  if (failing("alloc"))
+    return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
+  ++poolAllocs;
+  *p = (CUdeviceptr)calloc(1, bytes);
+  return 0;
+}
+CUresult cuMemFreeAsync(CUdeviceptr p, void *stream) {
+  ++poolFrees;
+  free((void *)p);
+  return 0;
+}
 CUresult cuMemcpy(CUdeviceptr d, CUdeviceptr s, size_t n) {
   memcpy((void *)d, (void *)s, n);
   return 0;

@@ -54,6 +54,11 @@ typedef struct {
 
 enum { TESSERA_MEMORY_HOST = 0, TESSERA_MEMORY_CUDA = 1 };
 
+/* The alignment tessera_rt_call requires of every device pointer (the GPU
+ * kernels read x and packed weights in 16-byte vectors); cuMemAlloc and the
+ * frameworks' allocators give at least 256. */
+#define TESSERA_CUDA_ALIGNMENT 16
+
 /* The caller's arguments, in order: for each input its pointer, then one
  * int64 per dynamic dimension; then the same for each result (a buffer the
  * result is copied into, with the dimensions the caller expects). Checks
