@@ -57,8 +57,9 @@ constexpr int64_t kStripCodes =
     kWarpSize * kUnitCodes; // codes per warp and strip
 constexpr int64_t kRuns = kUnitCodes / kMpmmRunCodes; // runs per lane and strip
 constexpr int64_t kWarpsPerBlock = 4;
-// Warps to aim for when splitting K: 32 per multiprocessor of a 132-SM
-// H100 / H200 (an A100 has 108).
+// Warps to aim for: 32 per multiprocessor of a 132-SM H100 / H200 (an A100
+// has 108). With one row of x, a warp takes as many row groups (up to 4) as
+// leave at least half of them.
 constexpr int64_t kTargetWarps = 132 * 32;
 
 class WarpKernelBuilder {

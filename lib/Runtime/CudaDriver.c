@@ -1,14 +1,12 @@
-/*===- CudaDriver.c - Tessera runtime: the CUDA driver, opened at run time
--===*\
+/*===- CudaDriver.c - Tessera runtime: the CUDA driver, opened at run time -===*\
 |*                                                                            *|
-|* MLIR's GPU host code (gpu-to-llvm) calls mgpu* functions; upstream ships *|
-|* them in libmlir_cuda_runtime, linked against libcuda. Here they are written
-*|
+|* MLIR's GPU host code (gpu-to-llvm) calls mgpu* functions; upstream ships    *|
+|* them in libmlir_cuda_runtime, linked against libcuda. Here they are written *|
 |* on the driver API opened with dlopen, so that a library compiled for CUDA  *|
 |* builds and loads on a machine without a GPU or driver and says so when     *|
 |* called. The mgpu* functions return nothing: the first failure of a call is *|
 |* kept per thread, the CUDA work after it is skipped, and tessera_rt_call    *|
-|* turns it into TESSERA_CUDA_ERROR. *|
+|* turns it into TESSERA_CUDA_ERROR.                                           *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -198,8 +196,7 @@ static bool check(CUresult r, const char *what) {
   return false;
 }
 
-/*===-- What tessera_rt_call uses
- * ------------------------------------------===*/
+/*===-- What tessera_rt_call uses ------------------------------------------===*/
 
 void tessera_rt_cuda_begin_call(void) { callError[0] = 0; }
 
@@ -228,8 +225,7 @@ void tessera_rt_cuda_free_result(void *pointer) {
     freeBuffer(pointer);
 }
 
-/*===-- Public helpers
- * ------------------------------------------------------===*/
+/*===-- Public helpers ------------------------------------------------------===*/
 
 int32_t tessera_rt_cuda_available(void) {
   tessera_rt_cuda_begin_call();
@@ -266,8 +262,7 @@ int32_t tessera_rt_cuda_memcpy(void *dst, const void *src, size_t bytes) {
   return TESSERA_OK;
 }
 
-/*===-- MLIR's mgpu* ABI
- * ----------------------------------------------------===*/
+/*===-- MLIR's mgpu* ABI ----------------------------------------------------===*/
 /* Modules are loaded by a constructor of the library, before any call: a
  * failure there is remembered in the module handle (NULL) and reported by
  * the launch that needs it. */
