@@ -148,9 +148,14 @@ def TesseraLowerLutToVector
     L bytes of the plane are loaded; their low and high nibbles index the
     run's two 16-entry tables by two byte shuffles (`tessera.shuffle_bytes`,
     `vpshufb`); the two lookups are interleaved and pair-summed into exact
-    i16 accumulators (`tessera.sum_byte_pairs`, `vpmaddubsw` with ones). At
-    the end of a group the planes are combined in i32, converted once and
-    scaled by the table scale, the group scale and the zero-point term.
+    i16 accumulators (`tessera.sum_byte_pairs`, `vpmaddubsw`). Planes share
+    an accumulator, plane i's sums weighted by 2^i relative to the first of
+    its set, as far as a group's sums stay below 2^15 (group 128: planes
+    0-2, then 3-5; the top plane of signed codes alone); the blocks looked
+    up together (4, 2 or 1: one stream of weights each) are as many as
+    their accumulators leave registers for. At the end of a group the sets
+    are combined in i32, converted once and scaled by the table scale, the
+    group scale and the zero-point term.
 
     With `byte-permute` (AVX512-VBMI and AVX512-VNNI) and weights in
     `#tessera.layout<tile = [64, 32], bit_planes>` (K and the group

@@ -497,20 +497,25 @@ def Tessera_ShuffleBytesOp : Tessera_Op<"shuffle_bytes",
 }
 
 def Tessera_SumBytePairsOp : Tessera_Op<"sum_byte_pairs", [Pure]> {
-  let summary = "sums of adjacent signed bytes, as i16";
+  let summary = "weighted sums of adjacent signed bytes, as i16";
   let description = [{
-    `result[l] = sext(x[2l]) + sext(x[2l + 1])`, exact in i16 (the
-    semantics of x86's `vpmaddubsw` with a vector of ones, whose
-    saturation two bytes cannot reach). Lowered by
-    tessera-lower-x86-byte-ops.
+    `result[l] = weight * (sext(x[2l]) + sext(x[2l + 1]))`, exact in i16
+    for a `weight` from 1 (the default, not printed) to 127 (the semantics
+    of x86's `vpmaddubsw` with a vector of `weight` bytes, whose saturation
+    at 2^15 two products of at most 127 * 128 cannot reach). Lowered by
+    tessera-lower-x86-byte-ops. tessera-lower-lut-to-vector weighs the
+    lookups of bit plane i by 2^i this way, so that several planes share
+    an accumulator.
 
     ```mlir
     %s = tessera.sum_byte_pairs %x : vector<32xi8> -> vector<16xi16>
+    %s4 = tessera.sum_byte_pairs %x times 4 : vector<32xi8> -> vector<16xi16>
     ```
   }];
-  let arguments = (ins Tessera_ByteVector:$x);
+  let arguments = (ins Tessera_ByteVector:$x,
+                       DefaultValuedAttr<I64Attr, "1">:$weight);
   let results = (outs VectorOfLengthAndType<[16, 32], [I16]>:$result);
-  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($result)";
+  let assemblyFormat = "$x (`times` $weight^)? attr-dict `:` type($x) `->` type($result)";
   let hasVerifier = 1;
 }
 

@@ -13,13 +13,15 @@
 //             two byte shuffles (tessera.shuffle_bytes: vpshufb) look up L
 //             rows at once; the two results are interleaved and summed in
 //             pairs into i16 lanes (tessera.sum_byte_pairs: vpmaddubsw
-//             with ones; exact, |entry| <= 127)
+//             with the plane's weight within its set, see below; exact,
+//             |entry| <= 127)
 //       -> at the end of a group, the planes are combined in i32 (shifts),
 //          converted, scaled by the table scale, the group scale and the
 //          zero-point term, and added to L f32 accumulators.
 //
-// An i16 accumulator sums 2 * G / 8 entries of at most 127: exact for
-// G <= 1024. The interleave makes accumulator h hold, in its lanes
+// An i16 accumulator sums 2 * G / 8 entries of at most 127 per plane of
+// its set, times the plane's relative weight: exact while that stays
+// below 2^15 (one plane: G <= 1024). The interleave makes accumulator h hold, in its lanes
 // [8q, 8q + 8), the rows 16q + 8h + [0, 8) of the block.
 //
 // With 64-byte permutes and byte dot products (AVX512-VBMI and -VNNI) and
@@ -133,6 +135,36 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         w = -w;
       planeWeight.push_back(w);
       cSum += w / 2.0;
+    }
+    // The shuffle kernel's planes share i16 accumulators: plane i adds its
+    // pair sums times 2^(i - first plane of its set) (tessera.sum_byte_pairs
+    // with a weight), and the combine multiplies a set's accumulator by its
+    // first plane's weight. A lane of a set's accumulator sums, per group,
+    // 2 * G / stepK entries of at most 127 times each plane's relative
+    // weight: a set takes planes while that stays below 2^15 (group 128:
+    // planes 0-2, then 3). The top plane of signed codes (a negative
+    // weight) is a set of its own. Fewer accumulators leave registers for
+    // more blocks, i.e. more concurrent streams of weights.
+    struct PlaneSet {
+      unsigned first, count;
+    };
+    SmallVector<PlaneSet> planeSets;
+    SmallVector<unsigned> setOfPlane;
+    int64_t maxRelativeSum = 32767 / (2 * (group / stepK) * 127);
+    for (unsigned i = 0, relativeSum = 0; i < planeWeight.size(); ++i) {
+      bool alone = planeWeight[i] < 0;
+      if (!planeSets.empty() && !alone && planeWeight[planeSets.back().first] > 0) {
+        int64_t relative = int64_t(1) << planeSets.back().count;
+        if (relativeSum + relative <= maxRelativeSum && relative <= 127) {
+          ++planeSets.back().count;
+          relativeSum += relative;
+          setOfPlane.push_back(planeSets.size() - 1);
+          continue;
+        }
+      }
+      planeSets.push_back({i, 1});
+      relativeSum = 1;
+      setOfPlane.push_back(planeSets.size() - 1);
     }
 
     Type f32 = rewriter.getF32Type(), i8 = rewriter.getI8Type(), i16 = rewriter.getI16Type(),
@@ -466,7 +498,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // returns each block's chunks of f32 results (without init): 8 rows
     // each, or 16 in the permute kernel where the coefficients are read as
     // vectors (an accumulator per chunk; 8-row chunks of four blocks spill).
-    int64_t accPerBlock = permute ? kPermuteAccumulators : 2 * bits;
+    int64_t accPerBlock = permute ? kPermuteAccumulators : 2 * int64_t(planeSets.size());
     // The shuffle kernel's lookups of group gIv for the blocks blockIndex
     // (tiles of `lanes` x 8), one run of 8 codes at a time: returns the
     // loop, whose results are the blocks' accumulators (accPerBlock each:
@@ -482,7 +514,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             Value j0 = arith::MulIOp::create(b, loc, kb, cIndex(b, loc, 2));
             Value j1 = arith::AddIOp::create(b, loc, j0, c1);
             Value t0 = readTable(b, loc, mIv, j0), t1 = readTable(b, loc, mIv, j1);
-            SmallVector<Value> next;
+            SmallVector<Value> next(acc);
             for (int64_t blk = 0; blk < numBlocks; ++blk) {
               // Tile (block, kb): b planes of `lanes` bytes.
               Value tile = arith::AddIOp::create(
@@ -503,9 +535,11 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 Value r1 = ShuffleBytesOp::create(b, loc, t1, hi);
                 for (int64_t h = 0; h < 2; ++h) {
                   Value pairs = vector::ShuffleOp::create(b, loc, r0, r1, interleave[h]);
-                  Value sums = SumBytePairsOp::create(b, loc, accType, pairs);
-                  next.push_back(arith::AddIOp::create(
-                      b, loc, acc[blk * accPerBlock + 2 * i + h], sums));
+                  unsigned set = setOfPlane[i];
+                  Value sums = SumBytePairsOp::create(
+                      b, loc, accType, pairs, int64_t(1) << (i - planeSets[set].first));
+                  Value &a = next[blk * accPerBlock + 2 * set + h];
+                  a = arith::AddIOp::create(b, loc, a, sums);
                 }
               }
             }
@@ -549,12 +583,14 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                   planes = vector::ExtractStridedSliceOp::create(
                       b, loc, runs.getResult(blk * accPerBlock + q), ArrayRef<int64_t>{8 * h},
                       ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
-                for (unsigned i = 0; i < bits && !permute; ++i) {
+                for (auto [set, planeSet] : llvm::enumerate(planeSets)) {
+                  if (permute)
+                    break;
                   Value part = vector::ExtractStridedSliceOp::create(
-                      b, loc, runs.getResult(blk * accPerBlock + 2 * i + h),
+                      b, loc, runs.getResult(blk * accPerBlock + 2 * set + h),
                       ArrayRef<int64_t>{8 * q}, ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
                   Value wide = arith::ExtSIOp::create(b, loc, chunkI32, part);
-                  int32_t w = planeWeight[i];
+                  int32_t w = planeWeight[planeSet.first];
                   Value term =
                       w == 1 ? wide
                              : arith::MulIOp::create(
@@ -626,17 +662,22 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           });
       return SmallVector<Value>(groupBlocks.getResults().take_front(numY));
     };
-    // Blocks looked up together: two streams of weights where the i16
-    // accumulators of two blocks (4 b registers) leave room in the target's
-    // registers, else one. The permute kernel's accumulators take 4
+    // Blocks looked up together, one stream of weights each (one thread
+    // reads a single stream at ~10 GB/s, four at ~16 on a Zen 3): four or
+    // two where the blocks' i16 accumulators (two per plane set) and 6
+    // working registers fit in the target's registers, else one. The
+    // permute kernel's accumulators take 4
     // registers a block: four blocks (four streams) where the step's
     // coefficients are computed ahead (one row of x: 3-bit 4096 x 4096,
     // one thread, 0.39 -> 0.36 ms), else two (with the coefficients
     // gathered in the combine, four spill: 2 bits 0.26 -> 0.36 ms).
     int64_t registers = lanes == 64 ? 32 : 16;
-    int64_t blocksPerStep = permute ? (stepCoefficients ? 4 : 2)
-                            : 4 * int64_t(bits) + 6 <= registers ? 2
-                                                                 : 1;
+    int64_t blocksPerStep = permute ? (stepCoefficients ? 4 : 2) : 1;
+    for (int64_t blocks : {4, 2})
+      if (!permute && blocks * accPerBlock + 6 <= registers) {
+        blocksPerStep = blocks;
+        break;
+      }
 
     // y[mIv, col + ...] += the chunks of the blocks at nTile + col, ...
     auto storeBlocks = [&](OpBuilder &b, Location loc, Value mIv, Value nTile, Value col,
@@ -671,23 +712,30 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             return emitTensorLoop(
                 b, loc, c0, m, b.getIndexAttr(1), yTile,
                 [&](OpBuilder &b, Location loc, Value mIv, Value yTile) {
-                  // Steps of blocksPerStep blocks, then single blocks (a
-                  // column tile is a multiple of `lanes` wide, as N is).
-                  int64_t step = blocksPerStep * lanes;
-                  Value stepsEnd = arith::MulIOp::create(
-                      b, loc, arith::DivUIOp::create(b, loc, columns, cIndex(b, loc, step)),
-                      cIndex(b, loc, step));
-                  yTile = emitTensorLoop(b, loc, c0, stepsEnd, b.getIndexAttr(step), yTile,
-                                         [&](OpBuilder &b, Location loc, Value col, Value yTile) {
-                                           return storeBlocks(b, loc, mIv, nTile, col,
-                                                              blocksPerStep, yTile);
-                                         });
-                  if (blocksPerStep == 1)
-                    return yTile;
-                  return emitTensorLoop(b, loc, stepsEnd, columns, b.getIndexAttr(lanes), yTile,
-                                        [&](OpBuilder &b, Location loc, Value col, Value yTile) {
-                                          return storeBlocks(b, loc, mIv, nTile, col, 1, yTile);
-                                        });
+                  // Steps of blocksPerStep blocks, then of half as many
+                  // for what is left, down to single blocks (a column tile
+                  // is a multiple of `lanes` wide, as N is).
+                  Value begin = c0;
+                  for (int64_t blocks = blocksPerStep; blocks >= 1; blocks /= 2) {
+                    int64_t step = blocks * lanes;
+                    Value end = columns;
+                    if (blocks > 1)
+                      end = arith::AddIOp::create(
+                          b, loc, begin,
+                          arith::MulIOp::create(
+                              b, loc,
+                              arith::DivUIOp::create(b, loc,
+                                                     arith::SubIOp::create(b, loc, columns, begin),
+                                                     cIndex(b, loc, step)),
+                              cIndex(b, loc, step)));
+                    yTile = emitTensorLoop(
+                        b, loc, begin, end, b.getIndexAttr(step), yTile,
+                        [&](OpBuilder &b, Location loc, Value col, Value yTile) {
+                          return storeBlocks(b, loc, mIv, nTile, col, blocks, yTile);
+                        });
+                    begin = end;
+                  }
+                  return yTile;
                 });
           };
           Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, m, c1);

@@ -1,8 +1,8 @@
 //===- LowerX86ByteOps.cpp - Byte shuffles as x86 intrinsics --------------===//
 //
 // tessera.shuffle_bytes -> vpshufb, tessera.sum_byte_pairs -> vpmaddubsw
-// with ones, tessera.permute_bytes -> vpermb, tessera.dot_bytes -> vpdpbusd,
-// as llvm.call_intrinsic on the vector types.
+// with a vector of its weight, tessera.permute_bytes -> vpermb,
+// tessera.dot_bytes -> vpdpbusd, as llvm.call_intrinsic on the vector types.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,15 +58,15 @@ struct TesseraLowerX86ByteOpsPass
         auto pairs = cast<SumBytePairsOp>(op);
         VectorType bytes = pairs.getX().getType();
         bool wide = bytes.getNumElements() == 64;
-        Value ones = arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(1)));
+        Value weights = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(int8_t(pairs.getWeight()))));
         // vpmaddubsw multiplies unsigned bytes of its first operand with
         // signed bytes of its second and adds adjacent products.
         result = LLVM::CallIntrinsicOp::create(
                      b, loc, pairs.getType(),
                      b.getStringAttr(wide ? "llvm.x86.avx512.pmaddubs.w.512"
                                           : "llvm.x86.avx2.pmadd.ub.sw"),
-                     ValueRange{ones, pairs.getX()})
+                     ValueRange{weights, pairs.getX()})
                      .getResult(0);
       }
       op->getResult(0).replaceAllUsesWith(result);

@@ -431,5 +431,7 @@ LogicalResult SumBytePairsOp::verify() {
   if (getResult().getType().getNumElements() * 2 != getX().getType().getNumElements())
     return emitOpError("expects half as many i16 sums as bytes, got ")
            << getResult().getType() << " for " << getX().getType();
+  if (getWeight() < 1 || getWeight() > 127)
+    return emitOpError("expects a weight from 1 to 127, got ") << getWeight();
   return success();
 }

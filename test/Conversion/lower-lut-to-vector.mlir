@@ -7,18 +7,20 @@
 // BAD: tessera-lower-lut-to-vector: lanes must be 0, 32 or 64, got 16
 
 // 2-bit weights in tiles of 32 x 8 bit planes: column tiles of 256 rows in
-// an scf.forall; rows of x; two blocks of 32 rows at a time (two streams);
-// groups; runs of 8 weights. Per run: two tables broadcast to every
-// 16-byte lane; per block and plane one 32-byte load, its nibbles as
+// an scf.forall; rows of x; four blocks of 32 rows at a time (four
+// streams); groups; runs of 8 weights. Per run: two tables broadcast to
+// every 16-byte lane; per block and plane one 32-byte load, its nibbles as
 // indices of two byte shuffles, interleaved and summed in pairs into i16.
+// Groups of 32 let both planes share a block's two accumulators (the
+// second plane's sums weighted by 2), so the combine has no multiply.
 // AVX2-LABEL: func @two_bits
 // AVX2-NOT: tessera.lut_accumulate
 // AVX2-NOT: tessera.lut_combine
 // AVX2: scf.forall (%[[TILE:.*]]) = (0) to (512) step (256) shared_outs
 // AVX2: scf.for {{.*}} -> (tensor<?x256xf32>)
-// AVX2: scf.for {{.*}} step %c64 {{.*}} -> (tensor<?x256xf32>)
-// AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
-// AVX2: scf.for {{.*}} -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>)
+// AVX2: scf.for {{.*}} step %c128 {{.*}} -> (tensor<?x256xf32>)
+// AVX2: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// AVX2: scf.for {{.*}} iter_args(%[[A0:[^ ]*]] = %{{[^,]*}}, %[[A1:[^ ]*]] = {{.*}} -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>)
 // AVX2: %[[T0:.*]] = vector.transfer_read %{{.*}} : tensor<?x16x16xi8>, vector<16xi8>
 // AVX2: %[[B0:.*]] = vector.shuffle %[[T0]], %[[T0]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
 // AVX2: %[[W:.*]] = vector.transfer_read %arg1[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<8192xi8>, vector<32xi8>
@@ -28,12 +30,18 @@
 // AVX2: %[[R1:.*]] = tessera.shuffle_bytes %{{.*}}, %[[HI]] : vector<32xi8>
 // AVX2: %[[P:.*]] = vector.shuffle %[[R0]], %[[R1]] [0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39, 16, 48,
 // AVX2: %[[S:.*]] = tessera.sum_byte_pairs %[[P]] : vector<32xi8> -> vector<16xi16>
-// AVX2: arith.addi %{{.*}}, %[[S]] : vector<16xi16>
-// AVX2-COUNT-3: tessera.sum_byte_pairs
-// Per group: planes combined in i32 (the second plane times 2), scaled.
+// AVX2: %[[L0:.*]] = arith.addi %[[A0]], %[[S]] : vector<16xi16>
+// AVX2: %[[L1:.*]] = arith.addi %[[A1]], %{{.*}} : vector<16xi16>
+// AVX2: %[[S2:.*]] = tessera.sum_byte_pairs %{{.*}} times 2 : vector<32xi8> -> vector<16xi16>
+// AVX2: arith.addi %[[L0]], %[[S2]] : vector<16xi16>
+// AVX2: %[[S3:.*]] = tessera.sum_byte_pairs %{{.*}} times 2 : vector<32xi8> -> vector<16xi16>
+// AVX2: arith.addi %[[L1]], %[[S3]] : vector<16xi16>
+// AVX2-COUNT-12: tessera.sum_byte_pairs
+// Per group: the accumulators widened to i32, converted, scaled.
+// AVX2-NOT: arith.muli %{{.*}} : vector<8xi32>
 // AVX2: vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [8], strides = [1]} : vector<16xi16> to vector<8xi16>
 // AVX2: arith.extsi %{{.*}} : vector<8xi16> to vector<8xi32>
-// AVX2: arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
+// AVX2-NOT: arith.muli %{{.*}} : vector<8xi32>
 // AVX2: arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
 // AVX2: vector.fma
 // AVX2: scf.forall.in_parallel
@@ -181,4 +189,32 @@ func.func @codebook(%x: tensor<1x64xf32>, %wb: tensor<4096xi8>, %s: tensor<128x1
   %acc = tessera.lut_accumulate %t, %w group_size 64 : tensor<1x64x16xi8>, tensor<128x64xui4> -> tensor<1x1x128x1xi32>
   %y = tessera.lut_combine %acc, %ts, %sums : tensor<1x1x128x1xi32>, tensor<1x1xf32>, tensor<1x1xf32> scales %s : tensor<128x1xf32> code_type ui4 direct outs %init : tensor<1x128xf32>
   return %y : tensor<1x128xf32>
+}
+
+// -----
+
+// Groups of 128 (16 runs): a lane of an i16 accumulator may sum planes of
+// relative weights up to 8 in all (16 * 2 * 127 * 8 < 2^15), so 4-bit
+// codes take two plane sets, planes 0-2 (weights 1, 2, 4) and plane 3:
+// four accumulators a block, two blocks a step; the combine multiplies
+// the second set by its first plane's weight, 8.
+// AVX2-LABEL: func @plane_sets
+// AVX2: scf.for {{.*}} step %c64 {{.*}} -> (tensor<?x256xf32>)
+// AVX2: scf.for {{.*}} -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>)
+// AVX2: tessera.sum_byte_pairs %{{.*}} : vector<32xi8> -> vector<16xi16>
+// AVX2: tessera.sum_byte_pairs %{{.*}} : vector<32xi8> -> vector<16xi16>
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 2 :
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 2 :
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 4 :
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 4 :
+// AVX2: tessera.sum_byte_pairs %{{.*}} : vector<32xi8> -> vector<16xi16>
+// AVX2: tessera.sum_byte_pairs %{{.*}} : vector<32xi8> -> vector<16xi16>
+// AVX2-NOT: times 8
+// AVX2: arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
+func.func @plane_sets(%x: tensor<?x256xf32>, %wb: tensor<32768xi8>, %s: tensor<256x2xf32>, %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [32, 8], bit_planes> : tensor<32768xi8> -> tensor<256x256xui4>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 128 : tensor<?x256xf32> -> tensor<?x64x16xi8>, tensor<?x2xf32>, tensor<?x2xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 128 : tensor<?x64x16xi8>, tensor<256x256xui4> -> tensor<4x?x256x2xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<4x?x256x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %s : tensor<256x2xf32> code_type ui4 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
 }

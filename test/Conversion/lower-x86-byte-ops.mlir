@@ -6,17 +6,24 @@
 // CHECK: %[[S:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[ONES]], %[[R]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.pshuf.b.512"(%arg2, %arg3) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"({{.*}}) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
+// A weight w: vpmaddubsw with bytes w.
+// CHECK: %[[FOURS:.*]] = arith.constant dense<4> : vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"(%[[FOURS]], %[[R]]) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+// CHECK: %[[W127:.*]] = arith.constant dense<127> : vector<64xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"(%[[W127]], %{{.*}}) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
 // CHECK-NOT: tessera.
 // CHECK-LABEL: func @permute_and_dot
 // CHECK: %[[P:.*]] = llvm.call_intrinsic "llvm.x86.avx512.permvar.qi.512"(%arg0, %arg1) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
 // CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%arg2, %arg3, %[[P]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
 // CHECK-NOT: tessera.
-func.func @byte_ops(%t: vector<32xi8>, %i: vector<32xi8>, %t64: vector<64xi8>, %i64: vector<64xi8>) -> (vector<16xi16>, vector<32xi16>) {
+func.func @byte_ops(%t: vector<32xi8>, %i: vector<32xi8>, %t64: vector<64xi8>, %i64: vector<64xi8>) -> (vector<16xi16>, vector<32xi16>, vector<16xi16>, vector<32xi16>) {
   %r = tessera.shuffle_bytes %t, %i : vector<32xi8>
   %s = tessera.sum_byte_pairs %r : vector<32xi8> -> vector<16xi16>
   %r64 = tessera.shuffle_bytes %t64, %i64 : vector<64xi8>
   %s64 = tessera.sum_byte_pairs %r64 : vector<64xi8> -> vector<32xi16>
-  return %s, %s64 : vector<16xi16>, vector<32xi16>
+  %w = tessera.sum_byte_pairs %r times 4 : vector<32xi8> -> vector<16xi16>
+  %w64 = tessera.sum_byte_pairs %r64 times 127 : vector<64xi8> -> vector<32xi16>
+  return %s, %s64, %w, %w64 : vector<16xi16>, vector<32xi16>, vector<16xi16>, vector<32xi16>
 }
 
 func.func @permute_and_dot(%t: vector<64xi8>, %i: vector<64xi8>, %acc: vector<16xi32>, %w: vector<64xi8>) -> vector<16xi32> {

@@ -456,6 +456,22 @@ func.func @sum_byte_pairs_count(%x: vector<32xi8>) {
 
 // -----
 
+func.func @sum_byte_pairs_weight(%x: vector<32xi8>) {
+  // expected-error @+1 {{expects a weight from 1 to 127, got 128}}
+  %s = tessera.sum_byte_pairs %x times 128 : vector<32xi8> -> vector<16xi16>
+  return
+}
+
+// -----
+
+func.func @sum_byte_pairs_zero_weight(%x: vector<32xi8>) {
+  // expected-error @+1 {{expects a weight from 1 to 127, got 0}}
+  %s = tessera.sum_byte_pairs %x times 0 : vector<32xi8> -> vector<16xi16>
+  return
+}
+
+// -----
+
 func.func @shuffle_bytes_width(%x: vector<16xi8>) {
   // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 32/64}}
   %s = tessera.shuffle_bytes %x, %x : vector<16xi8>

@@ -160,6 +160,33 @@ def test_lut_groups_not_a_multiple_of_32(bits, signed, zero_mode):
         assert "tile = [64, 8], bit_planes" in f.inputs[1]["layout"]
 
 
+@pytest.mark.parametrize("signed", [False, True], ids=["u8", "s8"])
+@pytest.mark.parametrize("group", [32, 64, 128, 256, 1024])
+def test_lut_accumulators_at_their_limit(group, signed):
+    # The shuffle kernel's bit planes share i16 accumulators, as many per
+    # accumulator as its group allows (docs/lut.md). With every activation
+    # equal, a run's table entries are +-127 exactly; codes with every bit
+    # set look up +127 in every plane and codes 0 -127 (unsigned), so each
+    # accumulator reaches the largest sum its group permits: one plane too
+    # many would wrap an i16 and miss the reference by far. 8 bits fill
+    # every plane set; N = 64 takes the vector kernel on an AVX2 host;
+    # K = 8 groups: the one-row path computes its coefficients ahead.
+    n, k, bits = 64, 8 * group, 8
+    f = ts.compile(mpmm_module(n, k, bits, signed, "none", group, "f32", None), strategy="lut")
+    codes = np.empty((n, k), dtype=np.int64)
+    codes[0::2] = -1 if signed else 255
+    codes[1::2] = 0
+    if signed:
+        codes[1::4] = -128  # the top plane +127, the others -127
+    scales = np.ones((n, k // group), dtype=np.float32)
+    for m, value in ((1, 0.5), (3, 1.25)):
+        x = np.full((m, k), value, dtype=np.float32)
+        want = reference.mpmm(x, codes, scales, group)
+        err = np.abs(f(x, reference.pack(codes, bits), scales).astype(np.float64) - want)
+        bound = reference.lut_error_bound(x, codes, scales, group, bits)
+        assert (err <= bound).all(), f"M={m}: worst error {err.max():.3g}"
+
+
 def test_lut_int8_tables_are_quantized():
     # Int8 tables differ from exact ones (so the test above does not pass
     # by computing exactly), but stay within the derived bound.
