@@ -150,12 +150,16 @@ def TesseraLowerLutToVector
     `vpshufb`); the two lookups are interleaved and pair-summed into exact
     i16 accumulators (`tessera.sum_byte_pairs`, `vpmaddubsw`). Planes share
     an accumulator, plane i's sums weighted by 2^i relative to the first of
-    its set, as far as a group's sums stay below 2^15 (group 128: planes
-    0-2, then 3-5; the top plane of signed codes alone); the blocks looked
-    up together (4, 2 or 1: one stream of weights each) are as many as
-    their accumulators leave registers for. At the end of a group the sets
-    are combined in i32, converted once and scaled by the table scale, the
-    group scale and the zero-point term.
+    its set, as far as the sums stay below 2^15 (group 128: planes 0-2,
+    then 3-5); the top plane of signed codes is looked up with complemented
+    nibbles, which negates its entries, so its weight is positive too. The
+    blocks looked up together (4, 2 or 1: one stream of weights each) are
+    as many as their accumulators leave registers for; with one row of x,
+    a group's runs are summed in periods of a half or a quarter of them
+    (widened into i32 after each) where fewer, larger sets let more blocks
+    go together. At the end of a group the sets are combined in i32,
+    converted once and scaled by the table scale, the group scale and the
+    zero-point term.
 
     With `byte-permute` (AVX512-VBMI and AVX512-VNNI) and weights in
     `#tessera.layout<tile = [64, 32], bit_planes>` (K and the group

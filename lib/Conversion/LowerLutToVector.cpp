@@ -124,48 +124,42 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // two 4-bit codes), and the factor of the table scale.
     int64_t stepK = direct ? 2 : 8;
     float tableFactor = direct ? 1.0f : 0.5f;
-    // Plane weights (integers) and C = sum_i w_i / 2 (direct: 1 and 0).
-    SmallVector<int32_t> planeWeight;
+    // C = sum_i w_i / 2 over the plane weights w_i = 2^i (the top plane of
+    // signed codes: -2^(b-1)); direct: 0.
     double cSum = 0;
-    if (direct)
-      planeWeight.push_back(1);
-    for (unsigned i = 0; i < bits && !direct; ++i) {
-      int32_t w = int32_t(1) << i;
-      if (signedCodes && i + 1 == bits)
-        w = -w;
-      planeWeight.push_back(w);
-      cSum += w / 2.0;
-    }
+    for (unsigned i = 0; i < bits && !direct; ++i)
+      cSum += (signedCodes && i + 1 == bits ? -0.5 : 0.5) * double(int64_t(1) << i);
     // The shuffle kernel's planes share i16 accumulators: plane i adds its
     // pair sums times 2^(i - first plane of its set) (tessera.sum_byte_pairs
-    // with a weight), and the combine multiplies a set's accumulator by its
-    // first plane's weight. A lane of a set's accumulator sums, per group,
-    // 2 * G / stepK entries of at most 127 times each plane's relative
-    // weight: a set takes planes while that stays below 2^15 (group 128:
-    // planes 0-2, then 3). The top plane of signed codes (a negative
-    // weight) is a set of its own. Fewer accumulators leave registers for
-    // more blocks, i.e. more concurrent streams of weights.
-    struct PlaneSet {
-      unsigned first, count;
+    // with a weight) and the combine multiplies a set's accumulator by
+    // 2^(first plane); the top plane of signed codes (weight -2^(b-1)) is
+    // looked up with complemented nibbles (T[15 - p] = -T[p] exactly) and
+    // so weighs +2^(b-1) like the others. A lane of a set's accumulator
+    // sums, per period of `period` runs, 2 * period entries of at most 127
+    // times each plane's relative weight: a set takes planes while that
+    // stays below 2^15. The period is the group's runs, or half or a
+    // quarter of them (not below 8 runs), whichever lets the most blocks be
+    // looked up together (their accumulators, two per set, and 6 working
+    // registers in the target's registers; more blocks are more concurrent
+    // streams of weights), the longest on a tie; each period's sums are
+    // widened into i32 (4-bit codes, groups of 128: periods of 8 runs, one
+    // set of 4 planes, 4 blocks instead of 2 sets and 2 blocks).
+    int64_t registers = lanes == 64 ? 32 : 16;
+    int64_t runsPerGroup = group / stepK;
+    int64_t numPlanes = direct ? 1 : bits;
+    auto planesPerSetFor = [&](int64_t period) {
+      int64_t maxRelativeSum = 32767 / (2 * period * 127);
+      int64_t planes = 1;
+      while (planes < 7 && (int64_t(2) << planes) - 1 <= maxRelativeSum)
+        ++planes;
+      return planes;
     };
-    SmallVector<PlaneSet> planeSets;
-    SmallVector<unsigned> setOfPlane;
-    int64_t maxRelativeSum = 32767 / (2 * (group / stepK) * 127);
-    for (unsigned i = 0, relativeSum = 0; i < planeWeight.size(); ++i) {
-      bool alone = planeWeight[i] < 0;
-      if (!planeSets.empty() && !alone && planeWeight[planeSets.back().first] > 0) {
-        int64_t relative = int64_t(1) << planeSets.back().count;
-        if (relativeSum + relative <= maxRelativeSum && relative <= 127) {
-          ++planeSets.back().count;
-          relativeSum += relative;
-          setOfPlane.push_back(planeSets.size() - 1);
-          continue;
-        }
-      }
-      planeSets.push_back({i, 1});
-      relativeSum = 1;
-      setOfPlane.push_back(planeSets.size() - 1);
-    }
+    auto blocksFor = [&](int64_t accumulators) -> int64_t {
+      for (int64_t blocks : {4, 2})
+        if (blocks * accumulators + 6 <= registers)
+          return blocks;
+      return 1;
+    };
 
     Type f32 = rewriter.getF32Type(), i8 = rewriter.getI8Type(), i16 = rewriter.getI16Type(),
          i32 = rewriter.getI32Type();
@@ -181,12 +175,34 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     };
     Value nibbleMask = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(15));
     Value four = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(4));
+    Value allOnes = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(-1));
     // One row of x: whether the coefficients of a step's rows are computed
     // per 8 groups ahead of their lookups (else gathered in the combine).
     bool stepCoefficients = bits >= kMinBitsForStepCoefficients && numGroups % kChunk == 0;
     // The permute kernel: i32 accumulators of 16 rows, 4 per block.
     auto rowsI32 = VectorType::get({16}, i32);
     constexpr int64_t kPermuteAccumulators = 4;
+    // Set by `configure` for the kernel being emitted (shorter periods
+    // only for one row of x: with more rows, where the weights are read
+    // once per row from the caches, widening twice per group cost more than
+    // the streams gained, 4 bits at M = 16: 5.65 -> 5.8 ms).
+    int64_t period, planesPerSet, numSets, accPerBlock, blocksPerStep;
+    auto configure = [&](bool oneRow) {
+      period = runsPerGroup;
+      planesPerSet = planesPerSetFor(period);
+      auto blocksOf = [&](int64_t perSet) {
+        return blocksFor(2 * llvm::divideCeil(numPlanes, perSet));
+      };
+      for (int64_t p = runsPerGroup / 2;
+           oneRow && !direct && p >= 8 && runsPerGroup % p == 0; p /= 2)
+        if (blocksOf(planesPerSetFor(p)) > blocksOf(planesPerSet)) {
+          period = p;
+          planesPerSet = planesPerSetFor(p);
+        }
+      numSets = llvm::divideCeil(numPlanes, planesPerSet);
+      accPerBlock = permute ? kPermuteAccumulators : 2 * numSets;
+      blocksPerStep = permute ? (stepCoefficients ? 4 : 2) : blocksFor(accPerBlock);
+    };
     Value zeroAcc = permute ? splat(rewriter, loc, rowsI32, rewriter.getI32IntegerAttr(0))
                             : splat(rewriter, loc, accType, rewriter.getI16IntegerAttr(0));
     Value zeroChunk = splat(rewriter, loc, chunkF32, rewriter.getF32FloatAttr(0));
@@ -498,16 +514,14 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // returns each block's chunks of f32 results (without init): 8 rows
     // each, or 16 in the permute kernel where the coefficients are read as
     // vectors (an accumulator per chunk; 8-row chunks of four blocks spill).
-    int64_t accPerBlock = permute ? kPermuteAccumulators : 2 * int64_t(planeSets.size());
     // The shuffle kernel's lookups of group gIv for the blocks blockIndex
     // (tiles of `lanes` x 8), one run of 8 codes at a time: returns the
     // loop, whose results are the blocks' accumulators (accPerBlock each:
     // two per plane, see the interleave above).
-    auto shuffleSteps = [&](OpBuilder &b, Location loc, Value mIv, Value gIv,
+    auto shuffleSteps = [&](OpBuilder &b, Location loc, Value mIv, Value kbBegin,
                             ArrayRef<Value> blockIndex, ArrayRef<Value> accInit) {
       int64_t numBlocks = blockIndex.size();
-      Value kbBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / stepK));
-      Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, group / stepK));
+      Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, period));
       return scf::ForOp::create(
           b, loc, kbBegin, kbEnd, c1, accInit,
           [&](OpBuilder &b, Location loc, Value kb, ValueRange acc) {
@@ -529,15 +543,18 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
                                                          ValueRange{offset}, padI8,
                                                          ArrayRef<bool>(inBounds));
+                // The top plane of signed codes: complemented nibbles.
+                if (signedCodes && !direct && i + 1 == bits)
+                  w = arith::XOrIOp::create(b, loc, w, allOnes);
                 Value lo = arith::AndIOp::create(b, loc, w, nibbleMask);
                 Value hi = arith::ShRUIOp::create(b, loc, w, four);
                 Value r0 = ShuffleBytesOp::create(b, loc, t0, lo);
                 Value r1 = ShuffleBytesOp::create(b, loc, t1, hi);
                 for (int64_t h = 0; h < 2; ++h) {
                   Value pairs = vector::ShuffleOp::create(b, loc, r0, r1, interleave[h]);
-                  unsigned set = setOfPlane[i];
-                  Value sums = SumBytePairsOp::create(
-                      b, loc, accType, pairs, int64_t(1) << (i - planeSets[set].first));
+                  int64_t set = i / planesPerSet;
+                  Value sums = SumBytePairsOp::create(b, loc, accType, pairs,
+                                                      int64_t(1) << (i % planesPerSet));
                   Value &a = next[blk * accPerBlock + 2 * set + h];
                   a = arith::AddIOp::create(b, loc, a, sums);
                 }
@@ -562,8 +579,51 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       auto groupBody = [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc,
                            Value coefficients, Value g0, Value n0) {
             SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
-            auto runs = permute ? permuteSteps(b, loc, mIv, gIv, blockIndex, accInit)
-                                : shuffleSteps(b, loc, mIv, gIv, blockIndex, accInit);
+            // The shuffle kernel's planes of chunk c of block blk: its sets'
+            // i16 sums (results of `runs`) widened, times 2^(first plane).
+            auto setSums = [&](OpBuilder &b, Location loc, ValueRange runs, int64_t blk,
+                               int64_t c) {
+              int64_t q = c / 2, h = c % 2;
+              Value planes;
+              for (int64_t set = 0; set < numSets; ++set) {
+                Value part = vector::ExtractStridedSliceOp::create(
+                    b, loc, runs[blk * accPerBlock + 2 * set + h], ArrayRef<int64_t>{8 * q},
+                    ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
+                Value term = arith::ExtSIOp::create(b, loc, chunkI32, part);
+                if (set)
+                  term = arith::ShLIOp::create(
+                      b, loc, term,
+                      splat(b, loc, chunkI32, b.getI32IntegerAttr(int32_t(set * planesPerSet))));
+                planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
+              }
+              return planes;
+            };
+            Value runsBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, runsPerGroup));
+            SmallVector<Value> runs, periodPlanes;
+            if (permute) {
+              runs = permuteSteps(b, loc, mIv, gIv, blockIndex, accInit).getResults();
+            } else if (period == runsPerGroup) {
+              runs = shuffleSteps(b, loc, mIv, runsBegin, blockIndex, accInit).getResults();
+            } else {
+              // Periods of `period` runs, each's planes added in i32.
+              SmallVector<Value> zeros(numBlocks * (lanes / kChunk),
+                                       splat(b, loc, chunkI32, b.getI32IntegerAttr(0)));
+              auto periods = scf::ForOp::create(
+                  b, loc, c0, cIndex(b, loc, runsPerGroup), cIndex(b, loc, period), zeros,
+                  [&](OpBuilder &b, Location loc, Value p, ValueRange partial) {
+                    auto steps =
+                        shuffleSteps(b, loc, mIv, arith::AddIOp::create(b, loc, runsBegin, p),
+                                     blockIndex, accInit);
+                    SmallVector<Value> next;
+                    for (int64_t blk = 0; blk < numBlocks; ++blk)
+                      for (int64_t c = 0; c < lanes / kChunk; ++c)
+                        next.push_back(arith::AddIOp::create(
+                            b, loc, partial[next.size()],
+                            setSums(b, loc, steps.getResults(), blk, c)));
+                    scf::YieldOp::create(b, loc, next);
+                  });
+              periodPlanes = periods.getResults();
+            }
             // Combine the group: per chunk of rows, y += S * ts/2 * planes
             // + B * sum with the tile's coefficients (see below).
             Value ts = tensor::ExtractOp::create(b, loc, op.getTableScales(), ValueRange{mIv, gIv});
@@ -578,25 +638,15 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 int64_t q = c / 2, h = c % 2;
                 Value planes;
                 if (permute && width == 16)
-                  planes = runs.getResult(blk * accPerBlock + c);
+                  planes = runs[blk * accPerBlock + c];
                 else if (permute)
                   planes = vector::ExtractStridedSliceOp::create(
-                      b, loc, runs.getResult(blk * accPerBlock + q), ArrayRef<int64_t>{8 * h},
+                      b, loc, runs[blk * accPerBlock + q], ArrayRef<int64_t>{8 * h},
                       ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
-                for (auto [set, planeSet] : llvm::enumerate(planeSets)) {
-                  if (permute)
-                    break;
-                  Value part = vector::ExtractStridedSliceOp::create(
-                      b, loc, runs.getResult(blk * accPerBlock + 2 * set + h),
-                      ArrayRef<int64_t>{8 * q}, ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
-                  Value wide = arith::ExtSIOp::create(b, loc, chunkI32, part);
-                  int32_t w = planeWeight[planeSet.first];
-                  Value term =
-                      w == 1 ? wide
-                             : arith::MulIOp::create(
-                                   b, loc, wide, splat(b, loc, chunkI32, b.getI32IntegerAttr(w)));
-                  planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
-                }
+                else if (!periodPlanes.empty())
+                  planes = periodPlanes[blk * chunks + c];
+                else
+                  planes = setSums(b, loc, runs, blk, c);
                 Value n = arith::AddIOp::create(b, loc, nBlocks[blk], cIndex(b, loc, width * c));
                 Value coefS, coefB;
                 if (coefficients) {
@@ -671,13 +721,6 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // coefficients are computed ahead (one row of x: 3-bit 4096 x 4096,
     // one thread, 0.39 -> 0.36 ms), else two (with the coefficients
     // gathered in the combine, four spill: 2 bits 0.26 -> 0.36 ms).
-    int64_t registers = lanes == 64 ? 32 : 16;
-    int64_t blocksPerStep = permute ? (stepCoefficients ? 4 : 2) : 1;
-    for (int64_t blocks : {4, 2})
-      if (!permute && blocks * accPerBlock + 6 <= registers) {
-        blocksPerStep = blocks;
-        break;
-      }
 
     // y[mIv, col + ...] += the chunks of the blocks at nTile + col, ...
     auto storeBlocks = [&](OpBuilder &b, Location loc, Value mIv, Value nTile, Value col,
@@ -743,10 +786,12 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                      b, loc, single,
                      [&](OpBuilder &b, Location loc) {
                        tileCoefficients = Value();
+                       configure(/*oneRow=*/true);
                        scf::YieldOp::create(b, loc, rowsLoop(b, loc, yTile));
                      },
                      [&](OpBuilder &b, Location loc) {
                        emitTileCoefficients(b, loc, columns);
+                       configure(/*oneRow=*/false);
                        scf::YieldOp::create(b, loc, rowsLoop(b, loc, yTile));
                      })
               .getResult(0);

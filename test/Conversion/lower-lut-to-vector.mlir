@@ -196,9 +196,21 @@ func.func @codebook(%x: tensor<1x64xf32>, %wb: tensor<4096xi8>, %s: tensor<128x1
 // Groups of 128 (16 runs): a lane of an i16 accumulator may sum planes of
 // relative weights up to 8 in all (16 * 2 * 127 * 8 < 2^15), so 4-bit
 // codes take two plane sets, planes 0-2 (weights 1, 2, 4) and plane 3:
-// four accumulators a block, two blocks a step; the combine multiplies
-// the second set by its first plane's weight, 8.
+// four accumulators a block, two blocks a step, and the combine shifts the
+// second set left by 3. One row of x (the scf.if's first branch) instead
+// sums periods of 8 runs (relative weights up to 16: one set of 4 planes,
+// two accumulators a block, four blocks a step), each period's sums
+// widened to i32 before the next.
 // AVX2-LABEL: func @plane_sets
+// AVX2: scf.if
+// AVX2: scf.for {{.*}} step %c128 {{.*}} -> (tensor<?x256xf32>)
+// AVX2: scf.for %{{.*}} = %c0 to %c16 step %c8 iter_args({{.*}}) -> (vector<8xi32>,
+// AVX2: scf.for {{.*}} -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>)
+// AVX2: tessera.sum_byte_pairs %{{.*}} : vector<32xi8> -> vector<16xi16>
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 2 :
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 4 :
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 8 :
+// AVX2: } else {
 // AVX2: scf.for {{.*}} step %c64 {{.*}} -> (tensor<?x256xf32>)
 // AVX2: scf.for {{.*}} -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>)
 // AVX2: tessera.sum_byte_pairs %{{.*}} : vector<32xi8> -> vector<16xi16>
@@ -210,11 +222,35 @@ func.func @codebook(%x: tensor<1x64xf32>, %wb: tensor<4096xi8>, %s: tensor<128x1
 // AVX2: tessera.sum_byte_pairs %{{.*}} : vector<32xi8> -> vector<16xi16>
 // AVX2: tessera.sum_byte_pairs %{{.*}} : vector<32xi8> -> vector<16xi16>
 // AVX2-NOT: times 8
-// AVX2: arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
+// AVX2: arith.shli %{{.*}}, %{{.*}} : vector<8xi32>
 func.func @plane_sets(%x: tensor<?x256xf32>, %wb: tensor<32768xi8>, %s: tensor<256x2xf32>, %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
   %w = tessera.unpack %wb layout <tile = [32, 8], bit_planes> : tensor<32768xi8> -> tensor<256x256xui4>
   %t, %ts, %sums = tessera.lut_tables %x group_size 128 : tensor<?x256xf32> -> tensor<?x64x16xi8>, tensor<?x2xf32>, tensor<?x2xf32>
   %acc = tessera.lut_accumulate %t, %w group_size 128 : tensor<?x64x16xi8>, tensor<256x256xui4> -> tensor<4x?x256x2xi32>
   %y = tessera.lut_combine %acc, %ts, %sums : tensor<4x?x256x2xi32>, tensor<?x2xf32>, tensor<?x2xf32> scales %s : tensor<256x2xf32> code_type ui4 outs %init : tensor<?x256xf32>
   return %y : tensor<?x256xf32>
+}
+
+// -----
+
+// Signed 3-bit codes: the top plane (weight -4) is looked up with
+// complemented nibbles (the weight bytes XORed with all ones), which
+// negates its entries, so it joins planes 0-1 in one set with weight +4.
+// AVX2-LABEL: func @signed_top_plane
+// AVX2: %[[ONES:.*]] = arith.constant dense<-1> : vector<32xi8>
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 2 :
+// AVX2: %[[W:.*]] = vector.transfer_read
+// AVX2: %[[C:.*]] = arith.xori %[[W]], %[[ONES]] : vector<32xi8>
+// AVX2: arith.andi %[[C]]
+// AVX2: arith.shrui %[[C]]
+// AVX2: tessera.sum_byte_pairs %{{.*}} times 4 :
+// AVX2-NOT: arith.muli %{{.*}} : vector<8xi32>
+// AVX2-NOT: arith.shli %{{.*}} : vector<8xi32>
+// AVX2: return
+func.func @signed_top_plane(%x: tensor<1x256xf32>, %wb: tensor<12288xi8>, %s: tensor<128x2xf32>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
+  %w = tessera.unpack %wb layout <tile = [32, 8], bit_planes> : tensor<12288xi8> -> tensor<128x256xsi3>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 128 : tensor<1x256xf32> -> tensor<1x64x16xi8>, tensor<1x2xf32>, tensor<1x2xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 128 : tensor<1x64x16xi8>, tensor<128x256xsi3> -> tensor<3x1x128x2xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<3x1x128x2xi32>, tensor<1x2xf32>, tensor<1x2xf32> scales %s : tensor<128x2xf32> code_type si3 outs %init : tensor<1x128xf32>
+  return %y : tensor<1x128xf32>
 }
