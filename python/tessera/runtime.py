@@ -378,18 +378,30 @@ def _library_invoker(lib, prefix, signature):
     loaded library."""
     entry = signature["name"]
     fn, last_error = _entry_point(lib, prefix, entry)
+    # Worked out once, not per call (a call of a small function costs its
+    # Python more than its C): each argument's dynamic dimensions, the
+    # results' dtypes, and the C types, so that plain ints go to ctypes.
+    dynamic = lambda spec: [d for d, s in enumerate(spec["shape"]) if s is None]
+    input_dims = [dynamic(spec) for spec in signature["inputs"]]
+    results = [(np.dtype(_NUMPY[spec["dtype"]]), dynamic(spec)) for spec in signature["results"]]
+    argtypes = []
+    for dims in input_dims + [dims for _, dims in results]:
+        argtypes += [ctypes.c_void_p] + [ctypes.c_int64] * len(dims)
+    fn.argtypes = argtypes
 
     def invoke(arrays, sizes):
         args = []
-        for spec, a in zip(signature["inputs"], arrays):
-            args.append(ctypes.c_void_p(a.ctypes.data))
-            args += [ctypes.c_int64(a.shape[d]) for d, s in enumerate(spec["shape"]) if s is None]
+        for a, dims in zip(arrays, input_dims):
+            args.append(a.ctypes.data)
+            for d in dims:
+                args.append(a.shape[d])
         outs = []
-        for spec, shape in zip(signature["results"], _output_shapes(entry, signature, sizes)):
-            out = np.empty(shape, dtype=_NUMPY[spec["dtype"]])
+        for (dtype, dims), shape in zip(results, _output_shapes(entry, signature, sizes)):
+            out = np.empty(shape, dtype=dtype)
             outs.append(out)
-            args.append(ctypes.c_void_p(out.ctypes.data if out.size else 0))
-            args += [ctypes.c_int64(shape[d]) for d, s in enumerate(spec["shape"]) if s is None]
+            args.append(out.ctypes.data if out.size else None)
+            for d in dims:
+                args.append(shape[d])
         if fn(*args) != 0:
             raise ValueError(last_error().decode())
         return outs
