@@ -21,8 +21,8 @@
 //
 // An i16 accumulator sums 2 * G / 8 entries of at most 127 per plane of
 // its set, times the plane's relative weight: exact while that stays
-// below 2^15 (one plane: G <= 1024). The interleave makes accumulator h hold, in its lanes
-// [8q, 8q + 8), the rows 16q + 8h + [0, 8) of the block.
+// below 2^15 (one plane: G <= 1024). The interleave makes accumulator h
+// hold, in its lanes [8q, 8q + 8), the rows 16q + 8h + [0, 8) of the block.
 //
 // With 64-byte permutes and byte dot products (AVX512-VBMI and -VNNI) and
 // weights in tiles of 64 x 32 (#tessera.layout<tile = [64, 32],
@@ -517,7 +517,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // The shuffle kernel's lookups of group gIv for the blocks blockIndex
     // (tiles of `lanes` x 8), one run of 8 codes at a time: returns the
     // loop, whose results are the blocks' accumulators (accPerBlock each:
-    // two per plane, see the interleave above).
+    // two per plane set, see the interleave above), over `period` runs
+    // from kbBegin.
     auto shuffleSteps = [&](OpBuilder &b, Location loc, Value mIv, Value kbBegin,
                             ArrayRef<Value> blockIndex, ArrayRef<Value> accInit) {
       int64_t numBlocks = blockIndex.size();
@@ -605,7 +606,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             } else if (period == runsPerGroup) {
               runs = shuffleSteps(b, loc, mIv, runsBegin, blockIndex, accInit).getResults();
             } else {
-              // Periods of `period` runs, each's planes added in i32.
+              // Periods of `period` runs, each period's planes added in i32.
               SmallVector<Value> zeros(numBlocks * (lanes / kChunk),
                                        splat(b, loc, chunkI32, b.getI32IntegerAttr(0)));
               auto periods = scf::ForOp::create(
@@ -712,12 +713,12 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           });
       return SmallVector<Value>(groupBlocks.getResults().take_front(numY));
     };
-    // Blocks looked up together, one stream of weights each (one thread
-    // reads a single stream at ~10 GB/s, four at ~16 on a Zen 3): four or
-    // two where the blocks' i16 accumulators (two per plane set) and 6
-    // working registers fit in the target's registers, else one. The
-    // permute kernel's accumulators take 4
-    // registers a block: four blocks (four streams) where the step's
+    // Blocks looked up together (blocksPerStep, set by `configure`), one
+    // stream of weights each (one thread reads a single stream at ~10 GB/s,
+    // four at ~16 on a Zen 3): four or two where the blocks' i16
+    // accumulators (two per plane set) and 6 working registers fit in the
+    // target's registers, else one. The permute kernel's accumulators take
+    // 4 registers a block: four blocks (four streams) where the step's
     // coefficients are computed ahead (one row of x: 3-bit 4096 x 4096,
     // one thread, 0.39 -> 0.36 ms), else two (with the coefficients
     // gathered in the combine, four spill: 2 bits 0.26 -> 0.36 ms).
