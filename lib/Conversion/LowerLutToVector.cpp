@@ -182,26 +182,31 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // The permute kernel: i32 accumulators of 16 rows, 4 per block.
     auto rowsI32 = VectorType::get({16}, i32);
     constexpr int64_t kPermuteAccumulators = 4;
-    // Set by `configure` for the kernel being emitted (shorter periods
-    // only for one row of x: with more rows, where the weights are read
-    // once per row from the caches, widening twice per group cost more than
-    // the streams gained, 4 bits at M = 16: 5.65 -> 5.8 ms).
-    int64_t period, planesPerSet, numSets, accPerBlock, blocksPerStep;
-    auto configure = [&](bool oneRow) {
-      period = runsPerGroup;
-      planesPerSet = planesPerSetFor(period);
+    // How a kernel accumulates: runs per period, planes per set, sets, i16
+    // (permute: i32) accumulators per block, blocks per step. Shorter
+    // periods only for one row of x: with more rows, where the weights are
+    // read once per row from the caches, widening twice per group cost
+    // more than the streams gained (4 bits at M = 16: 5.65 -> 5.8 ms).
+    struct Accumulation {
+      int64_t period, planesPerSet, numSets, accPerBlock, blocksPerStep;
+    };
+    auto accumulationFor = [&](bool oneRow) {
+      Accumulation a;
+      a.period = runsPerGroup;
+      a.planesPerSet = planesPerSetFor(a.period);
       auto blocksOf = [&](int64_t perSet) {
         return blocksFor(2 * llvm::divideCeil(numPlanes, perSet));
       };
       for (int64_t p = runsPerGroup / 2;
            oneRow && !direct && p >= 8 && runsPerGroup % p == 0; p /= 2)
-        if (blocksOf(planesPerSetFor(p)) > blocksOf(planesPerSet)) {
-          period = p;
-          planesPerSet = planesPerSetFor(p);
+        if (blocksOf(planesPerSetFor(p)) > blocksOf(a.planesPerSet)) {
+          a.period = p;
+          a.planesPerSet = planesPerSetFor(p);
         }
-      numSets = llvm::divideCeil(numPlanes, planesPerSet);
-      accPerBlock = permute ? kPermuteAccumulators : 2 * numSets;
-      blocksPerStep = permute ? (stepCoefficients ? 4 : 2) : blocksFor(accPerBlock);
+      a.numSets = llvm::divideCeil(numPlanes, a.planesPerSet);
+      a.accPerBlock = permute ? kPermuteAccumulators : 2 * a.numSets;
+      a.blocksPerStep = permute ? (stepCoefficients ? 4 : 2) : blocksFor(a.accPerBlock);
+      return a;
     };
     Value zeroAcc = permute ? splat(rewriter, loc, rowsI32, rewriter.getI32IntegerAttr(0))
                             : splat(rewriter, loc, accType, rewriter.getI16IntegerAttr(0));
@@ -516,13 +521,14 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // vectors (an accumulator per chunk; 8-row chunks of four blocks spill).
     // The shuffle kernel's lookups of group gIv for the blocks blockIndex
     // (tiles of `lanes` x 8), one run of 8 codes at a time: returns the
-    // loop, whose results are the blocks' accumulators (accPerBlock each:
-    // two per plane set, see the interleave above), over `period` runs
-    // from kbBegin.
-    auto shuffleSteps = [&](OpBuilder &b, Location loc, Value mIv, Value kbBegin,
-                            ArrayRef<Value> blockIndex, ArrayRef<Value> accInit) {
+    // loop, whose results are the blocks' accumulators (shape.accPerBlock
+    // each: two per plane set, see the interleave above), over shape.period
+    // runs from kbBegin.
+    auto shuffleSteps = [&](OpBuilder &b, Location loc, const Accumulation &shape, Value mIv,
+                            Value kbBegin, ArrayRef<Value> blockIndex,
+                            ArrayRef<Value> accInit) {
       int64_t numBlocks = blockIndex.size();
-      Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, period));
+      Value kbEnd = arith::AddIOp::create(b, loc, kbBegin, cIndex(b, loc, shape.period));
       return scf::ForOp::create(
           b, loc, kbBegin, kbEnd, c1, accInit,
           [&](OpBuilder &b, Location loc, Value kb, ValueRange acc) {
@@ -553,10 +559,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 Value r1 = ShuffleBytesOp::create(b, loc, t1, hi);
                 for (int64_t h = 0; h < 2; ++h) {
                   Value pairs = vector::ShuffleOp::create(b, loc, r0, r1, interleave[h]);
-                  int64_t set = i / planesPerSet;
+                  int64_t set = i / shape.planesPerSet;
                   Value sums = SumBytePairsOp::create(b, loc, accType, pairs,
-                                                      int64_t(1) << (i % planesPerSet));
-                  Value &a = next[blk * accPerBlock + 2 * set + h];
+                                                      int64_t(1) << (i % shape.planesPerSet));
+                  Value &a = next[blk * shape.accPerBlock + 2 * set + h];
                   a = arith::AddIOp::create(b, loc, a, sums);
                 }
               }
@@ -564,7 +570,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             scf::YieldOp::create(b, loc, next);
           });
     };
-    auto emitBlocks = [&](OpBuilder &b, Location loc, Value mIv, ArrayRef<Value> nBlocks) {
+    auto emitBlocks = [&](OpBuilder &b, Location loc, const Accumulation &shape, Value mIv,
+                          ArrayRef<Value> nBlocks) {
       int64_t width = permute && (tileCoefficients || stepCoefficients) ? 16 : kChunk;
       auto yType = VectorType::get({width}, f32);
       int64_t numBlocks = nBlocks.size(), chunks = lanes / width;
@@ -579,22 +586,22 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       // `coefficients` (null: gathered).
       auto groupBody = [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc,
                            Value coefficients, Value g0, Value n0) {
-            SmallVector<Value> accInit(numBlocks * accPerBlock, zeroAcc);
+            SmallVector<Value> accInit(numBlocks * shape.accPerBlock, zeroAcc);
             // The shuffle kernel's planes of chunk c of block blk: its sets'
             // i16 sums (results of `runs`) widened, times 2^(first plane).
             auto setSums = [&](OpBuilder &b, Location loc, ValueRange runs, int64_t blk,
                                int64_t c) {
               int64_t q = c / 2, h = c % 2;
               Value planes;
-              for (int64_t set = 0; set < numSets; ++set) {
+              for (int64_t set = 0; set < shape.numSets; ++set) {
                 Value part = vector::ExtractStridedSliceOp::create(
-                    b, loc, runs[blk * accPerBlock + 2 * set + h], ArrayRef<int64_t>{8 * q},
+                    b, loc, runs[blk * shape.accPerBlock + 2 * set + h], ArrayRef<int64_t>{8 * q},
                     ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
                 Value term = arith::ExtSIOp::create(b, loc, chunkI32, part);
                 if (set)
                   term = arith::ShLIOp::create(
                       b, loc, term,
-                      splat(b, loc, chunkI32, b.getI32IntegerAttr(int32_t(set * planesPerSet))));
+                      splat(b, loc, chunkI32, b.getI32IntegerAttr(int32_t(set * shape.planesPerSet))));
                 planes = planes ? Value(arith::AddIOp::create(b, loc, planes, term)) : term;
               }
               return planes;
@@ -603,17 +610,17 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             SmallVector<Value> runs, periodPlanes;
             if (permute) {
               runs = permuteSteps(b, loc, mIv, gIv, blockIndex, accInit).getResults();
-            } else if (period == runsPerGroup) {
-              runs = shuffleSteps(b, loc, mIv, runsBegin, blockIndex, accInit).getResults();
+            } else if (shape.period == runsPerGroup) {
+              runs = shuffleSteps(b, loc, shape, mIv, runsBegin, blockIndex, accInit).getResults();
             } else {
-              // Periods of `period` runs, each period's planes added in i32.
+              // Periods of shape.period runs, each period's planes added in i32.
               SmallVector<Value> zeros(numBlocks * (lanes / kChunk),
                                        splat(b, loc, chunkI32, b.getI32IntegerAttr(0)));
               auto periods = scf::ForOp::create(
-                  b, loc, c0, cIndex(b, loc, runsPerGroup), cIndex(b, loc, period), zeros,
+                  b, loc, c0, cIndex(b, loc, runsPerGroup), cIndex(b, loc, shape.period), zeros,
                   [&](OpBuilder &b, Location loc, Value p, ValueRange partial) {
                     auto steps =
-                        shuffleSteps(b, loc, mIv, arith::AddIOp::create(b, loc, runsBegin, p),
+                        shuffleSteps(b, loc, shape, mIv, arith::AddIOp::create(b, loc, runsBegin, p),
                                      blockIndex, accInit);
                     SmallVector<Value> next;
                     for (int64_t blk = 0; blk < numBlocks; ++blk)
@@ -639,10 +646,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 int64_t q = c / 2, h = c % 2;
                 Value planes;
                 if (permute && width == 16)
-                  planes = runs[blk * accPerBlock + c];
+                  planes = runs[blk * shape.accPerBlock + c];
                 else if (permute)
                   planes = vector::ExtractStridedSliceOp::create(
-                      b, loc, runs[blk * accPerBlock + q], ArrayRef<int64_t>{8 * h},
+                      b, loc, runs[blk * shape.accPerBlock + q], ArrayRef<int64_t>{8 * h},
                       ArrayRef<int64_t>{kChunk}, ArrayRef<int64_t>{1});
                 else if (!periodPlanes.empty())
                   planes = periodPlanes[blk * chunks + c];
@@ -713,7 +720,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           });
       return SmallVector<Value>(groupBlocks.getResults().take_front(numY));
     };
-    // Blocks looked up together (blocksPerStep, set by `configure`), one
+    // Blocks looked up together (Accumulation::blocksPerStep), one
     // stream of weights each (one thread reads a single stream at ~10 GB/s,
     // four at ~16 on a Zen 3): four or two where the blocks' i16
     // accumulators (two per plane set) and 6 working registers fit in the
@@ -724,13 +731,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // gathered in the combine, four spill: 2 bits 0.26 -> 0.36 ms).
 
     // y[mIv, col + ...] += the chunks of the blocks at nTile + col, ...
-    auto storeBlocks = [&](OpBuilder &b, Location loc, Value mIv, Value nTile, Value col,
-                           int64_t numBlocks, Value yTile) {
+    auto storeBlocks = [&](OpBuilder &b, Location loc, const Accumulation &shape, Value mIv,
+                           Value nTile, Value col, int64_t numBlocks, Value yTile) {
       SmallVector<Value> nBlocks;
       for (int64_t blk = 0; blk < numBlocks; ++blk)
         nBlocks.push_back(arith::AddIOp::create(
             b, loc, nTile, arith::AddIOp::create(b, loc, col, cIndex(b, loc, blk * lanes))));
-      SmallVector<Value> chunks = emitBlocks(b, loc, mIv, nBlocks);
+      SmallVector<Value> chunks = emitBlocks(b, loc, shape, mIv, nBlocks);
       for (auto [c, v] : llvm::enumerate(chunks)) {
         auto type = cast<VectorType>(v.getType());
         Value at = arith::AddIOp::create(b, loc, col, cIndex(b, loc, type.getNumElements() * c));
@@ -752,15 +759,16 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           tileBegin = nTile;
           // One row of x: coefficients gathered in the combine; more: once
           // per tile.
-          auto rowsLoop = [&](OpBuilder &b, Location loc, Value yTile) {
+          auto rowsLoop = [&](OpBuilder &b, Location loc, const Accumulation &shape,
+                              Value yTile) {
             return emitTensorLoop(
                 b, loc, c0, m, b.getIndexAttr(1), yTile,
                 [&](OpBuilder &b, Location loc, Value mIv, Value yTile) {
-                  // Steps of blocksPerStep blocks, then of half as many
+                  // Steps of shape.blocksPerStep blocks, then of half as many
                   // for what is left, down to single blocks (a column tile
                   // is a multiple of `lanes` wide, as N is).
                   Value begin = c0;
-                  for (int64_t blocks = blocksPerStep; blocks >= 1; blocks /= 2) {
+                  for (int64_t blocks = shape.blocksPerStep; blocks >= 1; blocks /= 2) {
                     int64_t step = blocks * lanes;
                     Value end = columns;
                     if (blocks > 1)
@@ -775,7 +783,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                     yTile = emitTensorLoop(
                         b, loc, begin, end, b.getIndexAttr(step), yTile,
                         [&](OpBuilder &b, Location loc, Value col, Value yTile) {
-                          return storeBlocks(b, loc, mIv, nTile, col, blocks, yTile);
+                          return storeBlocks(b, loc, shape, mIv, nTile, col, blocks, yTile);
                         });
                     begin = end;
                   }
@@ -787,13 +795,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                      b, loc, single,
                      [&](OpBuilder &b, Location loc) {
                        tileCoefficients = Value();
-                       configure(/*oneRow=*/true);
-                       scf::YieldOp::create(b, loc, rowsLoop(b, loc, yTile));
+                       scf::YieldOp::create(
+                           b, loc, rowsLoop(b, loc, accumulationFor(/*oneRow=*/true), yTile));
                      },
                      [&](OpBuilder &b, Location loc) {
                        emitTileCoefficients(b, loc, columns);
-                       configure(/*oneRow=*/false);
-                       scf::YieldOp::create(b, loc, rowsLoop(b, loc, yTile));
+                       scf::YieldOp::create(
+                           b, loc, rowsLoop(b, loc, accumulationFor(/*oneRow=*/false), yTile));
                      })
               .getResult(0);
         });
