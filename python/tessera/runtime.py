@@ -345,8 +345,12 @@ def load(path, entry=None, params=(), prefix=None):
     signature = matches[0]
     by_name = {s["name"]: s for s in signatures}
 
+    invokers = {}  # made at first use: prepack functions run at every call
+
     def call_other(fname, arrays):
-        return _library_invoker(lib, prefix, by_name[fname])(arrays, {})
+        if fname not in invokers:
+            invokers[fname] = _library_invoker(lib, prefix, by_name[fname])
+        return invokers[fname](arrays, {})
 
     device = _library_target(lib, prefix).startswith("cuda")
     if device:

@@ -165,19 +165,21 @@ def test_lut_groups_not_a_multiple_of_32(bits, signed, zero_mode):
 def test_lut_accumulators_at_their_limit(group, signed):
     # The shuffle kernel's bit planes share i16 accumulators, as many per
     # accumulator as its group allows (docs/lut.md). With every activation
-    # equal, a run's table entries are +-127 exactly; codes with every bit
-    # set look up +127 in every plane and codes 0 -127 (unsigned), so each
-    # accumulator reaches the largest sum its group permits: one plane too
-    # many would wrap an i16 and miss the reference by far. 8 bits fill
-    # every plane set; N = 64 takes the vector kernel on an AVX2 host;
-    # K = 8 groups: the one-row path computes its coefficients ahead.
+    # equal, a run's table entries are +-127 exactly. Unsigned codes 255
+    # look up +127 in every plane and codes 0 -127; signed codes -128 look
+    # up -127 in every plane, the top one (complemented nibbles) included.
+    # So each accumulator reaches the largest sum its group permits, in
+    # both directions: one plane too many would wrap an i16 and miss the
+    # reference by far. 8 bits fill every plane set; N = 64 takes the vector
+    # kernel on an AVX2 host; K = 8 groups: the one-row path computes its
+    # coefficients ahead.
     n, k, bits = 64, 8 * group, 8
     f = ts.compile(mpmm_module(n, k, bits, signed, "none", group, "f32", None), strategy="lut")
     codes = np.empty((n, k), dtype=np.int64)
     codes[0::2] = -1 if signed else 255
     codes[1::2] = 0
     if signed:
-        codes[1::4] = -128  # the top plane +127, the others -127
+        codes[1::4] = -128  # -1 and 0 mix signs within a set; -128 does not
     scales = np.ones((n, k // group), dtype=np.float32)
     for m, value in ((1, 0.5), (3, 1.25)):
         x = np.full((m, k), value, dtype=np.float32)
