@@ -147,18 +147,24 @@ func.func @tile_of_weights(%x: tensor<1x64xf32>, %wb: tensor<512xi8>, %s: tensor
 
 // -----
 
-// A full column tile (256 columns) with 32 rows or more takes the GEMM
+// A full column tile (256 columns) with 16 rows or more takes the GEMM
 // path: per block of 256 codes, the tile's weights are dequantized 8 columns
 // x 8 codes at a time, transposed in registers (24 shuffles) and stored into
 // a panel of 4 micro panels of 16 columns; then each register block of rows
 // (broadcasts of packed x) is multiplied with each micro panel (two 8-lane
-// loads per k).
+// loads per k). The 8 columns' scales are read once per group (segments of
+// 32 codes), not per 8 codes.
 // CHECK-LABEL: func @gemm_path
 // CHECK: %[[XP:.*]] = linalg.generic
 // One column tile: the forall folds away, and the tile is full.
-// CHECK: %[[USE:.*]] = arith.cmpi uge, %{{.*}}, %c32
+// CHECK: %[[USE:.*]] = arith.cmpi uge, %{{.*}}, %c16
 // CHECK: scf.if %[[USE]]
 // CHECK: tensor.empty() : tensor<16x256x16xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c32
+// CHECK-COUNT-8: tensor.extract %{{.*}} : tensor<256x2xf32>
+// CHECK-NOT: tensor.extract %{{.*}} : tensor<256x2xf32>
+// CHECK: scf.for %{{.*}} step %c8
+// CHECK-NOT: tensor.extract %{{.*}} : tensor<256x2xf32>
 // CHECK-COUNT-8: arith.mulf %{{.*}} : vector<8xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 8, 1, 9, 4, 12, 5, 13] : vector<8xf32>, vector<8xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 8, 9, 4, 5, 12, 13] : vector<8xf32>, vector<8xf32>

@@ -370,7 +370,7 @@ func.func @prepack_mpmm_arg1({weights}) -> (tensor<{n}x{k}x{wt}> {{tessera.layou
 def test_dequantize_reads_bit_planes(bits, signed, zero_mode):
     # The dequantize kernel reading bit planes (how a run-time choice of
     # strategy keeps one copy of the weights): N = 320 is one full column
-    # tile (the GEMM from 32 rows) and a partial one; K = 384 is a full and a
+    # tile (the GEMM from 16 rows) and a partial one; K = 384 is a full and a
     # partial panel; M = 1, 5 and 13 take the row paths, 37 and 70 the GEMM
     # with a partial register block, 64 only full ones. Exact up to f32
     # rounding, for every width, signedness and zero mode, tiles of 32 and 64

@@ -103,8 +103,8 @@ def tile_module(module, tile):
 
 def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
              scale_dtype, zero_type=None, with_init=False, codebook=None,
-             x_dtype="f32", out_dtype="f32", tile=None):
-    """Runs the mpmm at every M of M_VALUES; `tile` (rows, columns): tiled
+             x_dtype="f32", out_dtype="f32", tile=None, m_values=M_VALUES):
+    """Runs the mpmm at every M of `m_values`; `tile` (rows, columns): tiled
     first by upstream tiling."""
     if zero_type is None:
         zero_type = int_type(bits, signed) if zero_mode == "int" else scale_dtype
@@ -138,7 +138,7 @@ def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
     for name, value in inputs.items():
         np.save(tmp_path / f"{name}.npy", value)
 
-    for m in M_VALUES:
+    for m in m_values:
         x = rng.standard_normal((m, k)).astype(NP_FLOAT[x_dtype])
         np.save(tmp_path / "x.npy", x)
         files = ["x"] + list(inputs)
@@ -222,6 +222,21 @@ def test_mpmm_cache_tiles(tessera_run, tmp_path, bits, signed, zero_mode):
     # and a partial one.
     run_case(tessera_run, tmp_path, np.random.default_rng(), 300, 1088, bits,
              signed, zero_mode, 32, "f16")
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode,k,group", [
+    (3, False, "int", 384, 64),    # 4 groups per panel of 256 codes
+    (5, True, "float", 1024, 512),  # a group spans two panels
+    (6, False, "int", 384, 96),    # neither divides the other: per 8 codes
+    (2, True, "none", 288, 32),    # a partial last panel
+])
+def test_mpmm_gemm_groups(tessera_run, tmp_path, bits, signed, zero_mode, k, group):
+    # The GEMM path (N = 300: a full column tile of 256 and a partial one)
+    # from 16 rows, for its full blocks of 8 rows (M = 16, 21: 16 rows, then
+    # the row blocks; 71). Its panel fill reads a group's scales and zero
+    # points once per segment of the panel within one group.
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 300, k, bits, signed,
+             zero_mode, group, "f16", m_values=(16, 21, 71))
 
 
 @pytest.mark.parametrize("bits,k", [(1, 8), (1, 16), (1, 24), (2, 8), (3, 8)])
