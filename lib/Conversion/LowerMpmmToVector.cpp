@@ -476,11 +476,15 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // [.., mEnd) (set by the loop nest below).
     Value gBegin, gEnd, mEnd;
 
-    // Columns n, n + 1, ..., n + cols - 1.
+    // Columns n, n + d, ..., n + (cols - 1) d, d = columnStride (set by the
+    // loop nest below).
+    int64_t columnStride = 1;
     auto columnIndices = [&](OpBuilder &b, Location loc, Value nIv, int64_t cols) {
       SmallVector<Value> nIdx;
       for (int64_t c = 0; c < cols; ++c)
-        nIdx.push_back(c ? Value(arith::AddIOp::create(b, loc, nIv, cIndex(b, loc, c))) : nIv);
+        nIdx.push_back(c ? Value(arith::AddIOp::create(b, loc, nIv,
+                                                       cIndex(b, loc, c * columnStride)))
+                         : nIv);
       return nIdx;
     };
     int64_t fewRowsUnroll = group % (4 * kLanes) == 0   ? 4
@@ -492,16 +496,24 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // would share L1 sets with each other and with x: 4096 x 4096 8-bit
     // codes ran at half speed so).
     bool fewRowsPairs = k * 4 > 24 * 1024 && (k * bits / 8) % 4096 != 0;
+    // Single rows of 8-bit codes (a load and extend per run: the weights'
+    // bandwidth is the limit) take 4 columns 16 apart at once: 4 streams
+    // from memory, where adjacent columns are one (measured on AVX2, one
+    // thread: 9-10 GB/s from one stream, 12-13 GB/s from these four; a read
+    // loop in C, 9 against 15-19). Narrower codes are bound by unpacking,
+    // which more columns at once only make spill. Measured on AVX2 only:
+    // with 32 registers single rows keep their pairs.
+    int64_t spreadColumns = bits == 8 && vectorRegisters < 32 ? 4 : 1;
+    constexpr int64_t spreadStride = 16;
 
     // A few rows (1 to 3): each run of codes is used by few FMAs, so the
     // per-element work is kept minimal. Codes are accumulated unscaled with x
     // over the group, in `unroll` chains per row; the group scale (and float
     // offset, through the group sum of x) is applied once per group.
     auto fewRows = [&](OpBuilder &b, Location loc, Value nIv, Value mStart,
-                       int64_t rows, int64_t cols, Value y) -> Value {
+                       int64_t rows, int64_t cols, int64_t unroll, Value y) -> Value {
       SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
       SmallVector<Value> nIdx = columnIndices(b, loc, nIv, cols);
-      int64_t unroll = fewRowsUnroll;
       // Accumulators: per column, unroll x rows; then (float zero points)
       // the group sums of x, unroll x rows, shared by the columns.
       int64_t perColumn = unroll * rows;
@@ -631,26 +643,40 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
 
     // Rows [start, mEnd) in blocks of `step`, up to the last full block, of
     // `cols` columns from nIv; returns where they stopped and the new y.
-    auto rowsFrom = [&](OpBuilder &b, Location loc, Value start, int64_t step,
-                        Value nIv, Value y, int64_t cols = 1) -> std::pair<Value, Value> {
+    // The end of the full blocks of `step` rows in [start, mEnd).
+    auto fullBlocksEnd = [&](OpBuilder &b, Location loc, Value start, int64_t step) -> Value {
       Value count = arith::SubIOp::create(b, loc, mEnd, start);
-      Value end = arith::AddIOp::create(
+      return arith::AddIOp::create(
           b, loc, start,
           arith::MulIOp::create(
               b, loc, arith::DivUIOp::create(b, loc, count, cIndex(b, loc, step)),
               cIndex(b, loc, step)));
+    };
+    auto rowsFrom = [&](OpBuilder &b, Location loc, Value start, int64_t step,
+                        Value nIv, Value y, int64_t cols = 1) -> std::pair<Value, Value> {
+      Value end = fullBlocksEnd(b, loc, start, step);
       auto loop = scf::ForOp::create(
           b, loc, start, end, cIndex(b, loc, step), ValueRange{y},
           [&](OpBuilder &b, Location loc, Value mIv, ValueRange args) {
             Value next = args[0];
-            if (step >= 4) {
+            // Few rows take `cols` columns at once (pairs where x does not
+            // stay in L1, spread columns: see the loop nest) in fewer
+            // chains per column where the registers need it.
+            int64_t perUnroll = step * (cols + (needXsum ? 1 : 0));
+            int64_t unroll = fewRowsUnroll;
+            while (columnStride > 1 && unroll > 1 && unroll * perUnroll > vectorRegisters / 2)
+              unroll /= 2;
+            if (step >= 4 && step * cols <= vectorRegisters / 2) {
               next = manyRows(b, loc, nIv, mIv, step, cols, next);
-            } else if (fewRowsPairs &&
-                       fewRowsUnroll * step * (cols + (needXsum ? 1 : 0)) <= vectorRegisters / 2) {
-              next = fewRows(b, loc, nIv, mIv, step, cols, next);
+            } else if (step >= 4) {
+              for (Value n : columnIndices(b, loc, nIv, cols))
+                next = manyRows(b, loc, n, mIv, step, 1, next);
+            } else if ((fewRowsPairs || columnStride > 1) &&
+                       unroll * perUnroll <= vectorRegisters / 2) {
+              next = fewRows(b, loc, nIv, mIv, step, cols, unroll, next);
             } else {
               for (Value n : columnIndices(b, loc, nIv, cols))
-                next = fewRows(b, loc, n, mIv, step, 1, next);
+                next = fewRows(b, loc, n, mIv, step, 1, fewRowsUnroll, next);
             }
             scf::YieldOp::create(b, loc, next);
           });
@@ -882,21 +908,57 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                     [&](OpBuilder &b, Location loc, Value gBlock, Value y) {
                       gBegin = gBlock;
                       gEnd = minIndex(b, loc, gBlock, groupStep, numGroupsV);
-                      // Columns [begin, end) from nIv, `cols` at a time.
-                      auto columnsBy = [&](Value begin, Value end, int64_t cols, Value y) {
+                      // Columns [begin, end) from nIv, `cols` at a time (or
+                      // `step` apart), their rows in blocks of 8, 4, then
+                      // single rows; or only the blocks, or only the rest.
+                      enum class Rows { All, Blocks, Singles };
+                      auto columnsBy = [&](Value begin, Value end, int64_t cols, Value y,
+                                           int64_t step = 0, Rows rows = Rows::All) {
                         return emitTensorLoop(
-                            b, loc, begin, end, b.getIndexAttr(cols), y,
+                            b, loc, begin, end, b.getIndexAttr(step ? step : cols), y,
                             [&](OpBuilder &b, Location loc, Value nIv, Value y) {
+                              if (rows == Rows::Singles) {
+                                Value afterFours = fullBlocksEnd(
+                                    b, loc, fullBlocksEnd(b, loc, mChunk, kRows), 4);
+                                return rowsFrom(b, loc, afterFours, 1, nIv, y, cols).second;
+                              }
                               auto [afterBlocks, y0] =
                                   rowsFrom(b, loc, mChunk, kRows, nIv, y, cols);
                               auto [afterFours, y1] =
                                   rowsFrom(b, loc, afterBlocks, 4, nIv, y0, cols);
+                              if (rows == Rows::Blocks)
+                                return y1;
                               return rowsFrom(b, loc, afterFours, 1, nIv, y1, cols).second;
                             });
                       };
                       // Pairs of columns where the registers hold both
                       // columns' accumulators (2 x 8 with 32 registers).
                       auto columns = [&](Value begin, Value end, Value y) {
+                        if (spreadColumns > 1) {
+                          // The blocks of rows column by column; then single
+                          // rows in blocks of spreadColumns x spreadStride
+                          // columns, spreadColumns at a time spreadStride
+                          // apart, and the columns past the last block.
+                          y = columnsBy(begin, end, 1, y, 0, Rows::Blocks);
+                          int64_t span = spreadColumns * spreadStride;
+                          Value blocksEnd = arith::SubIOp::create(
+                              b, loc, end,
+                              arith::RemUIOp::create(b, loc,
+                                                     arith::SubIOp::create(b, loc, end, begin),
+                                                     cIndex(b, loc, span)));
+                          columnStride = spreadStride;
+                          y = emitTensorLoop(
+                              b, loc, begin, blocksEnd, b.getIndexAttr(span), y,
+                              [&](OpBuilder &b, Location loc, Value nb, Value y) {
+                                return columnsBy(
+                                    nb,
+                                    arith::AddIOp::create(b, loc, nb,
+                                                          cIndex(b, loc, spreadStride)),
+                                    spreadColumns, y, /*step=*/1, Rows::Singles);
+                              });
+                          columnStride = 1;
+                          return columnsBy(blocksEnd, end, 1, y, 0, Rows::Singles);
+                        }
                         if (vectorRegisters < 32)
                           return columnsBy(begin, end, 1, y);
                         Value pairsEnd = arith::SubIOp::create(

@@ -147,6 +147,31 @@ func.func @tile_of_weights(%x: tensor<1x64xf32>, %wb: tensor<512xi8>, %s: tensor
 
 // -----
 
+// 8-bit codes (one load and extend per run: bound by the weights'
+// bandwidth): with 16 registers, after the blocks of rows column by column,
+// single rows take 4 columns 16 apart at once (4 streams of weights), two
+// chains each. With 32 registers, columns one by one (or in pairs).
+// CHECK-LABEL: func @spread_columns
+// CHECK: scf.for %[[N0:.*]] = %c0 to %c16 step %c1
+// CHECK: arith.addi %[[N0]], %c16
+// CHECK: arith.addi %[[N0]], %c32
+// CHECK: arith.addi %[[N0]], %c48
+// CHECK: scf.for %{{.*}} step %c2 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-4: arith.extui %{{.*}} : vector<8xi8> to vector<8xi32>
+// CHECK-COUNT-4: vector.fma
+// PAIRS-LABEL: func @spread_columns
+// PAIRS-NOT: %c48
+// PAIRS: return
+func.func @spread_columns(%x: tensor<?x64xf32>, %wb: tensor<4096xi8>, %s: tensor<64x1xf32>,
+                          %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %w = tessera.unpack %wb : tensor<4096xi8> -> tensor<64x64xui8>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui8> scales %s : tensor<64x1xf32>
+         group_size 64 outs %init : tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
 // A full column tile (256 columns) with 16 rows or more takes the GEMM
 // path: per block of 256 codes, the tile's weights are dequantized 8 columns
 // x 8 codes at a time, transposed in registers (24 shuffles) and stored into

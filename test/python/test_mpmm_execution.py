@@ -239,6 +239,17 @@ def test_mpmm_gemm_groups(tessera_run, tmp_path, bits, signed, zero_mode, k, gro
              zero_mode, group, "f16", m_values=(16, 21, 71))
 
 
+@pytest.mark.parametrize("signed,zero_mode,n", [(False, "int", 200), (True, "none", 300),
+                                                 (True, "float", 200), (False, "float", 300)])
+def test_mpmm_spread_columns(tessera_run, tmp_path, signed, zero_mode, n):
+    # 8-bit codes on AVX2: single rows take 4 columns 16 apart in blocks of
+    # 64 columns (N = 200: one tile, three blocks and 8 columns past them;
+    # 300: a full tile of four blocks and a partial one of none), after the
+    # blocks of rows (M = 13: 8 and 4 rows, then one; 2 and 3: single rows).
+    run_case(tessera_run, tmp_path, np.random.default_rng(), n, 512, 8, signed,
+             zero_mode, 128, "f16", m_values=(1, 2, 3, 13))
+
+
 @pytest.mark.parametrize("bits,k", [(1, 8), (1, 16), (1, 24), (2, 8), (3, 8)])
 def test_mpmm_short_rows(tessera_run, tmp_path, bits, k):
     # Rows of 1 to 3 bytes: 4-byte word reads only where the next row has
