@@ -63,6 +63,9 @@ class Function:
         # are copied to the device at the first call.
         self.device = device
         self._device_params = None
+        # The bound parameters as _check returns them, and the sizes of
+        # their named dimensions: checked at the first call, not at each.
+        self._checked_params = None
         # call_other(function name, arrays) -> arrays: another public
         # function of the same module (the prepack functions).
         self._call_other = call_other
@@ -130,11 +133,13 @@ class Function:
                 raise TypeError(f"{self.name}() is missing input {spec['name']!r}")
         return values
 
-    def _check(self, values):
-        """Checks dtypes and shapes; returns the sizes of named dimensions."""
-        sizes = {}
+    def _check(self, values, specs=None, sizes=None):
+        """Checks dtypes and shapes of `values` against `specs` (by default
+        every input); returns the arrays to pass and the sizes of named
+        dimensions (starting from `sizes`)."""
+        sizes = dict(sizes or {})
         arrays = []
-        for spec, value in zip(self.inputs, values):
+        for spec, value in zip(self.inputs if specs is None else specs, values):
             where = f"input {spec['name']!r} of {self.name}()"
             if isinstance(value, PrepackedWeights):
                 if (value.function, value.input) != (self.name, spec["name"]):
@@ -175,8 +180,12 @@ class Function:
             if self._device_params is None:
                 self._device_params = [cuda.DeviceArray.from_numpy(p) for p in self._params]
             params = self._device_params
-        arrays, sizes = self._check(self._arrange(args, kwargs) + params)
-        outs = self._invoke(arrays, sizes)
+        if self._checked_params is None:
+            self._checked_params = self._check(params, self.inputs[self.num_user_inputs:])
+        bound, bound_sizes = self._checked_params
+        arrays, sizes = self._check(self._arrange(args, kwargs),
+                                    self.inputs[:self.num_user_inputs], bound_sizes)
+        outs = self._invoke(arrays + bound, sizes)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
 
@@ -357,7 +366,7 @@ def load(path, entry=None, params=(), prefix=None):
         invoke = _cuda_library_invoker(lib, prefix, signature,
                                        len(signature["inputs"]) - len(params))
     else:
-        invoke = _library_invoker(lib, prefix, signature)
+        invoke = _library_invoker(lib, prefix, signature, bound=len(params))
     set_threads = getattr(lib, f"{prefix}_set_num_threads")
     set_threads.argtypes = [ctypes.c_int32]
     get_threads = getattr(lib, f"{prefix}_num_threads")
@@ -377,9 +386,10 @@ def _entry_point(lib, prefix, entry):
     return fn, last_error
 
 
-def _library_invoker(lib, prefix, signature):
+def _library_invoker(lib, prefix, signature, bound=0):
     """A callable (arrays, named sizes) -> results for one function of a
-    loaded library."""
+    loaded library; its last `bound` inputs are bound parameters, the same
+    arrays at every call."""
     entry = signature["name"]
     fn, last_error = _entry_point(lib, prefix, entry)
     # Worked out once, not per call (a call of a small function costs its
@@ -392,11 +402,21 @@ def _library_invoker(lib, prefix, signature):
     for dims in input_dims + [dims for _, dims in results]:
         argtypes += [ctypes.c_void_p] + [ctypes.c_int64] * len(dims)
     fn.argtypes = argtypes
+    # The bound parameters' data pointers, by position: (array, pointer),
+    # taken again only if another array comes (a.ctypes.data costs ~1 us).
+    first_bound = len(input_dims) - bound
+    pointers = {}
 
     def invoke(arrays, sizes):
         args = []
-        for a, dims in zip(arrays, input_dims):
-            args.append(a.ctypes.data)
+        for i, (a, dims) in enumerate(zip(arrays, input_dims)):
+            if i < first_bound:
+                args.append(a.ctypes.data)
+            else:
+                known = pointers.get(i)
+                if known is None or known[0] is not a:
+                    known = pointers[i] = (a, a.ctypes.data)
+                args.append(known[1])
             for d in dims:
                 args.append(a.shape[d])
         outs = []

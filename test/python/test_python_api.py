@@ -366,6 +366,30 @@ def test_errors_name_the_argument(tmp_path, monkeypatch):
             fn([[1.0] * 64])
 
 
+def test_named_dimension_conflict_names_the_input(tmp_path, monkeypatch):
+    # x and r share M: an r of another M is an error naming r. Bound
+    # parameters are checked at the first call only; calls after an error
+    # still run, JIT and AOT.
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    q = ts.quantize(rng.standard_normal((8, 64)).astype(np.float32), "u4", 32)
+    g = ts.Graph("res")
+    x = g.input("x", ("M", 64))
+    r = g.input("r", ("M", 8))
+    g.output(g.mpmm(x, q) + r)
+    w = ts.dequantize(q).astype(np.float64)
+    for fn in (ts.compile(g), ts.compile(g, output=tmp_path / "libres.so")):
+        xv = rng.standard_normal((3, 64)).astype(np.float32)
+        rv = rng.standard_normal((3, 8)).astype(np.float32)
+        with pytest.raises(ValueError, match="input 'r' of res\\(\\): dimension 0 \\(M\\) is 2, "
+                                             "but M = 3 in another input"):
+            fn(xv, rv[:2])
+        for m in (3, 5):
+            xv = rng.standard_normal((m, 64)).astype(np.float32)
+            rv = rng.standard_normal((m, 8)).astype(np.float32)
+            assert np.allclose(fn(xv, rv), xv @ w.T + rv, rtol=1e-4, atol=1e-4)
+
+
 def test_invalid_ir_raises_with_diagnostics():
     with pytest.raises(ts.CompileError, match=r"loc\(\"<f>\":3:8\): error: 'tessera.mpmm' op expects group_size to divide K = 96"):
         ts.compile("""func.func @f(%x: tensor<2x96xf32>, %w: tensor<4x96xui4>, %s: tensor<4x1xf32>, %i: tensor<2x4xf32>) -> tensor<2x4xf32> {
