@@ -666,11 +666,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             int64_t unroll = fewRowsUnroll;
             while (columnStride > 1 && unroll > 1 && unroll * perUnroll > vectorRegisters / 2)
               unroll /= 2;
-            if (step >= 4 && step * cols <= vectorRegisters / 2) {
+            if (step >= 4) {
               next = manyRows(b, loc, nIv, mIv, step, cols, next);
-            } else if (step >= 4) {
-              for (Value n : columnIndices(b, loc, nIv, cols))
-                next = manyRows(b, loc, n, mIv, step, 1, next);
             } else if ((fewRowsPairs || columnStride > 1) &&
                        unroll * perUnroll <= vectorRegisters / 2) {
               next = fewRows(b, loc, nIv, mIv, step, cols, unroll, next);
