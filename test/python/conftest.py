@@ -12,6 +12,12 @@ BUILD = pathlib.Path(os.environ.get("TESSERA_BUILD_DIR", ROOT / "build"))
 sys.path.insert(0, str(BUILD / "python"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "exhaustive: a case of a matrix whose code paths other cases cover; "
+        "the sanitized CI run deselects these (-m 'not exhaustive')")
+
+
 @pytest.fixture(scope="session")
 def tessera_run():
     tool = BUILD / "bin" / "tessera-run"
