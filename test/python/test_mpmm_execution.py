@@ -36,15 +36,13 @@ def matrix_params(matrix, key):
     code type and zero mode: what selects the compiler's paths), one, in
     turn, runs everywhere; the others are marked `exhaustive` (the
     sanitized CI run, scripts/test-sanitized.sh --ci, leaves them out)."""
-    seen = {}
-    params = []
+    cases = {}
     for case in matrix:
-        group = seen.setdefault(key(case), [])
-        group.append(case)
-        turn = len(seen) - 1
-        marks = () if len(group) - 1 == turn % 6 else (pytest.mark.exhaustive,)
-        params.append(pytest.param(*case, marks=marks))
-    return params
+        cases.setdefault(key(case), []).append(case)
+    # The key's turn-th case (turn: the key's place), wrapping at its count.
+    chosen = {k: group[turn % len(group)] for turn, (k, group) in enumerate(cases.items())}
+    return [pytest.param(*case, marks=() if chosen[key(case)] == case else
+                         (pytest.mark.exhaustive,)) for case in matrix]
 
 
 def int_type(bits, signed):
