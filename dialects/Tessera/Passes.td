@@ -134,6 +134,37 @@ def TesseraAssignLutLayouts
                            "::mlir::func::FuncDialect"];
 }
 
+def TesseraAssignMpmmLayouts
+    : Pass<"tessera-assign-mpmm-layouts", "::mlir::ModuleOp"> {
+  let summary = "Give the weights of dequantize kernels their interleaved layout";
+  let description = [{
+    The dequantize vector kernel (tessera-lower-mpmm-to-vector) reads
+    integer codes of b = 1, 2, 4 or 8 bits fastest with 8 rows (output
+    columns) interleaved: `#tessera.layout<tile = [8, 32 / b]>`, a tile one
+    32-byte vector whose i32 lane r holds 32 / b consecutive codes of row r
+    (getDequantizeKernelLayout; N a multiple of 8, K and the group of
+    32 / b and of 8). A code then unpacks for 8 columns at once with one
+    mask or shift and needs no transpose to become a row of the GEMM's
+    panel. For every `tessera.mpmm` of the dequantize strategy with f32
+    activations and results and such weights, read by no other op:
+
+    - weights that are an argument of a public function (used only by such
+      mpmms) are passed in that layout: the argument gets a
+      `tessera.layout` attribute and the module a public function
+      `prepack_<function>_<argument>` that converts the canonical storage,
+      for callers to run once per weight matrix;
+    - constant weights are packed in that layout at compile time;
+    - other weights (computed in the function) are repacked where they are
+      made.
+
+    Weights that already have a layout (the bit planes that
+    tessera-assign-lut-layouts gives weights shared with a LUT kernel) keep
+    it.
+  }];
+  let dependentDialects = ["::mlir::tessera::TesseraDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def TesseraLowerLutToVector
     : Pass<"tessera-lower-lut-to-vector", "::mlir::ModuleOp"> {
   let summary = "Lower LUT lookups to byte-shuffle vector loops";

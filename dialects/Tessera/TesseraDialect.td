@@ -94,10 +94,14 @@ def Tessera_LayoutAttr : AttrDef<Tessera_Dialect, "Layout"> {
       LUT kernels read. Otherwise codes are packed densely in enumeration
       order, element `e` at bits `[e*b, (e+1)*b)`.
 
-    No layout (or `#tessera.layout<>`) is the canonical storage. Later
-    layouts (SIMD-interleaved tiles, MMA fragments) add parameters here.
+    No layout (or `#tessera.layout<>`) is the canonical storage. Tiles of
+    8 rows x 32 / b codes of b bits are SIMD-interleaved: a tile is one
+    32-byte vector whose i32 lane r holds the codes of row r (the layout the
+    dequantize kernel reads). Later layouts (MMA fragments) add parameters
+    here.
 
-    Example: `#tessera.layout<tile = [4, 32], bit_planes>`.
+    Examples: `#tessera.layout<tile = [4, 32], bit_planes>`,
+    `#tessera.layout<tile = [8, 8]>` (4-bit codes interleaved by 8 rows).
   }];
   let parameters = (ins OptionalArrayRefParameter<"int64_t">:$tile,
                         DefaultValuedParameter<"bool", "false">:$bit_planes);

@@ -82,6 +82,19 @@ Value mlir::tessera::bitPlaneStorage(Value lowBit, int64_t &tileRows) {
   return unpack.getStorage();
 }
 
+Value mlir::tessera::interleavedStorage(Value lowBit, int64_t groupSize,
+                                        int64_t &laneCodes) {
+  auto unpack = lowBit.getDefiningOp<UnpackOp>();
+  if (!unpack || !unpack.getLayout())
+    return Value();
+  auto type = cast<RankedTensorType>(lowBit.getType());
+  LayoutAttr layout = getDequantizeKernelLayout(type, groupSize);
+  if (!layout || *unpack.getLayout() != layout)
+    return Value();
+  laneCodes = layout.getTile()[1];
+  return unpack.getStorage();
+}
+
 Value mlir::tessera::emitToF32(OpBuilder &b, Location loc, Value v) {
   Type f32 = b.getF32Type();
   if (auto vector = dyn_cast<VectorType>(v.getType()))

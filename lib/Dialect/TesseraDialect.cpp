@@ -209,3 +209,18 @@ LayoutAttr mlir::tessera::getLutKernelLayout(RankedTensorType weights,
     return LayoutAttr::get(weights.getContext(), {64, 32}, /*bit_planes=*/true);
   return LayoutAttr::get(weights.getContext(), {lanes, 8}, /*bit_planes=*/true);
 }
+
+LayoutAttr mlir::tessera::getDequantizeKernelLayout(RankedTensorType weights,
+                                                    int64_t groupSize) {
+  Type codeType = weights.getElementType();
+  if (!isLowBitIntegerType(codeType) || !weights.hasStaticShape() || weights.getRank() != 2)
+    return nullptr;
+  unsigned bits = getLowBitWidth(codeType);
+  if (32 % bits)
+    return nullptr;
+  int64_t codesPerLane = 32 / bits;
+  int64_t step = std::max<int64_t>(codesPerLane, 8);
+  if (weights.getDimSize(0) % 8 || weights.getDimSize(1) % step || groupSize % step)
+    return nullptr;
+  return LayoutAttr::get(weights.getContext(), {8, codesPerLane}, /*bit_planes=*/false);
+}

@@ -60,6 +60,12 @@ struct CpuPipelineCliOptions
                      "byte dot products (AVX512-VBMI, AVX512-VNNI): 1, 0; -1 "
                      "(default) asks the host"),
       llvm::cl::init(-1)};
+  Option<bool> dequantizeLayouts{
+      *this, "dequantize-layouts",
+      llvm::cl::desc("Give dequantize-strategy weights the interleaved layout "
+                     "the vector kernel reads fastest (default true; "
+                     "arguments then take prepacked storage)"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -99,6 +105,8 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
   layoutOptions.lanes = strategyOptions.lutLanes;
   layoutOptions.bytePermute = resolveLutBytePermute(options);
   pm.addPass(tessera::createTesseraAssignLutLayouts(layoutOptions));
+  if (options.dequantizeLayouts)
+    pm.addPass(tessera::createTesseraAssignMpmmLayouts());
   if (packBoundaries)
     pm.addPass(tessera::createTesseraPackFunctionBoundaries());
 }
@@ -216,6 +224,7 @@ void tessera::registerCpuPipeline() {
         options.mpmmStrategy = cli.mpmmStrategy;
         options.lutLanes = cli.lutLanes;
         options.lutBytePermute = cli.lutBytePermute;
+        options.dequantizeLayouts = cli.dequantizeLayouts;
         buildCpuPipeline(pm, options);
       });
 }

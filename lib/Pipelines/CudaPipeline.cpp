@@ -89,6 +89,7 @@ void tessera::buildCudaPipeline(OpPassManager &pm,
   CpuPipelineOptions abi;
   abi.mpmmStrategy = "dequantize";
   abi.lutLanes = 0;
+  abi.dequantizeLayouts = false;
   buildAbiPipeline(pm, abi);
   pm.addPass(tessera::createTesseraMarkInputsReadOnly());
   pm.addPass(createLinalgElementwiseOpFusionPass());

@@ -349,6 +349,8 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
   pipelineOptions.vectorRegisters =
       tm->getMCSubtargetInfo()->checkFeatures("+avx512vl") ? 32 : 16;
   pipelineOptions.mpmmStrategy = options.mpmmStrategy;
+  // The CUDA kernels read canonical weights.
+  pipelineOptions.dequantizeLayouts = options.dequantizeLayouts && options.cudaChip.empty();
   pipelineOptions.lutLanes =
       tm->getMCSubtargetInfo()->checkFeatures("+avx512bw") ? 64
       : tm->getMCSubtargetInfo()->checkFeatures("+avx2")   ? 32

@@ -10,9 +10,10 @@
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
 
+#include "WeightLayouts.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/SymbolTable.h"
 
 namespace mlir::tessera {
 #define GEN_PASS_DEF_TESSERAASSIGNLUTLAYOUTS
@@ -44,33 +45,6 @@ bool readByDequantize(Value v) {
   });
 }
 
-/// Whether `v` already comes from storage in `layout`.
-bool hasLayout(Value v, LayoutAttr layout) {
-  auto unpack = v.getDefiningOp<UnpackOp>();
-  return unpack && unpack.getLayout() == layout;
-}
-
-/// Creates `prepack_<func>_<arg>`: canonical storage in, `layout` out.
-void createPrepackFunction(ModuleOp module, func::FuncOp func, unsigned argIndex,
-                           LayoutAttr layout) {
-  auto type = cast<RankedTensorType>(func.getArgument(argIndex).getType());
-  std::string argName = "arg" + std::to_string(argIndex);
-  if (auto name = func.getArgAttrOfType<StringAttr>(argIndex, "tessera.name"))
-    argName = name.str();
-  OpBuilder b(module.getContext());
-  b.setInsertionPointAfter(func);
-  auto prepack = func::FuncOp::create(
-      b, func.getLoc(), prepackFunctionName(func.getName(), argName),
-      b.getFunctionType({type}, {type}));
-  prepack.setArgAttr(0, "tessera.name", b.getStringAttr(argName));
-  prepack.setResultAttr(0, "tessera.name", b.getStringAttr(argName + "_prepacked"));
-  prepack.setResultAttr(0, kLayoutAttrName, layout);
-  Block *entry = prepack.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  func::ReturnOp::create(b, func.getLoc(), entry->getArgument(0));
-  SymbolTable(module).insert(prepack);
-}
-
 struct TesseraAssignLutLayoutsPass
     : public mlir::tessera::impl::TesseraAssignLutLayoutsBase<
           TesseraAssignLutLayoutsPass> {
@@ -85,52 +59,19 @@ struct TesseraAssignLutLayoutsPass
           work.push_back({op, layout});
     });
     for (auto [op, layout] : work) {
-      Value weights = op.getWeights();
-      auto type = cast<RankedTensorType>(weights.getType());
-      RankedTensorType storageType =
-          getPackedStorageType(type, layout.getPackedLayout());
-
-      // An argument of a public function used only by kernels wanting this
-      // layout: the caller passes it prepacked.
-      if (auto arg = dyn_cast<BlockArgument>(weights)) {
-        auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
-        // Dequantize-strategy mpmms on integer codes read the bit planes
-        // too (tessera-lower-mpmm-to-vector): a run-time choice of strategy
-        // (tessera-choose-mpmm-strategy) keeps one copy of the weights.
-        bool onlyKernels = llvm::all_of(arg.getUsers(), [&](Operation *user) {
-          if (auto mpmm = dyn_cast<MpmmOp>(user))
-            return mpmm.getWeights() == arg && mpmm.getStrategy() == "dequantize" &&
-                   !mpmm.getCodebook() && !layout.getTile().empty() &&
-                   layout.getBitPlanes();
-          auto acc = dyn_cast<LutAccumulateOp>(user);
-          return acc && acc.getWeights() == arg &&
-                 (kernelLayout(acc, lanes, bytePermute) == layout ||
-                  kernelLayout(acc, lanes, false) == layout);
-        });
-        if (func && func.isPublic() && arg.getOwner()->isEntryBlock() && onlyKernels) {
-          if (!func.getArgAttr(arg.getArgNumber(), kLayoutAttrName)) {
-            func.setArgAttr(arg.getArgNumber(), kLayoutAttrName, layout);
-            createPrepackFunction(module, func, arg.getArgNumber(), layout);
-          }
-          continue;
-        }
-      }
-
-      OpBuilder b(op);
-      Location loc = op.getLoc();
-      // A constant: packed in the layout now.
-      DenseElementsAttr dense;
-      if (auto cst = weights.getDefiningOp<arith::ConstantOp>())
-        dense = dyn_cast<DenseElementsAttr>(cst.getValue());
-      if (dense) {
-        Value storage = arith::ConstantOp::create(
-            b, loc, packLowBitConstant(dense, layout.getPackedLayout()));
-        op.getWeightsMutable().assign(UnpackOp::create(b, loc, type, storage, layout));
-        continue;
-      }
-      // Anything else: repacked before the kernel.
-      Value packed = PackOp::create(b, loc, storageType, weights, layout);
-      op.getWeightsMutable().assign(UnpackOp::create(b, loc, type, packed, layout));
+      // Dequantize-strategy mpmms on integer codes read the bit planes too
+      // (tessera-lower-mpmm-to-vector): a run-time choice of strategy
+      // (tessera-choose-mpmm-strategy) keeps one copy of the weights.
+      assignWeightLayout(op.getWeightsMutable(), layout, [&](OpOperand &use) {
+        if (auto mpmm = dyn_cast<MpmmOp>(use.getOwner()))
+          return use.getOperandNumber() == mpmm.getWeightsMutable().getOperandNumber() &&
+                 mpmm.getStrategy() == "dequantize" && !mpmm.getCodebook() &&
+                 !layout.getTile().empty() && layout.getBitPlanes();
+        auto acc = dyn_cast<LutAccumulateOp>(use.getOwner());
+        return acc && use.getOperandNumber() == acc.getWeightsMutable().getOperandNumber() &&
+               (kernelLayout(acc, lanes, bytePermute) == layout ||
+                kernelLayout(acc, lanes, false) == layout);
+      });
     }
   }
 };

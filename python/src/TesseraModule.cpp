@@ -260,9 +260,12 @@ void aotCompile(const std::string &text, const std::string &filename,
     raiseCompileError(error);
 }
 
-/// The C header tessera-compile would write for `text`, without compiling.
+/// The C header tessera-compile would write for `text`, without compiling:
+/// the ABI of the given strategy and target (CUDA kernels read canonical
+/// weights).
 std::string cHeader(const std::string &text, const std::string &filename,
-                    const std::string &prefix, const std::string &cudaChip) {
+                    const std::string &prefix, const std::string &cudaChip,
+                    const std::string &strategy) {
   std::unique_ptr<MLIRContext> owner;
   MLIRContext &context = makeContext(owner);
   OwningOpRef<ModuleOp> module = parseModule(context, text, filename);
@@ -270,7 +273,12 @@ std::string cHeader(const std::string &text, const std::string &filename,
   FailureOr<std::vector<FunctionSignature>> signatures;
   {
     DiagnosticCapture capture(&context, error);
-    signatures = lowerSignatures(*module);
+    CpuPipelineOptions options;
+    options.mpmmStrategy = cudaChip.empty() ? strategy : "dequantize";
+    options.dequantizeLayouts = cudaChip.empty();
+    if (!cudaChip.empty())
+      options.lutLanes = 0;
+    signatures = lowerSignatures(*module, options);
   }
   if (failed(signatures))
     raiseCompileError(error);
@@ -381,7 +389,7 @@ PYBIND11_MODULE(_tessera, m) {
   m.def("set_num_threads", &tessera_rt_set_num_threads, py::arg("threads"));
   m.def("num_threads", &tessera_rt_num_threads);
   m.def("c_header", &cHeader, py::arg("mlir"), py::arg("filename"),
-        py::arg("prefix"), py::arg("cuda_chip") = "");
+        py::arg("prefix"), py::arg("cuda_chip") = "", py::arg("strategy") = "dequantize");
   m.def("pack", &pack, py::arg("codes"), py::arg("bits"),
         py::arg("tile") = std::vector<int64_t>(), py::arg("bit_planes") = false);
   m.def("unpack", &unpack, py::arg("packed"), py::arg("shape"), py::arg("bits"),

@@ -263,8 +263,9 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     for a library, else TESSERA_NUM_THREADS, else the machine's cores); N
     uses at most N.
     strategy: how mpmm ops without a strategy attribute are computed:
-    "dequantize" (default; exact up to f32 rounding, weights in their
-    canonical packing), "auto" (the compiler's heuristic: the LUT strategy
+    "dequantize" (default; exact up to f32 rounding; 1, 2, 4 and 8-bit
+    integer weights are read interleaved by 8 columns, bound weights
+    prepacked once, see Function.prepack), "auto" (the compiler's heuristic: the LUT strategy
     with int8 tables where it is faster, which rounds table entries, see
     docs/lut.md, and reads weights prepacked), "lut" (always LUT, int8
     tables) or "lut_f32" (LUT with exact f32 tables; reference lowering).
@@ -325,7 +326,8 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     _atomic_copy(cached, output)
     if header:
         pathlib.Path(header).write_text(_tessera.c_header(text, f"<{name}>", prefix,
-                                                          cuda_chip=cuda_chip))
+                                                          cuda_chip=cuda_chip,
+                                                          strategy=strategy))
     # Load the cache entry (its path is unique to its content): dlopen of a
     # path it already opened returns the old library even if the file changed.
     return load(cached if cache else output, entry=name, params=params, prefix=prefix)

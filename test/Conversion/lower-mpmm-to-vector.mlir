@@ -374,3 +374,49 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
   "test.sink"(%0, %1, %2, %3, %4) : (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) -> ()
   return
 }
+
+// -----
+
+// Weights interleaved by 8 columns (tessera-assign-mpmm-layouts): a 32-byte
+// tile holds 8 codes of 4 bits of each of 8 columns, one column per i32
+// lane. x is scaled once by 2^-4j for code j of a lane (1 for the last,
+// which is shifted down instead of masked in place), and summed per group.
+// CHECK-LABEL: func @interleaved
+// CHECK-DAG: %[[FLIP:.*]] = arith.constant dense<-2004318072> : vector<8xi32>
+// CHECK-DAG: %[[M1:.*]] = arith.constant dense<240> : vector<8xi32>
+// CHECK-DAG: %[[XS:.*]] = arith.constant dense<[1.000000e+00, 6.250000e-02, 3.906250e-03, 2.44140625E-4, 1.52587891E-5, 9.53674316E-7, 5.96046448E-8, 1.000000e+00]> : vector<8xf32>
+// CHECK: arith.mulf %{{.*}}, %[[XS]] : vector<8xf32>
+// CHECK: vector.reduction <add>
+// The GEMM's panel: a tile per 8 codes of 8 columns, each code a row of the
+// panel by two shifts (sign extension), a conversion and one FMA with the
+// scales and -s z of the 8 columns; no transpose.
+// CHECK: scf.if
+// CHECK: tensor.empty() : tensor<16x256x16xf32>
+// CHECK-NOT: vector.shuffle
+// CHECK: %[[T:.*]] = vector.transfer_read %{{.*}} : tensor<8192xi8>, vector<32xi8>
+// CHECK: %[[L:.*]] = vector.bitcast %[[T]] : vector<32xi8> to vector<8xi32>
+// CHECK: arith.shli %[[L]]
+// CHECK: arith.shrsi
+// CHECK: arith.sitofp
+// CHECK: vector.fma
+// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<16x256x16xf32>
+// CHECK: } else {
+// Rows outside the GEMM: the signed codes' sign bits flipped once per tile,
+// then masked in place (code 1: bits 4-7), converted and multiplied with the
+// broadcast of scaled x, in registers.
+// CHECK: %[[T2:.*]] = vector.transfer_read %{{.*}} : tensor<8192xi8>, vector<32xi8>
+// CHECK: %[[L2:.*]] = vector.bitcast %[[T2]] : vector<32xi8> to vector<8xi32>
+// CHECK: %[[F:.*]] = arith.xori %[[L2]], %[[FLIP]] : vector<8xi32>
+// CHECK: arith.andi %[[F]], %{{.*}} : vector<8xi32>
+// CHECK: vector.fma
+// CHECK: arith.andi %[[F]], %[[M1]] : vector<8xi32>
+// CHECK-NOT: vector.shuffle
+// CHECK: return
+func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<256x2xf16>, %zb: tensor<256xi8>,
+                       %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [8, 8]> : tensor<8192xi8> -> tensor<256x64xsi4>
+  %z = tessera.unpack %zb : tensor<256xi8> -> tensor<256x2xsi4>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xsi4> scales %s : tensor<256x2xf16>
+         zeros %z : tensor<256x2xsi4> group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}

@@ -104,7 +104,13 @@ def test_graph_with_elementwise_ops_and_two_results(compile_tool, tmp_path):
     x = rng.standard_normal((7, 64)).astype(np.float32)
     t = np.zeros((7, 32), np.float32)
     sq = np.zeros((7, 32), np.float32)
-    status = lib.blk_block(ptr(x), ctypes.c_int64(7), ptr(ref.pack(codes, 4)), ptr(scales),
+    # 4-bit weights with N = 32 are read interleaved by 8 rows: the caller
+    # converts the canonical packing once with the exported prepack function.
+    canonical = ref.pack(codes, 4)
+    w = np.zeros_like(canonical)
+    assert lib.blk_prepack_block_arg1(ptr(canonical), ptr(w)) == 0
+    assert not np.array_equal(w, canonical)
+    status = lib.blk_block(ptr(x), ctypes.c_int64(7), ptr(w), ptr(scales),
                            ptr(bias), ptr(t), ctypes.c_int64(7), ptr(sq), ctypes.c_int64(7))
     assert status == 0
     want = np.tanh(ref.mpmm(x, codes, scales, 32) + bias)
@@ -187,7 +193,8 @@ def test_dependencies_are_libc_only(compile_tool, tmp_path):
                           capture_output=True, text=True).stdout.split()
     assert set(s for s in syms if s.startswith("deps_")) == {
         "deps_block", "deps_last_error", "deps_abi_version", "deps_signature",
-        "deps_set_num_threads", "deps_num_threads", "deps_target"}
+        "deps_set_num_threads", "deps_num_threads", "deps_target",
+        "deps_prepack_block_arg1"}
     assert not any(s.startswith("tessera_rt") for s in syms)
 
 

@@ -305,14 +305,15 @@ def test_header_documents_the_layout(tmp_path):
 
 
 def test_strategy_default_and_auto():
-    # The default is the exact dequantize strategy with canonical weights;
-    # "auto" picks LUT for 2-bit codes (where the host has byte shuffles)
-    # and dequantize where the LUT kernel cannot run (N = 40, not a multiple
-    # of the shuffle width).
+    # The default is the exact dequantize strategy, its 2-bit weights
+    # interleaved by 8 rows; "auto" picks LUT for 2-bit codes (where the
+    # host has byte shuffles) and dequantize where the LUT kernel cannot run
+    # (N = 40, not a multiple of the shuffle width).
     text2 = mpmm_module(64, 128, 2, False, "none", 32, "f32", None)
     text40 = mpmm_module(40, 128, 2, False, "none", 32, "f32", None)
-    assert all(not s["prepack"] for s in ts.compile(text2).inputs)
-    assert all(not s["prepack"] for s in ts.compile(text40, strategy="auto").inputs)
+    assert ts.compile(text2).inputs[1]["layout"] == "#tessera.layout<tile = [8, 16]>"
+    assert ts.compile(text40, strategy="auto").inputs[1]["layout"] == \
+        "#tessera.layout<tile = [8, 16]>"
     auto2 = ts.compile(text2, strategy="auto")
     lanes = ts.compile(text2, strategy="lut").inputs[1]["layout"]
     assert auto2.inputs[1]["layout"] == lanes

@@ -117,9 +117,11 @@ def tile_module(module, tile):
 
 def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
              scale_dtype, zero_type=None, with_init=False, codebook=None,
-             x_dtype="f32", out_dtype="f32", tile=None, m_values=M_VALUES):
+             x_dtype="f32", out_dtype="f32", tile=None, m_values=M_VALUES, layouts=True):
     """Runs the mpmm at every M of `m_values`; `tile` (rows, columns): tiled
-    first by upstream tiling."""
+    first by upstream tiling; `layouts` False: the weights stay in their
+    canonical storage (--dequantize-layouts=false), else weights the kernel
+    reads interleaved are prepacked by tessera-run."""
     if zero_type is None:
         zero_type = int_type(bits, signed) if zero_mode == "int" else scale_dtype
     module = tmp_path / "mpmm.mlir"
@@ -163,6 +165,8 @@ def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
             files.append("init")
         cmd = [tessera_run, str(module), "-e", "mpmm",
                "-o", str(tmp_path / "y.npy")]
+        if not layouts:
+            cmd.append("--dequantize-layouts=false")
         for f in files:
             cmd += ["-i", str(tmp_path / f"{f}.npy")]
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -260,8 +264,9 @@ def test_mpmm_spread_columns(tessera_run, tmp_path, signed, zero_mode, n):
     # 64 columns (N = 200: one tile, three blocks and 8 columns past them;
     # 300: a full tile of four blocks and a partial one of none), after the
     # blocks of rows (M = 13: 8 and 4 rows, then one; 2 and 3: single rows).
+    # Canonical storage (N = 200 would be interleaved).
     run_case(tessera_run, tmp_path, np.random.default_rng(), n, 512, 8, signed,
-             zero_mode, 128, "f16", m_values=(1, 2, 3, 13))
+             zero_mode, 128, "f16", m_values=(1, 2, 3, 13), layouts=False)
 
 
 @pytest.mark.parametrize("bits,k", [(1, 8), (1, 16), (1, 24), (2, 8), (3, 8)])
@@ -281,13 +286,42 @@ def test_mpmm_short_rows(tessera_run, tmp_path, bits, k):
     (4, False, "int", 512, (0, 256)),  # the GEMM path in each tile at M = 71
     (6, True, "int", 512, (64, 128)),
 ])
+@pytest.mark.parametrize("layouts", [False, True], ids=["canonical", "layouts"])
 def test_mpmm_tiled_by_upstream_tiling(tessera_run, tmp_path, bits, signed, zero_mode, n,
-                                       tile):
+                                       tile, layouts):
     # Each tile is an mpmm of slices (rows of x, rows of the weights, scales
     # and zero points): the vector kernel reads the tile's rows of the
-    # packed storage from their offset.
+    # canonical packed storage from their offset. With layouts, the slices
+    # of weights the kernel reads interleaved (4 bits, N = 512) are repacked
+    # in each tile.
+    if layouts and n % 8:
+        pytest.skip("no interleaved layout for N not a multiple of 8")
     run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed, zero_mode,
-             32, "f16", tile=tile)
+             32, "f16", tile=tile, layouts=layouts)
+
+
+INTERLEAVED = [
+    (bits, signed, zero_mode, group)
+    for (bits, signed, zero_mode), group in zip(
+        itertools.product((1, 2, 4, 8), (False, True), ("none", "int", "float")),
+        itertools.cycle((32, 64, 128, 256)))
+]
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode,group",
+                         matrix_params(INTERLEAVED, lambda c: c[0]),
+                         ids=[f"{int_type(b, s)}-{z}-g{g}" for b, s, z, g in INTERLEAVED])
+def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group):
+    # Weights of 1, 2, 4 and 8 bits with N a multiple of 8, interleaved by 8
+    # columns (prepacked by tessera-run). N = 264 (every other case): a full
+    # column tile (the GEMM from 16 rows, its rows past the last block of 8
+    # by the row kernel) and a tile of one block of 8 columns; N = 56: a
+    # group of four blocks of 8 columns and three blocks alone. M = 21: 16
+    # rows by the GEMM (N = 264), then rows by 4 and 1; 6: 4 and 2; 3: 2 and
+    # 1; 1.
+    n = (264, 56)[INTERLEAVED.index((bits, signed, zero_mode, group)) % 2]
+    run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed,
+             zero_mode, group, "f16", m_values=(1, 3, 6, 21))
 
 
 @pytest.mark.parametrize("bits,signed,zero_mode", [(2, True, "none"), (3, False, "int"),

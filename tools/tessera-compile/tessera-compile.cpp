@@ -78,6 +78,12 @@ static cl::opt<int64_t> threads(
              "(<prefix>_set_num_threads, else TESSERA_NUM_THREADS, else the "
              "machine's cores); N uses at most N"),
     cl::init(0), cl::cat(category));
+static cl::opt<bool> dequantizeLayouts(
+    "dequantize-layouts",
+    cl::desc("Give dequantize-strategy weights the interleaved layout the "
+             "vector kernel reads fastest (default; the weights then take "
+             "prepacked storage, converted by the prepack functions)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<std::string> mpmmStrategy(
     "mpmm-strategy",
     cl::desc("Strategy of tessera.mpmm ops without one: dequantize "
@@ -141,6 +147,7 @@ int main(int argc, char **argv) {
   }
   options.threads = threads;
   options.mpmmStrategy = mpmmStrategy;
+  options.dequantizeLayouts = dequantizeLayouts;
   if (crashReproducer != "none")
     options.crashReproducer = crashReproducer.empty()
                                   ? outputFile + ".reproducer.mlir"

@@ -68,6 +68,12 @@ static cl::opt<int64_t> threads(
              "(default) the pool's count (TESSERA_NUM_THREADS, else the "
              "machine's cores); N at most N"),
     cl::init(0));
+static cl::opt<bool> dequantizeLayouts(
+    "dequantize-layouts",
+    cl::desc("Give dequantize-strategy weights the interleaved layout the "
+             "vector kernel reads fastest (default; the weights then take "
+             "prepacked storage, converted by the prepack functions)"),
+    cl::init(true));
 static cl::opt<std::string> mpmmStrategy(
     "mpmm-strategy",
     cl::desc("Strategy of tessera.mpmm ops without one: dequantize "
@@ -205,6 +211,7 @@ int main(int argc, char **argv) {
   mlir::tessera::CpuPipelineOptions options;
   options.threads = threads;
   options.mpmmStrategy = mpmmStrategy;
+  options.dequantizeLayouts = dequantizeLayouts;
   options.referenceLowering = referenceLowering;
   auto jit = mlir::tessera::JitModule::compile(*module, options, error);
   if (failed(jit)) {

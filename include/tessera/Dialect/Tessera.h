@@ -60,6 +60,15 @@ LayoutAttr getLutKernelLayout(RankedTensorType weights, int64_t groupSize,
                               bool direct, int64_t lanes,
                               bool bytePermute = false);
 
+/// The storage layout in which the dequantize vector kernel reads `weights`
+/// (an N x K low-bit tensor) with groups of `groupSize`, or null where it
+/// reads the canonical storage: integer codes of b = 1, 2, 4 or 8 bits in
+/// `#tessera.layout<tile = [8, 32 / b]>` (columns interleaved: a tile is one
+/// 32-byte vector whose i32 lane r holds 32 / b consecutive codes of row r)
+/// where N is a multiple of 8 and K and the group of 32 / b and of 8. The
+/// one definition used by the layout assignment and the kernel.
+LayoutAttr getDequantizeKernelLayout(RankedTensorType weights, int64_t groupSize);
+
 /// The packed storage (an i8 tensor of getPackedStorageType's type) of the
 /// dense low-bit constant `codes`, in `layout`: how constant weights are
 /// packed at compile time.

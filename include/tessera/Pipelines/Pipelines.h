@@ -31,8 +31,8 @@ struct CpuPipelineOptions {
   /// the host.
   int64_t vectorRegisters = 0;
   /// How tessera.mpmm ops without a `strategy` attribute are computed:
-  /// "dequantize" (the default: exact up to f32 rounding, canonical weight
-  /// storage at the ABI), "auto" (tessera-choose-mpmm-strategy's heuristic,
+  /// "dequantize" (the default: exact up to f32 rounding; weights in the
+  /// canonical storage, or interleaved per dequantizeLayouts), "auto" (tessera-choose-mpmm-strategy's heuristic,
   /// which picks the lossy int8-table LUT strategy where it is faster), "lut"
   /// (T-MAC, int8 tables) or "lut_f32".
   std::string mpmmStrategy = "dequantize";
@@ -43,6 +43,11 @@ struct CpuPipelineOptions {
   /// (AVX512-VBMI and AVX512-VNNI) for the LUT kernel: 1 yes, 0 no, -1 asks
   /// the host.
   int64_t lutBytePermute = -1;
+  /// Whether the weights of dequantize-strategy mpmms that the vector
+  /// kernel reads interleaved get that layout (tessera-assign-mpmm-layouts:
+  /// arguments then take prepacked storage; constants are packed at compile
+  /// time). Off, they stay canonical.
+  bool dequantizeLayouts = true;
   /// Every Tessera op through the reference lowering (linalg), none through
   /// the vector kernels: the oracle that the fuzzers' reducer compares the
   /// kernels with.

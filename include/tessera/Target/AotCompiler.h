@@ -49,6 +49,8 @@ struct AotOptions {
   int64_t threads = 0;
   /// CpuPipelineOptions::mpmmStrategy.
   std::string mpmmStrategy = "dequantize";
+  /// CpuPipelineOptions::dequantizeLayouts.
+  bool dequantizeLayouts = true;
   /// The runtime archive and the linker; found next to the tools if empty.
   std::string runtimeLibrary;
   std::string linker;

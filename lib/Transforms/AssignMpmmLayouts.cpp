@@ -1,0 +1,82 @@
+//===- AssignMpmmLayouts.cpp - Interleaved layouts for dequantize weights --===//
+//
+// Gives the weights of every dequantize-strategy mpmm whose vector kernel
+// reads them interleaved that layout (see the pass description): function
+// arguments through a `tessera.layout` attribute and a generated prepack
+// function, constants packed at compile time, anything else repacked where
+// it is computed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tessera/Dialect/Tessera.h"
+#include "tessera/Passes.h"
+
+#include "WeightLayouts.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::tessera {
+#define GEN_PASS_DEF_TESSERAASSIGNMPMMLAYOUTS
+#include "tessera/Dialect/TesseraPasses.h.inc"
+} // namespace mlir::tessera
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+
+/// The layout the dequantize kernel reads `op`'s weights in, or null where
+/// it reads the canonical storage.
+LayoutAttr kernelLayout(MpmmOp op) {
+  if (op.getStrategy() != "dequantize" || op.getCodebook() ||
+      !op.getX().getType().getElementType().isF32() ||
+      !op.getInit().getType().getElementType().isF32())
+    return nullptr;
+  return getDequantizeKernelLayout(op.getWeights().getType(), op.getGroupSize());
+}
+
+/// Whether `use` is the weights of an mpmm whose kernel reads `layout`.
+bool readsLayout(OpOperand &use, LayoutAttr layout) {
+  auto mpmm = dyn_cast<MpmmOp>(use.getOwner());
+  return mpmm && &use == &mpmm.getWeightsMutable() && kernelLayout(mpmm) == layout;
+}
+
+/// Whether the weights `v` have a layout already: an unpack with one, or an
+/// argument given one (tessera-assign-lut-layouts runs first).
+bool hasAnyLayout(Value v) {
+  if (auto unpack = v.getDefiningOp<UnpackOp>())
+    return bool(unpack.getLayout());
+  auto arg = dyn_cast<BlockArgument>(v);
+  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : nullptr;
+  return func && arg.getOwner()->isEntryBlock() &&
+         func.getArgAttr(arg.getArgNumber(), kLayoutAttrName);
+}
+
+struct TesseraAssignMpmmLayoutsPass
+    : public mlir::tessera::impl::TesseraAssignMpmmLayoutsBase<
+          TesseraAssignMpmmLayoutsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<std::pair<MpmmOp, LayoutAttr>> work;
+    getOperation().walk([&](MpmmOp op) {
+      LayoutAttr layout = kernelLayout(op);
+      if (!layout || hasAnyLayout(op.getWeights()))
+        return;
+      // Weights shared with any other reader stay canonical.
+      if (!llvm::all_of(op.getWeights().getUses(),
+                        [&](OpOperand &use) { return readsLayout(use, layout); }))
+        return;
+      work.push_back({op, layout});
+    });
+    for (auto [op, layout] : work) {
+      // An earlier op of the list may have repacked shared weights.
+      if (hasLayout(op.getWeights(), layout))
+        continue;
+      assignWeightLayout(op.getWeightsMutable(), layout,
+                         [&](OpOperand &use) { return readsLayout(use, layout); });
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,35 @@
+//===- WeightLayouts.h - Giving kernel weights a storage layout --*- C++ -*-===//
+//
+// Shared by the passes that choose the storage layout a kernel reads its
+// weights in (private to lib/Transforms).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_LIB_TRANSFORMS_WEIGHTLAYOUTS_H
+#define TESSERA_LIB_TRANSFORMS_WEIGHTLAYOUTS_H
+
+#include "tessera/Dialect/Tessera.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace mlir::tessera {
+
+/// Whether `v` already comes from storage in `layout`.
+bool hasLayout(Value v, LayoutAttr layout);
+
+/// Makes the low-bit weights `weights` (an operand of a kernel) come from
+/// storage in `layout`:
+/// - an argument of a public function, all of whose uses `readsLayout`
+///   accepts: the caller passes it in that layout (a `tessera.layout`
+///   argument attribute, which tessera-pack-function-boundaries honours,
+///   and a public function `prepack_<function>_<argument>` that converts
+///   the canonical storage, for callers to run once per weight matrix);
+///   nothing changes if the argument has a layout already;
+/// - a constant: packed in the layout at compile time;
+/// - anything else: packed and unpacked in the layout before the kernel.
+void assignWeightLayout(OpOperand &weights, LayoutAttr layout,
+                        function_ref<bool(OpOperand &)> readsLayout);
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_LIB_TRANSFORMS_WEIGHTLAYOUTS_H
