@@ -946,25 +946,23 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                 cIndex(b, loc, laneCodes), SmallVector<Value>(rows * blocks * chains, zeroVec),
                 [&](OpBuilder &b, Location loc, Value kk, ValueRange gacc) {
                   SmallVector<Value> next(gacc.begin(), gacc.end());
-                  SmallVector<Value> lanes;
-                  for (Value n : columns) {
-                    Value tile = interleavedTile(b, loc, n, kk);
-                    lanes.push_back(signFlip ? Value(arith::XOrIOp::create(b, loc, tile, signFlip))
-                                             : tile);
-                  }
-                  for (int64_t j = 0; j < laneCodes; ++j) {
-                    SmallVector<Value> values;
-                    for (Value l : lanes)
-                      values.push_back(arith::SIToFPOp::create(
-                          b, loc, vecF32, laneCodeInPlace(b, loc, l, j)));
-                    Value kj = arith::AddIOp::create(b, loc, kk, cIndex(b, loc, j));
-                    for (int64_t r = 0; r < rows; ++r) {
-                      Value xv = vector::BroadcastOp::create(
-                          b, loc, vecF32,
-                          tensor::ExtractOp::create(b, loc, xScaled, ValueRange{mIdx[r], kj}));
-                      for (int64_t c = 0; c < blocks; ++c) {
+                  // Block by block: one tile live at a time (the four
+                  // blocks' tiles and eight accumulators spilled; M = 1,
+                  // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).
+                  for (int64_t c = 0; c < blocks; ++c) {
+                    Value lanes = interleavedTile(b, loc, columns[c], kk);
+                    if (signFlip)
+                      lanes = arith::XOrIOp::create(b, loc, lanes, signFlip);
+                    for (int64_t j = 0; j < laneCodes; ++j) {
+                      Value values = arith::SIToFPOp::create(b, loc, vecF32,
+                                                             laneCodeInPlace(b, loc, lanes, j));
+                      Value kj = arith::AddIOp::create(b, loc, kk, cIndex(b, loc, j));
+                      for (int64_t r = 0; r < rows; ++r) {
+                        Value xv = vector::BroadcastOp::create(
+                            b, loc, vecF32,
+                            tensor::ExtractOp::create(b, loc, xScaled, ValueRange{mIdx[r], kj}));
                         int64_t i = (r * blocks + c) * chains + j % chains;
-                        next[i] = vector::FMAOp::create(b, loc, values[c], xv, next[i]);
+                        next[i] = vector::FMAOp::create(b, loc, values, xv, next[i]);
                       }
                     }
                   }
