@@ -7,7 +7,8 @@ byte shuffles or permutes) and strategy="dequantize", their ratio, the LUT's eff
 GB/s (weight + scale + zero bytes / time) and share of the read bandwidth
 measured in the same run, its roofline efficiency (floor / time, floor =
 max(bytes / bandwidth, 2*M*N*K / peak), as bench/mpmm_bench.py defines it),
-and what strategy="auto" picks, with its time over the faster one's (the
+and what strategy="auto" picks (read from the layout its library takes the
+weights in), with its time over the faster one's (the
 three timed in alternating rounds, best of each). Weights
 are quantized group-wise (group 128, f16 scales, integer zero points), bound
 as parameters (prepacked once for the LUT kernel) and come from memory, not
@@ -56,6 +57,12 @@ def run(args):
                     ts.compile(g, output=lib, strategy=strategy)
                     fns[strategy] = [ts.load(lib, params=[(nm, a.copy()) for nm, a in g.params])
                                      for _ in range(copies)]
+                # What auto compiled, from the weights' layout: the LUT
+                # kernel's bit planes (for 7 and 8 bits with M known only at
+                # run time: both kernels on those planes, chosen by M).
+                planes = any("bit_planes" in (spec.get("layout") or "")
+                             for spec in fns["auto"][0].inputs)
+                auto_pick = ("lut" if bits <= 6 else "lut|deq") if planes else "dequantize"
                 for m in args.batches:
                     xv = rng.standard_normal((m, k)).astype(np.float32)
                     # The three in alternating rounds, each the best of its
@@ -67,8 +74,7 @@ def run(args):
                             t[s] = min(t[s], measure(lambda i: f[i % copies](xv),
                                                      args.budget / ROUNDS))
                     floor = max(weight_bytes / bandwidth, 2.0 * m * n * k / peak)
-                    auto = "lut" if abs(t["auto"] - t["lut"]) < abs(t["auto"] - t["dequantize"]) \
-                        else "dequantize"
+                    auto = auto_pick
                     print(f"{n:>5} x {k:<5} {m:>4} {bits:>4} {t['lut'] * 1e3:>9.3f} "
                           f"{t['dequantize'] * 1e3:>9.3f} {t['dequantize'] / t['lut']:>7.2f} "
                           f"{weight_bytes / t['lut'] / 1e9:>7.2f} "

@@ -60,7 +60,12 @@ def TesseraChooseMpmmStrategy
       becomes an `scf.if` on `tensor.dim` of x: an mpmm with `"lut"` for at
       most that many rows, one with `"dequantize"` for more, both on the
       same weights (the dequantize kernel reads the LUT kernel's bit planes,
-      so the weights are stored once).
+      so the weights are stored once);
+    - with `dequantize-layouts` (tessera-assign-mpmm-layouts runs), codes
+      wider than `lut-max-bits` whose weights the dequantize kernel reads
+      interleaved (8 bits, N a multiple of 8) take dequantize at every M:
+      that kernel is the faster one there (4096 x 4096, one thread:
+      LUT / dequantize time 1.25, 1.37 and 1.67 at M = 1, 16, 256).
 
     `strategy=dequantize|lut|lut_f32` forces that strategy on every op that
     can take it (a compile option).
@@ -73,7 +78,10 @@ def TesseraChooseMpmmStrategy
     Option<"lutMaxBits", "lut-max-bits", "int64_t", /*default=*/"6",
            "Widest codes for which auto picks LUT at any number of rows">,
     Option<"lutMaxRows", "lut-max-rows", "int64_t", /*default=*/"32",
-           "Rows of x up to which auto picks LUT for codes wider than lut-max-bits, halved per bit past it">
+           "Rows of x up to which auto picks LUT for codes wider than lut-max-bits, halved per bit past it">,
+    Option<"dequantizeLayouts", "dequantize-layouts", "bool", /*default=*/"false",
+           "The dequantize kernel reads interleaved weights where they apply "
+           "(tessera-assign-mpmm-layouts runs): wider codes take it at every M">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
                            "::mlir::arith::ArithDialect",

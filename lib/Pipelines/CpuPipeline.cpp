@@ -99,6 +99,7 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
   tessera::TesseraChooseMpmmStrategyOptions strategyOptions;
   strategyOptions.strategy = options.mpmmStrategy;
   strategyOptions.lutLanes = resolveLutLanes(options);
+  strategyOptions.dequantizeLayouts = options.dequantizeLayouts;
   pm.addPass(tessera::createTesseraChooseMpmmStrategy(strategyOptions));
   pm.addPass(tessera::createTesseraExpandLutMpmm());
   tessera::TesseraAssignLutLayoutsOptions layoutOptions;

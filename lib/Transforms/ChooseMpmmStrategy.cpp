@@ -66,6 +66,9 @@ struct TesseraChooseMpmmStrategyPass
         // Codebooks (NF4): the dequantize kernel takes none.
         if (op.getCodebook() || bits <= lutMaxBits)
           choice = "lut";
+        else if (dequantizeLayouts && op.getX().getType().getElementType().isF32() &&
+                 getDequantizeKernelLayout(op.getWeights().getType(), op.getGroupSize()))
+          choice = "dequantize";
         else if (maxLutRows(bits) > 0 && ShapedType::isDynamic(rows))
           return byRows.push_back(op);
         else if (!ShapedType::isDynamic(rows) && rows <= maxLutRows(bits))

@@ -1,4 +1,5 @@
 // RUN: tessera-opt %s --tessera-choose-mpmm-strategy="lut-lanes=32" | FileCheck %s --check-prefix=AUTO
+// RUN: tessera-opt %s --tessera-choose-mpmm-strategy="lut-lanes=32 dequantize-layouts=1" | FileCheck %s --check-prefix=LAYOUTS
 // RUN: tessera-opt %s --tessera-choose-mpmm-strategy="lut-lanes=0" | FileCheck %s --check-prefix=NOSHUFFLE
 // RUN: tessera-opt %s --tessera-choose-mpmm-strategy="strategy=lut_f32" | FileCheck %s --check-prefix=FORCED
 // RUN: not tessera-opt %s --tessera-choose-mpmm-strategy="strategy=fast" 2>&1 | FileCheck %s --check-prefix=BAD
@@ -43,6 +44,14 @@ func.func @two_bits(%x: tensor<?x64xf32>, %w: tensor<64x64xui2>, %s: tensor<64x2
 // AUTO: tessera.mpmm %[[X]], %[[W8]] {{.*}} {strategy = "lut"}
 // AUTO: tessera.mpmm %[[X]], %[[W8]] {{.*}} {strategy = "dequantize"}
 // AUTO: return %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[Y]],
+// With interleaved dequantize weights, 8-bit codes (N = 64) take dequantize
+// at every M; 7 bits (no interleaved layout) as before.
+// LAYOUTS-LABEL: func @by_width
+// LAYOUTS: arith.cmpi ule, %{{.*}}, %c16
+// LAYOUTS-NOT: arith.cmpi
+// LAYOUTS: tessera.mpmm {{.*}}, tensor<64x64xui8> {{.*}} {strategy = "dequantize"}
+// LAYOUTS-NOT: tessera.mpmm
+// LAYOUTS: return
 func.func @by_width(%x1: tensor<1x64xf32>, %x: tensor<?x64xf32>, %x512: tensor<512x64xf32>,
                     %x16: tensor<16x64xf32>, %x17: tensor<17x64xf32>,
                     %w6: tensor<64x64xui6>, %w7: tensor<64x64xsi7>, %w8: tensor<64x64xui8>,
