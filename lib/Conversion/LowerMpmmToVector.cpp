@@ -778,6 +778,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // memory (one block's are one stream: one at a time ran 10% slower than
     // the transposing fill at 8 bits, M = 16).
     constexpr int64_t kFillBlocks = 4;
+    auto tileRowsType =
+        VectorType::get({std::max<int64_t>(laneCodes, 1), kLanes}, f32);
     auto interleavedFill = [&](OpBuilder &b, Location loc, Value kc, Value kcLen,
                                Value panel) -> Value {
       return emitTensorLoop(
@@ -815,6 +817,16 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                         Value kk = arith::AddIOp::create(b, loc, kc, kStep);
                         for (int64_t i = 0; i < kFillBlocks; ++i) {
                           Value lanes = interleavedTile(b, loc, column[i], kk);
+                          // The tile's laneCodes rows of the panel, written
+                          // at once: one tensor write per tile keeps the
+                          // chain that one-shot bufferization analyses short
+                          // (a write per row made its analysis of a 1-bit
+                          // fill take seconds); the stores come back row by
+                          // row when the transfers are unrolled.
+                          Value rows = arith::ConstantOp::create(
+                              b, loc,
+                              DenseElementsAttr::get(tileRowsType,
+                                                     b.getF32FloatAttr(0)));
                           for (int64_t j = 0; j < laneCodes; ++j) {
                             Value values = arith::SIToFPOp::create(
                                 b, loc, vecF32, laneCode(b, loc, lanes, j));
@@ -822,14 +834,15 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                          ? Value(vector::FMAOp::create(b, loc, values, scale[i],
                                                                        offset[i]))
                                          : Value(arith::MulFOp::create(b, loc, values, scale[i]));
-                            Value kIdx =
-                                arith::AddIOp::create(b, loc, kStep, cIndex(b, loc, j));
-                            panel = vector::TransferWriteOp::create(
-                                        b, loc, values, panel,
-                                        ValueRange{which[i], kIdx, lane[i]},
-                                        ArrayRef<bool>(inBounds))
-                                        .getResult();
+                            rows = vector::InsertOp::create(b, loc, values,
+                                                            rows, j);
                           }
+                          bool tileInBounds[] = {true, true};
+                          panel = vector::TransferWriteOp::create(
+                                      b, loc, rows, panel,
+                                      ValueRange{which[i], kStep, lane[i]},
+                                      ArrayRef<bool>(tileInBounds))
+                                      .getResult();
                         }
                         return panel;
                       });

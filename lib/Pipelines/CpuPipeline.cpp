@@ -16,6 +16,7 @@
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -182,6 +183,10 @@ void tessera::buildCpuPipeline(OpPassManager &pm,
 
   // Loops, then the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Transfers of more than one dimension (a tile of rows written at once)
+  // unrolled into rows, which the LLVM lowering takes.
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().setTargetRank(1).enableFullUnroll()));
   pm.addPass(createCanonicalizerPass());
   // Parallel loops: their bodies outlined, for the thread pool.
   tessera::TesseraOutlineParallelLoopsOptions outlineOptions;

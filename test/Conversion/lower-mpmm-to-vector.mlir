@@ -398,8 +398,10 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // CHECK: arith.shli %[[L]]
 // CHECK: arith.shrsi
 // CHECK: arith.sitofp
-// CHECK: vector.fma
-// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<16x256x16xf32>
+// CHECK: %[[ROW0:.*]] = vector.fma
+// CHECK: vector.to_elements %[[ROW0]] : vector<8xf32>
+// CHECK: vector.from_elements {{.*}} : vector<8x8xf32>
+// CHECK-NEXT: vector.transfer_write %{{.*}} {in_bounds = [true, true]} : vector<8x8xf32>, tensor<16x256x16xf32>
 // CHECK: } else {
 // Rows outside the GEMM: the signed codes' sign bits flipped once per tile,
 // then masked in place (code 1: bits 4-7), converted and multiplied with the
