@@ -19,11 +19,17 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || exit 1
 
+# The ABI fuzzer's functions are compiled by the plain build's
+# tessera-compile (what it generates is not instrumented either way), so
+# this configuration builds the dialects and the runtime, not the compiler.
+scripts/build.sh || exit 1
+PLAIN_BUILD=$(realpath "${TESSERA_BUILD_DIR:-build}")
 BUILD_DIR=build-fuzz
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -G Ninja -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DTESSERA_FUZZ=ON -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
+    -DTESSERA_COMPILE="$PLAIN_BUILD/bin/tessera-compile" \
     -DPython3_EXECUTABLE=/usr/bin/python3 || exit 1
 fi
 ninja -C "$BUILD_DIR" tessera-ir-fuzzer tessera-abi-fuzzer || exit 1
