@@ -82,15 +82,20 @@ void locateCudaToolkit() {
 
 } // namespace
 
-void tessera::buildCudaPipeline(OpPassManager &pm,
-                                const CudaPipelineOptions &options) {
-  // The ABI as on the CPU, with dequantize-then-multiply for every mpmm
-  // (the LUT strategy is a CPU kernel).
+tessera::CpuPipelineOptions tessera::getCudaAbiOptions() {
+  // The ABI passes of the CPU, with dequantize-then-multiply for every mpmm
+  // (the LUT strategy is a CPU kernel) on canonical weights.
   CpuPipelineOptions abi;
   abi.mpmmStrategy = "dequantize";
   abi.lutLanes = 0;
+  abi.lutBytePermute = 0;
   abi.dequantizeLayouts = false;
-  buildAbiPipeline(pm, abi);
+  return abi;
+}
+
+void tessera::buildCudaPipeline(OpPassManager &pm,
+                                const CudaPipelineOptions &options) {
+  buildAbiPipeline(pm, getCudaAbiOptions());
   pm.addPass(tessera::createTesseraMarkInputsReadOnly());
   pm.addPass(createLinalgElementwiseOpFusionPass());
   // mpmm as a fused split-K nest of GPU threads where it fits; everything

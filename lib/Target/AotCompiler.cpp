@@ -307,6 +307,12 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
 
   if (failed(dump("0-input.mlir", [&](llvm::raw_ostream &os) { os << module; })))
     return failure();
+  if (!options.cudaChip.empty() && options.mpmmStrategy != "dequantize") {
+    errors << "error: the CUDA target computes every mpmm by dequantizing "
+              "(strategy '"
+           << options.mpmmStrategy << "' is a CPU kernel)\n";
+    return failure();
+  }
   // Target machine: the host, or the named CPU.
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
@@ -349,16 +355,15 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
   pipelineOptions.vectorRegisters =
       tm->getMCSubtargetInfo()->checkFeatures("+avx512vl") ? 32 : 16;
   pipelineOptions.mpmmStrategy = options.mpmmStrategy;
-  // The CUDA kernels read canonical weights.
-  pipelineOptions.dequantizeLayouts = options.dequantizeLayouts && options.cudaChip.empty();
+  pipelineOptions.dequantizeLayouts = options.dequantizeLayouts;
   pipelineOptions.lutLanes =
       tm->getMCSubtargetInfo()->checkFeatures("+avx512bw") ? 64
       : tm->getMCSubtargetInfo()->checkFeatures("+avx2")   ? 32
                                                            : 0;
   pipelineOptions.lutBytePermute =
       tm->getMCSubtargetInfo()->checkFeatures("+avx512vbmi,+avx512vnni");
-  FailureOr<std::vector<FunctionSignature>> signatures =
-      lowerSignatures(module, pipelineOptions);
+  FailureOr<std::vector<FunctionSignature>> signatures = lowerSignatures(
+      module, options.cudaChip.empty() ? pipelineOptions : getCudaAbiOptions());
   if (failed(signatures))
     return failure();
   std::string prefix = options.prefix.empty()

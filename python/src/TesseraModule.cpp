@@ -274,11 +274,9 @@ std::string cHeader(const std::string &text, const std::string &filename,
   {
     DiagnosticCapture capture(&context, error);
     CpuPipelineOptions options;
-    options.mpmmStrategy = cudaChip.empty() ? strategy : "dequantize";
-    options.dequantizeLayouts = cudaChip.empty();
-    if (!cudaChip.empty())
-      options.lutLanes = 0;
-    signatures = lowerSignatures(*module, options);
+    options.mpmmStrategy = strategy;
+    signatures = lowerSignatures(
+        *module, cudaChip.empty() ? options : getCudaAbiOptions());
   }
   if (failed(signatures))
     raiseCompileError(error);

@@ -106,6 +106,11 @@ struct CudaPipelineOptions {
   std::string crashReproducer;
 };
 
+/// The options that shape the ABI of what the CUDA pipeline compiles, for
+/// its ABI passes and lowerSignatures alike: every mpmm dequantized, its
+/// weights in the canonical storage (the GPU kernels read those).
+CpuPipelineOptions getCudaAbiOptions();
+
 /// Appends the CUDA pipeline to `pm`: the same front half as the CPU
 /// pipeline (ABI, reference lowering to linalg, bufferization), then every
 /// loop mapped to GPU blocks and threads, buffers in device memory, kernels
