@@ -5,9 +5,10 @@
 # runtimes preloaded). With --ci, the part that scripts/test.sh (and so CI)
 # runs: lit (every pass), the unit tests (the runtime) and the Python tests
 # that execute every kernel family and the runtime's call paths (JIT, AOT,
-# threads), about two thirds of the Python suite, of the mpmm matrix one
-# case per code type and zero mode (the others are marked `exhaustive`);
-# some 14 minutes on 2 cores. LLVM/MLIR come uninstrumented from Debian: their
+# threads), about half of the Python suite: of each large matrix of cases
+# (the mpmm, LUT, float-weight and GPU kernel matrices) one case per code
+# type or width, spread over the other parameters (the others are marked
+# `exhaustive`, see test/python/matrices.py). LLVM/MLIR come uninstrumented from Debian: their
 # inline allocator code, compiled into our instrumented files, poisons memory
 # that the uninstrumented library then touches, so user poisoning is off
 # (allow_user_poisoning=0); leak checking is off for the same mix.

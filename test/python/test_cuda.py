@@ -4,6 +4,7 @@ loader (against a stand-in driver where there is no GPU), and, on a machine
 with an NVIDIA GPU, execution against the reference."""
 
 import ctypes
+import itertools
 import json
 import os
 import pathlib
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 import tessera as ts
+from matrices import matrix_params
 from tessera import reference as ref
 
 from conftest import BUILD
@@ -105,7 +107,7 @@ def assemble_all(compile_tool, tmp_path, wt, zero_modes, **shape):
 
 
 @needs_ptxas
-@pytest.mark.parametrize("wt", WEIGHT_TYPES)
+@pytest.mark.parametrize("wt", matrix_params(WEIGHT_TYPES, lambda wt: wt[:2]))
 def test_ptxas_assembles_every_kernel_without_spills(compile_tool, tmp_path, wt):
     """Every width, float format and zero mode: the kernels' PTX assembles
     for each architecture and ptxas reports no spills."""
@@ -483,8 +485,11 @@ def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f3
     return lowered
 
 
-@pytest.mark.parametrize("bits", range(1, 9))
-@pytest.mark.parametrize("zero", ["none", "int", "float"])
+UNSIGNED = list(itertools.product(range(1, 9), ["none", "int", "float"]))
+
+
+@pytest.mark.parametrize("bits,zero", matrix_params(UNSIGNED, lambda c: c[0]),
+                         ids=[f"{z}-{b}" for b, z in UNSIGNED])
 def test_gpu_kernel_numerics_unsigned(run, tmp_path, bits, zero):
     kernel_case(run, tmp_path, np.random.default_rng(), wt=f"ui{bits}", zero=zero)
 
@@ -525,7 +530,8 @@ WARP_TYPES = ([(f"ui{b}", z) for b in range(1, 9) for z in ("none", "int", "floa
               + [(t, "float") for t in sorted(FLOAT_CODES)])
 
 
-@pytest.mark.parametrize("wt,zero", WARP_TYPES)
+@pytest.mark.parametrize("wt,zero", matrix_params(WARP_TYPES, lambda c: c[1]),
+                         ids=[f"{t}-{z}" for t, z in WARP_TYPES])
 def test_warp_kernel_numerics(run, tmp_path, wt, zero):
     lowered = kernel_case(run, tmp_path, np.random.default_rng(), wt=wt, zero=zero,
                           **WARP_SHAPE)
@@ -573,8 +579,8 @@ def test_gpu_kernel_numerics_16_bit_operands(run, tmp_path):
 MMA_SHAPES = dict(n=40, k=128, g=32, ms=(1, 5, 16, 70, 150))
 
 
-@pytest.mark.parametrize("bits", range(1, 9))
-@pytest.mark.parametrize("zero", ["none", "int", "float"])
+@pytest.mark.parametrize("bits,zero", matrix_params(UNSIGNED, lambda c: c[0]),
+                         ids=[f"{z}-{b}" for b, z in UNSIGNED])
 def test_mma_kernel_numerics_unsigned(run, tmp_path, bits, zero):
     kernel_case(run, tmp_path, np.random.default_rng(), wt=f"ui{bits}", zero=zero,
                 mma=True, **MMA_SHAPES)

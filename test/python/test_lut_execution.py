@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import tessera as ts
+from matrices import matrix_params
 from tessera import reference
 
 from test_mpmm_execution import int_type, mpmm_module
@@ -69,7 +70,7 @@ def check_lut(rng, n, k, bits, signed, zero_mode, group, strategy, m_values=(1, 
     return f
 
 
-@pytest.mark.parametrize("bits,signed,zero_mode,strategy", MATRIX,
+@pytest.mark.parametrize("bits,signed,zero_mode,strategy", matrix_params(MATRIX, lambda c: c[0]),
                          ids=[f"{int_type(b, s)}-{z}-{t}" for b, s, z, t in MATRIX])
 def test_lut_matrix(bits, signed, zero_mode, strategy):
     case = MATRIX.index((bits, signed, zero_mode, strategy))
@@ -366,7 +367,7 @@ func.func @prepack_mpmm_arg1({weights}) -> (tensor<{n}x{k}x{wt}> {{tessera.layou
 """
 
 
-@pytest.mark.parametrize("bits,signed,zero_mode", PLANES,
+@pytest.mark.parametrize("bits,signed,zero_mode", matrix_params(PLANES, lambda c: c[0]),
                          ids=[f"{int_type(b, s)}-{z}" for b, s, z in PLANES])
 def test_dequantize_reads_bit_planes(bits, signed, zero_mode):
     # The dequantize kernel reading bit planes (how a run-time choice of

@@ -15,6 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from matrices import matrix_params
 from tessera import reference
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -29,20 +30,6 @@ MATRIX = [
         range(1, 9), (False, True), ("none", "int", "float"), GROUP_SIZES,
         ("f32", "f16"))
 ]
-
-
-def matrix_params(matrix, key):
-    """The matrix as pytest params: of the cases that share `key(case)` (the
-    code type and zero mode: what selects the compiler's paths), one, in
-    turn, runs everywhere; the others are marked `exhaustive` (the
-    sanitized CI run, scripts/test-sanitized.sh --ci, leaves them out)."""
-    cases = {}
-    for case in matrix:
-        cases.setdefault(key(case), []).append(case)
-    # The key's turn-th case (turn: the key's place), wrapping at its count.
-    chosen = {k: group[turn % len(group)] for turn, (k, group) in enumerate(cases.items())}
-    return [pytest.param(*case, marks=() if chosen[key(case)] == case else
-                         (pytest.mark.exhaustive,)) for case in matrix]
 
 
 def int_type(bits, signed):
@@ -190,7 +177,7 @@ def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
 
 
 @pytest.mark.parametrize(
-    "bits,signed,zero_mode,group,scale_dtype", matrix_params(MATRIX, lambda c: c[:3]),
+    "bits,signed,zero_mode,group,scale_dtype", matrix_params(MATRIX, lambda c: c[:2]),
     ids=[f"{int_type(b, s)}-{z}-g{g}-{sd}" for b, s, z, g, sd in MATRIX])
 def test_mpmm_matrix(tessera_run, tmp_path, bits, signed, zero_mode, group,
                      scale_dtype):

@@ -5,6 +5,7 @@ against the independent numpy reference on fresh random inputs."""
 import numpy as np
 import pytest
 
+from matrices import matrix_params
 from tessera import reference as ref
 
 INT_TYPES = [(b, s) for b in range(1, 9) for s in (False, True)]
@@ -177,7 +178,7 @@ FLOAT_MPMM = [(name, em, zero, group) for name, em in FLOAT_TYPES
               for zero in ("none", "float") for group in (32, 128, 256)]
 
 
-@pytest.mark.parametrize("name,em,zero,group", FLOAT_MPMM,
+@pytest.mark.parametrize("name,em,zero,group", matrix_params(FLOAT_MPMM, lambda c: c[0]),
                          ids=[f"{t}-{z}-g{g}" for t, _, z, g in FLOAT_MPMM])
 def test_mpmm_float_weights(run, name, em, zero, group):
     rng = np.random.default_rng()
