@@ -8,9 +8,11 @@
 # threads), about half of the Python suite: of each large matrix of cases
 # (the mpmm, LUT, float-weight and GPU kernel matrices) one case per code
 # type or width, spread over the other parameters (the others are marked
-# `exhaustive`, see test/python/matrices.py). LLVM/MLIR come uninstrumented from Debian: their
-# inline allocator code, compiled into our instrumented files, poisons memory
-# that the uninstrumented library then touches, so user poisoning is off
+# `exhaustive`, see test/python/matrices.py).
+#
+# LLVM/MLIR come uninstrumented from Debian: their inline allocator code,
+# compiled into our instrumented files, poisons memory that the
+# uninstrumented library then touches, so user poisoning is off
 # (allow_user_poisoning=0); leak checking is off for the same mix.
 set -uo pipefail
 cd "$(dirname "$0")/.."

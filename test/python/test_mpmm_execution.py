@@ -15,6 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
+import tessera as ts
 from matrices import matrix_params
 from tessera import reference
 
@@ -106,9 +107,10 @@ def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
              scale_dtype, zero_type=None, with_init=False, codebook=None,
              x_dtype="f32", out_dtype="f32", tile=None, m_values=M_VALUES, layouts=True):
     """Runs the mpmm at every M of `m_values`; `tile` (rows, columns): tiled
-    first by upstream tiling; `layouts` False: the weights stay in their
-    canonical storage (--dequantize-layouts=false), else weights the kernel
-    reads interleaved are prepacked by tessera-run."""
+    first by upstream tiling. Compiled once, in process (tessera.compile),
+    where weights the kernel reads interleaved are prepacked at each call;
+    `layouts` False: by tessera-run --dequantize-layouts=false at each M,
+    the weights in their canonical storage."""
     if zero_type is None:
         zero_type = int_type(bits, signed) if zero_mode == "int" else scale_dtype
     module = tmp_path / "mpmm.mlir"
@@ -138,27 +140,29 @@ def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
     if codebook is not None:
         table = rng.standard_normal(1 << bits).astype(NP_FLOAT[codebook])
         inputs["cb"] = table
-    for name, value in inputs.items():
-        np.save(tmp_path / f"{name}.npy", value)
+    if layouts:
+        function = ts.compile(module.read_text(), entry="mpmm")
+    else:
+        for name, value in inputs.items():
+            np.save(tmp_path / f"{name}.npy", value)
 
     for m in m_values:
         x = rng.standard_normal((m, k)).astype(NP_FLOAT[x_dtype])
-        np.save(tmp_path / "x.npy", x)
-        files = ["x"] + list(inputs)
         init = None
         if with_init:
             init = rng.standard_normal((m, n)).astype(NP_FLOAT[out_dtype])
-            np.save(tmp_path / "init.npy", init)
-            files.append("init")
-        cmd = [tessera_run, str(module), "-e", "mpmm",
-               "-o", str(tmp_path / "y.npy")]
-        if not layouts:
-            cmd.append("--dequantize-layouts=false")
-        for f in files:
-            cmd += ["-i", str(tmp_path / f"{f}.npy")]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr + proc.stdout
-        y = np.load(tmp_path / "y.npy")
+        arguments = [x] + list(inputs.values()) + ([init] if with_init else [])
+        if layouts:
+            y = function(*arguments)
+        else:
+            cmd = [tessera_run, str(module), "-e", "mpmm", "-o", str(tmp_path / "y.npy"),
+                   "--dequantize-layouts=false"]
+            for i, value in enumerate(arguments):
+                np.save(tmp_path / f"arg{i}.npy", value)
+                cmd += ["-i", str(tmp_path / f"arg{i}.npy")]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stderr + proc.stdout
+            y = np.load(tmp_path / "y.npy")
         assert y.shape == (m, n)
         want = reference.mpmm(x, codes, scales, group, zeros, zero_mode,
                               table, init)
