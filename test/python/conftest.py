@@ -27,35 +27,26 @@ def tessera_run():
 
 
 class Runner:
-    """Runs a function of an MLIR module with tessera-run on numpy arrays."""
+    """Runs a function of an MLIR module on numpy arrays: compiled once per
+    module, in process (tessera.compile, the JIT), and called as often as a
+    test asks (as a rule once per M)."""
 
-    def __init__(self, tool, tmp_path):
-        self.tool = tool
-        self.tmp = tmp_path
-        self.count = 0
+    def __init__(self):
+        self.functions = {}
 
     def __call__(self, module_text, entry, inputs, num_results=1):
-        import subprocess
+        import tessera as ts
 
-        import numpy as np
-
-        self.count += 1
-        d = self.tmp / f"run{self.count}"
-        d.mkdir()
-        module = d / "module.mlir"
-        module.write_text(module_text)
-        cmd = [self.tool, str(module), "-e", entry]
-        for i, a in enumerate(inputs):
-            np.save(d / f"in{i}.npy", a)
-            cmd += ["-i", str(d / f"in{i}.npy")]
-        for i in range(num_results):
-            cmd += ["-o", str(d / f"out{i}.npy")]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr + proc.stdout
-        outs = [np.load(d / f"out{i}.npy") for i in range(num_results)]
-        return outs[0] if num_results == 1 else outs
+        key = (module_text, entry)
+        if key not in self.functions:
+            self.functions[key] = ts.compile(module_text, entry=entry)
+        outs = self.functions[key](*inputs)
+        if num_results == 1:
+            return outs
+        assert isinstance(outs, tuple) and len(outs) == num_results, outs
+        return list(outs)
 
 
 @pytest.fixture
-def run(tessera_run, tmp_path):
-    return Runner(tessera_run, tmp_path)
+def run():
+    return Runner()

@@ -105,12 +105,14 @@ def tile_module(module, tile):
 
 def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
              scale_dtype, zero_type=None, with_init=False, codebook=None,
-             x_dtype="f32", out_dtype="f32", tile=None, m_values=M_VALUES, layouts=True):
+             x_dtype="f32", out_dtype="f32", tile=None, m_values=M_VALUES, layouts=True,
+             tool=False):
     """Runs the mpmm at every M of `m_values`; `tile` (rows, columns): tiled
     first by upstream tiling. Compiled once, in process (tessera.compile),
     where weights the kernel reads interleaved are prepacked at each call;
-    `layouts` False: by tessera-run --dequantize-layouts=false at each M,
-    the weights in their canonical storage."""
+    `tool`: by tessera-run at each M instead (which prepacks them); `layouts`
+    False: by tessera-run --dequantize-layouts=false, the weights in their
+    canonical storage."""
     if zero_type is None:
         zero_type = int_type(bits, signed) if zero_mode == "int" else scale_dtype
     module = tmp_path / "mpmm.mlir"
@@ -140,11 +142,9 @@ def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
     if codebook is not None:
         table = rng.standard_normal(1 << bits).astype(NP_FLOAT[codebook])
         inputs["cb"] = table
-    if layouts:
+    tool = tool or not layouts
+    if not tool:
         function = ts.compile(module.read_text(), entry="mpmm")
-    else:
-        for name, value in inputs.items():
-            np.save(tmp_path / f"{name}.npy", value)
 
     for m in m_values:
         x = rng.standard_normal((m, k)).astype(NP_FLOAT[x_dtype])
@@ -152,11 +152,12 @@ def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
         if with_init:
             init = rng.standard_normal((m, n)).astype(NP_FLOAT[out_dtype])
         arguments = [x] + list(inputs.values()) + ([init] if with_init else [])
-        if layouts:
+        if not tool:
             y = function(*arguments)
         else:
-            cmd = [tessera_run, str(module), "-e", "mpmm", "-o", str(tmp_path / "y.npy"),
-                   "--dequantize-layouts=false"]
+            cmd = [tessera_run, str(module), "-e", "mpmm", "-o", str(tmp_path / "y.npy")]
+            if not layouts:
+                cmd.append("--dequantize-layouts=false")
             for i, value in enumerate(arguments):
                 np.save(tmp_path / f"arg{i}.npy", value)
                 cmd += ["-i", str(tmp_path / f"arg{i}.npy")]
@@ -315,6 +316,14 @@ def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group)
     n = (264, 56)[(case + case // 6) % 2]
     run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed,
              zero_mode, group, "f16", m_values=(1, 3, 6, 21))
+
+
+@pytest.mark.parametrize("bits,signed", [(2, False), (4, True)])
+def test_mpmm_interleaved_through_tessera_run(tessera_run, tmp_path, bits, signed):
+    # tessera-run converts the canonical .npy weights to the interleaved
+    # layout through the module's prepack function.
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 56, K, bits, signed, "int", 64,
+             "f16", m_values=(1, 21), tool=True)
 
 
 @pytest.mark.parametrize("bits,signed,zero_mode", [(2, True, "none"), (3, False, "int"),
