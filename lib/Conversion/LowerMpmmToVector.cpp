@@ -413,19 +413,25 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return codes;
     };
 
-    // The group's integer zero point, in every lane.
-    auto zeroPointLanes = [&](OpBuilder &b, Location loc, Value nIv,
-                              Value gIv) -> Value {
-      if (zeroMode != ZeroPointMode::Int)
-        return Value();
+    // The integer zero point of group g of row n, as an i32.
+    auto zeroPointCode = [&](OpBuilder &b, Location loc, Value nIv,
+                             Value gIv) -> Value {
       Value zIndex = arith::AddIOp::create(
           b, loc,
           arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, zeroRow0),
                                 cIndex(b, loc, numGroups)),
           gIv);
-      Value z = emitReadPackedCode(b, loc, zeroStorage, zIndex,
-                                   getLowBitWidth(zeroType), zeroType.isSignedInteger());
-      return vector::BroadcastOp::create(b, loc, vecI32, z);
+      return emitReadPackedCode(b, loc, zeroStorage, zIndex,
+                                getLowBitWidth(zeroType),
+                                zeroType.isSignedInteger());
+    };
+    // The group's integer zero point, in every lane.
+    auto zeroPointLanes = [&](OpBuilder &b, Location loc, Value nIv,
+                              Value gIv) -> Value {
+      if (zeroMode != ZeroPointMode::Int)
+        return Value();
+      return vector::BroadcastOp::create(b, loc, vecI32,
+                                         zeroPointCode(b, loc, nIv, gIv));
     };
     // scales[n, g] (or zeros[n, g]) as f32, in every lane.
     auto groupSplat = [&](OpBuilder &b, Location loc, Value tensor, Value nIv,
@@ -759,13 +765,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     auto columnsZeroPoints = [&](OpBuilder &b, Location loc, Value column,
                                  Value gIv) -> Value {
       Value z = acrossColumns(b, loc, vecI32, column, [&](Value n) {
-        Value zIndex = arith::AddIOp::create(
-            b, loc,
-            arith::MulIOp::create(b, loc, storageRow(b, loc, n, zeroRow0),
-                                  cIndex(b, loc, numGroups)),
-            gIv);
-        return emitReadPackedCode(b, loc, zeroStorage, zIndex, getLowBitWidth(zeroType),
-                                  zeroType.isSignedInteger());
+        return zeroPointCode(b, loc, n, gIv);
       });
       return arith::SIToFPOp::create(b, loc, vecF32, z);
     };
@@ -1223,14 +1223,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                     Value zeroLanes;
                     if (zeroMode == ZeroPointMode::Int)
                       zeroLanes = gather(vecI32, [&](Value n) -> Value {
-                        Value zIndex = arith::AddIOp::create(
-                            b, loc,
-                            arith::MulIOp::create(b, loc, storageRow(b, loc, n, zeroRow0),
-                                                  cIndex(b, loc, numGroups)),
-                            gIv);
-                        return emitReadPackedCode(b, loc, zeroStorage, zIndex,
-                                                  getLowBitWidth(zeroType),
-                                                  zeroType.isSignedInteger());
+                        return zeroPointCode(b, loc, n, gIv);
                       });
                     Value scale = groupValues(scales, gIv);
                     Value offset = needXsum ? groupValues(zeros, gIv) : Value();

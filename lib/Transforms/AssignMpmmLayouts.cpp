@@ -42,17 +42,6 @@ bool readsLayout(OpOperand &use, LayoutAttr layout) {
   return mpmm && &use == &mpmm.getWeightsMutable() && kernelLayout(mpmm) == layout;
 }
 
-/// Whether the weights `v` have a layout already: an unpack with one, or an
-/// argument given one (tessera-assign-lut-layouts runs first).
-bool hasAnyLayout(Value v) {
-  if (auto unpack = v.getDefiningOp<UnpackOp>())
-    return bool(unpack.getLayout());
-  auto arg = dyn_cast<BlockArgument>(v);
-  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : nullptr;
-  return func && arg.getOwner()->isEntryBlock() &&
-         func.getArgAttr(arg.getArgNumber(), kLayoutAttrName);
-}
-
 struct TesseraAssignMpmmLayoutsPass
     : public mlir::tessera::impl::TesseraAssignMpmmLayoutsBase<
           TesseraAssignMpmmLayoutsPass> {

@@ -17,6 +17,16 @@ bool mlir::tessera::hasLayout(Value v, LayoutAttr layout) {
   return unpack && unpack.getLayout() == layout;
 }
 
+bool mlir::tessera::hasAnyLayout(Value v) {
+  if (auto unpack = v.getDefiningOp<UnpackOp>())
+    return bool(unpack.getLayout());
+  auto arg = dyn_cast<BlockArgument>(v);
+  auto func =
+      arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : nullptr;
+  return func && arg.getOwner()->isEntryBlock() &&
+         func.getArgAttr(arg.getArgNumber(), kLayoutAttrName);
+}
+
 /// Creates `prepack_<func>_<arg>`: canonical storage in, `layout` out.
 static void createPrepackFunction(ModuleOp module, func::FuncOp func, unsigned argIndex,
                                   LayoutAttr layout) {

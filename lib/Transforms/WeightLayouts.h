@@ -17,6 +17,10 @@ namespace mlir::tessera {
 /// Whether `v` already comes from storage in `layout`.
 bool hasLayout(Value v, LayoutAttr layout);
 
+/// Whether the weights `v` have a layout already, whichever: an unpack with
+/// one, or a function argument given one.
+bool hasAnyLayout(Value v);
+
 /// Makes the low-bit weights `weights` (an operand of a kernel) come from
 /// storage in `layout`:
 /// - an argument of a public function, all of whose uses `readsLayout`
