@@ -153,7 +153,13 @@ def TesseraAssignMpmmLayouts
     (getDequantizeKernelLayout; N a multiple of 8, K and the group of
     32 / b and of 8). A code then unpacks for 8 columns at once with one
     mask or shift and needs no transpose to become a row of the GEMM's
-    panel. For every `tessera.mpmm` of the dequantize strategy with f32
+    panel. 3-bit codes are interleaved the same way in bit planes,
+    `#tessera.layout<tile = [8, 32], bit_planes>` (3 such vectors per 32
+    codes of 8 rows; K and the group multiples of 32), which the kernel
+    mixes once per tile into words that hold each code whole. 5, 6 and
+    7-bit codes stay canonical (their bit planes cost more to mix than the
+    canonical kernel's byte shuffle). For every `tessera.mpmm` of the
+    dequantize strategy with f32
     activations and results and such weights, read by no other op:
 
     - weights that are an argument of a public function (used only by such

@@ -97,8 +97,9 @@ def Tessera_LayoutAttr : AttrDef<Tessera_Dialect, "Layout"> {
     No layout (or `#tessera.layout<>`) is the canonical storage. Tiles of
     8 rows x 32 / b codes of b bits are SIMD-interleaved: a tile is one
     32-byte vector whose i32 lane r holds the codes of row r (the layout the
-    dequantize kernel reads). Later layouts (MMA fragments) add parameters
-    here.
+    dequantize kernel reads); so are tiles of 8 rows x 32 codes in bit
+    planes, b such vectors (the dequantize kernel's layout for 3 bits).
+    Later layouts (MMA fragments) add parameters here.
 
     Examples: `#tessera.layout<tile = [4, 32], bit_planes>`,
     `#tessera.layout<tile = [8, 8]>` (4-bit codes interleaved by 8 rows).

@@ -24,6 +24,7 @@
 #include "tessera/Passes.h"
 
 #include "GemmTiles.h"
+#include "InterleavedCodes.h"
 #include "PackedCodes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -125,11 +126,17 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Value weights = canonicalStorageOfRows(op.getWeights(), weightRow0);
     if (!weights)
       weights = bitPlaneStorage(op.getWeights(), planeRows);
-    // Columns interleaved by 8 (getDequantizeKernelLayout): 32 / b codes
-    // of a column per i32 lane.
+    // Columns interleaved by 8 (getDequantizeKernelLayout, read by
+    // InterleavedCodes): laneCodes codes of a column per tile.
     int64_t laneCodes = 0;
-    if (!weights)
-      weights = interleavedStorage(op.getWeights(), op.getGroupSize(), laneCodes);
+    bool interleavedPlanes = false;
+    if (!weights) {
+      weights = interleavedStorage(op.getWeights(), op.getGroupSize(), interleavedPlanes);
+      if (weights)
+        laneCodes = interleavedPlanes
+                        ? 32
+                        : 32 / getLowBitWidth(op.getWeights().getType().getElementType());
+    }
     if (!weights)
       return rewriter.notifyMatchFailure(op, "weights neither canonical, bit planes nor interleaved");
     Type codeType = op.getWeights().getType().getElementType();
@@ -712,39 +719,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge, m,
                               cIndex(rewriter, loc, kRows)),
         cIndex(rewriter, loc, groupsPerBlock), numGroupsV);
-    // Interleaved weights (laneCodes = 32 / b codes of a column per i32
-    // lane, 8 columns per 32-byte tile): code j of a tile unpacks for its 8
-    // columns at once, in one vector.
+    // Interleaved weights (laneCodes codes of 8 columns per tile, dense or
+    // in bit planes; InterleavedCodes.h): code j of a tile unpacks for its
+    // 8 columns at once, in one vector.
     //
     // The GEMM's panel takes such a vector as a row: shifted and masked (or
     // sign-extended by two shifts), converted, scaled, with the offset
     // -s z (integer zero point) or z (float) in one FMA. No transpose.
-    auto interleavedTile = [&](OpBuilder &b, Location loc, Value column, Value kk) -> Value {
-      // Tile (column / 8, kk / laneCodes): bytes from column * K * b / 8
-      // + kk / laneCodes * 32.
-      Value at = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, column, cIndex(b, loc, k * bits / 8)),
-          arith::MulIOp::create(
-              b, loc, arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, laneCodes)),
-              cIndex(b, loc, 32)));
-      Value bytes = vector::TransferReadOp::create(
-          b, loc, VectorType::get({32}, b.getI8Type()), weights, ValueRange{at},
-          arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
-      return vector::BitCastOp::create(b, loc, vecI32, bytes);
-    };
-    // Code j of each lane, as an i32 (sign-extended for signed codes).
-    auto laneCode = [&](OpBuilder &b, Location loc, Value lanes, int64_t j) -> Value {
-      int64_t bit = j * bits;
-      if (isSigned) {
-        int64_t up = 32 - int64_t(bits) - bit;
-        Value top = up ? Value(arith::ShLIOp::create(b, loc, lanes, i32Splat(up))) : lanes;
-        return arith::ShRSIOp::create(b, loc, top, signShift);
-      }
-      Value shifted = bit ? Value(arith::ShRUIOp::create(b, loc, lanes, i32Splat(bit))) : lanes;
-      if (bit + bits == 32)
-        return shifted;
-      return arith::AndIOp::create(b, loc, shifted, i32Splat((1 << bits) - 1));
-    };
+    InterleavedCodes interleaved(weights, bits, isSigned, interleavedPlanes, k);
     // `element(c)` of the 8 columns from `column` on, as a vector.
     auto acrossColumns = [&](OpBuilder &b, Location loc, VectorType type, Value column,
                              function_ref<Value(Value)> element) -> Value {
@@ -816,7 +798,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       [&](OpBuilder &b, Location loc, Value kStep, Value panel) -> Value {
                         Value kk = arith::AddIOp::create(b, loc, kc, kStep);
                         for (int64_t i = 0; i < kFillBlocks; ++i) {
-                          Value lanes = interleavedTile(b, loc, column[i], kk);
+                          InterleavedCodes::Tile tile =
+                              interleaved.load(b, loc, column[i], kk, /*flipSigns=*/false);
                           // The tile's laneCodes rows of the panel, written
                           // at once: one tensor write per tile keeps the
                           // chain that one-shot bufferization analyses short
@@ -827,9 +810,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                               b, loc,
                               DenseElementsAttr::get(tileRowsType,
                                                      b.getF32FloatAttr(0)));
-                          for (int64_t j = 0; j < laneCodes; ++j) {
+                          for (int64_t j : interleaved.codeOrder()) {
                             Value values = arith::SIToFPOp::create(
-                                b, loc, vecF32, laneCode(b, loc, lanes, j));
+                                b, loc, vecF32, interleaved.code(b, loc, tile, j));
                             values = offset[i]
                                          ? Value(vector::FMAOp::create(b, loc, values, scale[i],
                                                                        offset[i]))
@@ -860,19 +843,6 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // Codes are accumulated unscaled over a group, in `chains` accumulators
     // per row and block of 8 columns; per group the zero point comes off
     // through the group sum of x (xSums) and the scale is applied once.
-    auto laneExponent = [&](int64_t j) -> int64_t {
-      return j + 1 == laneCodes ? 0 : j * bits;
-    };
-    auto laneCodeInPlace = [&](OpBuilder &b, Location loc, Value lanes, int64_t j) -> Value {
-      int64_t bit = j * bits;
-      if (j + 1 == laneCodes)
-        return arith::ShRUIOp::create(b, loc, lanes, i32Splat(bit));
-      return arith::AndIOp::create(b, loc, lanes, i32Splat(((1 << bits) - 1) << bit));
-    };
-    int64_t signFlipBits = 0;
-    for (int64_t j = 0; isSigned && j < laneCodes; ++j)
-      signFlipBits |= int64_t(1) << (j * bits + bits - 1);
-    Value signFlip = isSigned ? i32Splat(int32_t(uint32_t(signFlipBits))) : Value();
     float signBias = isSigned ? float(1 << (bits - 1)) : 0.0f;
     Value signBiasVec, negSignBiasVec;
     if (laneCodes && isSigned) {
@@ -887,7 +857,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       // xScaled[m, k] = x[m, k] * 2^-laneExponent(k mod laneCodes).
       SmallVector<float> laneScales;
       for (int64_t j = 0; j < laneCodes; ++j)
-        laneScales.push_back(std::ldexp(1.0f, -int(laneExponent(j))));
+        laneScales.push_back(std::ldexp(1.0f, -int(interleaved.inPlaceExponent(j))));
       auto scaleType = VectorType::get({laneCodes}, f32);
       Value scaleVec = arith::ConstantOp::create(
           rewriter, loc, DenseElementsAttr::get(scaleType, ArrayRef<float>(laneScales)));
@@ -963,12 +933,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                   // blocks' tiles and eight accumulators spilled; M = 1,
                   // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).
                   for (int64_t c = 0; c < blocks; ++c) {
-                    Value lanes = interleavedTile(b, loc, columns[c], kk);
-                    if (signFlip)
-                      lanes = arith::XOrIOp::create(b, loc, lanes, signFlip);
-                    for (int64_t j = 0; j < laneCodes; ++j) {
-                      Value values = arith::SIToFPOp::create(b, loc, vecF32,
-                                                             laneCodeInPlace(b, loc, lanes, j));
+                    InterleavedCodes::Tile tile =
+                        interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true);
+                    for (int64_t j : interleaved.codeOrder()) {
+                      Value values = arith::SIToFPOp::create(
+                          b, loc, vecF32, interleaved.codeInPlace(b, loc, tile, j));
                       Value kj = arith::AddIOp::create(b, loc, kk, cIndex(b, loc, j));
                       for (int64_t r = 0; r < rows; ++r) {
                         Value xv = vector::BroadcastOp::create(

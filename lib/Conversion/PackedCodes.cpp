@@ -83,7 +83,7 @@ Value mlir::tessera::bitPlaneStorage(Value lowBit, int64_t &tileRows) {
 }
 
 Value mlir::tessera::interleavedStorage(Value lowBit, int64_t groupSize,
-                                        int64_t &laneCodes) {
+                                        bool &bitPlanes) {
   auto unpack = lowBit.getDefiningOp<UnpackOp>();
   if (!unpack || !unpack.getLayout())
     return Value();
@@ -91,7 +91,7 @@ Value mlir::tessera::interleavedStorage(Value lowBit, int64_t groupSize,
   LayoutAttr layout = getDequantizeKernelLayout(type, groupSize);
   if (!layout || *unpack.getLayout() != layout)
     return Value();
-  laneCodes = layout.getTile()[1];
+  bitPlanes = layout.getBitPlanes();
   return unpack.getStorage();
 }
 

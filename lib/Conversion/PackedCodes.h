@@ -39,12 +39,10 @@ Value canonicalStorageOfRows(Value lowBit, OpFoldResult &firstRow);
 Value bitPlaneStorage(Value lowBit, int64_t &tileRows);
 
 /// The packed storage behind a low-bit matrix that is a tessera.unpack in
-/// the layout the dequantize kernel reads interleaved
-/// (getDequantizeKernelLayout: `#tessera.layout<tile = [8, 32 / b]>`), with
-/// 32 / b in `laneCodes`; else null. Tile (i, j) is the 32 bytes from
-/// (i * K / laneCodes + j) * 32 on, its i32 lane r codes [j * laneCodes,
-/// (j + 1) * laneCodes) of row 8i + r, code c at bits [c * b, (c + 1) * b).
-Value interleavedStorage(Value lowBit, int64_t groupSize, int64_t &laneCodes);
+/// the layout the dequantize kernel reads interleaved by 8 columns
+/// (getDequantizeKernelLayout; see InterleavedCodes.h), with whether it is
+/// in bit planes in `bitPlanes`; else null.
+Value interleavedStorage(Value lowBit, int64_t groupSize, bool &bitPlanes);
 
 /// `v` (a float, or a vector of floats) as f32, extended if narrower.
 Value emitToF32(OpBuilder &b, Location loc, Value v);

@@ -422,3 +422,57 @@ func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<25
          zeros %z : tensor<256x2xsi4> group_size 32 outs %init : tensor<?x256xf32>
   return %y : tensor<?x256xf32>
 }
+
+// -----
+
+// 3-bit weights interleaved in bit planes (tessera-assign-mpmm-layouts): a
+// tile is 3 vectors of 32 bytes, plane p's i32 lane r holding bit p of 32
+// codes of column r. Per tile the planes are shifted (plane p by p) and
+// mixed into 3 words, mix c taking bit i from plane (i - c) mod 3 (masks
+// 0x49249249, 0x92492492, 0x24924924 for mix 0): code j is then bits
+// [j, j + 3) of mix j mod 3.
+// CHECK-LABEL: func @interleaved_planes
+// CHECK-DAG: %[[M0:.*]] = arith.constant dense<1227133513> : vector<8xi32>
+// CHECK-DAG: %[[M1:.*]] = arith.constant dense<-1840700270> : vector<8xi32>
+// CHECK-DAG: %[[M2:.*]] = arith.constant dense<613566756> : vector<8xi32>
+// CHECK-DAG: %[[SIGN:.*]] = arith.constant dense<29> : vector<8xi32>
+// The GEMM's panel: code 0 sign-extended by two shifts, code 3 from the
+// same mix.
+// CHECK: tensor.empty() : tensor<16x256x16xf32>
+// CHECK: %[[T0:.*]] = vector.transfer_read %{{.*}}[%[[B:.*]]], %{{.*}} : tensor<6144xi8>, vector<32xi8>
+// CHECK: %[[P0:.*]] = vector.bitcast %[[T0]]
+// CHECK: %[[B1:.*]] = arith.addi %[[B]], %c32 : index
+// CHECK: vector.transfer_read %{{.*}}[%[[B1]]]
+// CHECK: %[[B2:.*]] = arith.addi %[[B]], %c64 : index
+// CHECK: vector.transfer_read %{{.*}}[%[[B2]]]
+// CHECK: %[[A0:.*]] = arith.andi %[[P0]], %[[M0]]
+// CHECK: %[[A1:.*]] = arith.andi %{{.*}}, %[[M1]]
+// CHECK: %[[O1:.*]] = arith.ori %[[A0]], %[[A1]]
+// CHECK: %[[A2:.*]] = arith.andi %{{.*}}, %[[M2]]
+// CHECK: %[[MIX:.*]] = arith.ori %[[O1]], %[[A2]]
+// CHECK: %[[UP:.*]] = arith.shli %[[MIX]], %[[SIGN]]
+// CHECK: arith.shrsi %[[UP]], %[[SIGN]]
+// CHECK: arith.shli %[[MIX]], %{{.*}}
+// CHECK: vector.transfer_write %{{.*}} : vector<32x8xf32>, tensor<16x256x16xf32>
+// CHECK: } else {
+// Rows outside the GEMM: the top plane (the sign bits) flipped once per
+// tile, codes masked in place (code 0: 7, code 3: 7 << 3) from the mixes.
+// CHECK: %[[R0:.*]] = vector.transfer_read %{{.*}} : tensor<6144xi8>, vector<32xi8>
+// CHECK: vector.transfer_read
+// CHECK: %[[R2:.*]] = vector.transfer_read %{{.*}} : tensor<6144xi8>, vector<32xi8>
+// CHECK: %[[TOP:.*]] = vector.bitcast %[[R2]]
+// CHECK: %[[FLIP:.*]] = arith.xori %[[TOP]], %{{.*}} : vector<8xi32>
+// CHECK: arith.shli %[[FLIP]]
+// CHECK: %[[X:.*]] = arith.ori
+// CHECK: %[[MIXR:.*]] = arith.ori %[[X]]
+// CHECK: arith.andi %[[MIXR]], %{{.*}} : vector<8xi32>
+// CHECK: vector.fma
+// CHECK: arith.andi %[[MIXR]], %{{.*}} : vector<8xi32>
+// CHECK: return
+func.func @interleaved_planes(%x: tensor<?x64xf32>, %wb: tensor<6144xi8>, %s: tensor<256x2xf32>,
+                              %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [8, 32], bit_planes> : tensor<6144xi8> -> tensor<256x64xsi3>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xsi3> scales %s : tensor<256x2xf32>
+         group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}

@@ -18,23 +18,29 @@ func.func @arg(%x: tensor<?x64xf32>, %w: tensor<16x64xui2> {tessera.name = "w"},
 
 // -----
 
-// The lane of a tile holds 32 / b codes: 8 (4 bits), 4 (8 bits), 32 (1 bit).
+// The lane of a tile holds 32 / b codes: 8 (4 bits), 4 (8 bits), 32 (1 bit);
+// 3 bits: 3 bit planes of 32 codes per lane.
 // CHECK-LABEL: func @widths
 // CHECK-SAME: tensor<8x32xsi4> {tessera.layout = #tessera.layout<tile = [8, 8]>}
 // CHECK-SAME: tensor<8x32xui8> {tessera.layout = #tessera.layout<tile = [8, 4]>}
 // CHECK-SAME: tensor<8x32xui1> {tessera.layout = #tessera.layout<tile = [8, 32]>}
+// CHECK-SAME: tensor<8x32xsi3> {tessera.layout = #tessera.layout<tile = [8, 32], bit_planes>}
 // CHECK-DAG: func @prepack_widths_arg1
 // CHECK-DAG: func @prepack_widths_arg2
 // CHECK-DAG: func @prepack_widths_arg3
+// CHECK-DAG: func @prepack_widths_arg4
 func.func @widths(%x: tensor<?x32xf32>, %w4: tensor<8x32xsi4>, %w8: tensor<8x32xui8>, %w1: tensor<8x32xui1>,
-                  %s: tensor<8x1xf32>, %init: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+                  %w3: tensor<8x32xsi3>, %s: tensor<8x1xf32>, %init: tensor<?x8xf32>)
+    -> (tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
   %a = tessera.mpmm %x, %w4 : tensor<?x32xf32>, tensor<8x32xsi4>
          scales %s : tensor<8x1xf32> group_size 32 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
   %b = tessera.mpmm %x, %w8 : tensor<?x32xf32>, tensor<8x32xui8>
          scales %s : tensor<8x1xf32> group_size 32 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
   %c = tessera.mpmm %x, %w1 : tensor<?x32xf32>, tensor<8x32xui1>
          scales %s : tensor<8x1xf32> group_size 32 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
-  return %a, %b, %c : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+  %d = tessera.mpmm %x, %w3 : tensor<?x32xf32>, tensor<8x32xsi3>
+         scales %s : tensor<8x1xf32> group_size 32 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
+  return %a, %b, %c, %d : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
 }
 
 // -----
@@ -74,8 +80,9 @@ func.func private @computed(%x: tensor<?x64xf32>, %w: tensor<8x64xui4>, %s: tens
 
 // -----
 
-// Left canonical: widths that do not divide 32 (3 bits), N not a multiple
-// of 8, groups not a multiple of 32 / b (1 bit, groups of 16), float codes,
+// Left canonical: 5, 6 and 7 bits, 3 bits in groups of 16 (not a multiple
+// of its 32 codes per lane), N not a multiple of 8, groups not a multiple of
+// 32 / b (1 bit, groups of 16), float codes,
 // codebooks, f16 activations, the LUT strategy, weights that another op
 // also reads, and weights that have a layout already.
 // CHECK-LABEL: func @canonical
@@ -85,9 +92,10 @@ func.func private @computed(%x: tensor<?x64xf32>, %w: tensor<8x64xui4>, %s: tens
 func.func @canonical(%x: tensor<?x32xf32>, %xh: tensor<?x32xf16>, %w3: tensor<8x32xui3>, %w12: tensor<12x32xui4>,
                      %w1: tensor<8x32xui1>, %wf: tensor<8x32xf4E2M1FN>, %wc: tensor<8x32xui4>, %cb: tensor<16xf32>,
                      %wh: tensor<8x32xui4>, %wl: tensor<8x32xui2>, %ws: tensor<8x32xui4>,
+                     %w5: tensor<8x32xui5>, %w6: tensor<8x32xsi6>, %w7: tensor<8x32xui7>,
                      %s: tensor<8x2xf32>, %s12: tensor<12x2xf32>, %init: tensor<?x8xf32>, %init12: tensor<?x12xf32>)
     -> (tensor<?x8xf32>, tensor<?x12xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>,
-        tensor<?x8xf32>, tensor<8x32xui4>) {
+        tensor<?x8xf32>, tensor<8x32xui4>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
   %a = tessera.mpmm %x, %w3 : tensor<?x32xf32>, tensor<8x32xui3>
          scales %s : tensor<8x2xf32> group_size 16 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
   %b = tessera.mpmm %x, %w12 : tensor<?x32xf32>, tensor<12x32xui4>
@@ -104,8 +112,15 @@ func.func @canonical(%x: tensor<?x32xf32>, %xh: tensor<?x32xf16>, %w3: tensor<8x
          scales %s : tensor<8x2xf32> group_size 16 outs %init : tensor<?x8xf32> {strategy = "lut_f32"}
   %h = tessera.mpmm %x, %ws : tensor<?x32xf32>, tensor<8x32xui4>
          scales %s : tensor<8x2xf32> group_size 16 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
-  return %a, %b, %c, %d, %e, %f, %g, %ws : tensor<?x8xf32>, tensor<?x12xf32>, tensor<?x8xf32>, tensor<?x8xf32>,
-                                           tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<8x32xui4>
+  %i = tessera.mpmm %x, %w5 : tensor<?x32xf32>, tensor<8x32xui5>
+         scales %s : tensor<8x2xf32> group_size 16 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
+  %j = tessera.mpmm %x, %w6 : tensor<?x32xf32>, tensor<8x32xsi6>
+         scales %s : tensor<8x2xf32> group_size 16 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
+  %k = tessera.mpmm %x, %w7 : tensor<?x32xf32>, tensor<8x32xui7>
+         scales %s : tensor<8x2xf32> group_size 16 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
+  return %a, %b, %c, %d, %e, %f, %g, %ws, %i, %j, %k
+      : tensor<?x8xf32>, tensor<?x12xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>,
+        tensor<?x8xf32>, tensor<8x32xui4>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
 }
 
 // -----

@@ -295,7 +295,7 @@ def test_mpmm_tiled_by_upstream_tiling(tessera_run, tmp_path, bits, signed, zero
 INTERLEAVED = [
     (bits, signed, zero_mode, group)
     for (bits, signed, zero_mode), group in zip(
-        itertools.product((1, 2, 4, 8), (False, True), ("none", "int", "float")),
+        itertools.product(range(1, 9), (False, True), ("none", "int", "float")),
         itertools.cycle((32, 64, 128, 256)))
 ]
 
@@ -304,8 +304,9 @@ INTERLEAVED = [
                          matrix_params(INTERLEAVED, lambda c: c[0]),
                          ids=[f"{int_type(b, s)}-{z}-g{g}" for b, s, z, g in INTERLEAVED])
 def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group):
-    # Weights of 1, 2, 4 and 8 bits with N a multiple of 8, interleaved by 8
-    # columns (prepacked by tessera-run). N = 264 (every other case, each
+    # Weights of every width with N a multiple of 8, interleaved by 8
+    # columns (1, 2, 4, 8 bits: dense lanes; 3, 5, 6, 7: bit planes),
+    # prepacked at each call. N = 264 (every other case, each
     # code type and zero mode at both N over the widths): a full
     # column tile (the GEMM from 16 rows, its rows past the last block of 8
     # by the row kernel) and a tile of one block of 8 columns; N = 56: a

@@ -64,9 +64,11 @@ LayoutAttr getLutKernelLayout(RankedTensorType weights, int64_t groupSize,
 /// (an N x K low-bit tensor) with groups of `groupSize`, or null where it
 /// reads the canonical storage: integer codes of b = 1, 2, 4 or 8 bits in
 /// `#tessera.layout<tile = [8, 32 / b]>` (columns interleaved: a tile is one
-/// 32-byte vector whose i32 lane r holds 32 / b consecutive codes of row r)
-/// where N is a multiple of 8 and K and the group of 32 / b and of 8. The
-/// one definition used by the layout assignment and the kernel.
+/// 32-byte vector whose i32 lane r holds 32 / b consecutive codes of row r),
+/// of 3 bits in `#tessera.layout<tile = [8, 32], bit_planes>`
+/// (b such vectors, plane p's lane r holding bit p of 32 codes of row r),
+/// where N is a multiple of 8 and K and the group of the codes per lane and
+/// of 8. The one definition used by the layout assignment and the kernel.
 LayoutAttr getDequantizeKernelLayout(RankedTensorType weights, int64_t groupSize);
 
 /// The packed storage (an i8 tensor of getPackedStorageType's type) of the

@@ -1,0 +1,157 @@
+//===- InterleavedCodes.cpp - Decoding interleaved weight tiles -----------===//
+//
+// Bit planes: code j of a tile has its bit p in bit j of plane p. Putting
+// its b bits side by side plane by plane costs two operations per plane and
+// code. Instead, per tile, the planes are shifted (plane p by p) and mixed
+// into b words, mix c taking bit i from the shifted plane (i - c) mod b:
+// code j then sits whole at bits [j, j + b) of mix j mod b, one AND away.
+// The low 16 codes come from such mixes; the high 16 (whose top bits would
+// pass bit 31) from mixes of the planes shifted right by b - p, where code j
+// sits at bits [j - b, j). 2b mixes of b planes per 32 codes: at 3 bits one
+// operation per code besides the AND.
+//
+//===----------------------------------------------------------------------===//
+
+#include "InterleavedCodes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace mlir::tessera;
+
+namespace {
+constexpr int64_t kTileBytes = 32; // one vector of 8 i32 lanes
+constexpr int64_t kHalf = 16;      // bit planes: codes [0, 16) low, the rest high
+
+VectorType laneType(OpBuilder &b) { return VectorType::get({8}, b.getI32Type()); }
+
+Value splat(OpBuilder &b, Location loc, uint32_t v) {
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(laneType(b), b.getI32IntegerAttr(int32_t(v))));
+}
+
+Value index(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+} // namespace
+
+InterleavedCodes::InterleavedCodes(Value storage, unsigned bits, bool isSigned, bool bitPlanes,
+                                   int64_t k)
+    : storage(storage), bits(bits), isSigned(isSigned), bitPlanes(bitPlanes), k(k),
+      tileCodes(bitPlanes ? 32 : 32 / bits) {}
+
+InterleavedCodes::Tile InterleavedCodes::load(OpBuilder &b, Location loc, Value column,
+                                              Value kk, bool flipSigns) const {
+  // Tile (column / 8, kk / codes): the 8 columns' K * b bytes from
+  // column * K * b / 8, the tile's 32 (dense) or 32 * b bytes (planes,
+  // plane p 32 p on) at kk / codes times that.
+  int64_t words = bitPlanes ? bits : 1;
+  Value base = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, column, index(b, loc, k * bits / 8)),
+      arith::MulIOp::create(b, loc,
+                            arith::DivUIOp::create(b, loc, kk, index(b, loc, tileCodes)),
+                            index(b, loc, kTileBytes * words)));
+  bool inBounds[] = {true};
+  Tile tile;
+  for (int64_t p = 0; p < words; ++p) {
+    Value at = p ? Value(arith::AddIOp::create(b, loc, base, index(b, loc, kTileBytes * p)))
+                 : base;
+    Value bytes = vector::TransferReadOp::create(
+        b, loc, VectorType::get({kTileBytes}, b.getI8Type()), storage, ValueRange{at},
+        arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
+    tile.words.push_back(vector::BitCastOp::create(b, loc, laneType(b), bytes));
+  }
+  if (flipSigns && isSigned) {
+    // Dense: the top bit of every code; bit planes: the top plane.
+    uint32_t signBits = 0;
+    for (int64_t j = 0; j < tileCodes; ++j)
+      signBits |= uint32_t(1) << (bitPlanes ? j : j * bits + bits - 1);
+    tile.words.back() = arith::XOrIOp::create(b, loc, tile.words.back(), splat(b, loc, signBits));
+  }
+  return tile;
+}
+
+SmallVector<int64_t> InterleavedCodes::codeOrder() const {
+  SmallVector<int64_t> order;
+  if (!bitPlanes) {
+    for (int64_t j = 0; j < tileCodes; ++j)
+      order.push_back(j);
+    return order;
+  }
+  for (int64_t begin : {int64_t(0), kHalf})
+    for (int64_t c = 0; c < bits; ++c)
+      for (int64_t j = begin; j < begin + kHalf; ++j)
+        if (j % bits == c)
+          order.push_back(j);
+  return order;
+}
+
+Value InterleavedCodes::mix(OpBuilder &b, Location loc, Tile &tile, int64_t j) const {
+  bool high = j >= kHalf;
+  SmallVector<Value> &mixes = high ? tile.mixHigh : tile.mixLow;
+  SmallVector<Value> &shifted = high ? tile.shiftedHigh : tile.shiftedLow;
+  if (mixes.empty()) {
+    mixes.resize(bits);
+    for (int64_t p = 0; p < bits; ++p) {
+      // Low: plane p << p; high: plane p >> (b - p).
+      Value plane = tile.words[p];
+      if (high)
+        shifted.push_back(arith::ShRUIOp::create(b, loc, plane, splat(b, loc, bits - p)));
+      else
+        shifted.push_back(p ? Value(arith::ShLIOp::create(b, loc, plane, splat(b, loc, p)))
+                            : plane);
+    }
+  }
+  int64_t c = j % bits;
+  if (!mixes[c]) {
+    Value word;
+    for (int64_t p = 0; p < bits; ++p) {
+      // Bits i with (i - c) mod b = p come from shifted plane p.
+      uint32_t mask = 0;
+      for (int64_t i = 0; i < 32; ++i)
+        if ((i - c + bits * 32) % bits == p)
+          mask |= uint32_t(1) << i;
+      Value part = arith::AndIOp::create(b, loc, shifted[p], splat(b, loc, mask));
+      word = word ? Value(arith::OrIOp::create(b, loc, word, part)) : part;
+    }
+    mixes[c] = word;
+  }
+  return mixes[c];
+}
+
+int64_t InterleavedCodes::inPlaceExponent(int64_t j) const {
+  if (bitPlanes)
+    return j < kHalf ? j : j - bits;
+  // Dense: the last code is shifted down (its top bit would be bit 31).
+  return j + 1 == tileCodes ? 0 : j * bits;
+}
+
+Value InterleavedCodes::codeInPlace(OpBuilder &b, Location loc, Tile &tile, int64_t j) const {
+  uint32_t mask = (uint32_t(1) << bits) - 1;
+  if (bitPlanes)
+    return arith::AndIOp::create(b, loc, mix(b, loc, tile, j),
+                                 splat(b, loc, mask << inPlaceExponent(j)));
+  Value lanes = tile.words[0];
+  if (j + 1 == tileCodes)
+    return arith::ShRUIOp::create(b, loc, lanes, splat(b, loc, j * bits));
+  return arith::AndIOp::create(b, loc, lanes, splat(b, loc, mask << (j * bits)));
+}
+
+Value InterleavedCodes::code(OpBuilder &b, Location loc, Tile &tile, int64_t j) const {
+  // The code at bits [at, at + b) of `word`.
+  Value word = bitPlanes ? mix(b, loc, tile, j) : tile.words[0];
+  int64_t at = bitPlanes ? inPlaceExponent(j) : j * bits;
+  if (isSigned) {
+    // Its top bit to bit 31, then back with the sign.
+    int64_t up = 32 - int64_t(bits) - at;
+    Value top = up ? Value(arith::ShLIOp::create(b, loc, word, splat(b, loc, up))) : word;
+    return arith::ShRSIOp::create(b, loc, top, splat(b, loc, 32 - bits));
+  }
+  Value shifted = at ? Value(arith::ShRUIOp::create(b, loc, word, splat(b, loc, at))) : word;
+  if (at + bits == 32)
+    return shifted;
+  return arith::AndIOp::create(b, loc, shifted, splat(b, loc, (uint32_t(1) << bits) - 1));
+}

@@ -1,0 +1,73 @@
+//===- InterleavedCodes.h - Decoding interleaved weight tiles ----*- C++ -*-===//
+//
+// Private to lib/Conversion: how the dequantize kernel reads a tile of
+// weights interleaved by 8 columns (getDequantizeKernelLayout), in either
+// of its two forms:
+//  - dense (b = 1, 2, 4, 8; `#tessera.layout<tile = [8, 32 / b]>`): a tile is
+//    one 32-byte vector whose i32 lane r holds 32 / b codes of column r,
+//    code j at bits [j b, (j + 1) b);
+//  - bit planes (`#tessera.layout<tile = [8, 32], bit_planes>`, any b; the
+//    layout gives it to 3 bits): a tile is b such vectors, plane p's lane r
+//    holding bit p of the 32 codes of column r, code j in bit j.
+// Either way code j of a tile comes out for its 8 columns at once, in one
+// vector of i32 lanes: exactly (for the GEMM's panel), or in place, as
+// code * 2^e for a known e (for the row kernel, which scales x by 2^-e
+// instead of shifting the code down).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSERA_LIB_CONVERSION_INTERLEAVEDCODES_H
+#define TESSERA_LIB_CONVERSION_INTERLEAVEDCODES_H
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::tessera {
+
+class InterleavedCodes {
+public:
+  /// Codes of `bits` bits (signed or not) in `storage` (tensor<B x i8>), K
+  /// codes per column; `bitPlanes` selects the form.
+  InterleavedCodes(Value storage, unsigned bits, bool isSigned, bool bitPlanes, int64_t k);
+
+  /// Codes of a column per tile (32 / b dense, 32 in bit planes).
+  int64_t codesPerTile() const { return tileCodes; }
+
+  /// The tile of 8 columns from `column` (a multiple of 8) and codes from
+  /// `kk` (a multiple of codesPerTile()). With `flipSigns` (signed codes
+  /// only) each code q reads as the unsigned q + 2^(b-1), its sign bit
+  /// flipped once for the tile.
+  struct Tile {
+    SmallVector<Value> words;
+    // Bit planes: the planes shifted for the low and high codes, and the
+    // mixes of them built from those (created at first use).
+    SmallVector<Value> shiftedLow, shiftedHigh, mixLow, mixHigh;
+  };
+  Tile load(OpBuilder &b, Location loc, Value column, Value kk, bool flipSigns) const;
+
+  /// The order to visit a tile's codes in: bit planes decode codes in
+  /// batches that share a mix, so that few values are live at once.
+  SmallVector<int64_t> codeOrder() const;
+
+  /// Code j of the tile's 8 columns as i32 lanes: sign-extended for signed
+  /// codes (from a tile loaded without `flipSigns`).
+  Value code(OpBuilder &b, Location loc, Tile &tile, int64_t j) const;
+
+  /// Code j as an unsigned multiple of 2^inPlaceExponent(j), below 2^31
+  /// (from a tile loaded with `flipSigns` for signed codes).
+  Value codeInPlace(OpBuilder &b, Location loc, Tile &tile, int64_t j) const;
+  int64_t inPlaceExponent(int64_t j) const;
+
+private:
+  Value mix(OpBuilder &b, Location loc, Tile &tile, int64_t j) const;
+
+  Value storage;
+  unsigned bits;
+  bool isSigned;
+  bool bitPlanes;
+  int64_t k;
+  int64_t tileCodes;
+};
+
+} // namespace mlir::tessera
+
+#endif // TESSERA_LIB_CONVERSION_INTERLEAVEDCODES_H
