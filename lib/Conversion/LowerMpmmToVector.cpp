@@ -854,7 +854,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Value xScaled, xSums;
     bool needGroupXsum = zeroMode != ZeroPointMode::None || isSigned;
     if (laneCodes) {
-      // xScaled[m, k] = x[m, k] * 2^-laneExponent(k mod laneCodes).
+      // xScaled[m, k] = x[m, k] * 2^-inPlaceExponent(k mod laneCodes), for
+      // the rows the row kernel takes (those past the GEMM's last block of
+      // rows where every column tile is full and M >= kGemmMinRows, else
+      // all; the others are never read).
       SmallVector<float> laneScales;
       for (int64_t j = 0; j < laneCodes; ++j)
         laneScales.push_back(std::ldexp(1.0f, -int(interleaved.inPlaceExponent(j))));
@@ -870,8 +873,18 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         outputs.push_back(tensor::EmptyOp::create(rewriter, loc, sumType, ValueRange{m}));
       Value zeroLaneVec = arith::ConstantOp::create(
           rewriter, loc, DenseElementsAttr::get(scaleType, rewriter.getF32FloatAttr(0)));
+      Value rowKernelStart = c0;
+      if (n % kColumnTile == 0)
+        rowKernelStart = arith::SelectOp::create(
+            rewriter, loc,
+            arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge, m,
+                                  cIndex(rewriter, loc, kGemmMinRows)),
+            arith::MulIOp::create(
+                rewriter, loc, arith::DivUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, kRows)),
+                cIndex(rewriter, loc, kRows)),
+            c0);
       auto rowLoop = scf::ForOp::create(
-          rewriter, loc, c0, m, c1, outputs,
+          rewriter, loc, rowKernelStart, m, c1, outputs,
           [&](OpBuilder &b, Location loc, Value row, ValueRange rowOutputs) {
             auto groupLoop = scf::ForOp::create(
                 b, loc, c0, numGroupsV, c1, rowOutputs,

@@ -319,6 +319,15 @@ def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group)
              zero_mode, group, "f16", m_values=(1, 3, 6, 21))
 
 
+@pytest.mark.parametrize("bits,signed,zero_mode", [(3, True, "int"), (8, False, "float")])
+def test_mpmm_interleaved_full_tiles(tessera_run, tmp_path, bits, signed, zero_mode):
+    # N = 512: every column tile full, so from 16 rows the GEMM takes the
+    # full blocks of 8 rows in every tile and the row kernel (and its scaled
+    # x) only the rows past them (M = 21: rows 16-20; 13: all, by rows).
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 512, K, bits, signed, zero_mode,
+             64, "f16", m_values=(13, 21))
+
+
 @pytest.mark.parametrize("bits,signed", [(2, False), (4, True)])
 def test_mpmm_interleaved_through_tessera_run(tessera_run, tmp_path, bits, signed):
     # tessera-run converts the canonical .npy weights to the interleaved
