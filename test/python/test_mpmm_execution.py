@@ -304,9 +304,10 @@ INTERLEAVED = [
                          matrix_params(INTERLEAVED, lambda c: c[0]),
                          ids=[f"{int_type(b, s)}-{z}-g{g}" for b, s, z, g in INTERLEAVED])
 def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group):
-    # Weights of every width with N a multiple of 8, interleaved by 8
-    # columns (1, 2, 4, 8 bits: dense lanes; 3, 5, 6, 7: bit planes),
-    # prepacked at each call. N = 264 (every other case, each
+    # Weights of every width with N a multiple of 8: interleaved by 8
+    # columns at 1, 2, 4, 8 bits (dense lanes) and 3 bits (bit planes),
+    # prepacked at each call; 5, 6 and 7 bits keep the canonical kernel,
+    # which these cases check with N a multiple of 8. N = 264 (every other case, each
     # code type and zero mode at both N over the widths): a full
     # column tile (the GEMM from 16 rows, its rows past the last block of 8
     # by the row kernel) and a tile of one block of 8 columns; N = 56: a
