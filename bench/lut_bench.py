@@ -59,9 +59,11 @@ def run(args):
                                      for _ in range(copies)]
                 # What auto compiled, from the weights' layout: the LUT
                 # kernel's bit planes (for 7 and 8 bits with M known only at
-                # run time: both kernels on those planes, chosen by M).
-                planes = any("bit_planes" in (spec.get("layout") or "")
-                             for spec in fns["auto"][0].inputs)
+                # run time: both kernels on those planes, chosen by M), not
+                # the dequantize kernel's 3-bit planes (tile = [8, 32]).
+                planes = any("bit_planes" in layout and "tile = [8, 32]" not in layout
+                             for layout in (spec.get("layout") or ""
+                                            for spec in fns["auto"][0].inputs))
                 auto_pick = ("lut" if bits <= 6 else "lut|deq") if planes else "dequantize"
                 for m in args.batches:
                     xv = rng.standard_normal((m, k)).astype(np.float32)
