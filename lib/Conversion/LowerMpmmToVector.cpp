@@ -127,15 +127,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     if (!weights)
       weights = bitPlaneStorage(op.getWeights(), planeRows);
     // Columns interleaved by 8 (getDequantizeKernelLayout, read by
-    // InterleavedCodes): laneCodes codes of a column per tile.
-    int64_t laneCodes = 0;
-    bool interleavedPlanes = false;
+    // InterleavedCodes), dense or in bit planes.
+    bool isInterleaved = false, interleavedPlanes = false;
     if (!weights) {
       weights = interleavedStorage(op.getWeights(), op.getGroupSize(), interleavedPlanes);
-      if (weights)
-        laneCodes = interleavedPlanes
-                        ? 32
-                        : 32 / getLowBitWidth(op.getWeights().getType().getElementType());
+      isInterleaved = bool(weights);
     }
     if (!weights)
       return rewriter.notifyMatchFailure(op, "weights neither canonical, bit planes nor interleaved");
@@ -169,6 +165,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     linalg::GenericOp epilogue = fusableEpilogue(op);
     unsigned bits = getLowBitWidth(codeType);
     bool isSigned = codeType.isSignedInteger();
+    InterleavedCodes interleaved(weights, bits, isSigned, interleavedPlanes, k);
+    // Codes of a column per interleaved tile (0: not interleaved).
+    int64_t laneCodes = isInterleaved ? interleaved.codesPerTile() : 0;
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     auto vecF32 = VectorType::get({kLanes}, f32);
     auto vecI32 = VectorType::get({kLanes}, i32);
@@ -726,7 +725,6 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // The GEMM's panel takes such a vector as a row: shifted and masked (or
     // sign-extended by two shifts), converted, scaled, with the offset
     // -s z (integer zero point) or z (float) in one FMA. No transpose.
-    InterleavedCodes interleaved(weights, bits, isSigned, interleavedPlanes, k);
     // `element(c)` of the 8 columns from `column` on, as a vector.
     auto acrossColumns = [&](OpBuilder &b, Location loc, VectorType type, Value column,
                              function_ref<Value(Value)> element) -> Value {
