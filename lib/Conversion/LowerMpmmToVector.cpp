@@ -849,6 +849,20 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       negSignBiasVec = arith::ConstantOp::create(
           rewriter, loc, DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(-signBias)));
     }
+    // A full column tile of M >= kGemmMinRows rows takes the GEMM for rows
+    // [0, gemmRowsEnd): the full register blocks of rows (canonical codes:
+    // the few rows past them are cheaper in the row kernel than as a
+    // zero-padded block) or all rows (bit planes, whose single-row
+    // unpacking is slow). Whether it does, and where its rows end.
+    auto gemmRowRange = [&](OpBuilder &b, Location loc) -> std::pair<Value, Value> {
+      Value enoughRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, m,
+                                               cIndex(b, loc, kGemmMinRows));
+      Value end = planeRows ? m
+                            : Value(arith::MulIOp::create(
+                                  b, loc, arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kRows)),
+                                  cIndex(b, loc, kRows)));
+      return {enoughRows, end};
+    };
     Value xScaled, xSums;
     bool needGroupXsum = zeroMode != ZeroPointMode::None || isSigned;
     if (laneCodes) {
@@ -872,15 +886,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       Value zeroLaneVec = arith::ConstantOp::create(
           rewriter, loc, DenseElementsAttr::get(scaleType, rewriter.getF32FloatAttr(0)));
       Value rowKernelStart = c0;
-      if (n % kColumnTile == 0)
-        rowKernelStart = arith::SelectOp::create(
-            rewriter, loc,
-            arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge, m,
-                                  cIndex(rewriter, loc, kGemmMinRows)),
-            arith::MulIOp::create(
-                rewriter, loc, arith::DivUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, kRows)),
-                cIndex(rewriter, loc, kRows)),
-            c0);
+      if (n % kColumnTile == 0) {
+        auto [enoughRows, gemmRowsEnd] = gemmRowRange(rewriter, loc);
+        rowKernelStart = arith::SelectOp::create(rewriter, loc, enoughRows, gemmRowsEnd, c0);
+      }
       auto rowLoop = scf::ForOp::create(
           rewriter, loc, rowKernelStart, m, c1, outputs,
           [&](OpBuilder &b, Location loc, Value row, ValueRange rowOutputs) {
@@ -1247,22 +1256,15 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       nTileBegin = nTile;
       Value columns = getValueOrCreateConstantIndexOp(b, loc, columnCount);
       Value nTileEnd = arith::AddIOp::create(b, loc, nTile, columns);
-      // Full tiles with enough rows: the GEMM, for the full register
-      // blocks of rows (canonical codes: the few rows past them are cheaper
-      // below than as a zero-padded block) or for all rows (bit planes,
-      // whose single-row unpacking is slow); the other rows (all of them
-      // in other tiles) below.
-      Value gemmRowsEnd =
-          planeRows ? m
-                    : Value(arith::MulIOp::create(
-                          b, loc, arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kRows)),
-                          cIndex(b, loc, kRows)));
+      // Full tiles with enough rows: the GEMM (gemmRowRange); the other
+      // rows (all of them in other tiles) below.
+      Value enoughRows, gemmRowsEnd;
+      std::tie(enoughRows, gemmRowsEnd) = gemmRowRange(b, loc);
       Value useGemm = arith::AndIOp::create(
           b, loc,
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, columns,
                                 cIndex(b, loc, kColumnTile)),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, m,
-                                cIndex(b, loc, kGemmMinRows)));
+          enoughRows);
       auto dispatch = scf::IfOp::create(
           b, loc, useGemm,
           [&](OpBuilder &b, Location loc) {
