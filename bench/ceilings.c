@@ -71,10 +71,10 @@ double read_bandwidth(size_t bytesPerThread, int threads, int repeat) {
 typedef struct {
   long iterations;
   float sink;
-} FmaJob;
+} RateJob;
 
 static void *fmaWorker(void *arg) {
-  FmaJob *job = arg;
+  RateJob *job = arg;
   v8 a[10], b = {1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f};
   v8 c = {1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f};
   for (int i = 0; i < 10; ++i)
@@ -89,16 +89,17 @@ static void *fmaWorker(void *arg) {
   return NULL;
 }
 
-/* Peak f32 GFLOP/s (an FMA counts 2) with `threads` threads. */
-double peak_gflops(int threads, long iterations) {
+/* The best of three timings of `worker` on `threads` threads, each given
+ * `iterations`. */
+static double bestSeconds(void *(*worker)(void *), int threads, long iterations) {
   pthread_t tid[64];
-  FmaJob jobs[64];
+  RateJob jobs[64];
   double best = 1e30;
   for (int trial = 0; trial < 3; ++trial) {
     double start = now();
     for (int t = 0; t < threads; ++t) {
       jobs[t].iterations = iterations;
-      pthread_create(&tid[t], NULL, fmaWorker, &jobs[t]);
+      pthread_create(&tid[t], NULL, worker, &jobs[t]);
     }
     for (int t = 0; t < threads; ++t)
       pthread_join(tid[t], NULL);
@@ -106,5 +107,61 @@ double peak_gflops(int threads, long iterations) {
     if (elapsed < best)
       best = elapsed;
   }
-  return 2.0 * 8 * 10 * (double)iterations * threads / best / 1e9;
+  return best;
+}
+
+/* Peak f32 GFLOP/s (an FMA counts 2) with `threads` threads. */
+double peak_gflops(int threads, long iterations) {
+  return 2.0 * 8 * 10 * (double)iterations * threads /
+         bestSeconds(fmaWorker, threads, iterations) / 1e9;
+}
+
+/* The dequantize strategy's own ceiling at one row of x: the least work per
+ * 8 weights of a kernel that multiplies f32 codes (one AND to take a code
+ * out of its word where it lies, one conversion to f32, one FMA into one of
+ * ten accumulators; x pre-scaled, codes and x in L1), four codes per word.
+ * Over the FMA peak, this bounds such a kernel's roofline efficiency where
+ * the floor is the FMA rate (M = 1 on one core): the AND and the
+ * conversion take vector issue slots that the peak gives to FMAs. */
+typedef int v8i __attribute__((vector_size(32)));
+
+#define STEP_WORDS 64 /* 8-lane vectors of packed codes: 2 KiB */
+
+static void *stepWorker(void *arg) {
+  RateJob *job = arg;
+  v8i *words = aligned_alloc(64, STEP_WORDS * sizeof(v8i));
+  for (int i = 0; i < STEP_WORDS; ++i)
+    for (int l = 0; l < 8; ++l)
+      words[i][l] = (int)(2654435761u * (unsigned)(i * 8 + l + 1));
+  v8 a[10] = {{0}};
+  v8 x = {1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f};
+  const v8i mask[4] = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+                       {0xff00, 0xff00, 0xff00, 0xff00, 0xff00, 0xff00, 0xff00, 0xff00},
+                       {0xff0000, 0xff0000, 0xff0000, 0xff0000, 0xff0000, 0xff0000,
+                        0xff0000, 0xff0000},
+                       {0x7f000000, 0x7f000000, 0x7f000000, 0x7f000000, 0x7f000000,
+                        0x7f000000, 0x7f000000, 0x7f000000}};
+  for (long it = 0; it < job->iterations; ++it) {
+    const v8i *p = words;
+    __asm__ volatile("" : "+r"(p)); /* the codes are new to the compiler */
+    for (int i = 0; i < STEP_WORDS; i += 5)
+      for (int w = i; w < i + 5 && w < STEP_WORDS; ++w)
+        for (int j = 0; j < 4; ++j) {
+          v8 code = __builtin_convertvector(p[w] & mask[j], v8);
+          int chain = (2 * (w - i) + j) % 10;
+          a[chain] = code * x + a[chain];
+        }
+  }
+  v8 s = {0};
+  for (int i = 0; i < 10; ++i)
+    s += a[i];
+  job->sink = s[0];
+  free(words);
+  return NULL;
+}
+
+/* GFLOP/s (2 per weight) of that step with `threads` threads. */
+double dequantize_step_gflops(int threads, long iterations) {
+  return 2.0 * 8 * 4 * STEP_WORDS * (double)iterations * threads /
+         bestSeconds(stepWorker, threads, iterations) / 1e9;
 }

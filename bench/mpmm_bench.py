@@ -5,7 +5,12 @@ For each shape N x K, batch M, width b and thread count, prints: Tessera's
 time per call, effective GB/s (packed weight + scale + zero bytes / time), the
 share of the read bandwidth measured in the same run, numpy/OpenBLAS f32 time
 on the dequantized matrix, Tessera/numpy time ratio, and roofline efficiency
-(floor / time, floor = max(bytes / bandwidth, 2*M*N*K / peak)); per shape,
+(floor / time, floor = max(bytes / bandwidth, 2*M*N*K / peak)) and, at
+M = 1, the most that any dequantize-and-FMA kernel could reach ("bound":
+floor / (2*M*N*K / step), at most 1, where step is the rate of the least work
+per 8 weights, an AND, a conversion and an FMA, measured in the same run in
+bench/ceilings.c; that work takes vector issue slots the FMA peak counts as
+FMAs, so where the floor is the peak the bound is below 1); per shape,
 a last block times a dense f32 matmul compiled by Tessera (bits "f32")
 against numpy/OpenBLAS SGEMM on the same matrix. Weights come
 from memory, not cache: the benchmark cycles through enough distinct copies
@@ -35,6 +40,7 @@ def ceilings_library(tmp):
     c = ctypes.CDLL(str(lib))
     c.read_bandwidth.restype = ctypes.c_double
     c.peak_gflops.restype = ctypes.c_double
+    c.dequantize_step_gflops.restype = ctypes.c_double
     return c
 
 
@@ -47,6 +53,16 @@ def measure_ceilings(tmp, threads):
     print(f"threads {threads}: read bandwidth {bandwidth / 1e9:.1f} GB/s, "
           f"peak f32 {peak / 1e9:.0f} GFLOP/s (measured now)")
     return bandwidth, peak
+
+
+def measure_dequantize_step(tmp, threads, peak):
+    """The f32 rate (FLOP/s, 2 per weight) of the least work per weight of a
+    dequantize-and-FMA kernel with `threads` threads (ceilings.c), measured
+    now and printed."""
+    step = ceilings_library(tmp).dequantize_step_gflops(threads, 400_000) * 1e9
+    print(f"threads {threads}: dequantize step (AND, convert, FMA per 8 weights, in L1) "
+          f"{step / 1e9:.0f} GFLOP/s = {step / peak:.2f} of the peak (measured now)")
+    return step
 
 
 def run_per_thread_count(script, thread_counts):
@@ -77,8 +93,9 @@ def run(args):
     threads = args.threads_now
     with tempfile.TemporaryDirectory() as tmp:
         bandwidth, peak = measure_ceilings(tmp, threads)
+        step = measure_dequantize_step(tmp, threads, peak)
         print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'tessera ms':>11} {'GB/s':>7} {'%bw':>5} "
-              f"{'numpy ms':>9} {'t/np':>6} {'roofline':>8}")
+              f"{'numpy ms':>9} {'t/np':>6} {'roofline':>8} {'bound':>5}")
         rng = np.random.default_rng(0)
         llc = llc_bytes()
         for shape in args.shapes:
@@ -103,11 +120,13 @@ def run(args):
                     lambda xv: measure(lambda i: xv @ denses[i % len(denses)].T, args.budget))
                 for m in args.batches:
                     floor = max(weight_bytes / bandwidth, 2.0 * m * n * k / peak)
+                    bound = (f"{min(1.0, floor * step / (2.0 * m * n * k)):>5.2f}" if m == 1
+                             else f"{'':>5}")
                     print(f"{n:>5} x {k:<5} {m:>4} {bits:>4} {t_ts[m] * 1e3:>11.3f} "
                           f"{weight_bytes / t_ts[m] / 1e9:>7.2f} "
                           f"{100 * weight_bytes / t_ts[m] / bandwidth:>5.1f} "
                           f"{t_np[m] * 1e3:>9.3f} {t_ts[m] / t_np[m]:>6.2f} "
-                          f"{floor / t_ts[m]:>8.3f}", flush=True)
+                          f"{floor / t_ts[m]:>8.3f} {bound}", flush=True)
                 del fns, denses
             # A dense f32 matmul compiled by Tessera, against OpenBLAS SGEMM.
             g = ts.Graph("dense")
