@@ -23,6 +23,7 @@ to exceed twice the last-level cache.
 
 import argparse
 import ctypes
+import functools
 import os
 import pathlib
 import subprocess
@@ -33,7 +34,9 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+@functools.lru_cache
 def ceilings_library(tmp):
+    """bench/ceilings.c, built once into `tmp` and loaded."""
     lib = pathlib.Path(tmp) / "ceilings.so"
     subprocess.run(["cc", "-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC",
                     "-o", str(lib), str(ROOT / "bench" / "ceilings.c"), "-lpthread"], check=True)
