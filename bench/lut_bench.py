@@ -5,7 +5,8 @@ For each shape N x K, batch M, width b and thread count, prints the time per
 call of mpmm compiled with strategy="lut" (int8 tables, the vector kernel of
 byte shuffles or permutes) and strategy="dequantize", their ratio, the LUT's effective
 GB/s (weight + scale + zero bytes / time) and share of the read bandwidth
-measured in the same run, its roofline efficiency (floor / time, floor =
+measured in the same run (before and after the cells, the better of the
+two), its roofline efficiency (floor / time, floor =
 max(bytes / bandwidth, 2*M*N*K / peak), as bench/mpmm_bench.py defines it),
 and what strategy="auto" picks (read from the layout its library takes the
 weights in), with its time over the faster one's (the
@@ -25,7 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from mpmm_bench import llc_bytes, measure, measure_ceilings, run_per_thread_count  # noqa: E402
+from mpmm_bench import Ceilings, llc_bytes, measure, run_per_thread_count  # noqa: E402
 
 
 ROUNDS = 2
@@ -37,9 +38,8 @@ def run(args):
 
     threads = args.threads_now
     with tempfile.TemporaryDirectory() as tmp:
-        bandwidth, peak = measure_ceilings(tmp, threads)
-        print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'lut ms':>9} {'deq ms':>9} {'deq/lut':>7} "
-              f"{'GB/s':>7} {'%bw':>5} {'roofline':>8} {'auto':>10} {'auto/best':>9}")
+        ceilings = Ceilings(tmp, threads)
+        rows = []  # the cells, printed once the ceilings are final
         rng = np.random.default_rng(0)
         llc = llc_bytes()
         for n, k in args.shapes:
@@ -75,15 +75,20 @@ def run(args):
                         for s, f in fns.items():
                             t[s] = min(t[s], measure(lambda i: f[i % copies](xv),
                                                      args.budget / ROUNDS))
-                    floor = max(weight_bytes / bandwidth, 2.0 * m * n * k / peak)
-                    auto = auto_pick
-                    print(f"{n:>5} x {k:<5} {m:>4} {bits:>4} {t['lut'] * 1e3:>9.3f} "
-                          f"{t['dequantize'] * 1e3:>9.3f} {t['dequantize'] / t['lut']:>7.2f} "
-                          f"{weight_bytes / t['lut'] / 1e9:>7.2f} "
-                          f"{100 * weight_bytes / t['lut'] / bandwidth:>5.1f} "
-                          f"{floor / t['lut']:>8.3f} {auto:>10} "
-                          f"{t['auto'] / min(t['lut'], t['dequantize']):>9.2f}", flush=True)
+                    rows.append((n, k, m, bits, weight_bytes, t, auto_pick))
                 del fns
+        ceilings.measure()
+    print(ceilings.describe(with_step=False))
+    print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'lut ms':>9} {'deq ms':>9} {'deq/lut':>7} "
+          f"{'GB/s':>7} {'%bw':>5} {'roofline':>8} {'auto':>10} {'auto/best':>9}")
+    for n, k, m, bits, weight_bytes, t, auto in rows:
+        floor = max(weight_bytes / ceilings.bandwidth, 2.0 * m * n * k / ceilings.peak)
+        print(f"{n:>5} x {k:<5} {m:>4} {bits:>4} {t['lut'] * 1e3:>9.3f} "
+              f"{t['dequantize'] * 1e3:>9.3f} {t['dequantize'] / t['lut']:>7.2f} "
+              f"{weight_bytes / t['lut'] / 1e9:>7.2f} "
+              f"{100 * weight_bytes / t['lut'] / ceilings.bandwidth:>5.1f} "
+              f"{floor / t['lut']:>8.3f} {auto:>10} "
+              f"{t['auto'] / min(t['lut'], t['dequantize']):>9.2f}", flush=True)
 
 
 def main():

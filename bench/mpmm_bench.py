@@ -14,7 +14,10 @@ FMAs, so where the floor is the peak the bound is below 1); per shape,
 a last block times a dense f32 matmul compiled by Tessera (bits "f32")
 against numpy/OpenBLAS SGEMM on the same matrix. Weights come
 from memory, not cache: the benchmark cycles through enough distinct copies
-to exceed twice the last-level cache.
+to exceed twice the last-level cache. Each ceiling is the best of a
+measurement before the cells and one after them (a busy moment at the start
+would otherwise set the ceiling of the whole table), so the table of a
+thread count is printed when its cells are done.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/mpmm_bench.py            # the issue's table
     PYTHONPATH=build/python /usr/bin/python3 bench/mpmm_bench.py --full     # widths 1-8
@@ -47,25 +50,44 @@ def ceilings_library(tmp):
     return c
 
 
+class Ceilings:
+    """The machine's read bandwidth (bytes/s), peak f32 rate (FLOP/s, an
+    FMA counts 2) and the rate of the least work per weight of a
+    dequantize-and-FMA kernel (FLOP/s, 2 per weight; ceilings.c) with
+    `threads` threads. measure() may be called again, after the cells: each
+    ceiling is the best of its measurements, so that a moment when the
+    machine's other tenants held a core does not become the ceiling of a
+    whole table (one busy start once cut a two-thread peak to 112 GFLOP/s
+    of about 180)."""
+
+    def __init__(self, tmp, threads):
+        self.tmp, self.threads = tmp, threads
+        self.bandwidth = self.peak = self.step = 0.0
+        self.measure()
+
+    def measure(self):
+        c = ceilings_library(self.tmp)
+        self.bandwidth = max(self.bandwidth,
+                             c.read_bandwidth(ctypes.c_size_t(256 << 20), self.threads, 2) * 1e9)
+        self.peak = max(self.peak, c.peak_gflops(self.threads, 20_000_000) * 1e9)
+        self.step = max(self.step, c.dequantize_step_gflops(self.threads, 400_000) * 1e9)
+
+    def describe(self, with_step=True):
+        step = (f", dequantize step (AND, convert, FMA per 8 weights, in L1) "
+                f"{self.step / 1e9:.0f} GFLOP/s = {self.step / self.peak:.2f} of the peak"
+                if with_step else "")
+        return (f"threads {self.threads}: read bandwidth {self.bandwidth / 1e9:.1f} GB/s, "
+                f"peak f32 {self.peak / 1e9:.0f} GFLOP/s{step} (best of before and after "
+                f"the cells)")
+
+
 def measure_ceilings(tmp, threads):
     """The machine's read bandwidth (bytes/s) and peak f32 rate (FLOP/s)
     with `threads` threads, measured now and printed."""
-    c = ceilings_library(tmp)
-    bandwidth = c.read_bandwidth(ctypes.c_size_t(256 << 20), threads, 2) * 1e9
-    peak = c.peak_gflops(threads, 20_000_000) * 1e9
-    print(f"threads {threads}: read bandwidth {bandwidth / 1e9:.1f} GB/s, "
-          f"peak f32 {peak / 1e9:.0f} GFLOP/s (measured now)")
-    return bandwidth, peak
-
-
-def measure_dequantize_step(tmp, threads, peak):
-    """The f32 rate (FLOP/s, 2 per weight) of the least work per weight of a
-    dequantize-and-FMA kernel with `threads` threads (ceilings.c), measured
-    now and printed."""
-    step = ceilings_library(tmp).dequantize_step_gflops(threads, 400_000) * 1e9
-    print(f"threads {threads}: dequantize step (AND, convert, FMA per 8 weights, in L1) "
-          f"{step / 1e9:.0f} GFLOP/s = {step / peak:.2f} of the peak (measured now)")
-    return step
+    ceilings = Ceilings(tmp, threads)
+    print(f"threads {threads}: read bandwidth {ceilings.bandwidth / 1e9:.1f} GB/s, "
+          f"peak f32 {ceilings.peak / 1e9:.0f} GFLOP/s (measured now)")
+    return ceilings.bandwidth, ceilings.peak
 
 
 def run_per_thread_count(script, thread_counts):
@@ -95,10 +117,8 @@ def run(args):
 
     threads = args.threads_now
     with tempfile.TemporaryDirectory() as tmp:
-        bandwidth, peak = measure_ceilings(tmp, threads)
-        step = measure_dequantize_step(tmp, threads, peak)
-        print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'tessera ms':>11} {'GB/s':>7} {'%bw':>5} "
-              f"{'numpy ms':>9} {'t/np':>6} {'roofline':>8} {'bound':>5}")
+        ceilings = Ceilings(tmp, threads)
+        rows = []  # the cells, printed once the ceilings are final
         rng = np.random.default_rng(0)
         llc = llc_bytes()
         for shape in args.shapes:
@@ -121,15 +141,7 @@ def run(args):
                 t_ts, t_np = side_by_side(
                     xs, lambda xv: measure(lambda i: fns[i % copies](xv), args.budget),
                     lambda xv: measure(lambda i: xv @ denses[i % len(denses)].T, args.budget))
-                for m in args.batches:
-                    floor = max(weight_bytes / bandwidth, 2.0 * m * n * k / peak)
-                    bound = (f"{min(1.0, floor * step / (2.0 * m * n * k)):>5.2f}" if m == 1
-                             else f"{'':>5}")
-                    print(f"{n:>5} x {k:<5} {m:>4} {bits:>4} {t_ts[m] * 1e3:>11.3f} "
-                          f"{weight_bytes / t_ts[m] / 1e9:>7.2f} "
-                          f"{100 * weight_bytes / t_ts[m] / bandwidth:>5.1f} "
-                          f"{t_np[m] * 1e3:>9.3f} {t_ts[m] / t_np[m]:>6.2f} "
-                          f"{floor / t_ts[m]:>8.3f} {bound}", flush=True)
+                rows += [(n, k, m, bits, weight_bytes, t_ts[m], t_np[m]) for m in args.batches]
                 del fns, denses
             # A dense f32 matmul compiled by Tessera, against OpenBLAS SGEMM.
             g = ts.Graph("dense")
@@ -146,14 +158,22 @@ def run(args):
             t_ts, t_np = side_by_side(
                 xs, lambda xv: measure(lambda i: fns[i % copies](xv), args.budget),
                 lambda xv: measure(lambda i: xv @ denses[i % copies], args.budget))
-            for m in args.batches:
-                floor = max(weight_bytes / bandwidth, 2.0 * m * n * k / peak)
-                print(f"{n:>5} x {k:<5} {m:>4} {'f32':>4} {t_ts[m] * 1e3:>11.3f} "
-                      f"{weight_bytes / t_ts[m] / 1e9:>7.2f} "
-                      f"{100 * weight_bytes / t_ts[m] / bandwidth:>5.1f} "
-                      f"{t_np[m] * 1e3:>9.3f} {t_ts[m] / t_np[m]:>6.2f} {floor / t_ts[m]:>8.3f}",
-                      flush=True)
+            rows += [(n, k, m, "f32", weight_bytes, t_ts[m], t_np[m]) for m in args.batches]
             del fns, denses
+        ceilings.measure()
+    print(ceilings.describe())
+    print(f"{'N x K':>12} {'M':>4} {'bits':>4} {'tessera ms':>11} {'GB/s':>7} {'%bw':>5} "
+          f"{'numpy ms':>9} {'t/np':>6} {'roofline':>8} {'bound':>5}")
+    for n, k, m, bits, weight_bytes, t_ts, t_np in rows:
+        flops = 2.0 * m * n * k
+        floor = max(weight_bytes / ceilings.bandwidth, flops / ceilings.peak)
+        bound = (f"{min(1.0, floor * ceilings.step / flops):>5.2f}" if m == 1 and bits != "f32"
+                 else "")
+        print(f"{n:>5} x {k:<5} {m:>4} {bits:>4} {t_ts * 1e3:>11.3f} "
+              f"{weight_bytes / t_ts / 1e9:>7.2f} "
+              f"{100 * weight_bytes / t_ts / ceilings.bandwidth:>5.1f} "
+              f"{t_np * 1e3:>9.3f} {t_ts / t_np:>6.2f} {floor / t_ts:>8.3f} {bound:>5}".rstrip(),
+              flush=True)
 
 
 def side_by_side(inputs, tessera, peer):
