@@ -425,6 +425,38 @@ func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<25
 
 // -----
 
+// The row kernel's group terms, per column tile before its loops: for 8
+// columns and 8 groups, each column's 8 scales (one f16 load) and 8 packed
+// 2-bit zero points (one word, shifted per lane), transposed to a vector per
+// group, stored as the scale and -z of the group's 8 columns; the row
+// kernel's epilogue reads them back a vector at a time.
+// CHECK-LABEL: func @interleaved_group_terms
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<16x2x256xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]]) -> (tensor<16x2x256xf32>)
+// CHECK: %[[S:.*]] = vector.transfer_read %{{.*}} : tensor<256x16xf16>, vector<8xf16>
+// CHECK: arith.extf %[[S]] : vector<8xf16> to vector<8xf32>
+// CHECK: %[[ZB:.*]] = vector.transfer_read %{{.*}} : tensor<1024xi8>, vector<4xi8>
+// CHECK: %[[ZW:.*]] = vector.bitcast %[[ZB]] : vector<4xi8> to vector<1xi32>
+// CHECK: arith.shrui
+// CHECK: arith.andi
+// CHECK: vector.shuffle
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c0, %{{.*}}] {in_bounds = [true]} : vector<8xf32>, tensor<16x2x256xf32>
+// CHECK: arith.negf
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c1, %{{.*}}] {in_bounds = [true]} : vector<8xf32>, tensor<16x2x256xf32>
+// CHECK: vector.transfer_read %{{.*}} : tensor<16x2x256xf32>, vector<8xf32>
+// CHECK: return
+func.func @interleaved_group_terms(%x: tensor<?x512xf32>, %wb: tensor<32768xi8>,
+                                   %s: tensor<256x16xf16>, %zb: tensor<1024xi8>,
+                                   %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [8, 16]> : tensor<32768xi8> -> tensor<256x512xui2>
+  %z = tessera.unpack %zb : tensor<1024xi8> -> tensor<256x16xui2>
+  %y = tessera.mpmm %x, %w : tensor<?x512xf32>, tensor<256x512xui2> scales %s : tensor<256x16xf16>
+         zeros %z : tensor<256x16xui2> group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
 // 3-bit weights interleaved in bit planes (tessera-assign-mpmm-layouts): a
 // tile is 3 vectors of 32 bytes, plane p's i32 lane r holding bit p of 32
 // codes of column r. Per tile the planes are shifted (plane p by p) and

@@ -320,6 +320,34 @@ def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group)
              zero_mode, group, "f16", m_values=(1, 3, 6, 21))
 
 
+GROUP_TERMS = [
+    # bits, signed, zero mode, K, group, scale dtype, zero type
+    (2, False, "int", 384, 32, "f16", None),   # 12 groups: 8 transposed, 4 gathered
+    (4, True, "int", 320, 32, "f32", "si4"),   # 10 groups, signed 4-bit zero points
+    (8, True, "int", 352, 32, "f16", None),    # 11 groups, signed bytes
+    (1, False, "int", 512, 32, "f16", None),   # 16 groups: two runs of 8
+    (3, True, "int", 352, 32, "f16", None),    # 33 bits per row of zero points: gathered
+    (2, False, "int", 384, 32, "f16", "ui8"),  # zero points wider than the codes
+    (1, True, "float", 640, 64, "f32", None),  # 10 groups of float zero points
+    (4, False, "none", 1024, 64, "f16", None),  # 16 groups, no zero points
+]
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode,k,group,scale_dtype,zero_type", GROUP_TERMS,
+                         ids=[f"{int_type(b, s)}-{z}-k{k}-g{g}-{d}" + (f"-z{t}" if t else "")
+                              for b, s, z, k, g, d, t in GROUP_TERMS])
+def test_mpmm_interleaved_group_terms(tessera_run, tmp_path, bits, signed, zero_mode, k, group,
+                                      scale_dtype, zero_type):
+    # The row kernel's scales and zero points, read per column tile before
+    # its loops: runs of 8 groups of 8 columns transposed in registers (the
+    # scales, and integer zero points whose rows start on a byte), the
+    # groups past the last run and unaligned zero points gathered column by
+    # column. K above 256 gives 10-16 groups; M = 1 and 3 take the row
+    # kernel in both tiles of N = 264.
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 264, k, bits, signed, zero_mode,
+             group, scale_dtype, zero_type=zero_type, m_values=(1, 3))
+
+
 @pytest.mark.parametrize("bits,signed,zero_mode", [(3, True, "int"), (8, False, "float")])
 def test_mpmm_interleaved_full_tiles(tessera_run, tmp_path, bits, signed, zero_mode):
     # N = 512: every column tile full, so from 16 rows the GEMM takes the
