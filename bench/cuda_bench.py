@@ -65,7 +65,9 @@ def compile_libraries(directory, arch, compiler):
         src = directory / f"{case['name']}.mlir"
         src.write_text(checks.mlir_text(case))
         target = arch if arch == "host" else f"cuda:{arch}"
-        proc = subprocess.run([compiler, str(src), f"--target={target}", "--prefix",
+        # Host libraries take the weights canonical, as the CUDA ABI does.
+        layouts = ["--dequantize-layouts=false"] if arch == "host" else []
+        proc = subprocess.run([compiler, str(src), f"--target={target}", *layouts, "--prefix",
                                case["name"], "-o", str(directory / f"lib{case['name']}.so")],
                               capture_output=True, text=True)
         if proc.returncode != 0:
@@ -108,47 +110,86 @@ def torch_peer():
 
 def kernel_seconds(torch, call, calls=20):
     """Device time per call of the kernels a call launches (not its copies),
-    from PyTorch's profiler (CUPTI sees every kernel of the process), or
-    None."""
+    from PyTorch's profiler (CUPTI sees every kernel of the process), and
+    each kernel's own time in launch order (microseconds), or None."""
     try:
         from torch.profiler import ProfilerActivity, profile
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             for _ in range(calls):
                 call()
             torch.cuda.synchronize()
-        total = 0.0
+        kernels = []
         for event in prof.events():
             if (str(event.device_type).endswith("CUDA")
                     and not event.name.startswith(("Memcpy", "Memset"))):
-                total += event.time_range.elapsed_us()
-        return total / calls * 1e-6 if total else None
+                kernels.append((event.time_range.start, event.time_range.elapsed_us()))
+        if not kernels or len(kernels) % calls:
+            return None
+        kernels.sort()
+        per_call = len(kernels) // calls
+        each = [float(np.median([kernels[c * per_call + i][1] for c in range(calls)]))
+                for i in range(per_call)]
+        return sum(t for _, t in kernels) / calls * 1e-6, each
     except Exception as e:  # the profiler is a nicety: report, go on
         print(f"cuda_bench: no kernel times ({type(e).__name__}: {e})")
         return None
 
 
-def run(directory, budget, host=False):
+def small_copy_bandwidth(torch, nbytes, copies=50):
+    """Bytes read + written per second by a device-to-device copy of
+    `nbytes` (the size of a cell's weights), from CUDA-graph replays of
+    `copies` copies timed with events: how near the copy bandwidth a
+    kernel that reads that little can come."""
+    a = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+    b = torch.empty_like(a)
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        b.copy_(a)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(copies):
+            b.copy_(a)
+    graph.replay()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(10):
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) * 1e-3 / copies)
+    return 2 * nbytes / float(np.median(times))
+
+
+def run(directory, budget, host=False, shapes=None, batches=None, peer=True):
     try:
         driver = cuda_driver.HostMemory() if host else cuda_driver.Driver()
     except cuda_driver.CudaError as e:
         print(f"cuda_bench: no GPU to run on: {e}")
         return 2
-    torch = None if host else torch_peer()
+    torch = torch_peer() if peer and not host else None
     bandwidth = copy_bandwidth(driver)
     print(f"{driver.name}: device-to-device copy bandwidth {bandwidth / 1e9:.0f} GB/s "
           f"(measured now); peer: "
           f"{'torch ' + torch.__version__ + ' f16 matmul' if torch else 'none (no PyTorch with CUDA)'}")
+    if torch:
+        for n, k in shapes or SHAPES:
+            small = small_copy_bandwidth(torch, weight_bytes(n, k))
+            print(f"  a copy of {n} x {k}'s weight bytes: {small / 1e9:.0f} GB/s "
+                  f"= {small / bandwidth:.2f} of the copy bandwidth")
     print(f"{'N x K':>12} {'M':>5} {'call ms':>9} {'GB/s':>6} {'of bw':>6} {'kernel ms':>10} "
-          f"{'of bw':>6} {'TFLOP/s':>8} {'torch f16 ms':>13} {'torch/call':>11}")
+          f"{'of bw':>6} {'TFLOP/s':>8} {'torch f16 ms':>13} {'torch/call':>11}  kernels us")
     rng = np.random.default_rng()
     rows = []
-    for n, k in SHAPES:
+    for n, k in shapes or SHAPES:
         case = w4_case(n, k)
         lib = checks.Library(directory / f"lib{case['name']}.so", case["name"])
         inputs, deq, _, tc_terms = checks.mpmm_inputs(rng, case)
         params = [cuda_driver.DeviceArray.of(driver, a) for a in inputs]
         w16 = torch.from_numpy(deq.astype(np.float16)).cuda() if torch else None
-        for m in BATCHES:
+        for m in batches or BATCHES:
             xh = rng.standard_normal((m, k)).astype(np.float32)
             x = cuda_driver.DeviceArray.of(driver, xh)
             y = cuda_driver.DeviceArray(driver, (m, n), np.float32)
@@ -171,6 +212,10 @@ def run(directory, budget, host=False):
                     raise SystemExit(f"cuda_bench: wrong result for M = {m}, N x K = {n}x{k}")
             seconds = timed(call, lambda: None, budget)
             kernel = kernel_seconds(torch, call) if torch else None
+            each = ""
+            if kernel:
+                kernel, kernels = kernel
+                each = "  " + " + ".join(f"{t:.1f}" for t in kernels)
             gbs = weight_bytes(n, k) / seconds / 1e9
             row = dict(n=n, k=k, m=m, call_s=seconds, kernel_s=kernel, gbs=gbs,
                        copy_bw=bandwidth, tflops=2 * m * n * k / seconds / 1e12)
@@ -185,7 +230,7 @@ def run(directory, budget, host=False):
                 peer = f"{t * 1e3:13.4f} {t / seconds:11.2f}"
             rows.append(row)
             print(f"{n:>6}x{k:<5} {m:>5} {seconds * 1e3:9.4f} {gbs:6.0f} "
-                  f"{gbs * 1e9 / bandwidth:6.2f} {kernel_text} {row['tflops']:8.2f} {peer}",
+                  f"{gbs * 1e9 / bandwidth:6.2f} {kernel_text} {row['tflops']:8.2f} {peer}{each}",
                   flush=True)
     (directory / "bench.json").write_text(json.dumps(dict(device=driver.name, rows=rows),
                                                      indent=1))
@@ -202,6 +247,12 @@ def main():
     parser.add_argument("--compiler", default=str(ROOT / "build" / "bin" / "tessera-compile"))
     parser.add_argument("--budget", type=float, default=0.5,
                         help="seconds of timing per measurement")
+    parser.add_argument("--shape", action="append", metavar="NxK",
+                        help="only this shape (repeatable; default: the issue's two)")
+    parser.add_argument("--batch", action="append", type=int, metavar="M",
+                        help="only this batch (repeatable; default 1, 16, 4096)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="leave PyTorch out (no peer, no profiler: for running under ncu)")
     parser.add_argument("--host", action="store_true",
                         help="run libraries built with --arch host on the CPU (checks this "
                              "script where there is no GPU)")
@@ -209,11 +260,14 @@ def main():
     if args.compile_only:
         compile_libraries(pathlib.Path(args.compile_only), args.arch, args.compiler)
         return 0
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shape or []]
     if args.libraries:
-        return run(pathlib.Path(args.libraries), args.budget, args.host)
+        return run(pathlib.Path(args.libraries), args.budget, args.host, shapes, args.batch,
+                   not args.no_torch)
     with tempfile.TemporaryDirectory() as tmp:
         compile_libraries(pathlib.Path(tmp), args.arch, args.compiler)
-        return run(pathlib.Path(tmp), args.budget, args.host)
+        return run(pathlib.Path(tmp), args.budget, args.host, shapes, args.batch,
+                   not args.no_torch)
 
 
 if __name__ == "__main__":

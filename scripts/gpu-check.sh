@@ -8,6 +8,10 @@
 #   scripts/gpu-check.sh run            there, with build/gpu-check copied
 #                                       along: numpy and the NVIDIA driver;
 #                                       PyTorch for the benchmark's peer
+#   scripts/gpu-check.sh profile [NxK] [M]
+#                                       there: Nsight Compute's full report
+#                                       of the kernels of one benchmark call
+#                                       (default 4096x4096, M = 1)
 #
 # `run` exits 0 only when every check passed; it copies results.json and
 # bench.json to $OUT when that is set.
@@ -36,8 +40,16 @@ case "${1:-}" in
     fi
     exit $((checks || bench))
     ;;
+  profile)
+    NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+    [ -n "$NCU" ] || { echo "gpu-check: no ncu"; exit 1; }
+    # The benchmark's first call checks the result; the second is profiled.
+    "$NCU" --set full --launch-skip 2 --launch-count 2 -k regex:mpmm \
+      ${PYTHON:-python3} bench/cuda_bench.py --libraries "$DIR/bench" --no-torch \
+      --shape "${2:-4096x4096}" --batch "${3:-1}" --budget 0.01
+    ;;
   *)
-    sed -n '2,15p' "$0"
+    sed -n '2,19p' "$0"
     exit 2
     ;;
 esac
