@@ -636,11 +636,25 @@ def TesseraLowerMpmmToParallelLoops
   let summary = "Lower tessera.mpmm to GPU kernels: warps or split-K on CUDA cores, mma.sync on tensor cores";
   let description = [{
     For the CUDA pipeline: each `tessera.mpmm` that fits becomes
-    `scf.parallel` nests whose iterations are GPU threads, one of three
-    chosen at run time from the number of rows M of x:
+    `scf.parallel` nests whose iterations are GPU threads, chosen from its
+    codes and at run time from the number of rows M of x:
 
-    - M = 1, and M below `mma-min-rows`, where K and the group size are
-      multiples of 32: the warp kernel, mapped to blocks of 4 warps. A warp
+    - M below `mma-min-rows` (when it is not 0) with integer codes of 1, 2,
+      4 or 8 bits and no float offsets, K and the group size multiples of a
+      chunk of 128, 64 or 32 codes whose quarter fills whole words: tensor
+      cores for few rows, mapped to blocks of 4 warps and to blocks of 8
+      rows of x. Y^T += W X^T on `nvgpu.mma.sync` m16n8k16: 16 weight rows
+      as A, up to 8 rows of x (rounded to f16) as B's columns. A warp takes
+      two 16-row tiles over a range of K chunks; a lane decodes pairs of its
+      codes (bits p and p + 16 of a word) into an f16x2 q - z exactly (a
+      shift, a mask and OR into 1024's mantissa, an f16x2 add); each
+      chunk's products, summed from zero in f32, are scaled by the rows'
+      group scales into f32 accumulators, added into Y with
+      `memref.atomic_rmw addf`. With `emulate-mma` (tests) each warp's lanes
+      and mma.sync run one after another from memory, on a CPU.
+    - M = 1, and M below `mma-min-rows`, for other codes, where K and the
+      group size are multiples of 32: the warp kernel, mapped to blocks of
+      4 warps. A warp
       takes a strip of 1024 codes of K for a group of weight rows (4 with
       one row of x, whose 32 values per lane it loads once and keeps for
       several row groups; 2 with four rows of x). Its lanes read runs of 8

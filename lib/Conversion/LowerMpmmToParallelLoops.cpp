@@ -1,10 +1,14 @@
 //===- LowerMpmmToParallelLoops.cpp - mpmm kernels for GPU threads --------===//
 //
 // tessera.mpmm as scf.parallel nests whose iterations are GPU threads (the
-// CUDA pipeline maps them to blocks and threads), one of three chosen at run
-// time from M:
+// CUDA pipeline maps them to blocks and threads), chosen from the codes and
+// at run time from M:
 //
-// - M = 1 and M < mma-min-rows, K and the group multiples of 32: the warp
+// - M < mma-min-rows, integer codes of 1, 2, 4 or 8 bits, no float offsets:
+//   tensor cores for few rows of x (MpmmSkinnyMmaKernel.cpp), the weights
+//   as the mma's A operand and up to 8 rows of x as B.
+// - Other codes, M = 1 and M < mma-min-rows, K and the group multiples of
+//   32: the warp
 //   kernel (MpmmWarpKernel.cpp): a warp per strip of 1024 codes and group
 //   of weight rows, runs of codes interleaved across the lanes, warp sums
 //   by shuffles, one atomic add per row.
@@ -286,6 +290,13 @@ LogicalResult lowerMpmm(MpmmOp op, ModuleOp module, int64_t mmaMinRows,
   };
   if (mma && mmaMinRows == 1) {
     tensorCores();
+  } else if (mma && skinnyMmaKernelFits(o)) {
+    // Fewer rows than mma-min-rows: tensor cores with x as the mma's B.
+    Value many = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::uge, m,
+        arith::ConstantIndexOp::create(b, loc, mmaMinRows));
+    emitIf(b, loc, many, tensorCores,
+           [&] { emitSkinnyMmaNest(b, loc, o, m, emulateMma); });
   } else {
     Value single =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, m,

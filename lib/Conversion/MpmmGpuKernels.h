@@ -59,6 +59,18 @@ bool warpKernelFits(const MpmmGpuOperands &o);
 void emitWarpNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o, Value m,
                   int64_t xRows, bool emulate);
 
+/// Whether the tensor-core kernel for few rows of x (MpmmSkinnyMmaKernel.cpp)
+/// takes this mpmm: integer codes of 1, 2, 4 or 8 bits, no float offsets,
+/// K and the group multiples of a chunk of 32 codes or more that fills a
+/// lane's words.
+bool skinnyMmaKernelFits(const MpmmGpuOperands &o);
+
+/// That kernel for all M rows of mpmm (Y already holds init), 8 rows of x
+/// per block; with `emulate`, each warp's lanes and mma.sync one after
+/// another, to run on a CPU.
+void emitSkinnyMmaNest(OpBuilder &b, Location loc, const MpmmGpuOperands &o,
+                       Value m, bool emulate);
+
 /// Whether the tensor-core kernel takes this mpmm: K steps of 32 codes that
 /// stay inside a group.
 bool mmaKernelFits(const MpmmGpuOperands &o);

@@ -47,6 +47,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "TensorCoreKernel.h"
+#include "KernelIndexBuilder.h"
 #include "PackedCodes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -131,12 +132,13 @@ struct Staging {
   Value x, w;
 };
 
-class MmaKernelBuilder {
+class MmaKernelBuilder : KernelIndexBuilder {
 public:
   MmaKernelBuilder(OpBuilder &b, Location loc, ModuleOp module,
                    const TensorCoreProblem &p, MmaWeightStager &weights,
                    Value m)
-      : b(b), loc(loc), module(module), p(p), weights(weights), m(m) {}
+      : KernelIndexBuilder(b, loc), module(module), p(p), weights(weights),
+        m(m) {}
 
   void emit(bool emulate) {
     Value nBlocks = index((p.n + kBlockCols - 1) / kBlockCols);
@@ -169,19 +171,6 @@ public:
   }
 
 private:
-  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value a, Value c) { return arith::AddIOp::create(b, loc, a, c); }
-  Value add(Value a, int64_t c) { return add(a, index(c)); }
-  Value mul(Value a, int64_t c) {
-    return arith::MulIOp::create(b, loc, a, index(c));
-  }
-  Value div(Value a, int64_t c) {
-    return arith::DivUIOp::create(b, loc, a, index(c));
-  }
-  Value rem(Value a, int64_t c) {
-    return arith::RemUIOp::create(b, loc, a, index(c));
-  }
-  Value minu(Value a, Value c) { return arith::MinUIOp::create(b, loc, a, c); }
   Value f16(Value v) {
     return arith::TruncFOp::create(b, loc, b.getF16Type(), v);
   }
@@ -199,7 +188,6 @@ private:
     vector::StoreOp::create(b, loc, value, buffer, indices,
                             /*nontemporal=*/false, llvm::Align(16));
   }
-
 
   /// The type of the two staging buffers of `rows` rows, in `memorySpace`.
   MemRefType stagingType(int64_t rows, Attribute memorySpace = {}) {
@@ -411,15 +399,6 @@ private:
     return {current, next, kNext};
   }
 
-  /// Loop over `count` iterations with the body given the induction variable.
-  void loop(int64_t count, function_ref<void(Value)> body) {
-    scf::ForOp::create(b, loc, index(0), index(count), index(1), ValueRange{},
-                       [&](OpBuilder &, Location, Value iv, ValueRange) {
-                         body(iv);
-                         scf::YieldOp::create(b, loc);
-                       });
-  }
-
   /// A block of the emulated kernel: between barriers, its threads one
   /// after another (staging in memory of the block's own); each warp's
   /// lanes load their fragments one after another and each mma.sync is
@@ -500,45 +479,27 @@ private:
   }
 
   /// D += A B for each of the warp's tiles and both halves of the step,
-  /// from the lanes' fragments in memory: element (lane, e) of D at row
-  /// lane/4 + 8(e/2), column 2(lane%4) + e%2; A(row, k) held by lane
-  /// 4(row%8) + (k%8)/2 as element 2(row/8) + 4(k/8) + k%2, B(k, col) by
-  /// lane 4 col + (k%8)/2 as element 2(k/8) + k%2 (the PTX ISA's layout of
-  /// mma.m16n8k16 for .f16, inverted).
+  /// from the lanes' fragments in memory (emitEmulatedMmaElement).
   void emulateMma(Value aMem, Value bMem, Value acc, Value warp) {
-    Type f32 = b.getF32Type();
     loop(2, [&](Value half) {
       loop(kTilesM, [&](Value i) {
         loop(kTilesN, [&](Value j) {
           loop(kWarpSize, [&](Value ln) {
             loop(4, [&](Value e) {
-              Value row = add(div(ln, 4), mul(div(e, 2), 8));
-              Value col = add(mul(rem(ln, 4), 2), rem(e, 2));
               Value tile = add(mul(i, kTilesN), j);
-              auto sum = scf::ForOp::create(
-                  b, loc, index(0), index(16), index(1),
-                  ValueRange{memref::LoadOp::create(
-                      b, loc, acc, ValueRange{warp, ln, tile, e})},
-                  [&](OpBuilder &, Location, Value kk, ValueRange partial) {
-                    Value kLow = div(rem(kk, 8), 2);
-                    Value aLane = add(mul(rem(row, 8), 4), kLow);
-                    Value aElem =
-                        add(add(mul(div(row, 8), 2), mul(div(kk, 8), 4)),
-                            rem(kk, 2));
-                    Value bLane = add(mul(col, 4), kLow);
-                    Value bElem = add(mul(div(kk, 8), 2), rem(kk, 2));
-                    Value av = memref::LoadOp::create(
-                        b, loc, aMem, ValueRange{aLane, i, half, aElem});
-                    Value bv = memref::LoadOp::create(
-                        b, loc, bMem, ValueRange{bLane, j, half, bElem});
-                    Value product = arith::MulFOp::create(
-                        b, loc, arith::ExtFOp::create(b, loc, f32, av),
-                        arith::ExtFOp::create(b, loc, f32, bv));
-                    scf::YieldOp::create(b, loc,
-                                         ValueRange{arith::AddFOp::create(
-                                             b, loc, partial[0], product)});
+              Value d = emitEmulatedMmaElement(
+                  b, loc, ln, e,
+                  memref::LoadOp::create(b, loc, acc,
+                                         ValueRange{warp, ln, tile, e}),
+                  [&](Value lane, Value elem) -> Value {
+                    return memref::LoadOp::create(
+                        b, loc, aMem, ValueRange{lane, i, half, elem});
+                  },
+                  [&](Value lane, Value elem) -> Value {
+                    return memref::LoadOp::create(
+                        b, loc, bMem, ValueRange{lane, j, half, elem});
                   });
-              memref::StoreOp::create(b, loc, sum.getResult(0), acc,
+              memref::StoreOp::create(b, loc, d, acc,
                                       ValueRange{warp, ln, tile, e});
             });
           });
@@ -547,8 +508,6 @@ private:
     });
   }
 
-  OpBuilder &b;
-  Location loc;
   ModuleOp module;
   const TensorCoreProblem &p;
   MmaWeightStager &weights;
@@ -564,4 +523,37 @@ void mlir::tessera::emitTensorCoreKernel(OpBuilder &b, Location loc,
                                          MmaWeightStager &weights, Value m,
                                          bool emulate) {
   MmaKernelBuilder(b, loc, module, problem, weights, m).emit(emulate);
+}
+
+Value mlir::tessera::emitEmulatedMmaElement(
+    OpBuilder &b, Location loc, Value lane, Value e, Value d,
+    function_ref<Value(Value, Value)> aAt,
+    function_ref<Value(Value, Value)> bAt) {
+  struct Layout : KernelIndexBuilder {
+    Layout(OpBuilder &b, Location loc) : KernelIndexBuilder(b, loc) {}
+    using KernelIndexBuilder::add, KernelIndexBuilder::div,
+        KernelIndexBuilder::index, KernelIndexBuilder::mul,
+        KernelIndexBuilder::rem;
+  } x(b, loc);
+  Type f32 = b.getF32Type();
+  Value row = x.add(x.div(lane, 4), x.mul(x.div(e, 2), 8));
+  Value col = x.add(x.mul(x.rem(lane, 4), 2), x.rem(e, 2));
+  auto sum = scf::ForOp::create(
+      b, loc, x.index(0), x.index(16), x.index(1), ValueRange{d},
+      [&](OpBuilder &, Location, Value kk, ValueRange partial) {
+        Value kLow = x.div(x.rem(kk, 8), 2);
+        Value aLane = x.add(x.mul(x.rem(row, 8), 4), kLow);
+        Value aElem =
+            x.add(x.add(x.mul(x.div(row, 8), 2), x.mul(x.div(kk, 8), 4)),
+                  x.rem(kk, 2));
+        Value bLane = x.add(x.mul(col, 4), kLow);
+        Value bElem = x.add(x.mul(x.div(kk, 8), 2), x.rem(kk, 2));
+        Value product = arith::MulFOp::create(
+            b, loc, arith::ExtFOp::create(b, loc, f32, aAt(aLane, aElem)),
+            arith::ExtFOp::create(b, loc, f32, bAt(bLane, bElem)));
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::AddFOp::create(b, loc, partial[0], product)});
+      });
+  return sum.getResult(0);
 }

@@ -52,6 +52,17 @@ Value emitReadBuffer(OpBuilder &b, Location loc, Value tensor,
 /// ids) for gpu-map-parallel-loops.
 void mapParallelLoop(scf::ParallelOp loop, ArrayRef<gpu::Processor> processors);
 
+/// Element e (0 .. 3) of lane `lane`'s D = d + A B of an emulated
+/// mma.m16n8k16 (.f16 operands, f32 accumulator), from the lanes' fragments
+/// in memory: `aAt(l, i)` / `bAt(l, i)` load element i of lane l's A (8) or
+/// B (4) fragment. The PTX ISA's layout, inverted: element e of D is at row
+/// lane/4 + 8(e/2), column 2(lane%4) + e%2; A(row, k) is held by lane
+/// 4(row%8) + (k%8)/2 as element 2(row/8) + 4(k/8) + k%2, B(k, col) by lane
+/// 4 col + (k%8)/2 as element 2(k/8) + k%2.
+Value emitEmulatedMmaElement(OpBuilder &b, Location loc, Value lane, Value e,
+                             Value d, function_ref<Value(Value, Value)> aAt,
+                             function_ref<Value(Value, Value)> bAt);
+
 /// x: M x K with a unit innermost stride (f16, bf16 or f32, rounded to
 /// f16); y: M x N (f32 or f16), holding init; K a multiple of kMmaStepK.
 struct TensorCoreProblem {

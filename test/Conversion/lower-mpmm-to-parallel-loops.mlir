@@ -3,10 +3,9 @@
 // RUN: tessera-opt %s --tessera-pack-function-boundaries "--tessera-lower-mpmm-to-parallel-loops=mma-min-rows=1 emulate-mma=true" --split-input-file | FileCheck %s --check-prefix=EMULATE
 // RUN: tessera-opt %s --tessera-pack-function-boundaries "--tessera-lower-mpmm-to-parallel-loops=emulate-warps=true" --split-input-file | FileCheck %s --check-prefix=WARPS
 
-// 4-bit codes, group 128, K = 1024: one strip of 1024 codes per warp. Y
-// starts as a copy of init; the warp kernel for M = 1 (one row of x, 4
-// weight rows per warp) and below 32 rows (4 rows of x, 2 weight rows), the
-// tensor-core kernel from 32.
+// 4-bit codes, group 128, K = 1024. Y starts as a copy of init; the
+// tensor-core kernel from 32 rows, below them the tensor-core kernel for
+// few rows of x.
 // The staging buffers: shared memory of each block.
 // CHECK-DAG: memref.global "private" @__tessera_mma_x : memref<2x128x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-DAG: memref.global "private" @__tessera_mma_w : memref<2x64x32xf16, #gpu.address_space<workgroup>> {alignment = 16 : i64}
@@ -15,26 +14,6 @@
 // CHECK-DAG: %[[W:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<16384xi8> to memref<16384xi8, strided<[1], offset: ?>>
 // CHECK: %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
 // CHECK: memref.copy %{{.*}}, %[[Y]]
-// CHECK: %[[ONE:.*]] = arith.cmpi ule
-// CHECK: scf.if %[[ONE]] {
-// M = 1: 8 warps (32 rows / 4) in 2 blocks of 128 threads. A lane's 4 runs
-// of 8 codes are runs i, 32 + i, 64 + i, 96 + i of the strip (4-bit runs
-// are whole words: the warp's loads of W and of x are contiguous); its x is
-// loaded once, before the loop over the warp's row groups (one here); per
-// run and weight row one 4-byte load; the sums of the warp's lanes by
-// butterfly shuffles, added into Y by one lane each.
-// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %{{.*}})
-// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c128{{.*}})
-// CHECK-COUNT-4: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x1024xf32, strided<[?, 1], offset: ?>>, vector<8xf32>
-// CHECK: scf.for
-// CHECK-COUNT-4: vector.load %[[W]][{{.*}}] {alignment = 4 : i64} : memref<16384xi8, strided<[1], offset: ?>>, vector<4xi8>
-// CHECK: arith.xori %{{.*}}, %c1258291200_i32
-// CHECK: math.fma
-// CHECK-COUNT-5: gpu.shuffle  xor
-// CHECK: memref.atomic_rmw addf %{{.*}}, %[[Y]]
-// CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
-// CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y
-// CHECK: } else {
 // CHECK: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c32
 // CHECK: scf.if %[[MANY]] {
 // Tensor cores: blocks of 256 threads; the steps of 32 codes staged in two
@@ -75,9 +54,32 @@
 // CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
 // CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y
 // CHECK: } else {
-// CHECK: scf.parallel
-// CHECK: gpu.shuffle
-// CHECK: memref.atomic_rmw addf
+// Below 32 rows: blocks along M by 8 rows of x (the mma's n), along the
+// 8 units of 32 weight rows (two 16-row tiles) x 128 codes of K in 2
+// blocks of 4 warps. A lane's chunk: 32 values of its row of x (rounded to
+// f16 in pairs), then per tile and weight row (g, g + 8) one 16-byte load
+// of 32 codes, each word's pairs of codes (bits p, p + 16) shifted, masked
+// and ORed into 1024 (0x64006400) and offset by an f16x2 add, and 2 x 8
+// mma.sync into f32 products scaled per row into the accumulators; the
+// lanes' results added into Y.
+// CHECK: arith.ceildivui %{{.*}}, %c8
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %{{.*}})
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c128{{.*}})
+// CHECK: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>)
+// CHECK-COUNT-8: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x1024xf32, strided<[?, 1], offset: ?>>, vector<4xf32>
+// CHECK: vector.load %[[W]][{{.*}}] {alignment = 16 : i64} : memref<16384xi8, strided<[1], offset: ?>>, vector<16xi8>
+// CHECK: %[[FIELDS:.*]] = arith.andi %{{.*}}, %c983055_i32
+// CHECK: arith.xori %[[FIELDS]], %c1677747200_i32
+// CHECK: arith.addf %{{.*}} : vector<2xf16>
+// CHECK: arith.shrui %{{.*}}, %c4_i32
+// CHECK-COUNT-16: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: math.fma
+// CHECK: scf.yield
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.atomic_rmw addf %{{.*}}, %[[Y]]
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y
 // CHECK: bufferization.to_tensor %[[Y]] restrict writable
 // CHECK-NOT: tessera.mpmm
 
@@ -85,16 +87,6 @@
 // NOMMA-LABEL: func @int_zero
 // NOMMA-NOT: nvgpu
 // NOMMA: bufferization.to_tensor
-
-// Warps emulated (a CPU test mode): no mapping, no shuffles; every lane adds
-// its own sums into Y.
-// WARPS-LABEL: func @int_zero
-// WARPS-NOT: gpu.shuffle
-// WARPS: scf.parallel
-// WARPS-NOT: mapping
-// WARPS: memref.atomic_rmw addf
-// WARPS-NOT: gpu.shuffle
-// WARPS: } else {
 
 // Emulated (a CPU test mode), for every M: threads and lanes one after
 // another, the staging, fragments and accumulators in memory.
@@ -115,6 +107,60 @@ func.func @int_zero(%x: tensor<?x1024xf32>, %w: tensor<32x1024xui4>,
                     %init: tensor<?x32xf32>) -> tensor<?x32xf32> {
   %y = tessera.mpmm %x, %w : tensor<?x1024xf32>, tensor<32x1024xui4>
          scales %s : tensor<32x8xf16> zeros %z : tensor<32x8xui4>
+         group_size 128 outs %init : tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// Float offsets are not the few-rows tensor-core kernel's: the warp kernel
+// on CUDA cores for M = 1 and below 32 rows, K = 1024 one strip of 1024
+// codes per warp.
+// CHECK-LABEL: func @warp_kernel
+// CHECK-DAG: %[[X:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<?x1024xf32> to memref<?x1024xf32, strided<[?, 1], offset: ?>>
+// CHECK-DAG: %[[W:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<16384xi8> to memref<16384xi8, strided<[1], offset: ?>>
+// CHECK: %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
+// CHECK: %[[ONE:.*]] = arith.cmpi ule
+// CHECK: scf.if %[[ONE]] {
+// M = 1: 8 warps (32 rows / 4) in 2 blocks of 128 threads. A lane's 4 runs
+// of 8 codes are runs i, 32 + i, 64 + i, 96 + i of the strip (4-bit runs
+// are whole words: the warp's loads of W and of x are contiguous); its x is
+// loaded once, before the loop over the warp's row groups (one here); per
+// run and weight row one 4-byte load; the sums of the warp's lanes by
+// butterfly shuffles, added into Y by one lane each.
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %{{.*}})
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%c128{{.*}})
+// CHECK-COUNT-4: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x1024xf32, strided<[?, 1], offset: ?>>, vector<8xf32>
+// CHECK: scf.for
+// CHECK-COUNT-4: vector.load %[[W]][{{.*}}] {alignment = 4 : i64} : memref<16384xi8, strided<[1], offset: ?>>, vector<4xi8>
+// CHECK: arith.xori %{{.*}}, %c1258291200_i32
+// CHECK: math.fma
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: memref.atomic_rmw addf %{{.*}}, %[[Y]]
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y
+// CHECK: } else {
+// CHECK: arith.cmpi uge, %{{.*}}, %c32
+// CHECK: nvgpu.mma.sync
+// CHECK: } else {
+// CHECK: gpu.shuffle
+// CHECK: memref.atomic_rmw addf
+// CHECK: bufferization.to_tensor %[[Y]] restrict writable
+
+// Warps emulated (a CPU test mode): no mapping, no shuffles; every lane adds
+// its own sums into Y.
+// WARPS-LABEL: func @warp_kernel
+// WARPS-NOT: gpu.shuffle
+// WARPS: scf.parallel
+// WARPS-NOT: mapping
+// WARPS: memref.atomic_rmw addf
+// WARPS-NOT: gpu.shuffle
+// WARPS: } else {
+func.func @warp_kernel(%x: tensor<?x1024xf32>, %w: tensor<32x1024xui4>,
+                       %s: tensor<32x8xf16>, %z: tensor<32x8xf16>,
+                       %init: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %y = tessera.mpmm %x, %w : tensor<?x1024xf32>, tensor<32x1024xui4>
+         scales %s : tensor<32x8xf16> zeros %z : tensor<32x8xf16>
          group_size 128 outs %init : tensor<?x32xf32>
   return %y : tensor<?x32xf32>
 }

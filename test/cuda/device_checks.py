@@ -241,6 +241,21 @@ class Library:
         return self.fn(*args)
 
 
+def skinny_kernel_takes(case):
+    """Whether the tensor-core kernel for few rows of x (below mma-min-rows)
+    runs this mpmm (MpmmSkinnyMmaKernel.cpp's skinnyMmaKernelFits): integer
+    codes of 1, 2, 4 or 8 bits, no float offsets, no codebook, K and the
+    group multiples of a chunk of 128, 64 or 32 codes whose quarter fills
+    whole 32-bit words."""
+    bits, _, float_format = code_kind(case["wt"])
+    if (case["kind"] != "mpmm" or float_format or case["codebook"]
+            or bits not in (1, 2, 4, 8) or case["zero"] == "float"):
+        return False
+    chunk = next((c for c in (128, 64, 32)
+                  if case["g"] % c == 0 and c // 4 * bits % 32 == 0), 0)
+    return chunk != 0 and case["k"] % chunk == 0
+
+
 def run_case(driver, directory, case, seed, mma_min_rows=MMA_MIN_ROWS):
     """A list of failure messages (empty when every row count passed).
     mma_min_rows: the rows from which the tensor-core kernel runs."""
@@ -264,6 +279,8 @@ def run_case(driver, directory, case, seed, mma_min_rows=MMA_MIN_ROWS):
                                                                else tc_terms).T)
             if m >= mma_min_rows:  # x and the dequantized weights rounded to f16
                 bound += 2.0 ** -9 * (np.abs(x64) @ tc_terms.T)
+            elif skinny_kernel_takes(case) and case.get("arch") != "host":
+                bound += 2.0 ** -10 * (np.abs(x64) @ cc_terms.T)  # x rounded to f16
             out_dtype = np.float32
         else:
             a = rng.standard_normal((m, k)).astype(np.float16)

@@ -22,6 +22,9 @@ from tessera import reference as ref
 
 from conftest import BUILD
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "cuda"))
+import device_checks  # noqa: E402
+
 PTXAS = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
 needs_ptxas = pytest.mark.skipif(not os.path.exists(PTXAS),
                                  reason="no CUDA toolkit (ptxas) on this machine")
@@ -70,6 +73,9 @@ def assemble_all(compile_tool, tmp_path, wt, zero_modes, **shape):
     for zero_mode in zero_modes:
         src = tmp_path / f"{zero_mode}.mlir"
         src.write_text(mpmm_module(wt, zero_mode, **shape))
+        params = dict(dict(n=48, k=256, g=64), **shape)
+        skinny = device_checks.skinny_kernel_takes(
+            dict(kind="mpmm", wt=wt, zero=zero_mode, codebook=False, **params))
         for arch in ARCHS:
             ptx = tmp_path / f"{zero_mode}-{arch}.ptx"
             proc = subprocess.run([compile_tool, str(src), f"--target=cuda:{arch}",
@@ -77,11 +83,19 @@ def assemble_all(compile_tool, tmp_path, wt, zero_modes, **shape):
                                   capture_output=True, text=True)
             assert proc.returncode == 0, proc.stderr
             modules = ptx.read_text().split("// ---- kernel module ")[1:]
-            # The fill, the split-K products (M = 1 and 4 rows per thread),
-            # the tensor-core product (16 mma.sync m16n8k16 per step).
-            assert len(modules) == 4
-            assert "atom.global.add.f32" in ptx.read_text()  # the fused kernel
-            assert ptx.read_text().count(MMA) == 16
+            # The fill, the tensor-core product (16 mma.sync m16n8k16 per
+            # step) and, below 32 rows, the tensor-core kernel for few rows
+            # (16 mma.sync per chunk of 128 codes, 8 per 64, 4 per 32) or
+            # the CUDA-core ones (M = 1 and 4 rows per warp or thread).
+            assert "atom.global.add.f32" in ptx.read_text()  # the split-K kernels
+            if skinny:
+                assert len(modules) == 3
+                chunk = next(c for c in (128, 64, 32) if params["g"] % c == 0
+                             and c // 4 * int(wt[2:]) % 32 == 0)
+                assert ptx.read_text().count(MMA) == 16 + 2 * chunk // 16
+            else:
+                assert len(modules) == 4
+                assert ptx.read_text().count(MMA) == 16
             for i, module in enumerate(modules):
                 text = module.split("\n", 1)[1]
                 assert f".target {arch}" in text
@@ -94,15 +108,6 @@ def assemble_all(compile_tool, tmp_path, wt, zero_modes, **shape):
                 spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads",
                                     report.stderr)
                 assert spills, report.stderr
-                if (wt, zero_mode, arch, i) == ("ui2", "int", "sm_80", 3):
-                    # Known: ptxas (CUDA 13) gives the 4-row warp kernel of
-                    # 2-bit codes with integer zero points on sm_80 48
-                    # registers and a 4-byte spill; with .minnctapersm it
-                    # takes 80 and none, but then other widths take up to
-                    # 218 (tessera-set-kernel-min-blocks leaves 128-thread
-                    # kernels alone).
-                    assert all(int(a) <= 4 and int(b) <= 4 for a, b in spills), report.stderr
-                    continue
                 assert all(s == ("0", "0") for s in spills), report.stderr
 
 
@@ -119,12 +124,13 @@ def test_ptxas_assembles_every_kernel_without_spills(compile_tool, tmp_path, wt)
 @pytest.mark.parametrize("n", [4096, 11008])
 def test_ptxas_benchmark_configurations(compile_tool, tmp_path, n):
     """bench/cuda_bench.py's W4 (group 128, integer zero points): no spills;
-    the warp kernel's shuffles; no integer division or remainder in any
-    kernel (the launches' constants are sunk into them before outlining: as
-    kernel parameters, divisions by them would be real divisions)."""
+    the few-rows tensor-core kernel's f16x2 decoding (an add per pair of
+    codes) and no shuffles; no integer division or remainder in any kernel
+    (the launches' constants are sunk into them before outlining: as kernel
+    parameters, divisions by them would be real divisions)."""
     assemble_all(compile_tool, tmp_path, "ui4", ["int"], n=n, k=4096, g=128)
     ptx = (tmp_path / "int-sm_90a.ptx").read_text()
-    assert ptx.count("shfl.sync.bfly.b32") >= 5
+    assert ptx.count("add.rn.f16x2") >= 32 and "shfl.sync" not in ptx
     assert not re.search(r"\b(div|rem)\.[us](32|64)\b", ptx)
 
 
@@ -254,10 +260,9 @@ def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
     assert calls[3] == 0.0  # the caller's buffer got the (zero) device result
     assert calls[4] == [1, "mpmm: input 'arg0' is misaligned: device pointers need 16-byte "
                            "alignment"]
-    # Four kernels (the fill, mpmm for M = 1, on tensor cores and for 4 rows
-    # per thread), loaded once as fatbins; each call runs the fill and one
-    # mpmm.
-    assert log["modules"] == 4 and log["module_kinds"] == "FFFF"
+    # Three kernels (the fill, mpmm on tensor cores from 32 rows and below
+    # them), loaded once as fatbins; each call runs the fill and one mpmm.
+    assert log["modules"] == 3 and log["module_kinds"] == "FFF"
     assert log["launches"] == 4 * 2  # three calls and the thread's
     # Every temporary and every result buffer from the stream-ordered pool
     # and back to it after each call; one stream for all of the thread's
@@ -267,10 +272,10 @@ def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
     assert log["allocs"] == 0
     assert calls[5] == 0
     assert log["streams"] == 2 and log["live_streams"] == 1
-    # The mpmm for M = 5 on the warp kernel: blocks of 4 warps, a warp for 2
-    # rows of W (K = 256, one strip, not split): 24 warps in 6 blocks along
-    # N, 2 along M (4 rows of x per warp).
-    assert log["last_block"] == [128, 1, 1] and log["last_grid"] == [6, 2, 1]
+    # The mpmm for M = 5 on the few-rows tensor-core kernel: blocks of 4
+    # warps, a warp for 32 rows of W and a chunk of 64 codes (group 64):
+    # 2 x 4 warps in 2 blocks along (N, K), 1 along M (8 rows of x).
+    assert log["last_block"] == [128, 1, 1] and log["last_grid"] == [2, 1, 1]
     # M = 200 on tensor cores: blocks of 256 threads (8 warps) for 128 x 64
     # tiles of Y: 2 blocks along M, 1 along N = 48.
     calls, log = run_with_fake_driver(tmp_path, lib, m=200)
@@ -349,15 +354,34 @@ def test_mpmm_on_gpu_matches_reference(bits, signed, zero, tmp_path, monkeypatch
     x = g.input("x", shape=("M", 96))
     g.output(g.mpmm(x, q))
     fn = ts.compile(g, target="cuda")
+    mode = "none" if q.zeros is None else ("float" if isinstance(q.zero_dtype, str) else "int")
+    skinny = device_checks.skinny_kernel_takes(
+        dict(kind="mpmm", wt=("si" if signed else "ui") + str(bits), zero=mode,
+             codebook=False, g=q.group_size, k=96))
     for m in (1, 3, 17):
         xv = rng.standard_normal((m, 96)).astype(np.float32)
-        mode = "none" if q.zeros is None else ("float" if isinstance(q.zero_dtype, str) else "int")
         want = ref.mpmm(xv, q.codes, q.scales, q.group_size, q.zeros, mode)
-        np.testing.assert_allclose(fn(x=xv), want, rtol=1e-4, atol=1e-4)
+        outs = [fn(x=xv)]
         # Device arrays in, device arrays out.
         out = fn(x=ts.cuda.to_device(xv))
         assert isinstance(out, ts.cuda.DeviceArray)
-        np.testing.assert_allclose(out.numpy(), want, rtol=1e-4, atol=1e-4)
+        outs.append(out.numpy())
+        for got in outs:
+            if skinny:  # tensor cores: x rounded to f16, the weights exact
+                assert (np.abs(got - want) <= skinny_bound(xv, q, mode)).all()
+            else:
+                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def skinny_bound(x, q, mode):
+    """|error| of the few-rows tensor-core kernel: x rounded to f16 (2^-11
+    relative) times s (|v| + |z|), f32 sums."""
+    expand = lambda a: np.repeat(np.abs(np.asarray(a, np.float64)), q.group_size, axis=1)
+    terms = expand(q.scales) * np.abs(
+        ref.dequantize(q.codes, np.ones_like(q.scales), q.group_size))
+    if mode == "int":
+        terms = terms + expand(q.scales) * expand(q.zeros)
+    return 2.0 ** -10 * (np.abs(x.astype(np.float64)) @ terms.T) + 1e-5
 
 
 @needs_gpu
@@ -405,9 +429,11 @@ FLOAT_CODES = {"!tessera.f4e2m1": (2, 1), "!tessera.f6e3m2": (3, 2), "f8E4M3FN":
 
 
 def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f32",
-                st="f32", codebook=False, ms=(1, 2, 5, 17), mma=False):
+                st="f32", codebook=False, ms=(1, 2, 5, 17), mma=False, skinny=False):
     """mma: the tensor-core kernel for every M (emulated lane by lane), f16
-    operands; else the split-K kernel on CUDA cores in f32."""
+    operands; skinny: the tensor-core kernel for few rows of x below 32
+    rows (emulated), x rounded to f16; else the split-K kernel on CUDA
+    cores in f32."""
     ng = k // g
     extra = zeros = cb = ""
     float_format = FLOAT_CODES.get(wt)
@@ -428,6 +454,7 @@ def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f3
     text = KERNEL.format(n=n, k=k, g=g, ng=ng, wt=wt, xt=xt, st=st, extra=extra,
                          zeros=zeros, codebook=cb)
     options = ("=mma-min-rows=1 emulate-mma=true" if mma
+               else "=mma-min-rows=32 emulate-mma=true emulate-warps=true" if skinny
                else "=mma-min-rows=0 emulate-warps=true")
     proc = subprocess.run([str(BUILD / "bin" / "tessera-opt"), "-",
                            "--tessera-pack-function-boundaries",
@@ -478,6 +505,8 @@ def kernel_case(run, tmp_path, rng, *, wt, zero="none", n=13, k=48, g=16, xt="f3
                                             + np.abs(init)) + 1e-30
         if mma:  # x and the dequantized weights rounded to f16 (2^-11 each)
             bound += 2.0 ** -9 * (np.abs(x.astype(np.float64)) @ values.T)
+        elif skinny and m < 32:  # x rounded to f16, the weights exact
+            bound += 2.0 ** -10 * (np.abs(x.astype(np.float64)) @ values.T)
         assert y.shape == (m, n)
         err = np.abs(y - want)
         assert (err <= bound).all(), (
@@ -563,6 +592,47 @@ def test_warp_kernel_numerics_variants(run, tmp_path, variant):
 def test_gpu_kernel_numerics_16_bit_operands(run, tmp_path):
     kernel_case(run, tmp_path, np.random.default_rng(), wt="ui5", zero="float", xt="f16",
                 st="f16")
+
+
+# --- the tensor-core kernel for few rows of x, emulated on the CPU ----------
+# With mma-min-rows=32 emulate-mma=true, M below 32 runs the skinny kernel
+# (integer codes of 1, 2, 4 and 8 bits, no float offsets) with each warp's
+# lanes one after another and each mma.sync computed from the PTX layout.
+# N = 40: a full pair of 16-row tiles and a partial one; K = 512: chunks of
+# 128, 64 or 32 codes by the group (and the width: a lane's codes fill whole
+# words), several chunks per warp; M = 1, 3, 8, 9, 17, 31: one to four
+# blocks of 8 rows of x, partial ones, and M = 40 on the other kernel.
+
+# The emulated warp's accumulators (lanes x 2 tiles x 4 elements).
+SKINNY_ACCUMULATORS = "memref.alloca() : memref<32x2x4xf32>"
+SKINNY_TYPES = ([(f"ui{b}", z) for b in (1, 2, 4, 8) for z in ("none", "int")]
+                + [(f"si{b}", "none") for b in (2, 4, 8)])
+
+
+@pytest.mark.parametrize("wt,zero", matrix_params(SKINNY_TYPES, lambda c: c[0]),
+                         ids=[f"{t}-{z}" for t, z in SKINNY_TYPES])
+def test_skinny_mma_kernel_numerics(run, tmp_path, wt, zero):
+    lowered = kernel_case(run, tmp_path, np.random.default_rng(), wt=wt, zero=zero, n=40,
+                          k=512, g=128, ms=(1, 3, 8, 9, 17, 31, 40), skinny=True)
+    assert SKINNY_ACCUMULATORS in lowered
+
+
+@pytest.mark.parametrize("bits,g", [(4, 32), (4, 64), (2, 64), (8, 32), (1, 512)])
+def test_skinny_mma_kernel_chunks(run, tmp_path, bits, g):
+    """Chunks of 32 and 64 codes (groups of 32 and 64), one group per row."""
+    lowered = kernel_case(run, tmp_path, np.random.default_rng(), wt=f"ui{bits}", zero="int",
+                          n=40, k=512, g=g, ms=(1, 5, 12), skinny=True)
+    assert SKINNY_ACCUMULATORS in lowered
+
+
+def test_skinny_mma_kernel_other_codes_keep_the_warp_kernel(run, tmp_path):
+    """3-bit codes and float offsets are not the skinny kernel's: the warp
+    kernel on CUDA cores takes them (no accumulators of the skinny kernel's
+    emulated warps)."""
+    for wt, zero in (("ui3", "int"), ("ui4", "float")):
+        lowered = kernel_case(run, tmp_path, np.random.default_rng(), wt=wt, zero=zero,
+                              n=40, k=512, g=128, ms=(1, 5), skinny=True)
+        assert SKINNY_ACCUMULATORS not in lowered
 
 
 # --- the tensor-core kernel, emulated thread by thread on the CPU ------------
