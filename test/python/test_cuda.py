@@ -617,11 +617,13 @@ def test_skinny_mma_kernel_numerics(run, tmp_path, wt, zero):
     assert SKINNY_ACCUMULATORS in lowered
 
 
-@pytest.mark.parametrize("bits,g", [(4, 32), (4, 64), (2, 64), (8, 32), (1, 512)])
-def test_skinny_mma_kernel_chunks(run, tmp_path, bits, g):
-    """Chunks of 32 and 64 codes (groups of 32 and 64), one group per row."""
+@pytest.mark.parametrize("bits,g,xt", [(4, 32, "f32"), (4, 64, "f32"), (2, 64, "f32"),
+                                        (8, 32, "f32"), (1, 512, "f32"), (4, 128, "f16")])
+def test_skinny_mma_kernel_chunks(run, tmp_path, bits, g, xt):
+    """Chunks of 32 and 64 codes (groups of 32 and 64), one group per row;
+    f16 activations and scales."""
     lowered = kernel_case(run, tmp_path, np.random.default_rng(), wt=f"ui{bits}", zero="int",
-                          n=40, k=512, g=g, ms=(1, 5, 12), skinny=True)
+                          n=40, k=512, g=g, xt=xt, st=xt, ms=(1, 5, 12), skinny=True)
     assert SKINNY_ACCUMULATORS in lowered
 
 
