@@ -69,6 +69,11 @@ static bool asyncPool;
  * the stream only orders work that is ordered anyway. */
 static pthread_key_t streamKey;
 static _Thread_local CUstream threadStream;
+/* Whether the host code asked to wait for its stream since the call began:
+ * every launch, copy and stream-ordered allocation of a call is on the
+ * thread's one stream and the host code never touches device memory, so
+ * its waits are deferred to one at the end of the call. */
+static _Thread_local bool streamWaitPending;
 
 /* The first failure of the current call on this thread. */
 static _Thread_local char callError[512];
@@ -198,7 +203,24 @@ static bool check(CUresult r, const char *what) {
 
 /*===-- What tessera_rt_call uses ------------------------------------------===*/
 
-void tessera_rt_cuda_begin_call(void) { callError[0] = 0; }
+void tessera_rt_cuda_begin_call(void) {
+  callError[0] = 0;
+  streamWaitPending = false;
+}
+
+void tessera_rt_cuda_end_call(void) {
+  /* Waits even after a failure, so that no kernel of the call still reads
+   * the caller's buffers when it returns; the first error is the one
+   * reported. */
+  if (!streamWaitPending || !threadStream)
+    return;
+  streamWaitPending = false;
+  CUresult r = cu.ctxSetCurrent(context);
+  if (r == 0)
+    r = cu.streamSynchronize(threadStream);
+  if (r != 0 && !callError[0])
+    setCallError("running the kernels: %s", resultName(r));
+}
 
 const char *tessera_rt_cuda_call_error(void) { return callError; }
 
@@ -329,8 +351,9 @@ void mgpuStreamDestroy(void *stream) {
 }
 
 void mgpuStreamSynchronize(void *stream) {
-  if (stream && ready())
-    check(cu.streamSynchronize(stream), "running the kernels");
+  /* Deferred to tessera_rt_cuda_end_call: the stream is the thread's. */
+  if (stream)
+    streamWaitPending = true;
 }
 
 void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {

@@ -27,6 +27,7 @@ int32_t tessera_rt_fail(int32_t status, const char *format, ...) {
 /* CudaDriver.c, present in libraries with CUDA code (which call its mgpu*
  * functions), absent from CPU-only ones. */
 #pragma weak tessera_rt_cuda_begin_call
+#pragma weak tessera_rt_cuda_end_call
 #pragma weak tessera_rt_cuda_call_error
 #pragma weak tessera_rt_cuda_copy_result
 #pragma weak tessera_rt_cuda_free_result
@@ -229,6 +230,8 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
   if (device)
     tessera_rt_cuda_begin_call();
   fn->packed(packed);
+  if (device)
+    tessera_rt_cuda_end_call();
   if (device && tessera_rt_cuda_call_error()[0])
     status = fail(TESSERA_CUDA_ERROR, "%s: %s", fn->name,
                   tessera_rt_cuda_call_error());

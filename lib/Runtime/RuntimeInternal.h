@@ -18,6 +18,9 @@ int32_t tessera_rt_fail(int32_t status, const char *format, ...)
  * are declared weak where called, so that a CPU library does not link the
  * driver loader. */
 void tessera_rt_cuda_begin_call(void);
+/* Waits for the kernels of the call (the host code's waits are deferred to
+ * here); an error becomes the call's. */
+void tessera_rt_cuda_end_call(void);
 const char *tessera_rt_cuda_call_error(void);
 int32_t tessera_rt_cuda_copy_result(void *dst, const void *src, size_t bytes);
 void tessera_rt_cuda_free_result(void *pointer);

@@ -1,7 +1,7 @@
 /* A stand-in for NVIDIA's libcuda.so.1 on machines without a GPU, for the
  * tests of the runtime's CUDA loader (test_cuda.py): device memory is host
  * memory, modules must be fatbins or PTX, kernels are counted, not run.
- * FAKE_CUDA_FAIL=launch|alloc|init|pool makes that call fail (pool: the
+ * FAKE_CUDA_FAIL=launch|sync|alloc|init|pool makes that call fail (pool: the
  * default memory pool, so that the runtime falls back to cuMemAlloc); at
  * exit the counts are written to $FAKE_CUDA_LOG. */
 #include <stdio.h>
@@ -12,7 +12,7 @@ typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 
 static int launches, allocs, frees, modules, contextSets, streams;
-static int poolAllocs, poolFrees, liveStreams;
+static int poolAllocs, poolFrees, liveStreams, syncs;
 static unsigned lastGrid[3], lastBlock[3];
 static char moduleKinds[256];
 
@@ -29,10 +29,10 @@ __attribute__((destructor)) static void report(void) {
   fprintf(f, "{\"launches\": %d, \"allocs\": %d, \"frees\": %d, \"modules\": %d, "
              "\"module_kinds\": \"%s\", \"context_sets\": %d, "
              "\"streams\": %d, \"live_streams\": %d, "
-             "\"pool_allocs\": %d, \"pool_frees\": %d, "
+             "\"pool_allocs\": %d, \"pool_frees\": %d, \"syncs\": %d, "
              "\"last_grid\": [%u, %u, %u], \"last_block\": [%u, %u, %u]}\n",
           launches, allocs, frees, modules, moduleKinds, contextSets, streams,
-          liveStreams, poolAllocs, poolFrees,
+          liveStreams, poolAllocs, poolFrees, syncs,
           lastGrid[0], lastGrid[1], lastGrid[2], lastBlock[0], lastBlock[1],
           lastBlock[2]);
   fclose(f);
@@ -79,7 +79,10 @@ CUresult cuStreamDestroy_v2(void *s) {
   free(s);
   return 0;
 }
-CUresult cuStreamSynchronize(void *s) { return 0; }
+CUresult cuStreamSynchronize(void *s) {
+  ++syncs;
+  return failing("sync") ? 719 /* CUDA_ERROR_LAUNCH_FAILED */ : 0;
+}
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   if (failing("alloc"))
     return 2; /* CUDA_ERROR_OUT_OF_MEMORY */

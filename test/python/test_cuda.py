@@ -272,6 +272,9 @@ def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
     assert log["allocs"] == 0
     assert calls[5] == 0
     assert log["streams"] == 2 and log["live_streams"] == 1
+    # One wait for the stream per call, at its end (the host code's waits
+    # after each launch group are deferred: the stream is the thread's).
+    assert log["syncs"] == 4
     # The mpmm for M = 5 on the few-rows tensor-core kernel: blocks of 4
     # warps, a warp for 32 rows of W and a chunk of 64 codes (group 64):
     # 2 x 4 warps in 2 blocks along (N, K), 1 along M (8 rows of x).
@@ -294,6 +297,14 @@ def test_loader_against_a_stand_in_driver(compile_tool, tmp_path):
                            "reported by the fake driver")
     assert calls[3] == 7.0  # the caller's buffer untouched
     assert log["pool_allocs"] == log["pool_frees"]  # temporaries freed after the failure
+
+    # A kernel that fails while running: reported by the call's one wait.
+    calls, log = run_with_fake_driver(tmp_path, lib, fail="sync")
+    assert calls[0][0] == 3
+    assert calls[0][1] == ("mpmm: running the kernels: CUDA_ERROR_LAUNCH_FAILED (719): "
+                           "reported by the fake driver")
+    assert calls[3] == 7.0  # the caller's buffer untouched
+    assert log["pool_allocs"] == log["pool_frees"]
 
     calls, log = run_with_fake_driver(tmp_path, lib, fail="alloc")
     assert calls[0][0] == 3 and "CUDA_ERROR_OUT_OF_MEMORY" in calls[0][1]
