@@ -474,9 +474,11 @@ private:
 } // namespace
 
 bool mlir::tessera::skinnyMmaKernelFits(const MpmmGpuOperands &o) {
-  return !o.table && llvm::isPowerOf2_32(o.bits) && o.bits <= 8 &&
-         o.zeroMode != ZeroPointMode::Float && chunkCodes(o) != 0 &&
-         o.k % chunkCodes(o) == 0;
+  if (o.table || !llvm::isPowerOf2_32(o.bits) || o.bits > 8 ||
+      o.zeroMode == ZeroPointMode::Float)
+    return false;
+  int64_t chunk = chunkCodes(o);
+  return chunk != 0 && o.k % chunk == 0;
 }
 
 void mlir::tessera::emitSkinnyMmaNest(OpBuilder &b, Location loc,

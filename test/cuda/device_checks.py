@@ -241,19 +241,24 @@ class Library:
         return self.fn(*args)
 
 
-def skinny_kernel_takes(case):
-    """Whether the tensor-core kernel for few rows of x (below mma-min-rows)
-    runs this mpmm (MpmmSkinnyMmaKernel.cpp's skinnyMmaKernelFits): integer
+def skinny_chunk(case):
+    """The codes of a chunk of the tensor-core kernel for few rows of x
+    (below mma-min-rows), or 0 where it does not run this mpmm
+    (MpmmSkinnyMmaKernel.cpp's chunkCodes and skinnyMmaKernelFits): integer
     codes of 1, 2, 4 or 8 bits, no float offsets, no codebook, K and the
     group multiples of a chunk of 128, 64 or 32 codes whose quarter fills
     whole 32-bit words."""
     bits, _, float_format = code_kind(case["wt"])
     if (case["kind"] != "mpmm" or float_format or case["codebook"]
             or bits not in (1, 2, 4, 8) or case["zero"] == "float"):
-        return False
+        return 0
     chunk = next((c for c in (128, 64, 32)
                   if case["g"] % c == 0 and c // 4 * bits % 32 == 0), 0)
-    return chunk != 0 and case["k"] % chunk == 0
+    return chunk if chunk and case["k"] % chunk == 0 else 0
+
+
+def skinny_kernel_takes(case):
+    return skinny_chunk(case) != 0
 
 
 def run_case(driver, directory, case, seed, mma_min_rows=MMA_MIN_ROWS):

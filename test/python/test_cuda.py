@@ -74,7 +74,7 @@ def assemble_all(compile_tool, tmp_path, wt, zero_modes, **shape):
         src = tmp_path / f"{zero_mode}.mlir"
         src.write_text(mpmm_module(wt, zero_mode, **shape))
         params = dict(dict(n=48, k=256, g=64), **shape)
-        skinny = device_checks.skinny_kernel_takes(
+        chunk = device_checks.skinny_chunk(
             dict(kind="mpmm", wt=wt, zero=zero_mode, codebook=False, **params))
         for arch in ARCHS:
             ptx = tmp_path / f"{zero_mode}-{arch}.ptx"
@@ -88,10 +88,8 @@ def assemble_all(compile_tool, tmp_path, wt, zero_modes, **shape):
             # (16 mma.sync per chunk of 128 codes, 8 per 64, 4 per 32) or
             # the CUDA-core ones (M = 1 and 4 rows per warp or thread).
             assert "atom.global.add.f32" in ptx.read_text()  # the split-K kernels
-            if skinny:
+            if chunk:  # 2 tiles x chunk / 16 mma per chunk
                 assert len(modules) == 3
-                chunk = next(c for c in (128, 64, 32) if params["g"] % c == 0
-                             and c // 4 * int(wt[2:]) % 32 == 0)
                 assert ptx.read_text().count(MMA) == 16 + 2 * chunk // 16
             else:
                 assert len(modules) == 4
