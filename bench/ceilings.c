@@ -2,7 +2,9 @@
  * memory read bandwidth (several concurrent read streams per thread over
  * arrays far past the last-level cache) and peak f32 FMA rate (independent
  * FMA chains). Built by bench/mpmm_bench.py with the system compiler,
- * -O3 -march=native, and loaded with ctypes. */
+ * -O3 -march=native, and loaded with ctypes. The vectors are the widest the
+ * CPU has (16 f32 lanes with AVX-512, else 8): a peak measured with 8 lanes
+ * on an AVX-512 machine is half of its FMA rate. */
 
 #include <pthread.h>
 #include <stdint.h>
@@ -10,7 +12,12 @@
 #include <string.h>
 #include <time.h>
 
-typedef float v8 __attribute__((vector_size(32)));
+#ifdef __AVX512F__
+#define LANES 16
+#else
+#define LANES 8
+#endif
+typedef float vf __attribute__((vector_size(4 * LANES)));
 
 static double now(void) {
   struct timespec t;
@@ -27,9 +34,9 @@ typedef struct {
 
 static void *readWorker(void *arg) {
   ReadJob *job = arg;
-  v8 acc[4] = {{0}, {0}, {0}, {0}};
-  const v8 *p = (const v8 *)job->data;
-  size_t n = job->count / 8, quarter = n / 4;
+  vf acc[4] = {{0}, {0}, {0}, {0}};
+  const vf *p = (const vf *)job->data;
+  size_t n = job->count / LANES, quarter = n / 4;
   for (int r = 0; r < job->repeat; ++r)
     for (size_t i = 0; i < quarter; ++i) { /* four streams */
       acc[0] += p[i];
@@ -37,8 +44,10 @@ static void *readWorker(void *arg) {
       acc[2] += p[i + 2 * quarter];
       acc[3] += p[i + 3 * quarter];
     }
-  v8 s = acc[0] + acc[1] + acc[2] + acc[3];
-  job->sink = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+  vf s = acc[0] + acc[1] + acc[2] + acc[3];
+  job->sink = 0;
+  for (int l = 0; l < LANES; ++l)
+    job->sink += s[l];
   return NULL;
 }
 
@@ -75,14 +84,13 @@ typedef struct {
 
 static void *fmaWorker(void *arg) {
   RateJob *job = arg;
-  v8 a[10], b = {1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f, 1.0001f};
-  v8 c = {1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f};
+  vf a[10], b = (vf){0} + 1.0001f, c = (vf){0} + 1e-7f;
   for (int i = 0; i < 10; ++i)
     a[i] = c * (float)i;
   for (long it = 0; it < job->iterations; ++it)
     for (int i = 0; i < 10; ++i) /* ten independent chains hide the latency */
       a[i] = a[i] * b + c;
-  v8 s = {0};
+  vf s = {0};
   for (int i = 0; i < 10; ++i)
     s += a[i];
   job->sink = s[0];
@@ -112,46 +120,42 @@ static double bestSeconds(void *(*worker)(void *), int threads, long iterations)
 
 /* Peak f32 GFLOP/s (an FMA counts 2) with `threads` threads. */
 double peak_gflops(int threads, long iterations) {
-  return 2.0 * 8 * 10 * (double)iterations * threads /
+  return 2.0 * LANES * 10 * (double)iterations * threads /
          bestSeconds(fmaWorker, threads, iterations) / 1e9;
 }
 
 /* The dequantize strategy's own ceiling at one row of x: the least work per
- * 8 weights of a kernel that multiplies f32 codes (one AND to take a code
+ * vector of weights of a kernel that multiplies f32 codes (one AND to take a code
  * out of its word where it lies, one conversion to f32, one FMA into one of
  * ten accumulators; x pre-scaled, codes and x in L1), four codes per word.
  * Over the FMA peak, this bounds such a kernel's roofline efficiency where
  * the floor is the FMA rate (M = 1 on one core): the AND and the
  * conversion take vector issue slots that the peak gives to FMAs. */
-typedef int v8i __attribute__((vector_size(32)));
+typedef int vi __attribute__((vector_size(4 * LANES)));
 
-#define STEP_WORDS 60 /* 8-lane vectors of packed codes, in L1 */
+#define STEP_WORDS 60 /* vectors of packed codes, in L1 */
 
 static void *stepWorker(void *arg) {
   RateJob *job = arg;
-  v8i *words = aligned_alloc(64, STEP_WORDS * sizeof(v8i));
+  vi *words = aligned_alloc(64, STEP_WORDS * sizeof(vi));
   for (int i = 0; i < STEP_WORDS; ++i)
-    for (int l = 0; l < 8; ++l)
-      words[i][l] = (int)(2654435761u * (unsigned)(i * 8 + l + 1));
-  v8 a[10] = {{0}};
-  v8 x = {1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f, 1e-3f};
-  const v8i mask[4] = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-                       {0xff00, 0xff00, 0xff00, 0xff00, 0xff00, 0xff00, 0xff00, 0xff00},
-                       {0xff0000, 0xff0000, 0xff0000, 0xff0000, 0xff0000, 0xff0000,
-                        0xff0000, 0xff0000},
-                       {0x7f000000, 0x7f000000, 0x7f000000, 0x7f000000, 0x7f000000,
-                        0x7f000000, 0x7f000000, 0x7f000000}};
+    for (int l = 0; l < LANES; ++l)
+      words[i][l] = (int)(2654435761u * (unsigned)(i * LANES + l + 1));
+  vf a[10] = {{0}};
+  vf x = (vf){0} + 1e-3f;
+  const vi mask[4] = {(vi){0} + 0xff, (vi){0} + 0xff00, (vi){0} + 0xff0000,
+                      (vi){0} + 0x7f000000};
   for (long it = 0; it < job->iterations; ++it) {
-    const v8i *p = words;
+    const vi *p = words;
     __asm__ volatile("" : "+r"(p)); /* the codes are new to the compiler */
     for (int w = 0; w < STEP_WORDS; w += 5) /* 20 codes, two per chain */
       for (int h = 0; h < 5; ++h)
         for (int j = 0; j < 4; ++j) {
-          v8 code = __builtin_convertvector(p[w + h] & mask[j], v8);
+          vf code = __builtin_convertvector(p[w + h] & mask[j], vf);
           a[(4 * h + j) % 10] = code * x + a[(4 * h + j) % 10];
         }
   }
-  v8 s = {0};
+  vf s = {0};
   for (int i = 0; i < 10; ++i)
     s += a[i];
   job->sink = s[0];
@@ -161,6 +165,6 @@ static void *stepWorker(void *arg) {
 
 /* GFLOP/s (2 per weight) of that step with `threads` threads. */
 double dequantize_step_gflops(int threads, long iterations) {
-  return 2.0 * 8 * 4 * STEP_WORDS * (double)iterations * threads /
+  return 2.0 * LANES * 4 * STEP_WORDS * (double)iterations * threads /
          bestSeconds(stepWorker, threads, iterations) / 1e9;
 }

@@ -8,8 +8,9 @@ on the dequantized matrix, Tessera/numpy time ratio, and roofline efficiency
 (floor / time, floor = max(bytes / bandwidth, 2*M*N*K / peak)) and, at
 M = 1, the most that any dequantize-and-FMA kernel could reach ("bound":
 floor / (2*M*N*K / step), at most 1, where step is the rate of the least work
-per 8 weights, an AND, a conversion and an FMA, measured in the same run in
-bench/ceilings.c; that work takes vector issue slots the FMA peak counts as
+per vector of weights, an AND, a conversion and an FMA, measured in the same
+run in bench/ceilings.c with the widest vectors the CPU has, as the peak is;
+that work takes vector issue slots the FMA peak counts as
 FMAs, so where the floor is the peak the bound is below 1); per shape,
 a last block times a dense f32 matmul compiled by Tessera (bits "f32")
 against numpy/OpenBLAS SGEMM on the same matrix. Weights come
@@ -17,7 +18,9 @@ from memory, not cache: the benchmark cycles through enough distinct copies
 to exceed twice the last-level cache. Each ceiling is the best of a
 measurement before the cells and one after them (a busy moment at the start
 would otherwise set the ceiling of the whole table), so the table of a
-thread count is printed when its cells are done.
+thread count is printed when its cells are done. Where numpy's OpenBLAS does
+not know the CPU and falls back to its generic kernels, the peer is run with
+the kernels the CPU's features name (see peer_environment) and a line says so.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/mpmm_bench.py            # the issue's table
     PYTHONPATH=build/python /usr/bin/python3 bench/mpmm_bench.py --full     # widths 1-8
@@ -73,7 +76,7 @@ class Ceilings:
         self.step = max(self.step, c.dequantize_step_gflops(self.threads, 400_000) * 1e9)
 
     def describe(self, with_step=True):
-        step = (f", dequantize step (AND, convert, FMA per 8 weights, in L1) "
+        step = (f", dequantize step (AND, convert, FMA per vector of weights, in L1) "
                 f"{self.step / 1e9:.0f} GFLOP/s = {self.step / self.peak:.2f} of the peak"
                 if with_step else "")
         return (f"threads {self.threads}: read bandwidth {self.bandwidth / 1e9:.1f} GB/s, "
@@ -90,12 +93,62 @@ def measure_ceilings(tmp, threads):
     return ceilings.bandwidth, ceilings.peak
 
 
+# OpenBLAS's generic x86 kernels: what its DYNAMIC_ARCH build falls back to
+# on a CPU model missing from its table.
+GENERIC_OPENBLAS_CORES = {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom",
+                          "katmai", "coppermine", "northwood", "banias"}
+
+
+def openblas_core(env):
+    """The kernels ("core") numpy's OpenBLAS picks under `env`, or None where
+    numpy does not use OpenBLAS."""
+    probe = ("import ctypes, ctypes.util, numpy\n"
+             "for name in ('libopenblas.so.0', 'libblas.so.3'):\n"
+             "    try:\n"
+             "        f = ctypes.CDLL(name).openblas_get_corename\n"
+             "    except (OSError, AttributeError):\n"
+             "        continue\n"
+             "    f.restype = ctypes.c_char_p\n"
+             "    print(f().decode()); break\n")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    return out.stdout.strip() or None
+
+
+def peer_environment():
+    """The environment that gives the peer its best kernels on this CPU.
+    OpenBLAS picks its kernels by CPU model: one newer than its table gets
+    the generic SSE3 (Prescott) kernels, 4x slower than its AVX-512 ones
+    (Debian 12's 0.3.21 on an Emerald Rapids Xeon: SGEMM 33 against 134
+    GFLOP/s). There the core is named from the CPU's features, as
+    OPENBLAS_CORETYPE allows, and said so."""
+    env = dict(os.environ)
+    core = openblas_core(env)
+    if core is None or core.lower() not in GENERIC_OPENBLAS_CORES or "OPENBLAS_CORETYPE" in env:
+        return env
+    try:
+        flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags"))
+                    .split(":", 1)[1].split())
+    except (OSError, StopIteration):
+        return env
+    for wanted, needs in (("Cooperlake", {"avx512f", "avx512_bf16"}),
+                          ("SkylakeX", {"avx512f", "avx512bw", "avx512vl"}),
+                          ("Haswell", {"avx2", "fma"})):
+        if needs <= flags:
+            chosen = openblas_core(dict(env, OPENBLAS_CORETYPE=wanted))
+            if chosen and chosen.lower() not in GENERIC_OPENBLAS_CORES:
+                print(f"OpenBLAS took its generic {core} kernels on this CPU (a model it does "
+                      f"not know); the peer runs with OPENBLAS_CORETYPE={wanted} ({chosen})")
+                return dict(env, OPENBLAS_CORETYPE=wanted)
+    return env
+
+
 def run_per_thread_count(script, thread_counts):
     """Reruns `script` with the same arguments once per thread count: numpy's
     OpenBLAS and Tessera's pool read their thread counts from the environment
-    at start-up."""
+    at start-up; OpenBLAS its kernels too (peer_environment)."""
+    base = peer_environment()
     for t in thread_counts:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TESSERA_NUM_THREADS=str(t))
+        env = dict(base, OPENBLAS_NUM_THREADS=str(t), TESSERA_NUM_THREADS=str(t))
         subprocess.run([sys.executable, script, *sys.argv[1:], "--threads-now", str(t)],
                        env=env, check=True)
 
