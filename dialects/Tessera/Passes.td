@@ -351,8 +351,9 @@ def TesseraLowerMpmmToVector
     dequantized 8 columns x 8 codes at a time (the group's scale and zero
     point read once per group), transposed in registers and stored into a
     panel of 16-column micro panels, which a register-blocked micro kernel
-    (8 x 16 accumulators with 32 vector registers, 4 x 16 with 16; option
-    `vector-registers`) multiplies with the packed rows of x. From 16 rows
+    (with 32 vector registers, AVX-512: 8 rows x 32 columns in 16-lane
+    vectors, two micro panels at a time; with 16: 4 x 16 in 8-lane vectors;
+    option `vector-registers`) multiplies with the packed rows of x. From 16 rows
     the dequantization, shared by the rows, costs less than the row blocks'
     (measured on AVX2: 16 rows, 4096 x 4096, 2 / 4 / 8 bits 10-22% faster
     than two blocks of 8).
@@ -373,8 +374,8 @@ def TesseraLowerMpmmToVector
   let options = [
     Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"16",
            "Vector registers of the target (16: AVX2, 32: AVX-512); the GEMM "
-           "path keeps 8 rows x 16 columns of accumulators with 32, 4 x 16 "
-           "with 16">
+           "path keeps 8 rows x 32 columns of accumulators in 16-lane vectors "
+           "with 32, 4 x 16 in 8-lane vectors with 16">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -458,7 +459,8 @@ def TesseraLowerMatmulToVector
     of 256 in an `scf.forall` (run on the thread pool after
     tessera-outline-parallel-loops); per block of 256 rows of B, the tile's
     columns copied into a panel of 16-column micro panels; a micro kernel of
-    8 x 16 (32 vector registers) or 4 x 16 (16) accumulators. In each tile,
+    8 rows x 32 columns in 16-lane vectors (32 vector registers: AVX-512)
+    or 4 x 16 in 8-lane vectors (16). In each tile,
     the rows past the last full block of 8 go one at a time, in strips of 8
     or 16 vectors of the tile's columns summed in registers over all of K.
     A single row of A (a GEMV, chosen at run time) takes chunks of 1024

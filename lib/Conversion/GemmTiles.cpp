@@ -58,8 +58,10 @@ Value mlir::tessera::emitColumnTiles(OpBuilder &b, Location loc, Value y, Value 
   return forall.getResult(0);
 }
 
-int64_t mlir::tessera::gemmMicroRows(int64_t vectorRegisters) {
-  return vectorRegisters >= 32 ? kGemmRows : kGemmRows / 2;
+mlir::tessera::GemmMicroKernel mlir::tessera::gemmMicroKernel(int64_t vectorRegisters) {
+  if (vectorRegisters >= 32)
+    return {kGemmRows, 2 * kGemmLanes};
+  return {kGemmRows / 2, kGemmLanes};
 }
 
 Value mlir::tessera::emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k,
@@ -110,10 +112,11 @@ Value mlir::tessera::emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int6
 }
 
 Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacked,
-                                        Value rowsEnd, int64_t k, int64_t microRows,
+                                        Value rowsEnd, int64_t k, GemmMicroKernel micro,
                                         Value y, PanelFill fill) {
   Type f32 = b.getF32Type();
-  auto vecF32 = VectorType::get({kGemmLanes}, f32);
+  int64_t microRows = micro.rows;
+  auto vecF32 = VectorType::get({micro.lanes}, f32);
   Value c0 = cIndex(b, loc, 0);
   Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   Value zeroVec = arith::ConstantOp::create(
@@ -130,11 +133,17 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
     Value kcLen = arith::SubIOp::create(b, loc, kcEnd, kc);
     Value panel = fill(b, loc, kc, kcLen,
                        tensor::EmptyOp::create(b, loc, panelType, ValueRange{}));
-    // Micro panels (one stays in L1) times register blocks of rows.
-    return emitTensorLoop(b, loc, c0, cIndex(b, loc, panels), b.getIndexAttr(1), y, [&](OpBuilder &b,
-                                                                    Location loc,
-                                                                    Value which,
-                                                                    Value y) -> Value {
+    // The micro kernel's columns (one or two micro panels, which stay in
+    // L1) times register blocks of rows. Vector h of the micro kernel at
+    // `which` reads micro panel panelOf[h] from lane laneOf[h].
+    int64_t panelsPerMicro = micro.columns() / kPanelColumns;
+    int64_t panelOf[2], laneOf[2];
+    for (int64_t h = 0; h < 2; ++h) {
+      panelOf[h] = h * micro.lanes / kPanelColumns;
+      laneOf[h] = h * micro.lanes % kPanelColumns;
+    }
+    return emitTensorLoop(b, loc, c0, cIndex(b, loc, panels), b.getIndexAttr(panelsPerMicro), y,
+                          [&](OpBuilder &b, Location loc, Value which, Value y) -> Value {
       // The register block of rows [mStart, mStart + microRows); with
       // `guarded`, rows from rowsEnd on are computed (x is zero there) but
       // not stored.
@@ -155,8 +164,11 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
                 for (int64_t h = 0; h < 2; ++h)
                   bv[h] = vector::TransferReadOp::create(
                       b, loc, vecF32, panel,
-                      ValueRange{which, kIdx, cIndex(b, loc, h * kGemmLanes)}, zeroF,
-                      ArrayRef<bool>(inBounds));
+                      ValueRange{panelOf[h] ? Value(arith::AddIOp::create(
+                                                  b, loc, which, cIndex(b, loc, panelOf[h])))
+                                            : which,
+                                 kIdx, cIndex(b, loc, laneOf[h])},
+                      zeroF, ArrayRef<bool>(inBounds));
                 for (int64_t r = 0; r < microRows; ++r) {
                   Value row = arith::AddIOp::create(b, loc, rowBase, cIndex(b, loc, r));
                   Value a = tensor::ExtractOp::create(
@@ -168,13 +180,13 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
               }
               scf::YieldOp::create(b, loc, next);
             });
-        // y[rows, columns of the micro panel] += acc.
+        // y[rows, columns of the micro kernel] += acc.
         Value col0 = arith::MulIOp::create(b, loc, which, cIndex(b, loc, kPanelColumns));
         for (int64_t r = 0; r < microRows; ++r) {
           Value row = arith::AddIOp::create(b, loc, mStart, cIndex(b, loc, r));
           auto store = [&](OpBuilder &b, Location loc, Value y) -> Value {
             for (int64_t h = 0; h < 2; ++h) {
-              Value col = arith::AddIOp::create(b, loc, col0, cIndex(b, loc, h * kGemmLanes));
+              Value col = arith::AddIOp::create(b, loc, col0, cIndex(b, loc, h * micro.lanes));
               Value old = vector::TransferReadOp::create(b, loc, vecF32, y,
                                                          ValueRange{row, col}, zeroF,
                                                          ArrayRef<bool>(inBounds));

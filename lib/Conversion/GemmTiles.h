@@ -9,9 +9,10 @@
 // weights, or a copy of a dense matrix), in blocks of kPanelK rows of B:
 // panel[kGemmColumnTile / kPanelColumns][kPanelK][kPanelColumns] f32, each
 // micro panel of 16 columns contiguous. Rows of x come packed by
-// emitPackRowBlocks; a micro kernel holds `microRows` x 16 accumulators
-// (two 8-lane vectors per row), per k two vector loads of the micro panel, a
-// broadcast of x per row and 2 * microRows FMAs.
+// emitPackRowBlocks; a micro kernel (GemmMicroKernel) holds rows x 2
+// vectors of accumulators, each vector `lanes` columns: per k two vector
+// loads of B, a broadcast of x per row and 2 * rows FMAs. With 8 lanes its
+// columns are one micro panel, with 16 (AVX-512) two.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,9 +49,20 @@ Value emitColumnTiles(OpBuilder &b, Location loc, Value y, Value rows,
                       int64_t columnsEnd, ColumnTileBody body,
                       int64_t tileColumns = kGemmColumnTile);
 
-/// Rows of x per micro kernel for a target with `vectorRegisters` vector
-/// registers: 8 (16 accumulators) with 32 registers, else 4.
-int64_t gemmMicroRows(int64_t vectorRegisters);
+/// The register block of a GEMM tile: `rows` rows of x times 2 vectors of
+/// `lanes` f32 columns (2 * rows accumulators).
+struct GemmMicroKernel {
+  int64_t rows;
+  int64_t lanes;
+  int64_t columns() const { return 2 * lanes; }
+};
+
+/// The micro kernel for a target with `vectorRegisters` vector registers:
+/// with 32 (AVX-512) 8 rows x 32 columns in 16-lane vectors, whose FMAs do
+/// twice the work of 8-lane ones (one Emerald Rapids core, 4096 x 4096,
+/// M = 256: dense f32 121-137 -> 68-88 ms, 4-bit mpmm 132-140 -> 61-73);
+/// with 16 (AVX2) 4 rows x 16 columns in 8-lane vectors.
+GemmMicroKernel gemmMicroKernel(int64_t vectorRegisters);
 
 /// x (tensor<? x K x f32>, K a multiple of 8) packed by blocks of 8 rows:
 /// packed[mb][kk][r][l] = x[mb*8 + r][kk*8 + l], for mb < M / 8 (full
@@ -72,7 +84,7 @@ using PanelFill = function_ref<Value(OpBuilder &b, Location loc, Value kc,
 /// computed on the zero rows of a padded packing and stored only up to
 /// rowsEnd. Returns the new y.
 Value emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacked, Value rowsEnd,
-                         int64_t k, int64_t microRows, Value y, PanelFill fill);
+                         int64_t k, GemmMicroKernel micro, Value y, PanelFill fill);
 
 /// The transpose of 8 vectors of 8 f32 lanes (out[i][j] = in[j][i]) in 24
 /// two-source shuffles, the unpack / shuffle / lane-permute sequence that

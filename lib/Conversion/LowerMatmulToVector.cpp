@@ -71,7 +71,7 @@ struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
         index(kGemmRows));
     Value aPacked = emitPackRowBlocks(rewriter, loc, a, k);
     int64_t nFull = n / kGemmColumnTile * kGemmColumnTile;
-    int64_t microRows = gemmMicroRows(vectorRegisters);
+    GemmMicroKernel micro = gemmMicroKernel(vectorRegisters);
     Type f32 = rewriter.getF32Type();
     auto vecF32 = VectorType::get({kGemmLanes}, f32);
     bool inBounds[] = {true};
@@ -105,7 +105,7 @@ struct MatmulToVector : public OpRewritePattern<linalg::MatmulOp> {
             });
         return loop.getResult(0);
       };
-      cTile = emitGemmColumnTile(b, loc, aPacked, rowsEnd, k, microRows, cTile, fill);
+      cTile = emitGemmColumnTile(b, loc, aPacked, rowsEnd, k, micro, cTile, fill);
       // The rows past the last full block (all of them for M < 8: GEMV),
       // one at a time, in strips of `strip` vectors of the tile's columns
       // whose sums stay in registers over all of K: per k, a broadcast of

@@ -1230,7 +1230,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // Many rows in a full column tile: a GEMM (GemmTiles.h) whose panels are
     // the tile's weights, dequantized per block of kPanelK codes. The
     // dequantization is amortized over all rows.
-    int64_t microRows = gemmMicroRows(vectorRegisters);
+    GemmMicroKernel micro = gemmMicroKernel(vectorRegisters);
     // Segments of a panel's K within one group: a group, or the panel
     // where groups are longer (panels start at multiples of kPanelK); a run
     // of 8 codes where neither divides the other.
@@ -1375,10 +1375,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             });
       };
       if (planeRows)
-        return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, microRows, y, planeFill);
+        return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, micro, y, planeFill);
       if (laneCodes)
-        return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, microRows, y, interleavedFill);
-      return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, microRows, y, fill);
+        return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, micro, y, interleavedFill);
+      return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, micro, y, fill);
     };
 
     // Column tiles are independent: an scf.forall over slices of y, which

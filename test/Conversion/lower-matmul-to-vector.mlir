@@ -44,8 +44,15 @@
 // CHECK-NOT: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x320xf32>, tensor<320x600xf32>)
 // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x320xf32>, tensor<320x88xf32>)
 // CHECK-NOT: gemm_remainder
+// With AVX-512's 32 registers the micro kernel is 8 rows x 32 columns in
+// 16-lane vectors: micro panels two at a time, one vector from each.
 // AVX512-LABEL: func @matmul
-// AVX512-COUNT-16: vector.fma
+// AVX512: scf.for %[[P:.*]] = %c0 to %c16 step %c2
+// AVX512: scf.for %{{.*}} = %c0 to %{{.*}} step %c8 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// AVX512: %[[B0:.*]] = vector.transfer_read %{{.*}}[%[[P]], %{{.*}}, %c0]{{.*}} : tensor<16x256x16xf32>, vector<16xf32>
+// AVX512: %[[P1:.*]] = arith.addi %[[P]], %c1
+// AVX512: %[[B1:.*]] = vector.transfer_read %{{.*}}[%[[P1]], %{{.*}}, %c0]{{.*}} : tensor<16x256x16xf32>, vector<16xf32>
+// AVX512-COUNT-8: vector.fma %{{.*}}, %[[B0]], %{{.*}} : vector<16xf32>
 func.func @matmul(%a: tensor<?x320xf32>, %b: tensor<320x600xf32>, %c: tensor<?x600xf32>)
     -> tensor<?x600xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<?x320xf32>, tensor<320x600xf32>)
