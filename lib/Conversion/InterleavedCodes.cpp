@@ -19,6 +19,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace mlir::tessera;
 
@@ -26,11 +28,13 @@ namespace {
 constexpr int64_t kTileBytes = 32; // one vector of 8 i32 lanes
 constexpr int64_t kHalf = 16;      // bit planes: codes [0, 16) low, the rest high
 
-VectorType laneType(OpBuilder &b) { return VectorType::get({8}, b.getI32Type()); }
+constexpr int64_t kTileLanes = 8;  // columns of a tile, an i32 lane each
 
-Value splat(OpBuilder &b, Location loc, uint32_t v) {
+/// v in every lane of a vector of `like`'s type.
+Value splat(OpBuilder &b, Location loc, Value like, uint32_t v) {
   return arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(laneType(b), b.getI32IntegerAttr(int32_t(v))));
+      b, loc,
+      DenseElementsAttr::get(cast<VectorType>(like.getType()), b.getI32IntegerAttr(int32_t(v))));
 }
 
 Value index(OpBuilder &b, Location loc, int64_t v) {
@@ -44,7 +48,7 @@ InterleavedCodes::InterleavedCodes(Value storage, unsigned bits, bool isSigned, 
       tileCodes(bitPlanes ? 32 : 32 / bits) {}
 
 InterleavedCodes::Tile InterleavedCodes::load(OpBuilder &b, Location loc, Value column,
-                                              Value kk, bool flipSigns) const {
+                                              Value kk, bool flipSigns, int64_t tiles) const {
   // Tile (column / 8, kk / codes): the 8 columns' K * b bytes from
   // column * K * b / 8, the tile's 32 (dense) or 32 * b bytes (planes,
   // plane p 32 p on) at kk / codes times that.
@@ -56,20 +60,34 @@ InterleavedCodes::Tile InterleavedCodes::load(OpBuilder &b, Location loc, Value 
                             index(b, loc, kTileBytes * words)));
   bool inBounds[] = {true};
   Tile tile;
+  auto laneType = VectorType::get({kTileLanes}, b.getI32Type());
   for (int64_t p = 0; p < words; ++p) {
-    Value at = p ? Value(arith::AddIOp::create(b, loc, base, index(b, loc, kTileBytes * p)))
-                 : base;
-    Value bytes = vector::TransferReadOp::create(
-        b, loc, VectorType::get({kTileBytes}, b.getI8Type()), storage, ValueRange{at},
-        arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
-    tile.words.push_back(vector::BitCastOp::create(b, loc, laneType(b), bytes));
+    // Word p of each of the `tiles` tiles (the next 8 columns' tile is
+    // K * b bytes on), side by side.
+    Value word;
+    for (int64_t t = 0; t < tiles; ++t) {
+      int64_t offset = kTileBytes * p + t * k * bits;
+      Value at = offset ? Value(arith::AddIOp::create(b, loc, base, index(b, loc, offset))) : base;
+      Value bytes = vector::TransferReadOp::create(
+          b, loc, VectorType::get({kTileBytes}, b.getI8Type()), storage, ValueRange{at},
+          arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
+      Value lanes = vector::BitCastOp::create(b, loc, laneType, bytes);
+      if (word) {
+        SmallVector<int64_t> both(2 * kTileLanes);
+        std::iota(both.begin(), both.end(), 0);
+        word = vector::ShuffleOp::create(b, loc, word, lanes, both);
+      } else {
+        word = lanes;
+      }
+    }
+    tile.words.push_back(word);
   }
   if (flipSigns && isSigned) {
     // Dense: the top bit of every code; bit planes: the top plane.
     uint32_t signBits = 0;
     for (int64_t j = 0; j < tileCodes; ++j)
       signBits |= uint32_t(1) << (bitPlanes ? j : j * bits + bits - 1);
-    tile.words.back() = arith::XOrIOp::create(b, loc, tile.words.back(), splat(b, loc, signBits));
+    tile.words.back() = arith::XOrIOp::create(b, loc, tile.words.back(), splat(b, loc, tile.words.back(), signBits));
   }
   return tile;
 }
@@ -99,9 +117,9 @@ Value InterleavedCodes::mix(OpBuilder &b, Location loc, Tile &tile, int64_t j) c
       // Low: plane p << p; high: plane p >> (b - p).
       Value plane = tile.words[p];
       if (high)
-        shifted.push_back(arith::ShRUIOp::create(b, loc, plane, splat(b, loc, bits - p)));
+        shifted.push_back(arith::ShRUIOp::create(b, loc, plane, splat(b, loc, plane, bits - p)));
       else
-        shifted.push_back(p ? Value(arith::ShLIOp::create(b, loc, plane, splat(b, loc, p)))
+        shifted.push_back(p ? Value(arith::ShLIOp::create(b, loc, plane, splat(b, loc, plane, p)))
                             : plane);
     }
   }
@@ -114,7 +132,7 @@ Value InterleavedCodes::mix(OpBuilder &b, Location loc, Tile &tile, int64_t j) c
       for (int64_t i = 0; i < 32; ++i)
         if ((i - c + bits * 32) % bits == p)
           mask |= uint32_t(1) << i;
-      Value part = arith::AndIOp::create(b, loc, shifted[p], splat(b, loc, mask));
+      Value part = arith::AndIOp::create(b, loc, shifted[p], splat(b, loc, shifted[p], mask));
       word = word ? Value(arith::OrIOp::create(b, loc, word, part)) : part;
     }
     mixes[c] = word;
@@ -133,11 +151,11 @@ Value InterleavedCodes::codeInPlace(OpBuilder &b, Location loc, Tile &tile, int6
   uint32_t mask = (uint32_t(1) << bits) - 1;
   if (bitPlanes)
     return arith::AndIOp::create(b, loc, mix(b, loc, tile, j),
-                                 splat(b, loc, mask << inPlaceExponent(j)));
+                                 splat(b, loc, tile.words[0], mask << inPlaceExponent(j)));
   Value lanes = tile.words[0];
   if (j + 1 == tileCodes)
-    return arith::ShRUIOp::create(b, loc, lanes, splat(b, loc, j * bits));
-  return arith::AndIOp::create(b, loc, lanes, splat(b, loc, mask << (j * bits)));
+    return arith::ShRUIOp::create(b, loc, lanes, splat(b, loc, lanes, j * bits));
+  return arith::AndIOp::create(b, loc, lanes, splat(b, loc, lanes, mask << (j * bits)));
 }
 
 Value InterleavedCodes::code(OpBuilder &b, Location loc, Tile &tile, int64_t j) const {
@@ -147,11 +165,11 @@ Value InterleavedCodes::code(OpBuilder &b, Location loc, Tile &tile, int64_t j) 
   if (isSigned) {
     // Its top bit to bit 31, then back with the sign.
     int64_t up = 32 - int64_t(bits) - at;
-    Value top = up ? Value(arith::ShLIOp::create(b, loc, word, splat(b, loc, up))) : word;
-    return arith::ShRSIOp::create(b, loc, top, splat(b, loc, 32 - bits));
+    Value top = up ? Value(arith::ShLIOp::create(b, loc, word, splat(b, loc, word, up))) : word;
+    return arith::ShRSIOp::create(b, loc, top, splat(b, loc, word, 32 - bits));
   }
-  Value shifted = at ? Value(arith::ShRUIOp::create(b, loc, word, splat(b, loc, at))) : word;
+  Value shifted = at ? Value(arith::ShRUIOp::create(b, loc, word, splat(b, loc, word, at))) : word;
   if (at + bits == 32)
     return shifted;
-  return arith::AndIOp::create(b, loc, shifted, splat(b, loc, (uint32_t(1) << bits) - 1));
+  return arith::AndIOp::create(b, loc, shifted, splat(b, loc, word, (uint32_t(1) << bits) - 1));
 }

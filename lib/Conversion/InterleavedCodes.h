@@ -33,22 +33,25 @@ public:
   int64_t codesPerTile() const { return tileCodes; }
 
   /// The tile of 8 columns from `column` (a multiple of 8) and codes from
-  /// `kk` (a multiple of codesPerTile()). With `flipSigns` (signed codes
-  /// only) each code q reads as the unsigned q + 2^(b-1), its sign bit
-  /// flipped once for the tile.
+  /// `kk` (a multiple of codesPerTile()); with `tiles` = 2 the tiles of 16
+  /// columns, side by side in 16 lanes (AVX-512: every operation on the
+  /// codes then does the work of two). With `flipSigns` (signed codes only)
+  /// each code q reads as the unsigned q + 2^(b-1), its sign bit flipped
+  /// once for the tile.
   struct Tile {
     SmallVector<Value> words;
     // Bit planes: the planes shifted for the low and high codes, and the
     // mixes of them built from those (created at first use).
     SmallVector<Value> shiftedLow, shiftedHigh, mixLow, mixHigh;
   };
-  Tile load(OpBuilder &b, Location loc, Value column, Value kk, bool flipSigns) const;
+  Tile load(OpBuilder &b, Location loc, Value column, Value kk, bool flipSigns,
+            int64_t tiles = 1) const;
 
   /// The order to visit a tile's codes in: bit planes decode codes in
   /// batches that share a mix, so that few values are live at once.
   SmallVector<int64_t> codeOrder() const;
 
-  /// Code j of the tile's 8 columns as i32 lanes: sign-extended for signed
+  /// Code j of the tile's columns as i32 lanes: sign-extended for signed
   /// codes (from a tile loaded without `flipSigns`).
   Value code(OpBuilder &b, Location loc, Tile &tile, int64_t j) const;
 

@@ -848,13 +848,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // per row and block of 8 columns; per group the zero point comes off
     // through the group sum of x (xSums) and the scale is applied once.
     float signBias = isSigned ? float(1 << (bits - 1)) : 0.0f;
-    Value signBiasVec, negSignBiasVec;
-    if (laneCodes && isSigned) {
+    Value signBiasVec;
+    if (laneCodes && isSigned)
       signBiasVec = arith::ConstantOp::create(
           rewriter, loc, DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(signBias)));
-      negSignBiasVec = arith::ConstantOp::create(
-          rewriter, loc, DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(-signBias)));
-    }
     // A full column tile of M >= kGemmMinRows rows takes the GEMM for rows
     // [0, gemmRowsEnd): the full register blocks of rows (canonical codes:
     // the few rows past them are cheaper in the row kernel than as a
@@ -1060,15 +1057,24 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     };
     Value tileGroupTerms; // of the tile (interleavedColumns)
 
-    // Rows mIdx of the `blocks` blocks of 8 columns from `column` (kLanes
-    // apart), added to y.
+    // Rows mIdx of the `blocks` blocks of 8 `tiles` columns from `column`
+    // (8 `tiles` apart), added to y: a block of two tiles is one vector of
+    // 16 lanes (AVX-512).
     auto interleavedRows = [&](OpBuilder &b, Location loc, Value column, ArrayRef<Value> mIdx,
-                               int64_t blocks, int64_t chains, Value y) -> Value {
+                               int64_t blocks, int64_t chains, Value y,
+                               int64_t tiles = 1) -> Value {
       int64_t rows = mIdx.size();
+      auto vecF32 = VectorType::get({kLanes * tiles}, f32);
+      Value zeroVec =
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0)));
+      Value negSignBiasVec;
+      if (isSigned)
+        negSignBiasVec = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(-signBias)));
       SmallVector<Value> columns;
       for (int64_t c = 0; c < blocks; ++c)
         columns.push_back(c ? Value(arith::AddIOp::create(b, loc, column,
-                                                          cIndex(b, loc, c * kLanes)))
+                                                          cIndex(b, loc, c * kLanes * tiles)))
                             : column);
       // Accumulators: acc[r * blocks + c]; in a group, gacc[(r * blocks + c)
       // * chains + h].
@@ -1087,7 +1093,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                   // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).
                   for (int64_t c = 0; c < blocks; ++c) {
                     InterleavedCodes::Tile tile =
-                        interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true);
+                        interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true, tiles);
                     for (int64_t j : interleaved.codeOrder()) {
                       Value values = arith::SIToFPOp::create(
                           b, loc, vecF32, interleaved.codeInPlace(b, loc, tile, j));
@@ -1192,14 +1198,22 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
           return c ? Value(arith::AddIOp::create(b, loc, column, cIndex(b, loc, c * kLanes)))
                    : column;
         };
+        // With AVX-512, pairs of blocks go as one of 16 lanes.
+        int64_t tiles = vectorRegisters >= 32 && blocks % 2 == 0 ? 2 : 1;
+        int64_t wideBlocks = blocks / tiles;
         auto [afterFours, y0] =
             byRows(mFrom, 4, y, [&](OpBuilder &b, Location loc, ArrayRef<Value> rows, Value y) {
-              for (int64_t c = 0; c < blocks; ++c)
-                y = interleavedRows(b, loc, blockColumn(b, loc, c), rows, 1, 2, y);
+              for (int64_t c = 0; c < blocks; c += tiles)
+                y = interleavedRows(b, loc, blockColumn(b, loc, c), rows, 1, 2, y, tiles);
               return y;
             });
         auto [afterTwos, y1] = byRows(
             afterFours, 2, y0, [&](OpBuilder &b, Location loc, ArrayRef<Value> rows, Value y) {
+              if (tiles == 2) {
+                for (int64_t c = 0; c < blocks; c += tiles)
+                  y = interleavedRows(b, loc, blockColumn(b, loc, c), rows, 1, 2, y, tiles);
+                return y;
+              }
               for (int64_t c = 0; c < blocks; c += 2)
                 y = interleavedRows(b, loc, blockColumn(b, loc, c), rows,
                                     std::min<int64_t>(2, blocks - c), 2, y);
@@ -1207,8 +1221,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             });
         return byRows(afterTwos, 1, y1,
                       [&](OpBuilder &b, Location loc, ArrayRef<Value> rows, Value y) {
-                        return interleavedRows(b, loc, column, rows, blocks,
-                                               std::max<int64_t>(2, 8 / blocks), y);
+                        return interleavedRows(b, loc, column, rows, wideBlocks,
+                                               std::max<int64_t>(2, 8 / wideBlocks), y, tiles);
                       })
             .second;
       };

@@ -414,6 +414,21 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // CHECK: arith.andi %[[F]], %[[M1]] : vector<8xi32>
 // CHECK-NOT: vector.shuffle
 // CHECK: return
+// With AVX-512's 32 registers the row kernel takes two tiles of 8 columns
+// (K b = 256 bytes apart) side by side in 16 lanes: one flip, one mask,
+// one conversion and one FMA per code of 16 columns.
+// PAIRS-LABEL: func @interleaved
+// PAIRS: } else {
+// PAIRS: %[[A:.*]] = vector.transfer_read %{{.*}}[%[[AT:.*]]], %{{.*}} : tensor<8192xi8>, vector<32xi8>
+// PAIRS: %[[AL:.*]] = vector.bitcast %[[A]] : vector<32xi8> to vector<8xi32>
+// PAIRS: %[[BT:.*]] = arith.addi %[[AT]], %c256
+// PAIRS: %[[B:.*]] = vector.transfer_read %{{.*}}[%[[BT]]], %{{.*}} : tensor<8192xi8>, vector<32xi8>
+// PAIRS: %[[BL:.*]] = vector.bitcast %[[B]] : vector<32xi8> to vector<8xi32>
+// PAIRS: %[[AB:.*]] = vector.shuffle %[[AL]], %[[BL]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// PAIRS: %[[F:.*]] = arith.xori %[[AB]], %{{.*}} : vector<16xi32>
+// PAIRS: %[[C0:.*]] = arith.andi %[[F]], %{{.*}} : vector<16xi32>
+// PAIRS: %[[V0:.*]] = arith.sitofp %[[C0]] : vector<16xi32> to vector<16xf32>
+// PAIRS: vector.fma %[[V0]], %{{.*}} : vector<16xf32>
 func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<256x2xf16>, %zb: tensor<256xi8>,
                        %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
   %w = tessera.unpack %wb layout <tile = [8, 8]> : tensor<8192xi8> -> tensor<256x64xsi4>
