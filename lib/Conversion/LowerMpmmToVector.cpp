@@ -735,25 +735,25 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     auto acrossColumns = [&](OpBuilder &b, Location loc, VectorType type, Value column,
                              function_ref<Value(Value)> element) -> Value {
       SmallVector<Value> elements;
-      for (int64_t c = 0; c < kLanes; ++c)
+      for (int64_t c = 0; c < type.getNumElements(); ++c)
         elements.push_back(element(
             c ? Value(arith::AddIOp::create(b, loc, column, cIndex(b, loc, c))) : column));
       return vector::FromElementsOp::create(b, loc, type, elements);
     };
     // The group's scales (float zero points) of the 8 columns, as f32.
     auto columnsGroupValues = [&](OpBuilder &b, Location loc, Value tensor, Value column,
-                                  Value gIv) -> Value {
-      return acrossColumns(b, loc, vecF32, column, [&](Value n) {
+                                  Value gIv, int64_t lanes = kLanes) -> Value {
+      return acrossColumns(b, loc, VectorType::get({lanes}, f32), column, [&](Value n) {
         return emitToF32(b, loc, tensor::ExtractOp::create(b, loc, tensor, ValueRange{n, gIv}));
       });
     };
     // The group's integer zero points of the 8 columns, as f32.
-    auto columnsZeroPoints = [&](OpBuilder &b, Location loc, Value column,
-                                 Value gIv) -> Value {
-      Value z = acrossColumns(b, loc, vecI32, column, [&](Value n) {
+    auto columnsZeroPoints = [&](OpBuilder &b, Location loc, Value column, Value gIv,
+                                 int64_t lanes = kLanes) -> Value {
+      Value z = acrossColumns(b, loc, VectorType::get({lanes}, i32), column, [&](Value n) {
         return zeroPointCode(b, loc, n, gIv);
       });
-      return arith::SIToFPOp::create(b, loc, vecF32, z);
+      return arith::SIToFPOp::create(b, loc, VectorType::get({lanes}, f32), z);
     };
     // Panel segments within one group (as fillSegment; laneCodes divides
     // the group, K and kPanelK).
@@ -763,17 +763,22 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // Four blocks of 8 columns at a time: four streams of weights from
     // memory (one block's are one stream: one at a time ran 10% slower than
     // the transposing fill at 8 bits, M = 16).
+    // With AVX-512, two tiles side by side (16 lanes) fill a micro panel's
+    // row per code: 2 blocks of 16 columns, the same four streams.
     constexpr int64_t kFillBlocks = 4;
+    int64_t fillTiles = vectorRegisters >= 32 ? 2 : 1;
+    int64_t fillLanes = kLanes * fillTiles;
+    auto fillVecF32 = VectorType::get({fillLanes}, f32);
     auto tileRowsType =
-        VectorType::get({std::max<int64_t>(laneCodes, 1), kLanes}, f32);
+        VectorType::get({std::max<int64_t>(laneCodes, 1), fillLanes}, f32);
     auto interleavedFill = [&](OpBuilder &b, Location loc, Value kc, Value kcLen,
                                Value panel) -> Value {
       return emitTensorLoop(
           b, loc, c0, cIndex(b, loc, kGemmColumnTile), b.getIndexAttr(kFillBlocks * kLanes),
           panel, [&](OpBuilder &b, Location loc, Value jj, Value panel) -> Value {
             SmallVector<Value> which, lane, column;
-            for (int64_t i = 0; i < kFillBlocks; ++i) {
-              Value j = arith::AddIOp::create(b, loc, jj, cIndex(b, loc, i * kLanes));
+            for (int64_t i = 0; i < kFillBlocks / fillTiles; ++i) {
+              Value j = arith::AddIOp::create(b, loc, jj, cIndex(b, loc, i * fillLanes));
               which.push_back(arith::DivUIOp::create(b, loc, j, cIndex(b, loc, kPanelColumns)));
               lane.push_back(arith::RemUIOp::create(b, loc, j, cIndex(b, loc, kPanelColumns)));
               column.push_back(arith::AddIOp::create(b, loc, nTileBegin, j));
@@ -785,15 +790,16 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       b, loc, arith::AddIOp::create(b, loc, kc, kSeg), cIndex(b, loc, group));
                   SmallVector<Value> scale, offset;
                   for (Value n : column) {
-                    scale.push_back(columnsGroupValues(b, loc, scales, n, gIv));
+                    scale.push_back(columnsGroupValues(b, loc, scales, n, gIv, fillLanes));
                     if (zeroMode == ZeroPointMode::Int)
                       offset.push_back(arith::NegFOp::create(
                           b, loc,
                           arith::MulFOp::create(b, loc, scale.back(),
-                                                columnsZeroPoints(b, loc, n, gIv))));
+                                                columnsZeroPoints(b, loc, n, gIv, fillLanes))));
                     else
-                      offset.push_back(needXsum ? columnsGroupValues(b, loc, zeros, n, gIv)
-                                                : Value());
+                      offset.push_back(needXsum
+                                           ? columnsGroupValues(b, loc, zeros, n, gIv, fillLanes)
+                                           : Value());
                   }
                   return emitTensorLoop(
                       b, loc, kSeg,
@@ -801,9 +807,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       b.getIndexAttr(laneCodes), panel,
                       [&](OpBuilder &b, Location loc, Value kStep, Value panel) -> Value {
                         Value kk = arith::AddIOp::create(b, loc, kc, kStep);
-                        for (int64_t i = 0; i < kFillBlocks; ++i) {
-                          InterleavedCodes::Tile tile =
-                              interleaved.load(b, loc, column[i], kk, /*flipSigns=*/false);
+                        for (int64_t i = 0; i < kFillBlocks / fillTiles; ++i) {
+                          InterleavedCodes::Tile tile = interleaved.load(
+                              b, loc, column[i], kk, /*flipSigns=*/false, fillTiles);
                           // The tile's laneCodes rows of the panel, written
                           // at once: one tensor write per tile keeps the
                           // chain that one-shot bufferization analyses short
@@ -816,7 +822,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                                      b.getF32FloatAttr(0)));
                           for (int64_t j : interleaved.codeOrder()) {
                             Value values = arith::SIToFPOp::create(
-                                b, loc, vecF32, interleaved.code(b, loc, tile, j));
+                                b, loc, fillVecF32, interleaved.code(b, loc, tile, j));
                             values = offset[i]
                                          ? Value(vector::FMAOp::create(b, loc, values, scale[i],
                                                                        offset[i]))
