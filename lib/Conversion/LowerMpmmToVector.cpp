@@ -1070,13 +1070,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                int64_t blocks, int64_t chains, Value y,
                                int64_t tiles = 1) -> Value {
       int64_t rows = mIdx.size();
-      auto vecF32 = VectorType::get({kLanes * tiles}, f32);
-      Value zeroVec =
-          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0)));
+      auto blockF32 = VectorType::get({kLanes * tiles}, f32);
+      Value blockZero =
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(blockF32, b.getF32FloatAttr(0)));
       Value negSignBiasVec;
       if (isSigned)
         negSignBiasVec = arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(-signBias)));
+            b, loc, DenseElementsAttr::get(blockF32, b.getF32FloatAttr(-signBias)));
       SmallVector<Value> columns;
       for (int64_t c = 0; c < blocks; ++c)
         columns.push_back(c ? Value(arith::AddIOp::create(b, loc, column,
@@ -1085,13 +1085,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       // Accumulators: acc[r * blocks + c]; in a group, gacc[(r * blocks + c)
       // * chains + h].
       auto gLoop = scf::ForOp::create(
-          b, loc, c0, numGroupsV, c1, SmallVector<Value>(rows * blocks, zeroVec),
+          b, loc, c0, numGroupsV, c1, SmallVector<Value>(rows * blocks, blockZero),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange acc) {
             Value stepBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
             auto kLoop = scf::ForOp::create(
                 b, loc, stepBegin,
                 arith::AddIOp::create(b, loc, stepBegin, cIndex(b, loc, group)),
-                cIndex(b, loc, laneCodes), SmallVector<Value>(rows * blocks * chains, zeroVec),
+                cIndex(b, loc, laneCodes), SmallVector<Value>(rows * blocks * chains, blockZero),
                 [&](OpBuilder &b, Location loc, Value kk, ValueRange gacc) {
                   SmallVector<Value> next(gacc.begin(), gacc.end());
                   // Block by block: one tile live at a time (the four
@@ -1102,11 +1102,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                         interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true, tiles);
                     for (int64_t j : interleaved.codeOrder()) {
                       Value values = arith::SIToFPOp::create(
-                          b, loc, vecF32, interleaved.codeInPlace(b, loc, tile, j));
+                          b, loc, blockF32, interleaved.codeInPlace(b, loc, tile, j));
                       Value kj = arith::AddIOp::create(b, loc, kk, cIndex(b, loc, j));
                       for (int64_t r = 0; r < rows; ++r) {
                         Value xv = vector::BroadcastOp::create(
-                            b, loc, vecF32,
+                            b, loc, blockF32,
                             tensor::ExtractOp::create(b, loc, xScaled, ValueRange{mIdx[r], kj}));
                         int64_t i = (r * blocks + c) * chains + j % chains;
                         next[i] = vector::FMAOp::create(b, loc, values, xv, next[i]);
@@ -1119,7 +1119,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             for (int64_t c = 0; c < blocks; ++c) {
               auto term = [&](int64_t t) -> Value {
                 return vector::TransferReadOp::create(
-                    b, loc, vecF32, tileGroupTerms,
+                    b, loc, blockF32, tileGroupTerms,
                     ValueRange{gIv, cIndex(b, loc, t),
                                arith::SubIOp::create(b, loc, columns[c], nTileBegin)},
                     zeroF, ArrayRef<bool>(inBounds));
@@ -1138,7 +1138,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                 Value xsum;
                 if (needGroupXsum)
                   xsum = vector::BroadcastOp::create(
-                      b, loc, vecF32,
+                      b, loc, blockF32,
                       tensor::ExtractOp::create(b, loc, xSums, ValueRange{mIdx[r], gIv}));
                 if (zeroPoint)
                   sum = vector::FMAOp::create(b, loc, zeroPoint, xsum, sum);
@@ -1158,7 +1158,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = 0; c < blocks; ++c) {
           Value col = arith::SubIOp::create(b, loc, columns[c], nTileBegin);
-          Value old = vector::TransferReadOp::create(b, loc, vecF32, y, ValueRange{mIdx[r], col},
+          Value old = vector::TransferReadOp::create(b, loc, blockF32, y, ValueRange{mIdx[r], col},
                                                      zeroF, ArrayRef<bool>(inBounds));
           Value sum = arith::AddFOp::create(b, loc, old, gLoop.getResult(r * blocks + c));
           y = vector::TransferWriteOp::create(b, loc, sum, y, ValueRange{mIdx[r], col},

@@ -414,10 +414,16 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // CHECK: arith.andi %[[F]], %[[M1]] : vector<8xi32>
 // CHECK-NOT: vector.shuffle
 // CHECK: return
-// With AVX-512's 32 registers the row kernel takes two tiles of 8 columns
-// (K b = 256 bytes apart) side by side in 16 lanes: one flip, one mask,
-// one conversion and one FMA per code of 16 columns.
+// With AVX-512's 32 registers the GEMM's fill and the row kernel take two
+// tiles of 8 columns (K b = 256 bytes apart) side by side in 16 lanes: a
+// code of a tile pair is a whole row of a 16-column micro panel; in the row
+// kernel one flip, one mask, one conversion and one FMA serve 16 columns.
 // PAIRS-LABEL: func @interleaved
+// PAIRS: tensor.empty() : tensor<16x256x16xf32>
+// PAIRS: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<8xi32>, vector<8xi32>
+// PAIRS: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// PAIRS: vector.from_elements {{.*}} : vector<8x16xf32>
+// PAIRS-NEXT: vector.transfer_write %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] {in_bounds = [true, true]} : vector<8x16xf32>, tensor<16x256x16xf32>
 // PAIRS: } else {
 // PAIRS: %[[A:.*]] = vector.transfer_read %{{.*}}[%[[AT:.*]]], %{{.*}} : tensor<8192xi8>, vector<32xi8>
 // PAIRS: %[[AL:.*]] = vector.bitcast %[[A]] : vector<32xi8> to vector<8xi32>
