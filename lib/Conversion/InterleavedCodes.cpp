@@ -47,17 +47,22 @@ InterleavedCodes::InterleavedCodes(Value storage, unsigned bits, bool isSigned, 
     : storage(storage), bits(bits), isSigned(isSigned), bitPlanes(bitPlanes), k(k),
       tileCodes(bitPlanes ? 32 : 32 / bits) {}
 
-InterleavedCodes::Tile InterleavedCodes::load(OpBuilder &b, Location loc, Value column,
-                                              Value kk, bool flipSigns, int64_t tiles) const {
+Value InterleavedCodes::tileByte(OpBuilder &b, Location loc, Value column, Value kk) const {
   // Tile (column / 8, kk / codes): the 8 columns' K * b bytes from
   // column * K * b / 8, the tile's 32 (dense) or 32 * b bytes (planes,
   // plane p 32 p on) at kk / codes times that.
   int64_t words = bitPlanes ? bits : 1;
-  Value base = arith::AddIOp::create(
+  return arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, column, index(b, loc, k * bits / 8)),
       arith::MulIOp::create(b, loc,
                             arith::DivUIOp::create(b, loc, kk, index(b, loc, tileCodes)),
                             index(b, loc, kTileBytes * words)));
+}
+
+InterleavedCodes::Tile InterleavedCodes::load(OpBuilder &b, Location loc, Value column,
+                                              Value kk, bool flipSigns, int64_t tiles) const {
+  int64_t words = bitPlanes ? bits : 1;
+  Value base = tileByte(b, loc, column, kk);
   bool inBounds[] = {true};
   Tile tile;
   auto laneType = VectorType::get({kTileLanes}, b.getI32Type());

@@ -47,6 +47,12 @@ public:
   Tile load(OpBuilder &b, Location loc, Value column, Value kk, bool flipSigns,
             int64_t tiles = 1) const;
 
+  /// The byte of the storage where the tile of `column` and `kk` starts (as
+  /// load reads it); the next 8 columns' tile is bytesPerColumnBlock()
+  /// bytes on.
+  Value tileByte(OpBuilder &b, Location loc, Value column, Value kk) const;
+  int64_t bytesPerColumnBlock() const { return k * bits; }
+
   /// The order to visit a tile's codes in: bit planes decode codes in
   /// batches that share a mix, so that few values are live at once.
   SmallVector<int64_t> codeOrder() const;

@@ -387,6 +387,8 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // CHECK-DAG: %[[XS:.*]] = arith.constant dense<[1.000000e+00, 6.250000e-02, 3.906250e-03, 2.44140625E-4, 1.52587891E-5, 9.53674316E-7, 5.96046448E-8, 1.000000e+00]> : vector<8xf32>
 // CHECK: arith.mulf %{{.*}}, %[[XS]] : vector<8xf32>
 // CHECK: vector.reduction <add>
+// The weights' buffer, for the row kernel's prefetches (below).
+// CHECK: %[[BUF:.*]] = bufferization.to_buffer %arg1 read_only : tensor<8192xi8> to memref<8192xi8>
 // The GEMM's panel: a tile per 8 codes of 8 columns, each code a row of the
 // panel by two shifts (sign extension), a conversion and one FMA with the
 // scales and -s z of the 8 columns; no transpose.
@@ -403,9 +405,15 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // CHECK: vector.from_elements {{.*}} : vector<8x8xf32>
 // CHECK-NEXT: vector.transfer_write %{{.*}} {in_bounds = [true, true]} : vector<8x8xf32>, tensor<16x256x16xf32>
 // CHECK: } else {
-// Rows outside the GEMM: the signed codes' sign bits flipped once per tile,
-// then masked in place (code 1: bits 4-7), converted and multiplied with the
-// broadcast of scaled x, in registers.
+// Rows outside the GEMM: 4-bit codes are read 1 KiB ahead by a software
+// prefetch per tile (clamped to the storage's last byte), then the signed
+// codes' sign bits flipped once per tile, masked in place (code 1: bits
+// 4-7), converted and multiplied with the broadcast of scaled x, in
+// registers.
+// CHECK: } else {
+// CHECK: %[[AHEAD:.*]] = arith.addi %{{.*}}, %c1024 : index
+// CHECK: %[[CLAMPED:.*]] = arith.minui %[[AHEAD]], %c8191 : index
+// CHECK: memref.prefetch %[[BUF]][%[[CLAMPED]]], read, locality<3>, data : memref<8192xi8>
 // CHECK: %[[T2:.*]] = vector.transfer_read %{{.*}} : tensor<8192xi8>, vector<32xi8>
 // CHECK: %[[L2:.*]] = vector.bitcast %[[T2]] : vector<32xi8> to vector<8xi32>
 // CHECK: %[[F:.*]] = arith.xori %[[L2]], %[[FLIP]] : vector<8xi32>
@@ -521,6 +529,8 @@ func.func @interleaved_group_terms(%x: tensor<?x512xf32>, %wb: tensor<32768xi8>,
 // CHECK: arith.andi %[[MIXR]], %{{.*}} : vector<8xi32>
 // CHECK: vector.fma
 // CHECK: arith.andi %[[MIXR]], %{{.*}} : vector<8xi32>
+// No prefetches below 4 bits (the kernel is bound by its instructions).
+// CHECK-NOT: memref.prefetch
 // CHECK: return
 func.func @interleaved_planes(%x: tensor<?x64xf32>, %wb: tensor<6144xi8>, %s: tensor<256x2xf32>,
                               %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
