@@ -58,10 +58,14 @@ Value mlir::tessera::emitColumnTiles(OpBuilder &b, Location loc, Value y, Value 
   return forall.getResult(0);
 }
 
+int64_t mlir::tessera::vectorLanes(int64_t vectorRegisters) {
+  return vectorRegisters >= 32 ? 2 * kGemmLanes : kGemmLanes;
+}
+
 mlir::tessera::GemmMicroKernel mlir::tessera::gemmMicroKernel(int64_t vectorRegisters) {
   if (vectorRegisters >= 32)
-    return {kGemmRows, 2 * kGemmLanes};
-  return {kGemmRows / 2, kGemmLanes};
+    return {kGemmRows, vectorLanes(vectorRegisters)};
+  return {kGemmRows / 2, vectorLanes(vectorRegisters)};
 }
 
 Value mlir::tessera::emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k,

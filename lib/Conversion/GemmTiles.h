@@ -49,6 +49,10 @@ Value emitColumnTiles(OpBuilder &b, Location loc, Value y, Value rows,
                       int64_t columnsEnd, ColumnTileBody body,
                       int64_t tileColumns = kGemmColumnTile);
 
+/// The f32 lanes of the vectors the CPU kernels compute in on a target with
+/// `vectorRegisters` vector registers: 16 with 32 (AVX-512), else 8 (AVX2).
+int64_t vectorLanes(int64_t vectorRegisters);
+
 /// The register block of a GEMM tile: `rows` rows of x times 2 vectors of
 /// `lanes` f32 columns (2 * rows accumulators).
 struct GemmMicroKernel {

@@ -768,7 +768,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // With AVX-512, two tiles side by side (16 lanes) fill a micro panel's
     // row per code: 2 blocks of 16 columns, the same four streams.
     constexpr int64_t kFillBlocks = 4;
-    int64_t fillTiles = vectorRegisters >= 32 ? 2 : 1;
+    int64_t fillTiles = vectorLanes(vectorRegisters) / kLanes;
     int64_t fillLanes = kLanes * fillTiles;
     auto fillVecF32 = VectorType::get({fillLanes}, f32);
     auto tileRowsType =
@@ -1235,7 +1235,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                    : column;
         };
         // With AVX-512, pairs of blocks go as one of 16 lanes.
-        int64_t tiles = vectorRegisters >= 32 && blocks % 2 == 0 ? 2 : 1;
+        int64_t tiles = blocks % (vectorLanes(vectorRegisters) / kLanes) == 0
+                            ? vectorLanes(vectorRegisters) / kLanes
+                            : 1;
         int64_t wideBlocks = blocks / tiles;
         auto [afterFours, y0] =
             byRows(mFrom, 4, y, [&](OpBuilder &b, Location loc, ArrayRef<Value> rows, Value y) {
