@@ -71,14 +71,14 @@ InterleavedCodes::Tile InterleavedCodes::load(OpBuilder &b, Location loc, Value 
     // K * b bytes on), side by side.
     Value word;
     for (int64_t t = 0; t < tiles; ++t) {
-      int64_t offset = kTileBytes * p + t * k * bits;
+      int64_t offset = kTileBytes * p + t * bytesPerColumnBlock();
       Value at = offset ? Value(arith::AddIOp::create(b, loc, base, index(b, loc, offset))) : base;
       Value bytes = vector::TransferReadOp::create(
           b, loc, VectorType::get({kTileBytes}, b.getI8Type()), storage, ValueRange{at},
           arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
       Value lanes = vector::BitCastOp::create(b, loc, laneType, bytes);
       if (word) {
-        SmallVector<int64_t> both(2 * kTileLanes);
+        SmallVector<int64_t> both((t + 1) * kTileLanes);
         std::iota(both.begin(), both.end(), 0);
         word = vector::ShuffleOp::create(b, loc, word, lanes, both);
       } else {
@@ -92,7 +92,8 @@ InterleavedCodes::Tile InterleavedCodes::load(OpBuilder &b, Location loc, Value 
     uint32_t signBits = 0;
     for (int64_t j = 0; j < tileCodes; ++j)
       signBits |= uint32_t(1) << (bitPlanes ? j : j * bits + bits - 1);
-    tile.words.back() = arith::XOrIOp::create(b, loc, tile.words.back(), splat(b, loc, tile.words.back(), signBits));
+    Value top = tile.words.back();
+    tile.words.back() = arith::XOrIOp::create(b, loc, top, splat(b, loc, top, signBits));
   }
   return tile;
 }

@@ -1235,23 +1235,21 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                    : column;
         };
         // With AVX-512, pairs of blocks go as one of 16 lanes.
-        int64_t tiles = blocks % (vectorLanes(vectorRegisters) / kLanes) == 0
-                            ? vectorLanes(vectorRegisters) / kLanes
-                            : 1;
+        int64_t laneTiles = vectorLanes(vectorRegisters) / kLanes;
+        int64_t tiles = blocks % laneTiles == 0 ? laneTiles : 1;
         int64_t wideBlocks = blocks / tiles;
-        auto [afterFours, y0] =
-            byRows(mFrom, 4, y, [&](OpBuilder &b, Location loc, ArrayRef<Value> rows, Value y) {
-              for (int64_t c = 0; c < blocks; c += tiles)
-                y = interleavedRows(b, loc, blockColumn(b, loc, c), rows, 1, 2, y, tiles);
-              return y;
-            });
+        // Rows a (wide) block at a time, in two chains.
+        auto blockByBlock = [&](OpBuilder &b, Location loc, ArrayRef<Value> rows, Value y) {
+          for (int64_t c = 0; c < blocks; c += tiles)
+            y = interleavedRows(b, loc, blockColumn(b, loc, c), rows, 1, 2, y, tiles);
+          return y;
+        };
+        auto [afterFours, y0] = byRows(mFrom, 4, y, blockByBlock);
         auto [afterTwos, y1] = byRows(
             afterFours, 2, y0, [&](OpBuilder &b, Location loc, ArrayRef<Value> rows, Value y) {
-              if (tiles == 2) {
-                for (int64_t c = 0; c < blocks; c += tiles)
-                  y = interleavedRows(b, loc, blockColumn(b, loc, c), rows, 1, 2, y, tiles);
-                return y;
-              }
+              // 16-lane blocks already hold two blocks of 8.
+              if (tiles > 1)
+                return blockByBlock(b, loc, rows, y);
               for (int64_t c = 0; c < blocks; c += 2)
                 y = interleavedRows(b, loc, blockColumn(b, loc, c), rows,
                                     std::min<int64_t>(2, blocks - c), 2, y);
