@@ -3,16 +3,23 @@
 // The dequantize-then-FMA strategy without materializing the dequantized
 // matrix. For integer codes read straight from their canonical packed
 // storage (weights produced by tessera.unpack), every run of 8 codes is
-// unpacked in a vector register: its b bytes are loaded as one b*8-bit
-// integer, broadcast to 8 x i64 lanes, shifted right by 0, b, ..., 7b and
-// masked (sign-extended by shifting for signed codes) - the same sequence
-// for every width, 3, 5, 6, 7 included. An integer zero point is
+// unpacked in a vector register: its b bytes reach 8 i32 lanes (a
+// broadcast word, a byte shuffle or an extension; see GatherPlan), are
+// shifted right by 0, b, ..., 7b (mod 8 after a shuffle) and masked
+// (sign-extended by shifting for signed codes) - every width, 3, 5, 6, 7
+// included. An integer zero point is
 // subtracted from the codes exactly, in i32; the codes are converted to f32
 // and multiplied with x in an f32 vector accumulator; the group scale (and a
 // float offset, through the group sum of x) is applied once per group:
 //
 //   y[m, n] += sum_g s[n,g] * sum_j x[m,k] (q[n,k] - z[n,g])      (int zero)
 //   y[m, n] += sum_g s[n,g] * sum_j x[m,k] q[n,k] + z[n,g] sum_j x[m,k]
+//
+// With AVX-512, the rows outside the GEMM take codes of 3, 5, 6 and 7 bits
+// in runs of 16 instead, each code left in place at bit l b mod 8 of its lane and x scaled by the
+// inverse power of two (see unpackInPlace16). Interleaved weights
+// (getDequantizeKernelLayout) take a GEMM with a panel filled without
+// transposes and a row kernel over 8 (16) columns at once.
 //
 // Ops that do not fit (float or codebook codes, non-f32 activations or
 // results, K or the group size not a multiple of 8, weights not from
@@ -65,6 +72,8 @@ constexpr int64_t kColumnTile = kGemmColumnTile;
 // two register blocks of rows on, dequantizing a panel once costs less than
 // unpacking the codes again for each block (16 rows on AVX2: 10-22% faster).
 constexpr int64_t kGemmMinRows = 16;
+// How far ahead the row kernels prefetch a stream of weights (bytes).
+constexpr int64_t kPrefetchBytes = 1024;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -357,25 +366,33 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // 2^23 + q as f32) and subtract 2^23 + z: exact, as the integer
     // subtraction and conversion are, in two operations instead of three
     // (the mask before it and the OR fold into one vpternlogd).
-    Value magicBits = i32Splat(0x4B000000);
-    Value magicF32 = arith::ConstantOp::create(
-        rewriter, loc, DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(0x1p23f)));
-    auto codesToF32 = [&](OpBuilder &b, Location loc, Value codes, Value zeroLanes) -> Value {
-      if (zeroLanes && !isSigned) {
+    // (Codes and zero points below 2^23, in vectors of any number of lanes;
+    // `signedCodes` false for codes made unsigned, see unpackInPlace16.)
+    auto codesToF32 = [&](OpBuilder &b, Location loc, Value codes, Value zeroLanes,
+                          std::optional<bool> signedOverride = std::nullopt) -> Value {
+      bool signedCodes = signedOverride.value_or(isSigned);
+      auto floatType = VectorType::get(cast<VectorType>(codes.getType()).getShape(), f32);
+      if (zeroLanes && !signedCodes) {
+        Value magicBits = arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(cast<VectorType>(codes.getType()),
+                                   b.getI32IntegerAttr(0x4B000000)));
+        Value magicF32 = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(floatType, b.getF32FloatAttr(0x1p23f)));
         Value shifted = vector::BitCastOp::create(
-            b, loc, vecF32, arith::OrIOp::create(b, loc, codes, magicBits));
+            b, loc, floatType, arith::OrIOp::create(b, loc, codes, magicBits));
         Value bias = arith::AddFOp::create(
-            b, loc, arith::SIToFPOp::create(b, loc, vecF32, zeroLanes), magicF32);
+            b, loc, arith::SIToFPOp::create(b, loc, floatType, zeroLanes), magicF32);
         return arith::SubFOp::create(b, loc, shifted, bias);
       }
-      bool signedValues = isSigned;
+      bool signedValues = signedCodes;
       if (zeroLanes) {
         // q - z of two 8-bit values is exact in i32.
         codes = arith::SubIOp::create(b, loc, codes, zeroLanes);
         signedValues = true;
       }
-      return signedValues ? Value(arith::SIToFPOp::create(b, loc, vecF32, codes))
-                          : Value(arith::UIToFPOp::create(b, loc, vecF32, codes));
+      return signedValues ? Value(arith::SIToFPOp::create(b, loc, floatType, codes))
+                          : Value(arith::UIToFPOp::create(b, loc, floatType, codes));
     };
     // Codes [8 run, 8 run + 8) of row n minus the zero point, as f32 lanes.
     auto unpack8 = [&](OpBuilder &b, Location loc, Value nIv, Value run,
@@ -448,12 +465,12 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                          zeroPointCode(b, loc, nIv, gIv));
     };
     // scales[n, g] (or zeros[n, g]) as f32, in every lane.
-    auto groupSplat = [&](OpBuilder &b, Location loc, Value tensor, Value nIv,
-                          Value gIv) -> Value {
+    auto groupSplat = [&](OpBuilder &b, Location loc, Value tensor, Value nIv, Value gIv,
+                          int64_t lanes = kLanes) -> Value {
       Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{nIv, gIv});
       if (!v.getType().isF32())
         v = arith::ExtFOp::create(b, loc, f32, v);
-      return vector::BroadcastOp::create(b, loc, vecF32, v);
+      return vector::BroadcastOp::create(b, loc, VectorType::get({lanes}, f32), v);
     };
     // What dequantizes the codes of group g of row n (codes minus
     // zeroLanes, times scale, plus offset), appended to the lists: the
@@ -464,6 +481,73 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       zeroLanes.push_back(zeroPointLanes(b, loc, nIv, gIv));
       scale.push_back(groupSplat(b, loc, scales, nIv, gIv));
       offset.push_back(needXsum ? groupSplat(b, loc, zeros, nIv, gIv) : Value());
+    };
+    // Rows outside the GEMM, of codes whose runs of 8 are not whole words
+    // (3, 5, 6, 7 bits, canonical), take runs of 16 codes in 16 lanes where
+    // the target has them (AVX-512), unshifted: lane l holds the two bytes of code l
+    // (one byte shuffle of the run's 2b bytes), the code at bit
+    // shiftInPlace(l) = l b mod 8 of it. The lane is masked in place, its
+    // value q 2^e is converted exactly, and the FMA takes x scaled by 2^-e
+    // (xInPlace, per row before the loops): an AND where the 8-lane runs
+    // shift and mask. Signed codes have their sign bits flipped in the same
+    // AND (one vpternlogd), reading as the unsigned q + 2^(b-1); that bias
+    // and an integer zero point come off in place (z + 2^(b-1)) 2^e.
+    int64_t inPlaceLanes = vectorLanes(vectorRegisters);
+    bool inPlaceRuns = !planeRows && !isInterleaved && 32 % bits != 0 &&
+                       inPlaceLanes == 2 * kLanes && group % inPlaceLanes == 0;
+    auto inPlaceI32 = VectorType::get({inPlaceLanes}, i32);
+    auto shiftInPlace = [&](int64_t l) -> int64_t { return l * bits % 8; };
+    // Codes [16 run, 16 run + 16) of row n, in place (see above).
+    auto unpackInPlace16 = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
+      // The run's 2b bytes, read as 16 where the next row's bytes follow.
+      Value byteOff = runByte(b, loc, nIv, arith::AddIOp::create(b, loc, run, run));
+      int64_t readBytes = wideReads ? 16 : 2 * bits;
+      Value bytes = vector::TransferReadOp::create(
+          b, loc, VectorType::get({readBytes}, b.getI8Type()), weights, ValueRange{byteOff},
+          arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
+      SmallVector<int64_t> shuffle;
+      SmallVector<int32_t> masks, signs;
+      for (int64_t l = 0; l < inPlaceLanes; ++l) {
+        int64_t byte = l * bits / 8;
+        shuffle.append({byte, std::min<int64_t>(byte + 1, 2 * bits - 1), byte, byte});
+        masks.push_back(((1 << bits) - 1) << shiftInPlace(l));
+        signs.push_back(isSigned ? 1 << (bits - 1 + shiftInPlace(l)) : 0);
+      }
+      Value lanes = vector::BitCastOp::create(
+          b, loc, inPlaceI32, vector::ShuffleOp::create(b, loc, bytes, bytes, shuffle));
+      Value codes = arith::AndIOp::create(
+          b, loc, lanes,
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(inPlaceI32, ArrayRef(masks))));
+      if (isSigned)
+        codes = arith::XOrIOp::create(
+            b, loc, codes,
+            arith::ConstantOp::create(b, loc,
+                                      DenseElementsAttr::get(inPlaceI32, ArrayRef(signs))));
+      return codes;
+    };
+    // What comes off the codes of group g of row n in place: (z + 2^(b-1))
+    // 2^e (integer zero point z; signed codes' bias 2^(b-1)), or nothing.
+    auto zeroInPlace16 = [&](OpBuilder &b, Location loc, Value nIv, Value gIv) -> Value {
+      if (zeroMode != ZeroPointMode::Int && !isSigned)
+        return Value();
+      SmallVector<int32_t> shifts;
+      for (int64_t l = 0; l < inPlaceLanes; ++l)
+        shifts.push_back(int32_t(shiftInPlace(l)));
+      Value bias = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(inPlaceI32,
+                                 b.getI32IntegerAttr(isSigned ? 1 << (bits - 1) : 0)));
+      Value z = zeroMode == ZeroPointMode::Int
+                    ? Value(arith::AddIOp::create(
+                          b, loc,
+                          vector::BroadcastOp::create(b, loc, inPlaceI32,
+                                                      zeroPointCode(b, loc, nIv, gIv)),
+                          bias))
+                    : bias;
+      return arith::ShLIOp::create(
+          b, loc, z,
+          arith::ConstantOp::create(b, loc,
+                                    DenseElementsAttr::get(inPlaceI32, ArrayRef(shifts))));
     };
     auto rowIndices = [&](OpBuilder &b, Location loc, Value mStart, int64_t rows) {
       SmallVector<Value> mIdx;
@@ -496,6 +580,57 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
 
     // x in blocks of kRows rows, packed (see GemmTiles.h).
     Value xPacked = emitPackRowBlocks(rewriter, loc, x, k, /*padded=*/planeRows != 0);
+
+    // xInPlace[m, k] = x[m, k] * 2^-shiftInPlace(k mod 16) (inPlacePowers
+    // holds the 2^shiftInPlace(l)), for the rows outside the GEMM: all, or
+    // those past its last block of rows where every column tile is full and
+    // there are kGemmMinRows rows. The other rows are never read. (Runs in
+    // place do not move the GEMM's threshold: 4096 x 4096, 6 bits, one
+    // Emerald Rapids core, at M = 16 the GEMM took 7.2 ms, blocks of rows
+    // with runs in place 7.8; at M = 4, 8 and 12 the runs in place took
+    // 2.2, 4.1 and 6.0 ms where runs of 8 codes took 4.4, 7.4 and 9.6.)
+    Value xInPlace, inPlacePowers;
+    if (inPlaceRuns) {
+      auto laneType = VectorType::get({inPlaceLanes}, f32);
+      SmallVector<float> laneScales, powers;
+      for (int64_t l = 0; l < inPlaceLanes; ++l) {
+        laneScales.push_back(std::ldexp(1.0f, -int(shiftInPlace(l))));
+        powers.push_back(std::ldexp(1.0f, int(shiftInPlace(l))));
+      }
+      Value scaleVec = arith::ConstantOp::create(
+          rewriter, loc, DenseElementsAttr::get(laneType, ArrayRef<float>(laneScales)));
+      inPlacePowers = arith::ConstantOp::create(
+          rewriter, loc, DenseElementsAttr::get(laneType, ArrayRef<float>(powers)));
+      Value firstRow = c0;
+      if (n % kColumnTile == 0)
+        firstRow = arith::SelectOp::create(
+            rewriter, loc,
+            arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge, m,
+                                  cIndex(rewriter, loc, kGemmMinRows)),
+            arith::MulIOp::create(
+                rewriter, loc,
+                arith::DivUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, kRows)),
+                cIndex(rewriter, loc, kRows)),
+            c0);
+      xInPlace = emitTensorLoop(
+          rewriter, loc, firstRow, m, rewriter.getIndexAttr(1),
+          tensor::EmptyOp::create(rewriter, loc,
+                                  RankedTensorType::get({ShapedType::kDynamic, k}, f32),
+                                  ValueRange{m}),
+          [&](OpBuilder &b, Location loc, Value row, Value xs) -> Value {
+            return emitTensorLoop(
+                b, loc, c0, cIndex(b, loc, k), b.getIndexAttr(inPlaceLanes), xs,
+                [&](OpBuilder &b, Location loc, Value kk, Value xs) -> Value {
+                  Value v = vector::TransferReadOp::create(b, loc, laneType, x,
+                                                           ValueRange{row, kk}, zeroF,
+                                                           ArrayRef<bool>(inBounds));
+                  return vector::TransferWriteOp::create(
+                             b, loc, arith::MulFOp::create(b, loc, v, scaleVec), xs,
+                             ValueRange{row, kk}, ArrayRef<bool>(inBounds))
+                      .getResult();
+                });
+          });
+    }
 
     // The cache tile being emitted: groups [gBegin, gEnd) of rows
     // [.., mEnd) (set by the loop nest below).
@@ -531,6 +666,33 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     int64_t spreadColumns = bits == 8 && vectorRegisters < 32 ? 4 : 1;
     constexpr int64_t spreadStride = 16;
 
+    // The software prefetches of the row kernels, where the weights'
+    // bandwidth is their limit (interleaved codes of 4 and 8 bits, runs in
+    // place): the weights' future buffer (read only), read kPrefetchBytes
+    // ahead in each stream. One Emerald Rapids core, M = 1, 4096 x 4096,
+    // libraries alternated in one process: 8 bits 1.72 -> 1.43 ms (4 KiB
+    // ahead: 1.54), 4 bits 1.03 -> 0.95; 2 and 3 bits, bound by their
+    // instructions, 1-4% slower with them. Runs in place, 6 and 7 bits:
+    // 2.02 -> 1.54 and 2.21 -> 1.74 ms.
+    Value weightBuffer, lastWeightByte;
+    if (auto storageType = cast<RankedTensorType>(weights.getType());
+        ((laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns) &&
+        storageType.hasStaticShape()) {
+      weightBuffer = bufferization::ToBufferOp::create(
+          rewriter, loc, MemRefType::get(storageType.getShape(), storageType.getElementType()),
+          weights, /*read_only=*/true);
+      lastWeightByte = cIndex(rewriter, loc, storageType.getNumElements() - 1);
+    }
+    // Prefetches the weights' byte `distance` past `byte` (at most the
+    // last).
+    auto prefetchAhead = [&](OpBuilder &b, Location loc, Value byte,
+                             int64_t distance = kPrefetchBytes) {
+      Value ahead = arith::AddIOp::create(b, loc, byte, cIndex(b, loc, distance));
+      memref::PrefetchOp::create(b, loc, weightBuffer,
+                                 ValueRange{arith::MinUIOp::create(b, loc, ahead, lastWeightByte)},
+                                 /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
+    };
+
     // A few rows (1 to 3): each run of codes is used by few FMAs, so the
     // per-element work is kept minimal. Codes are accumulated unscaled with x
     // over the group, in `unroll` chains per row; the group scale (and float
@@ -539,25 +701,36 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                        int64_t rows, int64_t cols, int64_t unroll, Value y) -> Value {
       SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
       SmallVector<Value> nIdx = columnIndices(b, loc, nIv, cols);
+      // Codes per run: 8, or 16 in place (inPlaceRuns).
+      int64_t lanes = inPlaceRuns ? inPlaceLanes : kLanes;
+      while ((group / lanes) % unroll)
+        unroll /= 2;
+      auto accType = VectorType::get({lanes}, f32);
+      Value accZero =
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
       // Accumulators: per column, unroll x rows; then (float zero points)
       // the group sums of x, unroll x rows, shared by the columns.
       int64_t perColumn = unroll * rows;
       int64_t numAcc = perColumn * cols;
       bool shareWord = runsPerWord > 1 && unroll % runsPerWord == 0;
       auto gLoop = scf::ForOp::create(
-          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, zeroVec),
+          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, accZero),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
             SmallVector<Value> zeroLanes;
             for (Value n : nIdx)
-              zeroLanes.push_back(zeroPointLanes(b, loc, n, gIv));
-            Value runBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kLanes));
-            // The runs of 8 codes of the group, `unroll` at a time.
+              zeroLanes.push_back(inPlaceRuns ? zeroInPlace16(b, loc, n, gIv)
+                                              : zeroPointLanes(b, loc, n, gIv));
+            Value runBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / lanes));
+            // The runs of the group, `unroll` at a time.
             auto jLoop = scf::ForOp::create(
-                b, loc, c0, cIndex(b, loc, group / kLanes), cIndex(b, loc, unroll),
-                SmallVector<Value>(numAcc + (needXsum ? perColumn : 0), zeroVec),
+                b, loc, c0, cIndex(b, loc, group / lanes), cIndex(b, loc, unroll),
+                SmallVector<Value>(numAcc + (needXsum ? perColumn : 0), accZero),
                 [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
                   SmallVector<Value> next(acc.begin(), acc.end());
                   Value run0 = arith::AddIOp::create(b, loc, runBase, jIv);
+                  for (int64_t c = 0; c < cols && inPlaceRuns && weightBuffer; ++c)
+                    prefetchAhead(
+                        b, loc, runByte(b, loc, nIdx[c], arith::AddIOp::create(b, loc, run0, run0)));
                   // codes[c][u]: shared-word reads, when they apply.
                   SmallVector<SmallVector<Value>> codes(cols);
                   for (int64_t c = 0; c < cols && shareWord; ++c)
@@ -568,21 +741,29 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                                                              cIndex(b, loc, u))));
                   for (int64_t u = 0; u < unroll; ++u) {
                     Value run = arith::AddIOp::create(b, loc, run0, cIndex(b, loc, u));
-                    Value kk = arith::MulIOp::create(b, loc, run, cIndex(b, loc, kLanes));
+                    Value kk = arith::MulIOp::create(b, loc, run, cIndex(b, loc, lanes));
                     SmallVector<Value> values;
                     for (int64_t c = 0; c < cols; ++c)
-                      values.push_back(shareWord
-                                           ? codesToF32(b, loc, codes[c][u], zeroLanes[c])
-                                           : unpack8(b, loc, nIdx[c], run, zeroLanes[c]));
+                      values.push_back(
+                          inPlaceRuns ? codesToF32(b, loc, unpackInPlace16(b, loc, nIdx[c], run),
+                                                   zeroLanes[c], /*signedOverride=*/false)
+                          : shareWord ? codesToF32(b, loc, codes[c][u], zeroLanes[c])
+                                      : unpack8(b, loc, nIdx[c], run, zeroLanes[c]));
                     for (int64_t r = 0; r < rows; ++r) {
-                      Value xv = readX(b, loc, mIdx[r], kk);
+                      auto read = [&](Value from) -> Value {
+                        return vector::TransferReadOp::create(b, loc, accType, from,
+                                                              ValueRange{mIdx[r], kk}, zeroF,
+                                                              ArrayRef<bool>(inBounds));
+                      };
+                      Value xv = read(inPlaceRuns ? xInPlace : x);
                       for (int64_t c = 0; c < cols; ++c) {
                         int64_t i = c * perColumn + u * rows + r;
                         next[i] = vector::FMAOp::create(b, loc, xv, values[c], acc[i]);
                       }
                       if (needXsum) {
                         int64_t i = numAcc + u * rows + r;
-                        next[i] = arith::AddFOp::create(b, loc, acc[i], xv);
+                        next[i] = arith::AddFOp::create(b, loc, acc[i],
+                                                        inPlaceRuns ? read(x) : xv);
                       }
                     }
                   }
@@ -600,8 +781,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
               xSums.push_back(rowSum(numAcc, r));
             SmallVector<Value> sums;
             for (int64_t c = 0; c < cols; ++c) {
-              Value scale = groupSplat(b, loc, scales, nIdx[c], gIv);
-              Value offset = needXsum ? groupSplat(b, loc, zeros, nIdx[c], gIv) : Value();
+              Value scale = groupSplat(b, loc, scales, nIdx[c], gIv, lanes);
+              Value offset = needXsum ? groupSplat(b, loc, zeros, nIdx[c], gIv, lanes) : Value();
               for (int64_t r = 0; r < rows; ++r) {
                 Value sum = vector::FMAOp::create(b, loc, scale, rowSum(c * perColumn, r),
                                                   gArgs[c * rows + r]);
@@ -626,28 +807,62 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
       SmallVector<Value> nIdx = columnIndices(b, loc, nIv, cols);
       Value mBlock = arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kRows));
+      // Codes per run: 8, or 16 in place (inPlaceRuns; x from xInPlace).
+      int64_t lanes = inPlaceRuns ? inPlaceLanes : kLanes;
+      auto accType = VectorType::get({lanes}, f32);
+      Value accZero =
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
       auto gLoop = scf::ForOp::create(
-          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, zeroVec),
+          b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, accZero),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
             SmallVector<Value> zeroLanes, scale, offset;
-            for (Value n : nIdx)
-              groupTerms(b, loc, n, gIv, zeroLanes, scale, offset);
-            Value runBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kLanes));
+            for (Value n : nIdx) {
+              if (!inPlaceRuns) {
+                groupTerms(b, loc, n, gIv, zeroLanes, scale, offset);
+                continue;
+              }
+              // In place, the float offset z 2^e.
+              zeroLanes.push_back(zeroInPlace16(b, loc, n, gIv));
+              scale.push_back(groupSplat(b, loc, scales, n, gIv, lanes));
+              offset.push_back(needXsum ? Value(arith::MulFOp::create(
+                                              b, loc, groupSplat(b, loc, zeros, n, gIv, lanes),
+                                              inPlacePowers))
+                                        : Value());
+            }
+            Value runBase = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / lanes));
             auto jLoop = scf::ForOp::create(
-                b, loc, c0, cIndex(b, loc, group / kLanes), c1, gArgs,
+                b, loc, c0, cIndex(b, loc, group / lanes), c1, gArgs,
                 [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
                   Value kStep = arith::AddIOp::create(b, loc, runBase, jIv);
-                  Value kk = arith::MulIOp::create(b, loc, kStep, cIndex(b, loc, kLanes));
+                  Value kk = arith::MulIOp::create(b, loc, kStep, cIndex(b, loc, lanes));
                   SmallVector<Value> values;
                   for (int64_t c = 0; c < cols; ++c) {
-                    Value v = unpack8(b, loc, nIdx[c], kStep, zeroLanes[c]);
+                    Value v;
+                    if (inPlaceRuns) {
+                      // The next columns' bytes of the K block (1 KiB
+                      // ahead in the row would be past it; M = 16 through
+                      // these blocks, 6 bits: 8.9 -> 7.8 ms).
+                      if (weightBuffer)
+                        prefetchAhead(b, loc,
+                                      runByte(b, loc, nIdx[c],
+                                              arith::AddIOp::create(b, loc, kStep, kStep)),
+                                      cols * k * bits / 8);
+                      v = codesToF32(b, loc, unpackInPlace16(b, loc, nIdx[c], kStep),
+                                     zeroLanes[c], /*signedOverride=*/false);
+                    } else {
+                      v = unpack8(b, loc, nIdx[c], kStep, zeroLanes[c]);
+                    }
                     values.push_back(
                         offset[c] ? Value(vector::FMAOp::create(b, loc, v, scale[c], offset[c]))
                                   : Value(arith::MulFOp::create(b, loc, v, scale[c])));
                   }
                   SmallVector<Value> next(acc.begin(), acc.end());
                   for (int64_t r = 0; r < rows; ++r) {
-                    Value xv = rows == kRows
+                    Value xv = inPlaceRuns ? Value(vector::TransferReadOp::create(
+                                                 b, loc, accType, xInPlace,
+                                                 ValueRange{mIdx[r], kk}, zeroF,
+                                                 ArrayRef<bool>(inBounds)))
+                               : rows == kRows
                                    ? Value(vector::TransferReadOp::create(
                                          b, loc, vecF32, xPacked,
                                          ValueRange{mBlock, kStep, cIndex(b, loc, r), c0},
@@ -1064,21 +1279,6 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
           });
     };
     Value tileGroupTerms; // of the tile (interleavedColumns)
-    // The row kernel's software prefetches, for codes of 4 and 8 bits, where
-    // the weights' bandwidth is its limit: the weights' future buffer (read
-    // only) and how far ahead in each stream (bytes). One Emerald Rapids
-    // core, M = 1, 4096 x 4096, libraries alternated in one process: 8 bits
-    // 1.72 -> 1.43 ms (4 KiB ahead: 1.54), 4 bits 1.03 -> 0.95; 2 and 3
-    // bits, bound by their instructions, 1-4% slower with them.
-    Value weightBuffer, lastWeightByte;
-    constexpr int64_t kPrefetchBytes = 1024;
-    if (auto storageType = cast<RankedTensorType>(weights.getType());
-        laneCodes && !interleavedPlanes && bits >= 4 && storageType.hasStaticShape()) {
-      weightBuffer = bufferization::ToBufferOp::create(
-          rewriter, loc, MemRefType::get(storageType.getShape(), storageType.getElementType()),
-          weights, /*read_only=*/true);
-      lastWeightByte = cIndex(rewriter, loc, storageType.getNumElements() - 1);
-    }
 
     // Rows mIdx of the `blocks` blocks of 8 `tiles` columns from `column`
     // (8 `tiles` apart), added to y: a block of two tiles is one vector of
@@ -1115,15 +1315,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                   // the loop's few operations per byte keep too few loads
                   // in flight for the hardware prefetchers alone.
                   for (int64_t c = 0; c < blocks && weightBuffer; ++c)
-                    for (int64_t t = 0; t < tiles; ++t) {
-                      Value ahead = arith::AddIOp::create(
-                          b, loc, interleaved.tileByte(b, loc, columns[c], kk),
-                          cIndex(b, loc, kPrefetchBytes + t * interleaved.bytesPerColumnBlock()));
-                      memref::PrefetchOp::create(
-                          b, loc, weightBuffer,
-                          ValueRange{arith::MinUIOp::create(b, loc, ahead, lastWeightByte)},
-                          /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-                    }
+                    for (int64_t t = 0; t < tiles; ++t)
+                      prefetchAhead(b, loc,
+                                    arith::AddIOp::create(
+                                        b, loc, interleaved.tileByte(b, loc, columns[c], kk),
+                                        cIndex(b, loc, t * interleaved.bytesPerColumnBlock())));
                   // Block by block: one tile live at a time (the four
                   // blocks' tiles and eight accumulators spilled; M = 1,
                   // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).

@@ -46,13 +46,13 @@
 // CHECK: tensor<320xi8>, vector<5xi8>
 // CHECK-NOT: tessera.mpmm
 // With 32 vector registers, blocks of rows take two columns at once: each
-// load of x feeds the FMAs of both columns' dequantized runs; an odd last
-// column is taken alone.
+// load of x feeds the FMAs of both columns' dequantized runs (of 16 codes
+// in place, see @s6_in_place); an odd last column is taken alone.
 // PAIRS-LABEL: func @u5_int_zero
 // PAIRS: scf.for %{{.*}} step %c2
-// PAIRS: %[[V0:.*]] = arith.mulf %{{.*}} : vector<8xf32>
-// PAIRS: %[[V1:.*]] = arith.mulf %{{.*}} : vector<8xf32>
-// PAIRS: %[[X:.*]] = vector.transfer_read %{{.*}} : tensor<?x8x8x8xf32>, vector<8xf32>
+// PAIRS: %[[V0:.*]] = arith.mulf %{{.*}} : vector<16xf32>
+// PAIRS: %[[V1:.*]] = arith.mulf %{{.*}} : vector<16xf32>
+// PAIRS: %[[X:.*]] = vector.transfer_read %{{.*}} : tensor<?x64xf32>, vector<16xf32>
 // PAIRS-NEXT: vector.fma %[[X]], %[[V0]]
 // PAIRS-NEXT: vector.fma %[[X]], %[[V1]]
 func.func @u5_int_zero(%x: tensor<?x64xf32>, %wb: tensor<320xi8>, %s: tensor<8x2xf16>,
@@ -385,10 +385,10 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // CHECK-DAG: %[[FLIP:.*]] = arith.constant dense<-2004318072> : vector<8xi32>
 // CHECK-DAG: %[[M1:.*]] = arith.constant dense<240> : vector<8xi32>
 // CHECK-DAG: %[[XS:.*]] = arith.constant dense<[1.000000e+00, 6.250000e-02, 3.906250e-03, 2.44140625E-4, 1.52587891E-5, 9.53674316E-7, 5.96046448E-8, 1.000000e+00]> : vector<8xf32>
-// CHECK: arith.mulf %{{.*}}, %[[XS]] : vector<8xf32>
-// CHECK: vector.reduction <add>
 // The weights' buffer, for the row kernel's prefetches (below).
 // CHECK: %[[BUF:.*]] = bufferization.to_buffer %arg1 read_only : tensor<8192xi8> to memref<8192xi8>
+// CHECK: arith.mulf %{{.*}}, %[[XS]] : vector<8xf32>
+// CHECK: vector.reduction <add>
 // The GEMM's panel: a tile per 8 codes of 8 columns, each code a row of the
 // panel by two shifts (sign extension), a conversion and one FMA with the
 // scales and -s z of the 8 columns; no transpose.
@@ -538,4 +538,63 @@ func.func @interleaved_planes(%x: tensor<?x64xf32>, %wb: tensor<6144xi8>, %s: te
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xsi3> scales %s : tensor<256x2xf32>
          group_size 32 outs %init : tensor<?x256xf32>
   return %y : tensor<?x256xf32>
+}
+
+// -----
+
+// Signed 6-bit codes, canonical, with 32 vector registers (AVX-512): the
+// rows outside the GEMM take runs of 16 codes in place. x is scaled by
+// 2^-(l * 6 mod 8) per lane l first; a run's 12 bytes are read as 16 (as
+// exactly 12 by the last column), shuffled so that lane l holds the two
+// bytes of code l, masked in place and their sign bits flipped (q + 32);
+// (z + 32) 2^(l * 6 mod 8) comes off through the mantissa of 2^23; the
+// group scale multiplies the 16 values before the FMAs of blocks of 8 rows
+// (2 columns x 8 rows of 16-lane accumulators). The next columns' bytes
+// are prefetched. With 16 registers, runs of 8 codes shifted and masked.
+// CHECK-LABEL: func @s6_in_place
+// CHECK-NOT: vector<16xi8>
+// CHECK: arith.shrsi %{{.*}} : vector<8xi32>
+// CHECK-NOT: vector<16xi8>
+// CHECK: return
+// PAIRS-LABEL: func @s6_in_place
+// PAIRS-DAG: %[[SIGNS:.*]] = arith.constant dense<[32, 2048, 512, 128, 32, 2048, 512, 128, 32, 2048, 512, 128, 32, 2048, 512, 128]> : vector<16xi32>
+// PAIRS-DAG: %[[MASKS:.*]] = arith.constant dense<[63, 4032, 1008, 252, 63, 4032, 1008, 252, 63, 4032, 1008, 252, 63, 4032, 1008, 252]> : vector<16xi32>
+// PAIRS-DAG: %[[SHIFTS:.*]] = arith.constant dense<[0, 6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2]> : vector<16xi32>
+// PAIRS-DAG: %[[BIAS:.*]] = arith.constant dense<32> : vector<16xi32>
+// PAIRS-DAG: %[[MAGIC:.*]] = arith.constant dense<1258291200> : vector<16xi32>
+// PAIRS-DAG: %[[INVERSE:.*]] = arith.constant dense<[1.000000e+00, 1.562500e-02, 6.250000e-02, 2.500000e-01, 1.000000e+00, 1.562500e-02, 6.250000e-02, 2.500000e-01, 1.000000e+00, 1.562500e-02, 6.250000e-02, 2.500000e-01, 1.000000e+00, 1.562500e-02, 6.250000e-02, 2.500000e-01]> : vector<16xf32>
+// PAIRS: %[[XV:.*]] = vector.transfer_read %arg0{{.*}} : tensor<?x64xf32>, vector<16xf32>
+// PAIRS: arith.mulf %[[XV]], %[[INVERSE]] : vector<16xf32>
+// PAIRS: %[[W:.*]] = bufferization.to_buffer %arg1 read_only
+// PAIRS: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// PAIRS: %[[Z:.*]] = vector.broadcast %{{.*}} : i32 to vector<16xi32>
+// PAIRS: %[[ZB:.*]] = arith.addi %[[Z]], %[[BIAS]] : vector<16xi32>
+// PAIRS: %[[ZIN:.*]] = arith.shli %[[ZB]], %[[SHIFTS]] : vector<16xi32>
+// PAIRS: %[[S:.*]] = vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// PAIRS: scf.for
+// PAIRS: memref.prefetch %[[W]]
+// PAIRS: %[[BYTES:.*]] = vector.transfer_read %arg1{{.*}} : tensor<384xi8>, vector<16xi8>
+// PAIRS-NEXT: %[[LANES:.*]] = vector.shuffle %[[BYTES]], %[[BYTES]] [0, 1, 0, 0, 0, 1, 0, 0, 1, 2, 1, 1, 2, 3, 2, 2, 3, 4, 3, 3, 3, 4, 3, 3, 4, 5, 4, 4, 5, 6, 5, 5, 6, 7, 6, 6, 6, 7, 6, 6, 7, 8, 7, 7, 8, 9, 8, 8, 9, 10, 9, 9, 9, 10, 9, 9, 10, 11, 10, 10, 11, 11, 11, 11]
+// PAIRS-NEXT: %[[WORDS:.*]] = vector.bitcast %[[LANES]] : vector<64xi8> to vector<16xi32>
+// PAIRS-NEXT: %[[CODES:.*]] = arith.andi %[[WORDS]], %[[MASKS]] : vector<16xi32>
+// PAIRS-NEXT: %[[FLIPPED:.*]] = arith.xori %[[CODES]], %[[SIGNS]] : vector<16xi32>
+// PAIRS-NEXT: %[[BIASED:.*]] = arith.ori %[[FLIPPED]], %[[MAGIC]] : vector<16xi32>
+// PAIRS-NEXT: %[[QF:.*]] = vector.bitcast %[[BIASED]] : vector<16xi32> to vector<16xf32>
+// PAIRS-NEXT: %[[ZF:.*]] = arith.sitofp %[[ZIN]] : vector<16xi32> to vector<16xf32>
+// PAIRS-NEXT: %[[ZF2:.*]] = arith.addf %[[ZF]], %{{.*}} : vector<16xf32>
+// PAIRS-NEXT: %[[F:.*]] = arith.subf %[[QF]], %[[ZF2]] : vector<16xf32>
+// PAIRS-NEXT: %[[V:.*]] = arith.mulf %[[F]], %[[S]] : vector<16xf32>
+// PAIRS: vector.transfer_read %{{.*}} : tensor<?x64xf32>, vector<16xf32>
+// PAIRS-NEXT: vector.fma %{{.*}}, %[[V]], %{{.*}} : vector<16xf32>
+// Single rows, then the last column's exact reads.
+// PAIRS: tensor<384xi8>, vector<16xi8>
+// PAIRS: tensor<384xi8>, vector<12xi8>
+// PAIRS-NOT: tessera.mpmm
+func.func @s6_in_place(%x: tensor<?x64xf32>, %wb: tensor<384xi8>, %s: tensor<8x2xf32>,
+                       %zb: tensor<2xi8>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %w = tessera.unpack %wb : tensor<384xi8> -> tensor<8x64xsi6>
+  %z = tessera.unpack %zb : tensor<2xi8> -> tensor<8x2xui1>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<8x64xsi6> scales %s : tensor<8x2xf32>
+         zeros %z : tensor<8x2xui1> group_size 32 outs %init : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
 }
