@@ -12,7 +12,9 @@
 // every 16-byte lane; per block and plane one 32-byte load, its nibbles as
 // indices of two byte shuffles, interleaved and summed in pairs into i16.
 // Groups of 32 let both planes share a block's two accumulators (the
-// second plane's sums weighted by 2), so the combine has no multiply.
+// second plane's sums weighted by 2), so the combine has no multiply. A
+// tile's first plane (of each 64 bytes) is prefetched 2 KiB ahead in its
+// block's stream, clamped to the storage's last byte.
 // AVX2-LABEL: func @two_bits
 // AVX2-NOT: tessera.lut_accumulate
 // AVX2-NOT: tessera.lut_combine
@@ -23,7 +25,10 @@
 // AVX2: scf.for {{.*}} iter_args(%[[A0:[^ ]*]] = %{{[^,]*}}, %[[A1:[^ ]*]] = {{.*}} -> (vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>, vector<16xi16>)
 // AVX2: %[[T0:.*]] = vector.transfer_read %{{.*}} : tensor<?x16x16xi8>, vector<16xi8>
 // AVX2: %[[B0:.*]] = vector.shuffle %[[T0]], %[[T0]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
-// AVX2: %[[W:.*]] = vector.transfer_read %arg1[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<8192xi8>, vector<32xi8>
+// AVX2: %[[AHEAD:.*]] = arith.addi %[[AT:.*]], %c2048 : index
+// AVX2-NEXT: %[[CLAMPED:.*]] = arith.minui %[[AHEAD]], %c8191 : index
+// AVX2-NEXT: memref.prefetch %{{.*}}[%[[CLAMPED]]], read, locality<3>, data : memref<8192xi8>
+// AVX2-NEXT: %[[W:.*]] = vector.transfer_read %arg1[%[[AT]]], %{{.*}} {in_bounds = [true]} : tensor<8192xi8>, vector<32xi8>
 // AVX2: %[[LO:.*]] = arith.andi %[[W]], %{{.*}} : vector<32xi8>
 // AVX2: %[[HI:.*]] = arith.shrui %[[W]], %{{.*}} : vector<32xi8>
 // AVX2: %[[R0:.*]] = tessera.shuffle_bytes %[[B0]], %[[LO]] : vector<32xi8>
@@ -68,7 +73,9 @@ func.func @two_bits(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<512x2
 // the odd runs'; per block, plane and 16 rows, one 64-byte load whose
 // nibbles, ORed with 16 j (byte j of a row), index the four tables of a
 // vector; the two lookups go into the rows' i32 accumulator, weighted by
-// 2^i. The top plane is looked up complemented (XOR with 15 | 16 j).
+// 2^i. The top plane is looked up complemented (XOR with 15 | 16 j). Each
+// 64-byte load is preceded by a software prefetch 2 KiB ahead in its
+// block's stream (clamped to the storage's last byte).
 // Without byte-permute the layout is not the kernel's.
 // AVX512-LABEL: func @permute
 // AVX512: tessera.lut_combine
@@ -77,13 +84,18 @@ func.func @two_bits(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<512x2
 // PERMUTE-DAG: %[[FLIP:.*]] = arith.constant dense<[15, 31, 47, 63, 15, 31, 47, 63,
 // PERMUTE-DAG: %[[ONE:.*]] = arith.constant dense<1> : vector<64xi8>
 // PERMUTE-DAG: %[[FOUR:.*]] = arith.constant dense<4> : vector<64xi8>
+// PERMUTE: %[[BUF:.*]] = bufferization.to_buffer %arg1 read_only : tensor<98304xi8> to memref<98304xi8>
 // PERMUTE: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<1x64x16xi8> into tensor<1x1024xi8>
 // PERMUTE: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
 // PERMUTE: %[[A:.*]] = vector.transfer_read %[[FLAT]]{{.*}} : tensor<1x1024xi8>, vector<64xi8>
 // PERMUTE: %[[B:.*]] = vector.transfer_read %[[FLAT]]{{.*}} : tensor<1x1024xi8>, vector<64xi8>
 // PERMUTE: %[[EVEN:.*]] = vector.shuffle %[[A]], %[[B]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 64,
 // PERMUTE: %[[ODD:.*]] = vector.shuffle %[[A]], %[[B]] [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 48,
-// PERMUTE: %[[W:.*]] = vector.transfer_read %arg1[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<98304xi8>, vector<64xi8>
+// PERMUTE: %[[AT:.*]] = arith.muli %{{.*}}, %c768 : index
+// PERMUTE-NEXT: %[[AHEAD:.*]] = arith.addi %[[AT]], %c2048 : index
+// PERMUTE-NEXT: %[[CLAMPED:.*]] = arith.minui %[[AHEAD]], %c98303 : index
+// PERMUTE-NEXT: memref.prefetch %[[BUF]][%[[CLAMPED]]], read, locality<3>, data : memref<98304xi8>
+// PERMUTE-NEXT: %[[W:.*]] = vector.transfer_read %arg1[%[[AT]]], %{{.*}} {in_bounds = [true]} : tensor<98304xi8>, vector<64xi8>
 // PERMUTE: %[[LO:.*]] = arith.andi %[[W]], %{{.*}} : vector<64xi8>
 // PERMUTE: %[[HI:.*]] = arith.shrui %[[W]], %[[FOUR]] : vector<64xi8>
 // PERMUTE: %[[ILO:.*]] = arith.ori %[[LO]], %[[SEL]] : vector<64xi8>
