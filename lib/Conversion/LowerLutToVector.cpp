@@ -46,8 +46,8 @@
 #include "PackedCodes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h" // dependent dialect
+#include "mlir/Dialect/MemRef/IR/MemRef.h" // dependent dialect
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -431,26 +431,9 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       tileCoefficients = rowBlocks.getResult(0);
     };
 
-    // The weights' future buffer (read only), for software prefetches of
-    // each block's stream kLutPrefetchBytes ahead of the byte at `offset`
-    // (clamped to the last): the lookups take few operations per byte, too
-    // few loads are in flight for the hardware prefetchers alone.
-    Value storageBuffer, lastStorageByte;
-    if (auto storageType = cast<RankedTensorType>(storage.getType());
-        storageType.hasStaticShape()) {
-      storageBuffer = bufferization::ToBufferOp::create(
-          rewriter, loc, MemRefType::get(storageType.getShape(), storageType.getElementType()),
-          storage, /*read_only=*/true);
-      lastStorageByte = cIndex(rewriter, loc, storageType.getNumElements() - 1);
-    }
-    auto prefetchAhead = [&](OpBuilder &b, Location loc, Value offset) {
-      if (!storageBuffer)
-        return;
-      Value ahead = arith::AddIOp::create(b, loc, offset, cIndex(b, loc, kLutPrefetchBytes));
-      memref::PrefetchOp::create(b, loc, storageBuffer,
-                                 ValueRange{arith::MinUIOp::create(b, loc, ahead, lastStorageByte)},
-                                 /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-    };
+    // Software prefetches of each block's stream of weights,
+    // kLutPrefetchBytes ahead: the lookups take few operations per byte.
+    WeightPrefetcher prefetcher(rewriter, loc, storage);
 
     // The permute kernel's lookups of group gIv for the blocks blockIndex
     // (tiles of 64 x 32), one step of 32 codes at a time: returns the loop,
@@ -519,7 +502,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 for (int64_t q = 0; q < kPermuteAccumulators; ++q) {
                   Value offset = arith::AddIOp::create(
                       b, loc, tileByte, cIndex(b, loc, i * kTileBytes + q * lanes));
-                  prefetchAhead(b, loc, offset);
+                  prefetcher.emit(b, loc, offset, kLutPrefetchBytes);
                   Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
                                                            ValueRange{offset}, padI8,
                                                            ArrayRef<bool>(inBounds));
@@ -576,7 +559,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                     arith::AddIOp::create(b, loc, tileByte, cIndex(b, loc, i * lanes));
                 // One prefetch per 64 bytes of the tile.
                 if (i * lanes % 64 == 0)
-                  prefetchAhead(b, loc, offset);
+                  prefetcher.emit(b, loc, offset, kLutPrefetchBytes);
                 Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
                                                          ValueRange{offset}, padI8,
                                                          ArrayRef<bool>(inBounds));

@@ -16,8 +16,8 @@
 //   y[m, n] += sum_g s[n,g] * sum_j x[m,k] q[n,k] + z[n,g] sum_j x[m,k]
 //
 // With AVX-512, the rows outside the GEMM take codes of 3, 5, 6 and 7 bits
-// in runs of 16 instead, each code left in place at bit l b mod 8 of its lane and x scaled by the
-// inverse power of two (see unpackInPlace16). Interleaved weights
+// in runs of 16 instead, each code left in place at bit l b mod 8 of its
+// lane and x scaled by the inverse power of two (see unpackInPlace16). Interleaved weights
 // (getDequantizeKernelLayout) take a GEMM with a panel filled without
 // transposes and a row kernel over 8 (16) columns at once.
 //
@@ -36,9 +36,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h" // dependent dialect
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h" // dependent dialect
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -190,8 +190,6 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Value c0 = cIndex(rewriter, loc, 0), c1 = cIndex(rewriter, loc, 1);
     Value m = tensor::DimOp::create(rewriter, loc, x, 0);
     Value zeroF = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
-    Value zeroVec = arith::ConstantOp::create(
-        rewriter, loc, DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(0)));
     auto i32Splat = [&](int32_t v) -> Value {
       return arith::ConstantOp::create(
           rewriter, loc, DenseElementsAttr::get(vecI32, rewriter.getI32IntegerAttr(v)));
@@ -674,24 +672,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // ahead: 1.54), 4 bits 1.03 -> 0.95; 2 and 3 bits, bound by their
     // instructions, 1-4% slower with them. Runs in place, 6 and 7 bits:
     // 2.02 -> 1.54 and 2.21 -> 1.74 ms.
-    Value weightBuffer, lastWeightByte;
-    if (auto storageType = cast<RankedTensorType>(weights.getType());
-        ((laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns) &&
-        storageType.hasStaticShape()) {
-      weightBuffer = bufferization::ToBufferOp::create(
-          rewriter, loc, MemRefType::get(storageType.getShape(), storageType.getElementType()),
-          weights, /*read_only=*/true);
-      lastWeightByte = cIndex(rewriter, loc, storageType.getNumElements() - 1);
-    }
-    // Prefetches the weights' byte `distance` past `byte` (at most the
-    // last).
-    auto prefetchAhead = [&](OpBuilder &b, Location loc, Value byte,
-                             int64_t distance = kPrefetchBytes) {
-      Value ahead = arith::AddIOp::create(b, loc, byte, cIndex(b, loc, distance));
-      memref::PrefetchOp::create(b, loc, weightBuffer,
-                                 ValueRange{arith::MinUIOp::create(b, loc, ahead, lastWeightByte)},
-                                 /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-    };
+    WeightPrefetcher prefetcher(rewriter, loc, weights,
+                                (laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns);
 
     // A few rows (1 to 3): each run of codes is used by few FMAs, so the
     // per-element work is kept minimal. Codes are accumulated unscaled with x
@@ -728,9 +710,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                 [&](OpBuilder &b, Location loc, Value jIv, ValueRange acc) {
                   SmallVector<Value> next(acc.begin(), acc.end());
                   Value run0 = arith::AddIOp::create(b, loc, runBase, jIv);
-                  for (int64_t c = 0; c < cols && inPlaceRuns && weightBuffer; ++c)
-                    prefetchAhead(
-                        b, loc, runByte(b, loc, nIdx[c], arith::AddIOp::create(b, loc, run0, run0)));
+                  for (int64_t c = 0; c < cols && inPlaceRuns && prefetcher; ++c)
+                    prefetcher.emit(
+                        b, loc, runByte(b, loc, nIdx[c], arith::AddIOp::create(b, loc, run0, run0)),
+                        kPrefetchBytes);
                   // codes[c][u]: shared-word reads, when they apply.
                   SmallVector<SmallVector<Value>> codes(cols);
                   for (int64_t c = 0; c < cols && shareWord; ++c)
@@ -842,11 +825,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       // The next columns' bytes of the K block (1 KiB
                       // ahead in the row would be past it; M = 16 through
                       // these blocks, 6 bits: 8.9 -> 7.8 ms).
-                      if (weightBuffer)
-                        prefetchAhead(b, loc,
-                                      runByte(b, loc, nIdx[c],
-                                              arith::AddIOp::create(b, loc, kStep, kStep)),
-                                      cols * k * bits / 8);
+                      if (prefetcher)
+                        prefetcher.emit(b, loc,
+                                        runByte(b, loc, nIdx[c],
+                                                arith::AddIOp::create(b, loc, kStep, kStep)),
+                                        cols * k * bits / 8);
                       v = codesToF32(b, loc, unpackInPlace16(b, loc, nIdx[c], kStep),
                                      zeroLanes[c], /*signedOverride=*/false);
                     } else {
@@ -1314,12 +1297,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                   // The weights' streams a prefetch distance ahead:
                   // the loop's few operations per byte keep too few loads
                   // in flight for the hardware prefetchers alone.
-                  for (int64_t c = 0; c < blocks && weightBuffer; ++c)
+                  for (int64_t c = 0; c < blocks && prefetcher; ++c)
                     for (int64_t t = 0; t < tiles; ++t)
-                      prefetchAhead(b, loc,
-                                    arith::AddIOp::create(
-                                        b, loc, interleaved.tileByte(b, loc, columns[c], kk),
-                                        cIndex(b, loc, t * interleaved.bytesPerColumnBlock())));
+                      prefetcher.emit(b, loc,
+                                      arith::AddIOp::create(
+                                          b, loc, interleaved.tileByte(b, loc, columns[c], kk),
+                                          cIndex(b, loc, t * interleaved.bytesPerColumnBlock())),
+                                      kPrefetchBytes);
                   // Block by block: one tile live at a time (the four
                   // blocks' tiles and eight accumulators spilled; M = 1,
                   // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).

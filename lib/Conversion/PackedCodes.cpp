@@ -5,6 +5,7 @@
 #include "tessera/Dialect/Tessera.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -100,4 +101,26 @@ Value mlir::tessera::emitToF32(OpBuilder &b, Location loc, Value v) {
   if (auto vector = dyn_cast<VectorType>(v.getType()))
     f32 = vector.clone(f32);
   return v.getType() == f32 ? v : arith::ExtFOp::create(b, loc, f32, v);
+}
+
+tessera::WeightPrefetcher::WeightPrefetcher(OpBuilder &b, Location loc, Value storage,
+                                            bool enabled) {
+  auto type = cast<RankedTensorType>(storage.getType());
+  if (!enabled || !type.hasStaticShape())
+    return;
+  buffer = bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), storage,
+      /*read_only=*/true);
+  lastByte = arith::ConstantIndexOp::create(b, loc, type.getNumElements() - 1);
+}
+
+void tessera::WeightPrefetcher::emit(OpBuilder &b, Location loc, Value byte,
+                                     int64_t distance) const {
+  if (!buffer)
+    return;
+  Value ahead =
+      arith::AddIOp::create(b, loc, byte, arith::ConstantIndexOp::create(b, loc, distance));
+  memref::PrefetchOp::create(b, loc, buffer,
+                             ValueRange{arith::MinUIOp::create(b, loc, ahead, lastByte)},
+                             /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
 }

@@ -47,6 +47,22 @@ Value interleavedStorage(Value lowBit, int64_t groupSize, bool &bitPlanes);
 /// `v` (a float, or a vector of floats) as f32, extended if narrower.
 Value emitToF32(OpBuilder &b, Location loc, Value v);
 
+/// Software prefetches of packed weights (a tensor<B x i8>) for kernels
+/// that do too few operations per byte to keep enough loads in flight for
+/// the hardware prefetchers: the storage's buffer, read only, which
+/// one-shot bufferization resolves to the weights' own.
+class WeightPrefetcher {
+public:
+  /// Prefetches nothing unless `storage` has a static shape and `enabled`.
+  WeightPrefetcher(OpBuilder &b, Location loc, Value storage, bool enabled = true);
+  explicit operator bool() const { return bool(buffer); }
+  /// Prefetches the byte `distance` past `byte` (at most the last).
+  void emit(OpBuilder &b, Location loc, Value byte, int64_t distance) const;
+
+private:
+  Value buffer, lastByte;
+};
+
 } // namespace mlir::tessera
 
 #endif // TESSERA_LIB_CONVERSION_PACKEDCODES_H
