@@ -675,6 +675,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     WeightPrefetcher prefetcher(rewriter, loc, weights,
                                 (laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns);
 
+    // Codes per run of the row kernels below: 8, or 16 in place
+    // (inPlaceRuns; x from xInPlace); their f32 vectors and zero.
+    int64_t runLanes = inPlaceRuns ? inPlaceLanes : kLanes;
+    auto runF32 = VectorType::get({runLanes}, f32);
+    Value runZero = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(runF32, rewriter.getF32FloatAttr(0)));
+
     // A few rows (1 to 3): each run of codes is used by few FMAs, so the
     // per-element work is kept minimal. Codes are accumulated unscaled with x
     // over the group, in `unroll` chains per row; the group scale (and float
@@ -683,13 +690,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                        int64_t rows, int64_t cols, int64_t unroll, Value y) -> Value {
       SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
       SmallVector<Value> nIdx = columnIndices(b, loc, nIv, cols);
-      // Codes per run: 8, or 16 in place (inPlaceRuns).
-      int64_t lanes = inPlaceRuns ? inPlaceLanes : kLanes;
+      int64_t lanes = runLanes;
+      auto accType = runF32;
+      Value accZero = runZero;
       while ((group / lanes) % unroll)
         unroll /= 2;
-      auto accType = VectorType::get({lanes}, f32);
-      Value accZero =
-          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
       // Accumulators: per column, unroll x rows; then (float zero points)
       // the group sums of x, unroll x rows, shared by the columns.
       int64_t perColumn = unroll * rows;
@@ -790,11 +795,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       SmallVector<Value> mIdx = rowIndices(b, loc, mStart, rows);
       SmallVector<Value> nIdx = columnIndices(b, loc, nIv, cols);
       Value mBlock = arith::DivUIOp::create(b, loc, mStart, cIndex(b, loc, kRows));
-      // Codes per run: 8, or 16 in place (inPlaceRuns; x from xInPlace).
-      int64_t lanes = inPlaceRuns ? inPlaceLanes : kLanes;
-      auto accType = VectorType::get({lanes}, f32);
-      Value accZero =
-          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+      int64_t lanes = runLanes;
+      auto accType = runF32;
+      Value accZero = runZero;
       auto gLoop = scf::ForOp::create(
           b, loc, gBegin, gEnd, c1, SmallVector<Value>(rows * cols, accZero),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange gArgs) {
