@@ -121,8 +121,8 @@ def TesseraAssignLutLayouts
 
     - weights that are an argument of a public function (and used only by
       such ops, or by dequantize-strategy mpmms on integer codes, whose
-      vector kernel reads the bit planes as well: for them the tiles of
-      L x 8) are passed in that layout: the argument gets a
+      vector kernel reads both tilings of the bit planes as well) are
+      passed in that layout: the argument gets a
       `tessera.layout` attribute (tessera-pack-function-boundaries then
       takes it in that storage) and the module a public function
       `prepack_<function>_<argument>` that converts the canonical storage
@@ -327,12 +327,13 @@ def TesseraLowerMpmmToVector
     block's x is one contiguous stream.
 
     Integer codes are read from their canonical packed storage, or from the
-    LUT kernel's bit planes (`#tessera.layout<tile = [L, 8], bit_planes>`,
-    L a multiple of 8), 8 at a time. From bit planes a run of 8 codes of one
-    row is a byte per plane, broadcast, each lane taking its bit; the GEMM's
-    panel takes 8 bytes per plane for 8 columns at once, which give its
-    rows without a transpose (scales and zero points gathered across the
-    columns). From the canonical packing:
+    LUT kernels' bit planes (`#tessera.layout<tile = [L, C], bit_planes>`,
+    L a multiple of 8, C = 8 or 32), 8 at a time. From bit planes a run of
+    8 codes of one row is a byte per plane, broadcast, each lane taking its
+    bit; the GEMM's panel takes 8 bytes per plane for 8 columns at once
+    (C = 32: their 4-byte words, 4 bytes apart, shifted to the run's byte),
+    which give its rows without a transpose (scales and zero points
+    gathered across the columns). From the canonical packing:
     8-bit codes are extended from their bytes; for widths 1, 2, 4 (and 3,
     read as 4 bytes) the run's bytes are one word broadcast to every lane;
     for 5, 6, 7 (read as 8 bytes) a byte shuffle puts the two bytes holding

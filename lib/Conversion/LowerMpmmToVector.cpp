@@ -128,22 +128,24 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
 
   LogicalResult matchAndRewrite(MpmmOp op,
                                 PatternRewriter &rewriter) const override {
-    // The weights' storage: canonical, or the LUT kernel's bit planes
-    // (tile rows in planeRows; see PackedCodes.h).
-    int64_t planeRows = 0;
+    // The weights' storage: canonical, interleaved for this kernel, or the
+    // LUT kernels' bit planes (tiles of planeRows x planeCols; see
+    // PackedCodes.h).
+    int64_t planeRows = 0, planeCols = 0;
     // A tile of the weights (rows [r, r + n) of an unpack) reads its
     // storage from row r on.
     OpFoldResult weightRow0, zeroRow0;
     Value weights = canonicalStorageOfRows(op.getWeights(), weightRow0);
-    if (!weights)
-      weights = bitPlaneStorage(op.getWeights(), planeRows);
     // Columns interleaved by 8 (getDequantizeKernelLayout, read by
-    // InterleavedCodes), dense or in bit planes.
+    // InterleavedCodes), dense or in bit planes: ahead of the LUT kernels'
+    // tiles, as 3-bit codes interleaved are bit planes in tiles of 8 x 32.
     bool isInterleaved = false, interleavedPlanes = false;
     if (!weights) {
       weights = interleavedStorage(op.getWeights(), op.getGroupSize(), interleavedPlanes);
       isInterleaved = bool(weights);
     }
+    if (!weights)
+      weights = bitPlaneStorage(op.getWeights(), planeRows, planeCols);
     if (!weights)
       return rewriter.notifyMatchFailure(op, "weights neither canonical, bit planes nor interleaved");
     Type codeType = op.getWeights().getType().getElementType();
@@ -313,18 +315,33 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     auto runOf = [&](OpBuilder &b, Location loc, Value kk) -> Value {
       return arith::ShRUIOp::create(b, loc, kk, cIndex(b, loc, 3));
     };
-    // Bit planes: the byte of plane 0 holding codes [8 run, 8 run + 8) of
-    // row n (tile (n / L, run), its row n % L); plane p is p * L bytes on.
-    auto planeByte = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
+    // Bit planes in tiles of L x C: the byte of plane 0 holding codes
+    // [8 run, 8 run + 8) of row n (tile (n / L, run / (C / 8)), its byte
+    // (n % L) C / 8 + run % (C / 8)); plane p is p L C / 8 bytes on.
+    int64_t runsPerTileRow = planeCols / 8, planeBytes = planeRows * runsPerTileRow;
+    // The first byte of row n's part of that tile (its C / 8 runs).
+    auto planeRowByte = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
       Value L = cIndex(b, loc, planeRows);
+      Value runs = cIndex(b, loc, runsPerTileRow);
       Value tileIdx = arith::AddIOp::create(
           b, loc,
           arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, nIv, L),
-                                cIndex(b, loc, k / 8)),
-          run);
+                                cIndex(b, loc, k / planeCols)),
+          runsPerTileRow > 1 ? Value(arith::DivUIOp::create(b, loc, run, runs)) : run);
+      Value inTile = arith::RemUIOp::create(b, loc, nIv, L);
+      if (runsPerTileRow > 1)
+        inTile = arith::MulIOp::create(b, loc, inTile, runs);
       return arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, tileIdx, cIndex(b, loc, bits * planeRows)),
-          arith::RemUIOp::create(b, loc, nIv, L));
+          b, loc, arith::MulIOp::create(b, loc, tileIdx, cIndex(b, loc, bits * planeBytes)),
+          inTile);
+    };
+    auto planeByte = [&](OpBuilder &b, Location loc, Value nIv, Value run) -> Value {
+      Value rowByte = planeRowByte(b, loc, nIv, run);
+      if (runsPerTileRow == 1)
+        return rowByte;
+      return arith::AddIOp::create(
+          b, loc, rowByte,
+          arith::RemUIOp::create(b, loc, run, cIndex(b, loc, runsPerTileRow)));
     };
     // Sign-extends b-bit codes in i32 lanes.
     Value signShift = i32Splat(32 - bits);
@@ -345,7 +362,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       Value base = planeByte(b, loc, nIv, run);
       Value codes;
       for (int64_t p = 0; p < bits; ++p) {
-        Value at = p ? Value(arith::AddIOp::create(b, loc, base, cIndex(b, loc, p * planeRows)))
+        Value at = p ? Value(arith::AddIOp::create(b, loc, base, cIndex(b, loc, p * planeBytes)))
                      : base;
         Value byte = arith::ExtUIOp::create(
             b, loc, i32, tensor::ExtractOp::create(b, loc, weights, ValueRange{at}));
@@ -1549,7 +1566,22 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                   [&](OpBuilder &b, Location loc, Value k8, Value panel) -> Value {
                     Value kk = arith::AddIOp::create(b, loc, kc, k8);
                     Value gIv = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, group));
-                    Value base = planeByte(b, loc, n0, runOf(b, loc, kk));
+                    Value run = runOf(b, loc, kk);
+                    // Tiles of L x 32: the 8 columns' bytes lie 4 apart; a
+                    // column's 4 bytes (runs) are read as an i32 lane and
+                    // shifted to the run's (the bytes above it are never
+                    // looked at: a code takes bits c < 8 of the lane).
+                    Value base, runShift;
+                    if (runsPerTileRow == 1) {
+                      base = planeByte(b, loc, n0, run);
+                    } else {
+                      base = planeRowByte(b, loc, n0, run);
+                      Value j = arith::RemUIOp::create(b, loc, run, cIndex(b, loc, runsPerTileRow));
+                      runShift = vector::BroadcastOp::create(
+                          b, loc, vecI32,
+                          arith::IndexCastOp::create(
+                              b, loc, i32, arith::MulIOp::create(b, loc, j, cIndex(b, loc, 8))));
+                    }
                   // `element(n)` of the 8 columns, as a vector.
                   auto gather = [&](VectorType type, function_ref<Value(Value)> element) -> Value {
                     SmallVector<Value> elements;
@@ -1566,13 +1598,23 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                     SmallVector<Value> planes;
                     for (int64_t p = 0; p < bits; ++p) {
                       Value at = p ? Value(arith::AddIOp::create(
-                                         b, loc, base, cIndex(b, loc, p * planeRows)))
+                                         b, loc, base, cIndex(b, loc, p * planeBytes)))
                                    : base;
-                      Value bytes = vector::TransferReadOp::create(
-                          b, loc, bytesType, weights, ValueRange{at},
-                          arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
-                          ArrayRef<bool>(inBounds));
-                      Value lanes = arith::ExtUIOp::create(b, loc, vecI32, bytes);
+                      Value lanes;
+                      if (runShift) {
+                        Value words = vector::TransferReadOp::create(
+                            b, loc, VectorType::get({4 * kLanes}, b.getI8Type()), weights,
+                            ValueRange{at}, arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
+                            ArrayRef<bool>(inBounds));
+                        lanes = arith::ShRUIOp::create(
+                            b, loc, vector::BitCastOp::create(b, loc, vecI32, words), runShift);
+                      } else {
+                        Value bytes = vector::TransferReadOp::create(
+                            b, loc, bytesType, weights, ValueRange{at},
+                            arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
+                            ArrayRef<bool>(inBounds));
+                        lanes = arith::ExtUIOp::create(b, loc, vecI32, bytes);
+                      }
                       planes.push_back(p ? Value(arith::ShLIOp::create(b, loc, lanes, splatOf[p]))
                                          : lanes);
                     }

@@ -71,15 +71,17 @@ Value mlir::tessera::canonicalStorageOfRows(Value lowBit, OpFoldResult &firstRow
   return canonicalStorage(slice.getSource());
 }
 
-Value mlir::tessera::bitPlaneStorage(Value lowBit, int64_t &tileRows) {
+Value mlir::tessera::bitPlaneStorage(Value lowBit, int64_t &tileRows, int64_t &tileCols) {
   auto unpack = lowBit.getDefiningOp<UnpackOp>();
   if (!unpack || !unpack.getLayout())
     return Value();
   LayoutAttr layout = *unpack.getLayout();
   ArrayRef<int64_t> tile = layout.getTile();
-  if (!layout.getBitPlanes() || tile.size() != 2 || tile[1] != 8 || tile[0] % 8)
+  if (!layout.getBitPlanes() || tile.size() != 2 || (tile[1] != 8 && tile[1] != 32) ||
+      tile[0] % 8)
     return Value();
   tileRows = tile[0];
+  tileCols = tile[1];
   return unpack.getStorage();
 }
 

@@ -32,11 +32,13 @@ Value canonicalStorage(Value lowBit);
 Value canonicalStorageOfRows(Value lowBit, OpFoldResult &firstRow);
 
 /// The packed storage behind a low-bit matrix that is a tessera.unpack in
-/// the bit-plane layout `#tessera.layout<tile = [L, 8], bit_planes>` (L a
-/// multiple of 8), with L in `tileRows`; else null. Byte r of plane p of
-/// tile (i, j) holds bit p of codes [8j, 8j + 8) of row iL + r, code c in
-/// bit c; a tile is b planes of L bytes, tiles in row-major order.
-Value bitPlaneStorage(Value lowBit, int64_t &tileRows);
+/// the bit-plane layout `#tessera.layout<tile = [L, C], bit_planes>` (L a
+/// multiple of 8, C = 8 or 32: the LUT kernels' tiles), with L in
+/// `tileRows` and C in `tileCols`; else null. Byte C/8 r + j of plane p of
+/// tile (i, t) holds bit p of codes tC + [8j, 8j + 8) of row iL + r, code
+/// tC + 8j + c in bit c; a tile is b planes of L C / 8 bytes, tiles in
+/// row-major order.
+Value bitPlaneStorage(Value lowBit, int64_t &tileRows, int64_t &tileCols);
 
 /// The packed storage behind a low-bit matrix that is a tessera.unpack in
 /// the layout the dequantize kernel reads interleaved by 8 columns

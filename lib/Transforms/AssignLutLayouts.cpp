@@ -34,17 +34,6 @@ LayoutAttr kernelLayout(LutAccumulateOp op, int64_t lanes, bool bytePermute) {
                             op.isDirect(), lanes, bytePermute);
 }
 
-/// Whether `v` is also read by a dequantize-strategy mpmm (a run-time choice
-/// of strategy keeps one copy of the weights, an argument or, once the
-/// function boundaries are packed, its unpack), whose vector kernel reads
-/// bit planes in tiles of L x 8 only.
-bool readByDequantize(Value v) {
-  return llvm::any_of(v.getUsers(), [&](Operation *user) {
-    auto mpmm = dyn_cast<MpmmOp>(user);
-    return mpmm && mpmm.getStrategy() == "dequantize";
-  });
-}
-
 struct TesseraAssignLutLayoutsPass
     : public mlir::tessera::impl::TesseraAssignLutLayoutsBase<
           TesseraAssignLutLayoutsPass> {
@@ -53,8 +42,7 @@ struct TesseraAssignLutLayoutsPass
     ModuleOp module = getOperation();
     SmallVector<std::pair<LutAccumulateOp, LayoutAttr>> work;
     module.walk([&](LutAccumulateOp op) {
-      if (LayoutAttr layout =
-              kernelLayout(op, lanes, bytePermute && !readByDequantize(op.getWeights())))
+      if (LayoutAttr layout = kernelLayout(op, lanes, bytePermute))
         if (!hasLayout(op.getWeights(), layout))
           work.push_back({op, layout});
     });

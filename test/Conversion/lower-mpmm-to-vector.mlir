@@ -354,8 +354,47 @@ func.func @bit_planes(%x: tensor<?x64xf32>, %wb: tensor<6144xi8>, %s: tensor<256
 
 // -----
 
+// The permute kernel's tiles of 64 x 32: 4 bytes (runs) per row and plane,
+// a plane 256 bytes. The GEMM's panel reads the 8 columns' 4-byte words
+// (32 bytes from the first column's word) and shifts each to the run's byte
+// (8 (run % 4) bits); a row kernel's run is the byte 4 (n % 64) + run % 4
+// of its tile.
+// CHECK-LABEL: func @bit_planes_64x32
+// CHECK: %[[RUNIDX:.*]] = arith.shrui %{{.*}}, %c3 : index
+// CHECK: %[[TILECOL:.*]] = arith.divui %[[RUNIDX]], %c4 : index
+// CHECK: %[[TILE:.*]] = arith.addi %{{.*}}, %[[TILECOL]] : index
+// CHECK: %[[ROW:.*]] = arith.remui %{{.*}}, %c64 : index
+// CHECK: %[[ROWBYTE:.*]] = arith.muli %[[ROW]], %c4 : index
+// CHECK: %[[TILEBYTE:.*]] = arith.muli %[[TILE]], %c768 : index
+// CHECK: %[[BASE:.*]] = arith.addi %[[TILEBYTE]], %[[ROWBYTE]] : index
+// CHECK: %[[J:.*]] = arith.remui %[[RUNIDX]], %c4 : index
+// CHECK: %[[BITS:.*]] = arith.muli %[[J]], %c8 : index
+// CHECK: %[[BITS32:.*]] = arith.index_cast %[[BITS]] : index to i32
+// CHECK: %[[SHIFT:.*]] = vector.broadcast %[[BITS32]] : i32 to vector<8xi32>
+// CHECK: %[[WORDS:.*]] = vector.transfer_read %{{.*}}[%[[BASE]]], %{{.*}} : tensor<6144xi8>, vector<32xi8>
+// CHECK: %[[LANES:.*]] = vector.bitcast %[[WORDS]] : vector<32xi8> to vector<8xi32>
+// CHECK: arith.shrui %[[LANES]], %[[SHIFT]] : vector<8xi32>
+// CHECK: %[[PLANE1:.*]] = arith.addi %[[BASE]], %c256 : index
+// CHECK: vector.transfer_read %{{.*}}[%[[PLANE1]]], %{{.*}} : tensor<6144xi8>, vector<32xi8>
+// CHECK: arith.addi %[[BASE]], %c512 : index
+// CHECK: vector.fma
+// CHECK: } else {
+// CHECK: %[[ROW:.*]] = arith.remui %{{.*}}, %c64 : index
+// CHECK: arith.muli %[[ROW]], %c4 : index
+// CHECK: arith.muli %{{.*}}, %c768 : index
+// CHECK: tensor.extract %{{.*}} : tensor<6144xi8>
+func.func @bit_planes_64x32(%x: tensor<?x64xf32>, %wb: tensor<6144xi8>, %s: tensor<256x2xf32>,
+                            %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<6144xi8> -> tensor<256x64xui3>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xui3> scales %s : tensor<256x2xf32>
+         group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
 // Not eligible, left for the reference lowering: float codes, a codebook,
-// f16 activations, K not a multiple of 8, bit planes not in tiles of L x 8.
+// f16 activations, K not a multiple of 8, bit planes not in tiles.
 // CHECK-LABEL: func @left_alone
 // CHECK-COUNT-5: tessera.mpmm
 func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<2x12xf32>,

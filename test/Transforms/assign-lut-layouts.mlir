@@ -87,11 +87,12 @@ func.func @long_groups(%t: tensor<1x512x16xi8>, %w: tensor<32x2048xui2>) -> tens
 // tessera-choose-mpmm-strategy) reads the bit planes as well: the argument
 // still takes the layout, stored once. Any other user keeps the argument
 // canonical and the kernel's weights are repacked.
-// With byte permutes the shared argument keeps tiles of 64 x 8 (the
-// dequantize kernel reads no others), also when the pass runs again on the
-// argument's unpack (the pipeline's second run after lowerSignatures).
+// With byte permutes the shared argument takes the permute kernel's tiles
+// of 64 x 32 (the dequantize kernel reads those too), and keeps them when
+// the pass runs again on the argument's unpack (the pipeline's second run
+// after lowerSignatures).
 // PERMUTE-LABEL: func @shared_with_dequantize
-// PERMUTE-SAME: {tessera.layout = #tessera.layout<tile = [64, 8], bit_planes>}
+// PERMUTE-SAME: {tessera.layout = #tessera.layout<tile = [64, 32], bit_planes>}
 // PERMUTE-NOT: tessera.pack
 // PERMUTE-LABEL: func @other_user
 // PERMUTE: tessera.pack %arg1 layout <tile = [64, 32], bit_planes>
@@ -126,7 +127,7 @@ func.func @other_user(%t: tensor<1x16x16xi8>, %w: tensor<64x64xui4>, %x: tensor<
 }
 func.func @shared_unpack(%t: tensor<1x16x16xi8>, %wb: tensor<2048xi8>, %x: tensor<?x64xf32>,
                          %s: tensor<64x2xf32>, %i: tensor<?x64xf32>) -> (tensor<4x1x64x2xi32>, tensor<?x64xf32>) {
-  %w = tessera.unpack %wb layout <tile = [64, 8], bit_planes> : tensor<2048xi8> -> tensor<64x64xui4>
+  %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<2048xi8> -> tensor<64x64xui4>
   %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x16x16xi8>, tensor<64x64xui4> -> tensor<4x1x64x2xi32>
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32> {strategy = "dequantize"}
   return %acc, %y : tensor<4x1x64x2xi32>, tensor<?x64xf32>

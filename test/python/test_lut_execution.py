@@ -351,12 +351,12 @@ PLANES = [(bits, signed, zero_mode)
               range(1, 9), (False, True), ("none", "int", "float"))]
 
 
-def bit_plane_module(n, k, bits, signed, zero_mode, group, tile_rows):
-    """mpmm_module with the weights passed in #tessera.layout<tile = [L, 8],
+def bit_plane_module(n, k, bits, signed, zero_mode, group, tile):
+    """mpmm_module with the weights passed in #tessera.layout<tile = [L, C],
     bit_planes> (and the prepack function the ABI then needs)."""
     wt = int_type(bits, signed)
     zero_type = wt if zero_mode == "int" else "f32"
-    layout = f"#tessera.layout<tile = [{tile_rows}, 8], bit_planes>"
+    layout = f"#tessera.layout<tile = [{tile[0]}, {tile[1]}], bit_planes>"
     weights = f"%w: tensor<{n}x{k}x{wt}>"
     text = mpmm_module(n, k, bits, signed, zero_mode, group, "f32", zero_type)
     text = text.replace(weights, f"{weights} {{tessera.layout = {layout}}}")
@@ -375,12 +375,14 @@ def test_dequantize_reads_bit_planes(bits, signed, zero_mode):
     # tile (the GEMM from 16 rows) and a partial one; K = 384 is a full and a
     # partial panel; M = 1, 5 and 13 take the row paths, 37 and 70 the GEMM
     # with a partial register block, 64 only full ones. Exact up to f32
-    # rounding, for every width, signedness and zero mode, tiles of 32 and 64
-    # rows, groups of 32, 64 and 128.
+    # rounding, for every width, signedness and zero mode, the LUT kernels'
+    # tiles (32 x 8, 64 x 8 and the permute kernel's 64 x 32), groups of 32,
+    # 64 and 128.
     case = PLANES.index((bits, signed, zero_mode))
     rng = np.random.default_rng()
-    n, k, group, tile_rows = 320, 384, GROUPS[case % 3], (32, 64)[case % 2]
-    f = ts.compile(bit_plane_module(n, k, bits, signed, zero_mode, group, tile_rows),
+    n, k, group = 320, 384, GROUPS[case % 3]
+    tile = ((32, 8), (64, 8), (64, 32))[case // 2 % 3]
+    f = ts.compile(bit_plane_module(n, k, bits, signed, zero_mode, group, tile),
                    strategy="dequantize")
     assert "bit_planes" in f.inputs[1]["layout"]
     lo, hi = reference.code_range(bits, signed)
@@ -408,29 +410,47 @@ def test_dequantize_reads_bit_planes(bits, signed, zero_mode):
             f"M={m}: |y - ref| = {err[worst]:.3g} > bound {bound[worst]:.3g} at {worst}")
 
 
-def test_auto_chooses_the_strategy_by_rows_at_run_time():
-    # 8-bit codes with M known only at run time: LUT (int8 tables: within
-    # their bound, not exact) up to 8 rows, dequantize (exact to f32
-    # rounding) above, on one prepacked copy of the weights.
+@pytest.mark.parametrize("bits,signed,zero_mode,group", [
+    (8, False, "int", 128), (7, True, "float", 64), (7, False, "int", 32)])
+def test_auto_chooses_the_strategy_by_rows_at_run_time(bits, signed, zero_mode, group):
+    # Codes wider than lut-max-bits with M known only at run time: LUT (int8
+    # tables: within their bound, not exact) up to 8 rows (8 bits) or 16 (7
+    # bits), dequantize (exact to f32 rounding) above, on one prepacked copy
+    # of the weights (with AVX512-VBMI, the permute kernel's tiles of
+    # 64 x 32). M = limit + 1 takes the dequantize row kernel, 17 and 203 its
+    # GEMM.
     rng = np.random.default_rng()
-    n, k, group = 256, 512, 128
-    text = mpmm_module(n, k, 8, False, "int", group, "f32", "ui8")
+    n, k = 256, 512
+    wt = int_type(bits, signed)
+    text = mpmm_module(n, k, bits, signed, zero_mode, group, "f32",
+                       wt if zero_mode == "int" else "f32")
     f = ts.compile(text, strategy="auto")
-    if "bit_planes" not in f.inputs[1]["layout"]:
+    layout = f.inputs[1]["layout"]
+    if "bit_planes" not in layout:
         pytest.skip("no byte shuffles on this host: no LUT kernel")
-    codes = rng.integers(0, 256, size=(n, k))
-    scales = rng.uniform(0.25, 2.0, size=(n, k // group)).astype(np.float32)
-    zeros = rng.integers(0, 256, size=(n, k // group))
-    args = [f.prepack("arg1", reference.pack(codes, 8)), scales, reference.pack(zeros, 8)]
-    for m, lut in ((3, True), (8, True), (9, False), (203, False)):
+    if host_has("avx512vbmi", "avx512_vnni"):
+        assert layout == "#tessera.layout<tile = [64, 32], bit_planes>"
+    limit = 8 if bits == 8 else 16
+    lo, hi = reference.code_range(bits, signed)
+    codes = rng.integers(lo, hi + 1, size=(n, k))
+    scales = (rng.uniform(0.25, 2.0, size=(n, k // group)) *
+              rng.choice([-1, 1], size=(n, k // group))).astype(np.float32)
+    args = [f.prepack("arg1", reference.pack(codes, bits)), scales]
+    if zero_mode == "int":
+        zeros = rng.integers(lo, hi + 1, size=(n, k // group))
+        args.append(reference.pack(zeros, bits))
+    else:
+        zeros = rng.standard_normal((n, k // group)).astype(np.float32)
+        args.append(zeros)
+    for m in (3, limit, limit + 1, 17, 203):
         x = rng.standard_normal((m, k)).astype(np.float32)
         y = f(x, *args).astype(np.float64)
-        want = reference.mpmm(x, codes, scales, group, zeros, "int")
-        exact = reference.mpmm_error_bound(x, codes, scales, group, zeros, "int")
+        want = reference.mpmm(x, codes, scales, group, zeros, zero_mode)
+        exact = reference.mpmm_error_bound(x, codes, scales, group, zeros, zero_mode)
         err = np.abs(y - want)
-        if lut:
-            assert (err <= reference.lut_error_bound(x, codes, scales, group, 8, zeros,
-                                                     "int")).all()
+        if m <= limit:
+            assert (err <= reference.lut_error_bound(x, codes, scales, group, bits, zeros,
+                                                     zero_mode)).all()
             assert not (err <= exact).all(), f"M={m}: exact, so not the LUT kernel"
         else:
             assert (err <= exact).all(), f"M={m}: not exact, so not the dequantize kernel"
