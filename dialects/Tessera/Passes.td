@@ -332,8 +332,10 @@ def TesseraLowerMpmmToVector
     8 codes of one row is a byte per plane, broadcast, each lane taking its
     bit; the GEMM's panel takes 8 bytes per plane for 8 columns at once
     (C = 32: their 4-byte words, 4 bytes apart, shifted to the run's byte),
-    which give its rows without a transpose (scales and zero points
-    gathered across the columns). From the canonical packing:
+    which give its rows without a transpose: bit by bit up to 4 bits, from
+    5 bits on as 8 x 8 bit matrices transposed in i64 lanes (three delta
+    swaps; byte c of a column's lane is then its code c). Scales and zero
+    points are gathered across the columns once per segment of a group. From the canonical packing:
     8-bit codes are extended from their bytes; for widths 1, 2, 4 (and 3,
     read as 4 bytes) the run's bytes are one word broadcast to every lane;
     for 5, 6, 7 (read as 8 bytes) a byte shuffle puts the two bytes holding

@@ -74,6 +74,9 @@ constexpr int64_t kColumnTile = kGemmColumnTile;
 constexpr int64_t kGemmMinRows = 16;
 // How far ahead the row kernels prefetch a stream of weights (bytes).
 constexpr int64_t kPrefetchBytes = 1024;
+// The GEMM's panel from bit planes: the widths whose runs are transposed as
+// 8 x 8 bit matrices rather than gathered bit by bit.
+constexpr unsigned kMinBitsForPlaneTranspose = 5;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -1487,6 +1490,16 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     int64_t fillSegment = kPanelK % group == 0 || group % kPanelK == 0
                               ? std::min(group, kPanelK)
                               : kLanes;
+    // The runs of 8 codes of the panel segment from kSeg, each through
+    // `body`.
+    auto segmentRuns = [&](OpBuilder &b, Location loc, Value kSeg, Value kcLen, Value panel,
+                           function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+      if (fillSegment == kLanes)
+        return body(b, loc, kSeg, panel);
+      return emitTensorLoop(b, loc, kSeg,
+                            minIndex(b, loc, kSeg, b.getIndexAttr(fillSegment), kcLen),
+                            b.getIndexAttr(kLanes), panel, body);
+    };
     auto gemmRows = [&](OpBuilder &b, Location loc, Value nTile, Value rowsEnd,
                         Value y) -> Value {
       auto fill = [&](OpBuilder &b, Location loc, Value kc, Value kcLen,
@@ -1535,12 +1548,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       }
                       return panel;
                     };
-                    if (fillSegment == kLanes)
-                      return segmentBody(b, loc, kSeg, panel);
-                    return emitTensorLoop(b, loc, kSeg,
-                                          minIndex(b, loc, kSeg, b.getIndexAttr(fillSegment),
-                                                   kcLen),
-                                          b.getIndexAttr(kLanes), panel, segmentBody);
+                    return segmentRuns(b, loc, kSeg, kcLen, panel, segmentBody);
                   });
             });
       };
@@ -1561,91 +1569,161 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
               for (int64_t l = 0; l < kLanes; ++l)
                 cols.push_back(l ? Value(arith::AddIOp::create(b, loc, n0, cIndex(b, loc, l)))
                                  : n0);
+              // `element(n)` of the 8 columns, as a vector.
+              auto gather = [&](OpBuilder &b, VectorType type,
+                                function_ref<Value(Value)> element) -> Value {
+                SmallVector<Value> elements;
+                for (Value n : cols)
+                  elements.push_back(element(n));
+                return vector::FromElementsOp::create(b, loc, type, elements);
+              };
+              auto groupValues = [&](OpBuilder &b, Value tensor, Value gIv) {
+                return gather(b, vecF32, [&](Value n) -> Value {
+                  Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{n, gIv});
+                  return v.getType().isF32() ? v : Value(arith::ExtFOp::create(b, loc, f32, v));
+                });
+              };
+              // Segments within one group (as the canonical fill's), whose
+              // scales and zero points are gathered once.
               return emitTensorLoop(
-                  b, loc, c0, kcLen, b.getIndexAttr(kLanes), panel,
-                  [&](OpBuilder &b, Location loc, Value k8, Value panel) -> Value {
-                    Value kk = arith::AddIOp::create(b, loc, kc, k8);
-                    Value gIv = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, group));
-                    Value run = runOf(b, loc, kk);
-                    // Tiles of L x 32: the 8 columns' bytes lie 4 apart; a
-                    // column's 4 bytes (runs) are read as an i32 lane and
-                    // shifted to the run's (the bytes above it are never
-                    // looked at: a code takes bits c < 8 of the lane).
-                    Value base, runShift;
-                    if (runsPerTileRow == 1) {
-                      base = planeByte(b, loc, n0, run);
-                    } else {
-                      base = planeRowByte(b, loc, n0, run);
-                      Value j = arith::RemUIOp::create(b, loc, run, cIndex(b, loc, runsPerTileRow));
-                      runShift = vector::BroadcastOp::create(
-                          b, loc, vecI32,
-                          arith::IndexCastOp::create(
-                              b, loc, i32, arith::MulIOp::create(b, loc, j, cIndex(b, loc, 8))));
-                    }
-                  // `element(n)` of the 8 columns, as a vector.
-                  auto gather = [&](VectorType type, function_ref<Value(Value)> element) -> Value {
-                    SmallVector<Value> elements;
-                    for (Value n : cols)
-                      elements.push_back(element(n));
-                    return vector::FromElementsOp::create(b, loc, type, elements);
-                  };
-                  auto groupValues = [&](Value tensor, Value gIv) {
-                    return gather(vecF32, [&](Value n) -> Value {
-                      Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{n, gIv});
-                      return v.getType().isF32() ? v : Value(arith::ExtFOp::create(b, loc, f32, v));
-                    });
-                  };
-                    SmallVector<Value> planes;
-                    for (int64_t p = 0; p < bits; ++p) {
-                      Value at = p ? Value(arith::AddIOp::create(
-                                         b, loc, base, cIndex(b, loc, p * planeBytes)))
-                                   : base;
-                      Value lanes;
-                      if (runShift) {
-                        Value words = vector::TransferReadOp::create(
-                            b, loc, VectorType::get({4 * kLanes}, b.getI8Type()), weights,
-                            ValueRange{at}, arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
-                            ArrayRef<bool>(inBounds));
-                        lanes = arith::ShRUIOp::create(
-                            b, loc, vector::BitCastOp::create(b, loc, vecI32, words), runShift);
-                      } else {
-                        Value bytes = vector::TransferReadOp::create(
-                            b, loc, bytesType, weights, ValueRange{at},
-                            arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
-                            ArrayRef<bool>(inBounds));
-                        lanes = arith::ExtUIOp::create(b, loc, vecI32, bytes);
-                      }
-                      planes.push_back(p ? Value(arith::ShLIOp::create(b, loc, lanes, splatOf[p]))
-                                         : lanes);
-                    }
+                  b, loc, c0, kcLen, b.getIndexAttr(fillSegment), panel,
+                  [&](OpBuilder &b, Location loc, Value kSeg, Value panel) -> Value {
+                    Value gIv = arith::DivUIOp::create(
+                        b, loc, arith::AddIOp::create(b, loc, kc, kSeg), cIndex(b, loc, group));
                     Value zeroLanes;
                     if (zeroMode == ZeroPointMode::Int)
-                      zeroLanes = gather(vecI32, [&](Value n) -> Value {
+                      zeroLanes = gather(b, vecI32, [&](Value n) -> Value {
                         return zeroPointCode(b, loc, n, gIv);
                       });
-                    Value scale = groupValues(scales, gIv);
-                    Value offset = needXsum ? groupValues(zeros, gIv) : Value();
-                    for (int64_t c = 0; c < kLanes; ++c) {
-                      Value codes;
-                      for (int64_t p = 0; p < bits; ++p) {
-                        Value shifted = c ? Value(arith::ShRUIOp::create(b, loc, planes[p],
-                                                                         splatOf[c]))
-                                          : planes[p];
-                        Value bit = arith::AndIOp::create(b, loc, shifted, bitOf[p]);
-                        codes = codes ? Value(arith::OrIOp::create(b, loc, codes, bit)) : bit;
+                    Value scale = groupValues(b, scales, gIv);
+                    Value offset = needXsum ? groupValues(b, zeros, gIv) : Value();
+                    auto segmentBody = [&](OpBuilder &b, Location loc, Value k8,
+                                           Value panel) -> Value {
+                      Value kk = arith::AddIOp::create(b, loc, kc, k8);
+                      Value run = runOf(b, loc, kk);
+                      // Tiles of L x 32: the 8 columns' bytes lie 4 apart; a
+                      // column's 4 bytes (runs) are read as an i32 lane and
+                      // shifted to the run's (the bytes above it are never
+                      // looked at: a code takes bits c < 8 of the lane).
+                      Value base, runShift;
+                      if (runsPerTileRow == 1) {
+                        base = planeByte(b, loc, n0, run);
+                      } else {
+                        base = planeRowByte(b, loc, n0, run);
+                        Value j =
+                            arith::RemUIOp::create(b, loc, run, cIndex(b, loc, runsPerTileRow));
+                        runShift = vector::BroadcastOp::create(
+                            b, loc, vecI32,
+                            arith::IndexCastOp::create(
+                                b, loc, i32, arith::MulIOp::create(b, loc, j, cIndex(b, loc, 8))));
                       }
-                      if (isSigned)
-                        codes = signExtend(b, loc, codes);
-                      Value values = codesToF32(b, loc, codes, zeroLanes);
-                      values = offset ? Value(vector::FMAOp::create(b, loc, values, scale, offset))
-                                      : Value(arith::MulFOp::create(b, loc, values, scale));
-                      Value kIdx = arith::AddIOp::create(b, loc, k8, cIndex(b, loc, c));
-                      panel = vector::TransferWriteOp::create(b, loc, values, panel,
-                                                              ValueRange{which, kIdx, lane},
-                                                              ArrayRef<bool>(inBounds))
-                                  .getResult();
-                    }
-                    return panel;
+                      SmallVector<Value> planes;
+                      for (int64_t p = 0; p < bits; ++p) {
+                        Value at = p ? Value(arith::AddIOp::create(
+                                           b, loc, base, cIndex(b, loc, p * planeBytes)))
+                                     : base;
+                        Value lanes;
+                        if (runShift) {
+                          Value words = vector::TransferReadOp::create(
+                              b, loc, VectorType::get({4 * kLanes}, b.getI8Type()), weights,
+                              ValueRange{at},
+                              arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
+                              ArrayRef<bool>(inBounds));
+                          lanes = arith::ShRUIOp::create(
+                              b, loc, vector::BitCastOp::create(b, loc, vecI32, words), runShift);
+                        } else {
+                          Value bytes = vector::TransferReadOp::create(
+                              b, loc, bytesType, weights, ValueRange{at},
+                              arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0),
+                              ArrayRef<bool>(inBounds));
+                          lanes = arith::ExtUIOp::create(b, loc, vecI32, bytes);
+                        }
+                        planes.push_back(lanes);
+                      }
+                      // Code c of each column: from 5 bits on, the planes'
+                      // bytes are transposed as 8 x 8 bit matrices, one per
+                      // column in an i64 lane (byte p: plane p's byte; three
+                      // delta swaps; then byte c: code c), 4 operations per
+                      // plane and 18 in all instead of 3 per plane and code.
+                      Value transposed;
+                      if (bits >= kMinBitsForPlaneTranspose) {
+                        auto vecI64 = VectorType::get({kLanes}, b.getI64Type());
+                        auto i64Splat = [&](uint64_t v) -> Value {
+                          return arith::ConstantOp::create(
+                              b, loc,
+                              DenseElementsAttr::get(vecI64, b.getI64IntegerAttr(int64_t(v))));
+                        };
+                        for (int64_t p = 0; p < bits; ++p) {
+                          Value byte = arith::ExtUIOp::create(b, loc, vecI64, planes[p]);
+                          if (runShift)
+                            byte = arith::AndIOp::create(b, loc, byte, i64Splat(0xFF));
+                          if (p)
+                            byte = arith::ShLIOp::create(b, loc, byte, i64Splat(8 * p));
+                          transposed = transposed
+                                           ? Value(arith::OrIOp::create(b, loc, transposed, byte))
+                                           : byte;
+                        }
+                        for (auto [shift, mask] :
+                             {std::pair<uint64_t, uint64_t>{7, 0x00AA00AA00AA00AAull},
+                              {14, 0x0000CCCC0000CCCCull},
+                              {28, 0x00000000F0F0F0F0ull}}) {
+                          Value x = transposed, shiftVec = i64Splat(shift);
+                          Value t = arith::AndIOp::create(
+                              b, loc,
+                              arith::XOrIOp::create(b, loc, x,
+                                                    arith::ShRUIOp::create(b, loc, x, shiftVec)),
+                              i64Splat(mask));
+                          transposed = arith::XOrIOp::create(
+                              b, loc, arith::XOrIOp::create(b, loc, x, t),
+                              arith::ShLIOp::create(b, loc, t, shiftVec));
+                        }
+                      } else {
+                        for (int64_t p = 1; p < bits; ++p)
+                          planes[p] = arith::ShLIOp::create(b, loc, planes[p], splatOf[p]);
+                      }
+                      auto codesOf = [&](int64_t c) -> Value {
+                        if (transposed) {
+                          auto vecI64 = cast<VectorType>(transposed.getType());
+                          Value lane = c ? Value(arith::ShRUIOp::create(
+                                               b, loc, transposed,
+                                               arith::ConstantOp::create(
+                                                   b, loc,
+                                                   DenseElementsAttr::get(
+                                                       vecI64, b.getI64IntegerAttr(8 * c)))))
+                                         : transposed;
+                          Value codes = arith::TruncIOp::create(b, loc, vecI32, lane);
+                          // Signed: the sign extension's shifts drop the
+                          // bytes above; unsigned: masked to the code.
+                          if (isSigned)
+                            return signExtend(b, loc, codes);
+                          return c + 1 < kLanes ? Value(arith::AndIOp::create(
+                                                      b, loc, codes, i32Splat(0xFF)))
+                                                : codes;
+                        }
+                        Value codes;
+                        for (int64_t p = 0; p < bits; ++p) {
+                          Value shifted = c ? Value(arith::ShRUIOp::create(b, loc, planes[p],
+                                                                           splatOf[c]))
+                                            : planes[p];
+                          Value bit = arith::AndIOp::create(b, loc, shifted, bitOf[p]);
+                          codes = codes ? Value(arith::OrIOp::create(b, loc, codes, bit)) : bit;
+                        }
+                        return isSigned ? signExtend(b, loc, codes) : codes;
+                      };
+                      for (int64_t c = 0; c < kLanes; ++c) {
+                        Value values = codesToF32(b, loc, codesOf(c), zeroLanes);
+                        values = offset
+                                     ? Value(vector::FMAOp::create(b, loc, values, scale, offset))
+                                     : Value(arith::MulFOp::create(b, loc, values, scale));
+                        Value kIdx = arith::AddIOp::create(b, loc, k8, cIndex(b, loc, c));
+                        panel = vector::TransferWriteOp::create(b, loc, values, panel,
+                                                                ValueRange{which, kIdx, lane},
+                                                                ArrayRef<bool>(inBounds))
+                                    .getResult();
+                      }
+                      return panel;
+                    };
+                    return segmentRuns(b, loc, kSeg, kcLen, panel, segmentBody);
                   });
             });
       };

@@ -317,7 +317,7 @@ func.func @u8_float_zero(%x: tensor<?x64xf32>, %wb: tensor<512xi8>, %s: tensor<8
 // (at tile * 96 + plane * 32 + row % 32), broadcast, lane l taking bit l to
 // bit p; the GEMM's panel reads 8 bytes per plane (8 columns) and builds
 // each of its 8 rows from them without a transpose, with the scales of the
-// 8 columns gathered. x is packed with its last block padded, and the GEMM
+// 8 columns gathered once per segment of a group (32 codes). x is packed with its last block padded, and the GEMM
 // takes every row (its last register block stored only up to M).
 // CHECK-LABEL: func @bit_planes
 // CHECK: %[[LANES:.*]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : vector<8xi32>
@@ -327,14 +327,16 @@ func.func @u8_float_zero(%x: tensor<?x64xf32>, %wb: tensor<512xi8>, %s: tensor<8
 // CHECK: arith.select
 // CHECK: %[[REST:.*]] = arith.select %{{.*}}, %[[M:.*]], %c0 : index
 // CHECK: scf.if
+// CHECK: scf.for {{.*}} step %c32
+// CHECK: %[[SCALE:.*]] = vector.from_elements {{.*}} : vector<8xf32>
+// CHECK: scf.for {{.*}} step %c8
 // CHECK: vector.transfer_read %{{.*}} : tensor<6144xi8>, vector<8xi8>
 // CHECK: arith.extui %{{.*}} : vector<8xi8> to vector<8xi32>
-// CHECK: vector.from_elements {{.*}} : vector<8xf32>
 // CHECK: arith.shrui
 // CHECK: arith.andi
 // CHECK: arith.ori
 // CHECK: arith.uitofp
-// CHECK: arith.mulf
+// CHECK: arith.mulf %{{.*}}, %[[SCALE]]
 // CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<16x256x16xf32>
 // CHECK-NOT: vector.shuffle
 // CHECK: vector.fma
@@ -387,6 +389,47 @@ func.func @bit_planes_64x32(%x: tensor<?x64xf32>, %wb: tensor<6144xi8>, %s: tens
                             %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
   %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<6144xi8> -> tensor<256x64xui3>
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xui3> scales %s : tensor<256x2xf32>
+         group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
+// From 5 bits on, the panel transposes each run as 8 x 8 bit matrices: per
+// column an i64 lane whose byte p is plane p's byte (masked from the 4-byte
+// word of tiles of 64 x 32), three delta swaps (shifts 7, 14, 28; masks
+// 0x00AA00AA00AA00AA, 0x0000CCCC0000CCCC, 0xF0F0F0F0), then code c is byte
+// c of the lane: truncated to i32 and sign-extended (signed 7 bits).
+// CHECK-LABEL: func @bit_planes_transposed
+// CHECK-DAG: %[[S28:.*]] = arith.constant dense<28> : vector<8xi64>
+// CHECK-DAG: %[[M14:.*]] = arith.constant dense<225176545447116> : vector<8xi64>
+// CHECK-DAG: %[[S14:.*]] = arith.constant dense<14> : vector<8xi64>
+// CHECK-DAG: %[[M7:.*]] = arith.constant dense<47851476196393130> : vector<8xi64>
+// CHECK-DAG: %[[S7:.*]] = arith.constant dense<7> : vector<8xi64>
+// CHECK-DAG: %[[M28:.*]] = arith.constant dense<4042322160> : vector<8xi64>
+// CHECK-DAG: %[[BYTE:.*]] = arith.constant dense<255> : vector<8xi64>
+// CHECK: scf.if
+// CHECK: %[[P0:.*]] = arith.extui %{{.*}} : vector<8xi32> to vector<8xi64>
+// CHECK: arith.andi %[[P0]], %[[BYTE]] : vector<8xi64>
+// CHECK-COUNT-6: arith.shli %{{.*}} : vector<8xi64>
+// CHECK: %[[R0:.*]] = arith.shrui %[[Q:.*]], %[[S7]] : vector<8xi64>
+// CHECK: %[[X0:.*]] = arith.xori %[[Q]], %[[R0]] : vector<8xi64>
+// CHECK: %[[T0:.*]] = arith.andi %[[X0]], %[[M7]] : vector<8xi64>
+// CHECK: arith.shli %[[T0]], %[[S7]] : vector<8xi64>
+// CHECK: arith.andi %{{.*}}, %[[M14]] : vector<8xi64>
+// CHECK: arith.andi %{{.*}}, %[[M28]] : vector<8xi64>
+// CHECK: arith.xori
+// CHECK-NEXT: %[[CODES:.*]] = arith.xori
+// CHECK-NEXT: %[[C0:.*]] = arith.trunci %[[CODES]] : vector<8xi64> to vector<8xi32>
+// CHECK: %[[UP:.*]] = arith.shli %[[C0]], %[[SIGN:.*]] : vector<8xi32>
+// CHECK: arith.shrsi %[[UP]], %[[SIGN]] : vector<8xi32>
+// CHECK: arith.sitofp
+// CHECK: arith.shrui %[[CODES]], %{{.*}} : vector<8xi64>
+// CHECK: arith.trunci
+func.func @bit_planes_transposed(%x: tensor<?x64xf32>, %wb: tensor<14336xi8>, %s: tensor<256x2xf32>,
+                                 %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<14336xi8> -> tensor<256x64xsi7>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xsi7> scales %s : tensor<256x2xf32>
          group_size 32 outs %init : tensor<?x256xf32>
   return %y : tensor<?x256xf32>
 }
