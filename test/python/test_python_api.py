@@ -347,6 +347,37 @@ func.func @twice(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
     assert np.array_equal(fn(x), 2 * x)
 
 
+def test_repeated_calls_check_each_new_input(tmp_path, monkeypatch):
+    # A call whose inputs are contiguous arrays of the dtypes and shapes of
+    # an earlier call skips the checks; any other input is checked again:
+    # a new M, a wrong dtype or shape after good calls, a non-contiguous
+    # view (copied), another named-dimension conflict.
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    q = ts.quantize(rng.standard_normal((8, 64)).astype(np.float32), "u4", 32)
+    g = ts.Graph("rep")
+    x = g.input("x", ("M", 64))
+    r = g.input("r", ("M", 8))
+    g.output(g.mpmm(x, q) + r)
+    w = ts.dequantize(q).astype(np.float64)
+    for fn in (ts.compile(g), ts.compile(g, output=tmp_path / "librep.so")):
+        for m in (3, 3, 5, 3):
+            xv = rng.standard_normal((m, 64)).astype(np.float32)
+            rv = rng.standard_normal((m, 8)).astype(np.float32)
+            y = fn(xv, rv)
+            assert y.shape == (m, 8)
+            assert np.allclose(y, xv @ w.T + rv, rtol=1e-4, atol=1e-4)
+        with pytest.raises(TypeError, match="input 'x' of rep\\(\\): expected dtype float32"):
+            fn(xv.astype(np.float64), rv)
+        with pytest.raises(ValueError, match="input 'r' of rep\\(\\): dimension 0 \\(M\\) is 2"):
+            fn(xv, rv[:2])
+        wide = rng.standard_normal((3, 128)).astype(np.float32)
+        view = wide[:, ::2]
+        assert not view.flags.c_contiguous
+        assert np.allclose(fn(view, rv), view @ w.T + rv, rtol=1e-4, atol=1e-4)
+        assert np.allclose(fn(x=xv, r=rv), xv @ w.T + rv, rtol=1e-4, atol=1e-4)
+
+
 # --- errors ----------------------------------------------------------------------------
 
 def test_errors_name_the_argument(tmp_path, monkeypatch):
