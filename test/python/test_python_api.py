@@ -347,6 +347,17 @@ func.func @twice(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
     assert np.array_equal(fn(x), 2 * x)
 
 
+def residual_graph(rng, name):
+    """y = mpmm(x, q) + r with x: M x 64 and r: M x 8 sharing M; returns
+    the graph and the dequantized weights."""
+    q = ts.quantize(rng.standard_normal((8, 64)).astype(np.float32), "u4", 32)
+    g = ts.Graph(name)
+    x = g.input("x", ("M", 64))
+    r = g.input("r", ("M", 8))
+    g.output(g.mpmm(x, q) + r)
+    return g, ts.dequantize(q).astype(np.float64)
+
+
 def test_repeated_calls_check_each_new_input(tmp_path, monkeypatch):
     # A call whose inputs are contiguous arrays of the dtypes and shapes of
     # an earlier call skips the checks; any other input is checked again:
@@ -354,12 +365,7 @@ def test_repeated_calls_check_each_new_input(tmp_path, monkeypatch):
     # view (copied), another named-dimension conflict.
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
     rng = np.random.default_rng()
-    q = ts.quantize(rng.standard_normal((8, 64)).astype(np.float32), "u4", 32)
-    g = ts.Graph("rep")
-    x = g.input("x", ("M", 64))
-    r = g.input("r", ("M", 8))
-    g.output(g.mpmm(x, q) + r)
-    w = ts.dequantize(q).astype(np.float64)
+    g, w = residual_graph(rng, "rep")
     for fn in (ts.compile(g), ts.compile(g, output=tmp_path / "librep.so")):
         for m in (3, 3, 5, 3):
             xv = rng.standard_normal((m, 64)).astype(np.float32)
@@ -403,12 +409,7 @@ def test_named_dimension_conflict_names_the_input(tmp_path, monkeypatch):
     # still run, JIT and AOT.
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
     rng = np.random.default_rng()
-    q = ts.quantize(rng.standard_normal((8, 64)).astype(np.float32), "u4", 32)
-    g = ts.Graph("res")
-    x = g.input("x", ("M", 64))
-    r = g.input("r", ("M", 8))
-    g.output(g.mpmm(x, q) + r)
-    w = ts.dequantize(q).astype(np.float64)
+    g, w = residual_graph(rng, "res")
     for fn in (ts.compile(g), ts.compile(g, output=tmp_path / "libres.so")):
         xv = rng.standard_normal((3, 64)).astype(np.float32)
         rv = rng.standard_normal((3, 8)).astype(np.float32)
