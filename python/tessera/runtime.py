@@ -287,6 +287,9 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     shared library to build ahead of time (with `header`, its C header too);
     AOT libraries are cached on disk (TESSERA_CACHE_DIR, default
     ~/.cache/tessera) keyed by the IR, the options and the compiler build.
+    cpu: the CPU a library is built for ("host", or an LLVM CPU name such as
+    "x86-64-v3" or "skylake-avx512"); the JIT always compiles for this
+    machine, so another cpu needs output=.
     threads: 1 compiles serial code; 0 (default) uses the thread pool's
     count at each call (set_num_threads for JIT code, Function.set_num_threads
     for a library, else TESSERA_NUM_THREADS, else the machine's cores); N
@@ -324,6 +327,9 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     if output is None and cuda_chip:
         # No JIT for GPU code: a cached library, as for output=.
         output = _cache_dir() / f"libcuda_{hashlib.sha256(text.encode()).hexdigest()[:16]}.so"
+    if output is None and cpu != "host":
+        raise ValueError(f"cpu={cpu!r} needs output=: the JIT compiles for this machine "
+                         "(build a library for another CPU)")
     if output is None:
         jit = _tessera.JitModule(text, f"<{name}>", crash_reproducer=reproducer,
                                  threads=threads, strategy=strategy)

@@ -401,6 +401,8 @@ def test_errors_name_the_argument(tmp_path, monkeypatch):
             fn(y=np.zeros((2, 64), np.float32))
         with pytest.raises(TypeError, match="expected a numpy array"):
             fn([[1.0] * 64])
+    with pytest.raises(ValueError, match="cpu='x86-64-v3' needs output="):
+        ts.compile(g, cpu="x86-64-v3")
 
 
 def test_named_dimension_conflict_names_the_input(tmp_path, monkeypatch):
