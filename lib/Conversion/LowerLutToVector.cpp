@@ -71,8 +71,8 @@ constexpr int64_t kChunk = 8; // f32 lanes of an output chunk
 // thread: 7-10% faster) rather than gathered in the combine (1 and 2
 // bits: 8-18% faster so).
 constexpr unsigned kMinBitsForStepCoefficients = 3;
-// How far ahead the permute kernel prefetches each block's stream of
-// weights (bytes).
+// How far ahead both kernels (permute and shuffle) prefetch each block's
+// stream of weights (bytes).
 constexpr int64_t kLutPrefetchBytes = 2048;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {

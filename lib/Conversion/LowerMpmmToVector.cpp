@@ -1648,8 +1648,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       // column in an i64 lane (byte p: plane p's byte; three
                       // delta swaps; then byte c: code c), 4 operations per
                       // plane and 18 in all instead of 3 per plane and code.
-                      Value transposed;
+                      Value transposed, byteMask;
                       if (bits >= kMinBitsForPlaneTranspose) {
+                        byteMask = i32Splat(0xFF);
                         auto vecI64 = VectorType::get({kLanes}, b.getI64Type());
                         auto i64Splat = [&](uint64_t v) -> Value {
                           return arith::ConstantOp::create(
@@ -1699,9 +1700,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                           // bytes above; unsigned: masked to the code.
                           if (isSigned)
                             return signExtend(b, loc, codes);
-                          return c + 1 < kLanes ? Value(arith::AndIOp::create(
-                                                      b, loc, codes, i32Splat(0xFF)))
-                                                : codes;
+                          return c + 1 < kLanes
+                                     ? Value(arith::AndIOp::create(b, loc, codes, byteMask))
+                                     : codes;
                         }
                         Value codes;
                         for (int64_t p = 0; p < bits; ++p) {

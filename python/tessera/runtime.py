@@ -182,7 +182,7 @@ class Function:
             arrays.append(value if isinstance(value, _DeviceShape) else np.ascontiguousarray(value))
         return arrays, sizes
 
-    def _signature_of_call(self, args):
+    def _call_key(self, args):
         """The key of _sizes_by_signature for positional `args`, or None if
         they are not all contiguous numpy arrays."""
         if not self._fast_calls or len(args) != self.num_user_inputs:
@@ -195,7 +195,7 @@ class Function:
         return tuple(key)
 
     def __call__(self, *args, **kwargs):
-        key = None if kwargs else self._signature_of_call(args)
+        key = None if kwargs else self._call_key(args)
         sizes = self._sizes_by_signature.get(key) if key is not None else None
         if sizes is not None:
             outs = self._invoke(list(args) + self._checked_params[0], sizes)
