@@ -139,7 +139,10 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
                        tensor::EmptyOp::create(b, loc, panelType, ValueRange{}));
     // The micro kernel's columns (one or two micro panels, which stay in
     // L1) times register blocks of rows. Vector h of the micro kernel at
-    // `which` reads micro panel panelOf[h] from lane laneOf[h].
+    // `which` reads micro panel panelOf[h] from lane laneOf[h]. (A panel
+    // of 32 columns filled and used at once, in L1 rather than the tile's
+    // 256 KiB in L2, measured the same: 4096 x 4096, one thread, M = 16
+    // at 2 and 4 bits and M = 256 at 4 bits and dense f32, within 3%.)
     int64_t panelsPerMicro = micro.columns() / kPanelColumns;
     int64_t panelOf[2], laneOf[2];
     for (int64_t h = 0; h < 2; ++h) {
