@@ -300,8 +300,8 @@ def TesseraTileMpmm : Pass<"tessera-tile-mpmm", "::mlir::ModuleOp"> {
     vector lowering makes the cache and register tiles.
   }];
   let options = [
-    Option<"columnTile", "column-tile", "int64_t", /*default=*/"256",
-           "Columns of the result per tile">
+    Option<"columnTile", "column-tile", "int64_t", /*default=*/"128",
+           "Columns of the result per tile (the vector kernel's tile)">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
                            "::mlir::scf::SCFDialect",
@@ -315,7 +315,7 @@ def TesseraLowerMpmmToVector
   let summary = "Lower eligible tessera.mpmm ops to fused vector loops";
   let description = [{
     The dequantize-then-FMA strategy without a dequantized matrix, as a loop
-    nest of cache and register tiles: column tiles of 256 (the unit of work
+    nest of cache and register tiles: column tiles of 128 (the unit of work
     for threads; an op that `tessera-tile-mpmm` tiled is one of them, its
     weights a slice of whole rows read from their offset), row chunks of 64, K blocks of about 512 codes (whole
     groups; only with 8 rows or more, so that a register block of x stays in

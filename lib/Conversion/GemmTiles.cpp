@@ -117,7 +117,7 @@ Value mlir::tessera::emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int6
 
 Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacked,
                                         Value rowsEnd, int64_t k, GemmMicroKernel micro,
-                                        Value y, PanelFill fill) {
+                                        Value y, PanelFill fill, int64_t tileColumns) {
   Type f32 = b.getF32Type();
   int64_t microRows = micro.rows;
   auto vecF32 = VectorType::get({micro.lanes}, f32);
@@ -127,7 +127,8 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
       b, loc, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0)));
   bool inBounds[] = {true};
   Value kV = cIndex(b, loc, k);
-  int64_t panels = kGemmColumnTile / kPanelColumns;
+  assert(tileColumns % 32 == 0 && "a tile is whole micro kernels");
+  int64_t panels = tileColumns / kPanelColumns;
   auto panelType = RankedTensorType::get({panels, kPanelK, kPanelColumns}, f32);
 
   return emitTensorLoop(b, loc, c0, kV, b.getIndexAttr(kPanelK), y, [&](OpBuilder &b, Location loc, Value kc,
@@ -140,9 +141,10 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
     // The micro kernel's columns (one or two micro panels, which stay in
     // L1) times register blocks of rows. Vector h of the micro kernel at
     // `which` reads micro panel panelOf[h] from lane laneOf[h]. (A panel
-    // of 32 columns filled and used at once, in L1 rather than the tile's
-    // 256 KiB in L2, measured the same: 4096 x 4096, one thread, M = 16
-    // at 2 and 4 bits and M = 256 at 4 bits and dense f32, within 3%.)
+    // of 32 columns filled and used at once, in L1, rather than a tile of
+    // 256 columns' 256 KiB in L2, measured the same: 4096 x 4096, one
+    // thread, M = 16 at 2 and 4 bits and M = 256 at 4 bits and dense f32,
+    // within 3%.)
     int64_t panelsPerMicro = micro.columns() / kPanelColumns;
     int64_t panelOf[2], laneOf[2];
     for (int64_t h = 0; h < 2; ++h) {

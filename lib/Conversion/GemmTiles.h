@@ -3,11 +3,12 @@
 // The GEMM shared by the vector lowerings of tessera.mpmm (many rows) and of
 // dense f32 linalg.matmul (private to lib/Conversion). A tile computes
 //
-//   y[0:rowsEnd, 0:kGemmColumnTile] += x[0:rowsEnd, 0:K] * B[0:K, tile]
+//   y[0:rowsEnd, 0:C] += x[0:rowsEnd, 0:K] * B[0:K, tile]
 //
-// where B's columns come from a caller-provided panel fill (dequantized
-// weights, or a copy of a dense matrix), in blocks of kPanelK rows of B:
-// panel[kGemmColumnTile / kPanelColumns][kPanelK][kPanelColumns] f32, each
+// for a tile of C columns (kGemmColumnTile unless the caller picks another
+// multiple of 32), where B's columns come from a caller-provided panel fill
+// (dequantized weights, or a copy of a dense matrix), in blocks of kPanelK
+// rows of B: panel[C / kPanelColumns][kPanelK][kPanelColumns] f32, each
 // micro panel of 16 columns contiguous. Rows of x come packed by
 // emitPackRowBlocks; a micro kernel (GemmMicroKernel) holds rows x 2
 // vectors of accumulators, each vector `lanes` columns: per k two vector
@@ -76,19 +77,21 @@ GemmMicroKernel gemmMicroKernel(int64_t vectorRegisters);
 Value emitPackRowBlocks(OpBuilder &b, Location loc, Value x, int64_t k,
                         bool padded = false);
 
-/// Fills the panel (a tensor<panels x kPanelK x kPanelColumns x f32>) with
-/// rows [kc, kc + kcLen) of B for the tile's columns; returns the new panel.
+/// Fills the panel (a tensor<C / kPanelColumns x kPanelK x kPanelColumns x
+/// f32>) with rows [kc, kc + kcLen) of B for the tile's C columns; returns
+/// the new panel.
 using PanelFill = function_ref<Value(OpBuilder &b, Location loc, Value kc,
                                      Value kcLen, Value panel)>;
 
-/// Emits y[0:rowsEnd, 0:kGemmColumnTile] += x * B for the tile whose panel
+/// Emits y[0:rowsEnd, 0:tileColumns] += x * B for the tile whose panel
 /// `fill` produces; y is the tile's slice (tensor<? x ? x f32>, at least
-/// rowsEnd rows and kGemmColumnTile columns), rowsEnd at most M and at most
-/// 8 times the blocks of xPacked. A last, partial register block of rows is
-/// computed on the zero rows of a padded packing and stored only up to
-/// rowsEnd. Returns the new y.
+/// rowsEnd rows and tileColumns columns, a multiple of 32), rowsEnd at most
+/// M and at most 8 times the blocks of xPacked. A last, partial register
+/// block of rows is computed on the zero rows of a padded packing and
+/// stored only up to rowsEnd. Returns the new y.
 Value emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacked, Value rowsEnd,
-                         int64_t k, GemmMicroKernel micro, Value y, PanelFill fill);
+                         int64_t k, GemmMicroKernel micro, Value y, PanelFill fill,
+                         int64_t tileColumns = kGemmColumnTile);
 
 /// The transpose of 8 vectors of 8 f32 lanes (out[i][j] = in[j][i]) in 24
 /// two-source shuffles, the unpack / shuffle / lane-permute sequence that

@@ -172,10 +172,10 @@ func.func @spread_columns(%x: tensor<?x64xf32>, %wb: tensor<4096xi8>, %s: tensor
 
 // -----
 
-// A full column tile (256 columns) with 16 rows or more takes the GEMM
+// A full column tile (128 columns) with 16 rows or more takes the GEMM
 // path: per block of 256 codes, the tile's weights are dequantized 8 columns
 // x 8 codes at a time, transposed in registers (24 shuffles) and stored into
-// a panel of 4 micro panels of 16 columns; then each register block of rows
+// a panel of 8 micro panels of 16 columns; then each register block of rows
 // (broadcasts of packed x) is multiplied with each micro panel (two 8-lane
 // loads per k). The 8 columns' scales are read once per group (segments of
 // 32 codes), not per 8 codes.
@@ -184,32 +184,32 @@ func.func @spread_columns(%x: tensor<?x64xf32>, %wb: tensor<4096xi8>, %s: tensor
 // One column tile: the forall folds away, and the tile is full.
 // CHECK: %[[USE:.*]] = arith.cmpi uge, %{{.*}}, %c16
 // CHECK: scf.if %[[USE]]
-// CHECK: tensor.empty() : tensor<16x256x16xf32>
+// CHECK: tensor.empty() : tensor<8x256x16xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c32
-// CHECK-COUNT-8: tensor.extract %{{.*}} : tensor<256x2xf32>
-// CHECK-NOT: tensor.extract %{{.*}} : tensor<256x2xf32>
+// CHECK-COUNT-8: tensor.extract %{{.*}} : tensor<128x2xf32>
+// CHECK-NOT: tensor.extract %{{.*}} : tensor<128x2xf32>
 // CHECK: scf.for %{{.*}} step %c8
-// CHECK-NOT: tensor.extract %{{.*}} : tensor<256x2xf32>
+// CHECK-NOT: tensor.extract %{{.*}} : tensor<128x2xf32>
 // CHECK-COUNT-8: arith.mulf %{{.*}} : vector<8xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 8, 1, 9, 4, 12, 5, 13] : vector<8xf32>, vector<8xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 8, 9, 4, 5, 12, 13] : vector<8xf32>, vector<8xf32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
-// CHECK-COUNT-8: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<16x256x16xf32>
-// CHECK: %[[B0:.*]] = vector.transfer_read %{{.*}} : tensor<16x256x16xf32>, vector<8xf32>
-// CHECK: %[[B1:.*]] = vector.transfer_read %{{.*}} : tensor<16x256x16xf32>, vector<8xf32>
+// CHECK-COUNT-8: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<8x256x16xf32>
+// CHECK: %[[B0:.*]] = vector.transfer_read %{{.*}} : tensor<8x256x16xf32>, vector<8xf32>
+// CHECK: %[[B1:.*]] = vector.transfer_read %{{.*}} : tensor<8x256x16xf32>, vector<8xf32>
 // CHECK: %[[A:.*]] = tensor.extract %[[XP]]
 // CHECK: %[[AV:.*]] = vector.broadcast %[[A]] : f32 to vector<8xf32>
 // CHECK: vector.fma %[[AV]], %[[B0]]
 // CHECK: vector.fma %[[AV]], %[[B1]]
-// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<?x256xf32>
+// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<?x128xf32>
 // CHECK: } else {
 // CHECK: scf.yield
-func.func @gemm_path(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<256x2xf32>,
-                     %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
-  %w = tessera.unpack %wb : tensor<8192xi8> -> tensor<256x64xui4>
-  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xui4> scales %s : tensor<256x2xf32>
-         group_size 32 outs %init : tensor<?x256xf32>
-  return %y : tensor<?x256xf32>
+func.func @gemm_path(%x: tensor<?x64xf32>, %wb: tensor<4096xi8>, %s: tensor<128x2xf32>,
+                     %init: tensor<?x128xf32>) -> tensor<?x128xf32> {
+  %w = tessera.unpack %wb : tensor<4096xi8> -> tensor<128x64xui4>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<128x64xui4> scales %s : tensor<128x2xf32>
+         group_size 32 outs %init : tensor<?x128xf32>
+  return %y : tensor<?x128xf32>
 }
 
 // -----
@@ -220,9 +220,9 @@ func.func @gemm_path(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<256x
 // inserted; the consumer itself is gone.
 // CHECK-LABEL: func @fused_epilogue
 // CHECK-SAME: (%{{.*}}: tensor<?x64xf32>, %{{.*}}: tensor<16384xi8>, %{{.*}}: tensor<512x2xf32>, %[[INIT:.*]]: tensor<?x512xf32>, %[[BIAS:.*]]: tensor<512xf32>, %[[RES:.*]]: tensor<?x512xf32>)
-// CHECK: scf.forall (%[[T:.*]]) = (0) to (512) step (256)
-// CHECK: %[[B:.*]] = tensor.extract_slice %[[BIAS]][%[[T]]] [256] [1]
-// CHECK: %[[R:.*]] = tensor.extract_slice %[[RES]][0, %[[T]]] [%{{.*}}, 256] [1, 1]
+// CHECK: scf.forall (%[[T:.*]]) = (0) to (512) step (128)
+// CHECK: %[[B:.*]] = tensor.extract_slice %[[BIAS]][%[[T]]] [128] [1]
+// CHECK: %[[R:.*]] = tensor.extract_slice %[[RES]][0, %[[T]]] [%{{.*}}, 128] [1, 1]
 // CHECK: %[[E:.*]] = linalg.generic
 // CHECK-SAME: ins(%[[Y:.*]], %[[B]], %[[R]] :
 // CHECK-SAME: outs(%[[Y]] :
@@ -337,7 +337,7 @@ func.func @u8_float_zero(%x: tensor<?x64xf32>, %wb: tensor<512xi8>, %s: tensor<8
 // CHECK: arith.ori
 // CHECK: arith.uitofp
 // CHECK: arith.mulf %{{.*}}, %[[SCALE]]
-// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<16x256x16xf32>
+// CHECK: vector.transfer_write %{{.*}} : vector<8xf32>, tensor<8x256x16xf32>
 // CHECK-NOT: vector.shuffle
 // CHECK: vector.fma
 // CHECK: arith.cmpi ult
@@ -475,7 +475,7 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // panel by two shifts (sign extension), a conversion and one FMA with the
 // scales and -s z of the 8 columns; no transpose.
 // CHECK: scf.if
-// CHECK: tensor.empty() : tensor<16x256x16xf32>
+// CHECK: tensor.empty() : tensor<8x256x16xf32>
 // CHECK-NOT: vector.shuffle
 // CHECK: %[[T:.*]] = vector.transfer_read %{{.*}} : tensor<8192xi8>, vector<32xi8>
 // CHECK: %[[L:.*]] = vector.bitcast %[[T]] : vector<32xi8> to vector<8xi32>
@@ -485,7 +485,7 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // CHECK: %[[ROW0:.*]] = vector.fma
 // CHECK: vector.to_elements %[[ROW0]] : vector<8xf32>
 // CHECK: vector.from_elements {{.*}} : vector<8x8xf32>
-// CHECK-NEXT: vector.transfer_write %{{.*}} {in_bounds = [true, true]} : vector<8x8xf32>, tensor<16x256x16xf32>
+// CHECK-NEXT: vector.transfer_write %{{.*}} {in_bounds = [true, true]} : vector<8x8xf32>, tensor<8x256x16xf32>
 // CHECK: } else {
 // Rows outside the GEMM: 4-bit codes are read 1 KiB ahead by a software
 // prefetch per tile (clamped to the storage's last byte), then the signed
@@ -509,11 +509,11 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // code of a tile pair is a whole row of a 16-column micro panel; in the row
 // kernel one flip, one mask, one conversion and one FMA serve 16 columns.
 // PAIRS-LABEL: func @interleaved
-// PAIRS: tensor.empty() : tensor<16x256x16xf32>
+// PAIRS: tensor.empty() : tensor<8x256x16xf32>
 // PAIRS: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<8xi32>, vector<8xi32>
 // PAIRS: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
 // PAIRS: vector.from_elements {{.*}} : vector<8x16xf32>
-// PAIRS-NEXT: vector.transfer_write %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] {in_bounds = [true, true]} : vector<8x16xf32>, tensor<16x256x16xf32>
+// PAIRS-NEXT: vector.transfer_write %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] {in_bounds = [true, true]} : vector<8x16xf32>, tensor<8x256x16xf32>
 // PAIRS: } else {
 // PAIRS: %[[A:.*]] = vector.transfer_read %{{.*}}[%[[AT:.*]]], %{{.*}} : tensor<8192xi8>, vector<32xi8>
 // PAIRS: %[[AL:.*]] = vector.bitcast %[[A]] : vector<32xi8> to vector<8xi32>
@@ -542,8 +542,8 @@ func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<25
 // group, stored as the scale and -z of the group's 8 columns; the row
 // kernel's epilogue reads them back a vector at a time.
 // CHECK-LABEL: func @interleaved_group_terms
-// CHECK: %[[E:.*]] = tensor.empty() : tensor<16x2x256xf32>
-// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]]) -> (tensor<16x2x256xf32>)
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<16x2x128xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]]) -> (tensor<16x2x128xf32>)
 // CHECK: %[[S:.*]] = vector.transfer_read %{{.*}} : tensor<256x16xf16>, vector<8xf16>
 // CHECK: arith.extf %[[S]] : vector<8xf16> to vector<8xf32>
 // CHECK: %[[ZB:.*]] = vector.transfer_read %{{.*}} : tensor<1024xi8>, vector<4xi8>
@@ -551,10 +551,10 @@ func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<25
 // CHECK: arith.shrui
 // CHECK: arith.andi
 // CHECK: vector.shuffle
-// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c0, %{{.*}}] {in_bounds = [true]} : vector<8xf32>, tensor<16x2x256xf32>
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c0, %{{.*}}] {in_bounds = [true]} : vector<8xf32>, tensor<16x2x128xf32>
 // CHECK: arith.negf
-// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c1, %{{.*}}] {in_bounds = [true]} : vector<8xf32>, tensor<16x2x256xf32>
-// CHECK: vector.transfer_read %{{.*}} : tensor<16x2x256xf32>, vector<8xf32>
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c1, %{{.*}}] {in_bounds = [true]} : vector<8xf32>, tensor<16x2x128xf32>
+// CHECK: vector.transfer_read %{{.*}} : tensor<16x2x128xf32>, vector<8xf32>
 // CHECK: return
 func.func @interleaved_group_terms(%x: tensor<?x512xf32>, %wb: tensor<32768xi8>,
                                    %s: tensor<256x16xf16>, %zb: tensor<1024xi8>,
@@ -581,7 +581,7 @@ func.func @interleaved_group_terms(%x: tensor<?x512xf32>, %wb: tensor<32768xi8>,
 // CHECK-DAG: %[[SIGN:.*]] = arith.constant dense<29> : vector<8xi32>
 // The GEMM's panel: code 0 sign-extended by two shifts, code 3 from the
 // same mix.
-// CHECK: tensor.empty() : tensor<16x256x16xf32>
+// CHECK: tensor.empty() : tensor<8x256x16xf32>
 // CHECK: %[[T0:.*]] = vector.transfer_read %{{.*}}[%[[B:.*]]], %{{.*}} : tensor<6144xi8>, vector<32xi8>
 // CHECK: %[[P0:.*]] = vector.bitcast %[[T0]]
 // CHECK: %[[B1:.*]] = arith.addi %[[B]], %c32 : index
@@ -596,7 +596,7 @@ func.func @interleaved_group_terms(%x: tensor<?x512xf32>, %wb: tensor<32768xi8>,
 // CHECK: %[[UP:.*]] = arith.shli %[[MIX]], %[[SIGN]]
 // CHECK: arith.shrsi %[[UP]], %[[SIGN]]
 // CHECK: arith.shli %[[MIX]], %{{.*}}
-// CHECK: vector.transfer_write %{{.*}} : vector<32x8xf32>, tensor<16x256x16xf32>
+// CHECK: vector.transfer_write %{{.*}} : vector<32x8xf32>, tensor<8x256x16xf32>
 // CHECK: } else {
 // Rows outside the GEMM: the top plane (the sign bits) flipped once per
 // tile, codes masked in place (code 0: 7, code 3: 7 << 3) from the mixes.

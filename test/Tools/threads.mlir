@@ -7,9 +7,9 @@
 // RUN: not tessera-run %s -e layer --random --num-threads=-1 2>&1 | FileCheck %s --check-prefix=NEG
 // RUN: not tessera-compile %s --num-threads=-2 -o %t.so 2>&1 | FileCheck %s --check-prefix=NEG
 
-// 600 columns: three column tiles of 256.
-// POOL: call void @tessera_rt_parallel_for(i64 3, i64 1, i32 0,
-// CAP: call void @tessera_rt_parallel_for(i64 3, i64 1, i32 2,
+// 600 columns: five column tiles of 128 (the last one of 88).
+// POOL: call void @tessera_rt_parallel_for(i64 5, i64 1, i32 0,
+// CAP: call void @tessera_rt_parallel_for(i64 5, i64 1, i32 2,
 // SERIAL-NOT: tessera_rt_parallel_for
 // TIMED: run (1 calls)
 // NEG: error: --num-threads={{-[12]}} is negative

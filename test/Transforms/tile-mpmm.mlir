@@ -1,7 +1,8 @@
-// RUN: tessera-opt %s --tessera-tile-mpmm --canonicalize -split-input-file | FileCheck %s
-// RUN: tessera-opt %s --tessera-tile-mpmm=column-tile=128 --canonicalize -split-input-file | FileCheck %s --check-prefix=T128
+// RUN: tessera-opt %s --tessera-tile-mpmm=column-tile=256 --canonicalize -split-input-file | FileCheck %s
+// RUN: tessera-opt %s --tessera-tile-mpmm --canonicalize -split-input-file | FileCheck %s --check-prefix=T128
 
-// The columns in an scf.forall of 256 (the threads' unit), through the
+// The columns in an scf.forall of column-tile columns (the threads' unit,
+// by default 128, the vector kernel's tile; 256 here), through the
 // op's TilingInterface: each tile an mpmm of the tile's rows of the
 // weights, scales and zero points.
 // CHECK-LABEL: func @columns

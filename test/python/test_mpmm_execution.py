@@ -228,7 +228,7 @@ def test_mpmm_k_not_a_power_of_two(tessera_run, tmp_path):
                                                    (7, True, "none"), (8, False, "int")])
 def test_mpmm_cache_tiles(tessera_run, tmp_path, bits, signed, zero_mode):
     # K = 1088 with groups of 32: K blocks of 16 groups, the last one
-    # partial; N = 300: a column tile of 256 (the GEMM path at M = 71)
+    # partial; N = 300: two column tiles of 128 (the GEMM path at M = 71)
     # and a partial one.
     run_case(tessera_run, tmp_path, np.random.default_rng(), 300, 1088, bits,
              signed, zero_mode, 32, "f16")
@@ -241,7 +241,7 @@ def test_mpmm_cache_tiles(tessera_run, tmp_path, bits, signed, zero_mode):
     (2, True, "none", 288, 32),    # a partial last panel
 ])
 def test_mpmm_gemm_groups(tessera_run, tmp_path, bits, signed, zero_mode, k, group):
-    # The GEMM path (N = 300: a full column tile of 256 and a partial one)
+    # The GEMM path (N = 300: two full column tiles of 128 and a partial one)
     # from 16 rows, for its full blocks of 8 rows (M = 16, 21: 16 rows, then
     # the row blocks; 71). Its panel fill reads a group's scales and zero
     # points once per segment of the panel within one group.

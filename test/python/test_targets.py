@@ -4,9 +4,9 @@ Libraries built for the portable x86-64 baseline (SSE2: 8-lane vectors
 split in two), AVX2 (x86-64-v3: 16 vector registers, so the GEMM path keeps
 4 x 16 accumulators), AVX-512 (x86-64-v4: 32 registers, 8 x 16) and the host,
 each at M = 5 (row blocks of 4 and 1), 23 (the GEMM path for 16 rows in the
-full column tile, blocks of 8 in the other) and 71 (the GEMM path for 64
-rows, then the rest), N = 300 (a full column tile of 256 and a partial
-one)."""
+full column tiles, blocks of 8 in the other) and 71 (the GEMM path for 64
+rows, then the rest), N = 300 (two full column tiles of 128 and a
+partial one)."""
 
 import numpy as np
 import pytest

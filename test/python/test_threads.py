@@ -13,7 +13,7 @@ from tessera import _tessera
 
 
 def layer(rng, n=600, k=256):
-    # N = 600: three column tiles of 256, the last one partial.
+    # N = 600: five column tiles of 128, the last one partial.
     q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), "s5", 64,
                     scale_dtype="f16")
     g = ts.Graph("layer")
@@ -64,8 +64,8 @@ def test_serial_code_does_not_call_the_pool(tmp_path):
         _tessera.aot_compile(g.mlir(), "<layer>", str(out), emit="llvm",
                              prefix="layer", threads=threads)
         ir[threads] = out.read_text()
-    assert "call void @tessera_rt_parallel_for(i64 3, i64 1, i32 0," in ir[0]
-    assert "call void @tessera_rt_parallel_for(i64 3, i64 1, i32 3," in ir[3]
+    assert "call void @tessera_rt_parallel_for(i64 5, i64 1, i32 0," in ir[0]
+    assert "call void @tessera_rt_parallel_for(i64 5, i64 1, i32 3," in ir[3]
     assert "tessera_rt_parallel_for" not in ir[1]
 
 
