@@ -127,7 +127,7 @@ Value mlir::tessera::emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacke
       b, loc, DenseElementsAttr::get(vecF32, b.getF32FloatAttr(0)));
   bool inBounds[] = {true};
   Value kV = cIndex(b, loc, k);
-  assert(tileColumns % 32 == 0 && "a tile is whole micro kernels");
+  assert(tileColumns % micro.columns() == 0 && "a tile of whole micro kernels");
   int64_t panels = tileColumns / kPanelColumns;
   auto panelType = RankedTensorType::get({panels, kPanelK, kPanelColumns}, f32);
 

@@ -6,7 +6,7 @@
 //   y[0:rowsEnd, 0:C] += x[0:rowsEnd, 0:K] * B[0:K, tile]
 //
 // for a tile of C columns (kGemmColumnTile unless the caller picks another
-// multiple of 32), where B's columns come from a caller-provided panel fill
+// multiple of the micro kernel's columns), where B's columns come from a caller-provided panel fill
 // (dequantized weights, or a copy of a dense matrix), in blocks of kPanelK
 // rows of B: panel[C / kPanelColumns][kPanelK][kPanelColumns] f32, each
 // micro panel of 16 columns contiguous. Rows of x come packed by
@@ -85,10 +85,10 @@ using PanelFill = function_ref<Value(OpBuilder &b, Location loc, Value kc,
 
 /// Emits y[0:rowsEnd, 0:tileColumns] += x * B for the tile whose panel
 /// `fill` produces; y is the tile's slice (tensor<? x ? x f32>, at least
-/// rowsEnd rows and tileColumns columns, a multiple of 32), rowsEnd at most
-/// M and at most 8 times the blocks of xPacked. A last, partial register
-/// block of rows is computed on the zero rows of a padded packing and
-/// stored only up to rowsEnd. Returns the new y.
+/// rowsEnd rows and tileColumns columns, a multiple of micro.columns()),
+/// rowsEnd at most M and at most 8 times the blocks of xPacked. A last,
+/// partial register block of rows is computed on the zero rows of a padded
+/// packing and stored only up to rowsEnd. Returns the new y.
 Value emitGemmColumnTile(OpBuilder &b, Location loc, Value xPacked, Value rowsEnd,
                          int64_t k, GemmMicroKernel micro, Value y, PanelFill fill,
                          int64_t tileColumns = kGemmColumnTile);

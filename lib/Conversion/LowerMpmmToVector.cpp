@@ -74,7 +74,9 @@ constexpr int64_t kRowChunk = 64;
 // 2.72; M = 256 60.3 -> 62.6 / 31.9 -> 30.6 (11008 x 4096: 149 -> 151 /
 // 87 -> 81), the one slower cell.
 constexpr int64_t kColumnTile = 128;
-static_assert(kColumnTile % 32 == 0, "tiles of whole micro kernels");
+// Whole micro kernels (at most 32 columns) and whole steps of the
+// interleaved fill (kFillBlocks x 8 columns).
+static_assert(kColumnTile % 32 == 0, "a tile of whole micro kernels and fill steps");
 // The GEMM path for kGemmMinRows rows or more and full column tiles: from
 // two register blocks of rows on, dequantizing a panel once costs less than
 // unpacking the codes again for each block (16 rows on AVX2: 10-22% faster;
@@ -1744,13 +1746,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                   });
             });
       };
-      if (planeRows)
-        return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, micro, y, planeFill,
-                                  kColumnTile);
-      if (laneCodes)
-        return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, micro, y, interleavedFill,
-                                  kColumnTile);
-      return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, micro, y, fill, kColumnTile);
+      PanelFill panelFill = planeRows ? PanelFill(planeFill)
+                            : laneCodes ? PanelFill(interleavedFill)
+                                        : PanelFill(fill);
+      return emitGemmColumnTile(b, loc, xPacked, rowsEnd, k, micro, y, panelFill, kColumnTile);
     };
 
     // Column tiles are independent: an scf.forall over slices of y, which
