@@ -547,18 +547,21 @@ def Tessera_DotBytesOp : Tessera_Op<"dot_bytes",
     in i32, wrapping on overflow (the semantics of x86's `vpdpbusd`,
     AVX512-VNNI; a term is at most 4 * 255 * 128 in magnitude). `lhs` is
     read as unsigned bytes (a coefficient of 128
-    is the byte -128). Created by tessera-lower-lut-to-vector to sum four
-    table lookups of a weight row with its bit planes' weights 2^i; lowered
-    by tessera-lower-x86-byte-ops.
+    is the byte -128); 16 lanes (`vpdpbusd` on zmm) or 8 (on ymm,
+    AVX512-VL), four bytes per lane. Created by tessera-lower-lut-to-vector
+    to sum four table lookups of a weight row with its bit planes' weights
+    2^i, and by tessera-lower-mpmm-to-vector to multiply codes with x in
+    signed bytes; lowered by tessera-lower-x86-byte-ops.
 
     ```mlir
     %s = tessera.dot_bytes %acc, %coefficients, %entries : vector<64xi8> into vector<16xi32>
     ```
   }];
-  let arguments = (ins VectorOfLengthAndType<[16], [I32]>:$acc,
-                       VectorOfLengthAndType<[64], [I8]>:$lhs,
-                       VectorOfLengthAndType<[64], [I8]>:$rhs);
-  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let arguments = (ins VectorOfLengthAndType<[8, 16], [I32]>:$acc,
+                       VectorOfLengthAndType<[32, 64], [I8]>:$lhs,
+                       VectorOfLengthAndType<[32, 64], [I8]>:$rhs);
+  let results = (outs VectorOfLengthAndType<[8, 16], [I32]>:$result);
+  let hasVerifier = 1;
   let assemblyFormat = "$acc `,` $lhs `,` $rhs attr-dict `:` type($lhs) `into` type($result)";
 }
 

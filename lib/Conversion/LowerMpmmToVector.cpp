@@ -83,6 +83,12 @@ static_assert(kColumnTile % 32 == 0, "a tile of whole micro kernels and fill ste
 // on AVX-512, 4096 x 4096, one Emerald Rapids core, the row kernels at 16
 // rows took 5.4-6.2 ms against the GEMM's 4.7-5.0 at 2, 3, 4 and 8 bits).
 constexpr int64_t kGemmMinRows = 16;
+// With byte dot products (limbDots) the row kernels stay ahead of the GEMM
+// up to about 64 rows (4096 x 4096, one Emerald Rapids core, ms, GEMM ->
+// row kernels: 2, 4, 8 bits at M = 16 5.1, 5.1, 5.3 -> 3.7, 3.8, 4.3; 4
+// bits at M = 32 10.5 -> 8.0, at M = 64 15.1 -> 14.7, at M = 256 59.9 ->
+// 66.8).
+constexpr int64_t kLimbGemmMinRows = 64;
 // How far ahead the row kernels prefetch a stream of weights (bytes).
 constexpr int64_t kPrefetchBytes = 1024;
 // The GEMM's panel from bit planes: the widths whose runs are transposed as
@@ -137,11 +143,13 @@ linalg::GenericOp fusableEpilogue(MpmmOp op) {
 }
 
 struct MpmmToVector : public OpRewritePattern<MpmmOp> {
-  MpmmToVector(MLIRContext *context, int64_t vectorRegisters)
-      : OpRewritePattern(context), vectorRegisters(vectorRegisters) {}
+  MpmmToVector(MLIRContext *context, int64_t vectorRegisters, bool byteDots)
+      : OpRewritePattern(context), vectorRegisters(vectorRegisters), byteDots(byteDots) {}
   /// Vector registers of the target (16 for AVX2, 32 with AVX-512): sizes
   /// the GEMM's register block.
   int64_t vectorRegisters;
+  /// Whether the target has byte dot products (tessera.dot_bytes).
+  bool byteDots;
 
   LogicalResult matchAndRewrite(MpmmOp op,
                                 PatternRewriter &rewriter) const override {
@@ -198,6 +206,12 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     InterleavedCodes interleaved(weights, bits, isSigned, interleavedPlanes, k);
     // Codes of a column per interleaved tile (0: not interleaved).
     int64_t laneCodes = isInterleaved ? interleaved.codesPerTile() : 0;
+    // Interleaved codes of 1, 2, 4 and 8 bits take byte dot products in the
+    // row kernels where the target has them (limbGroupLoop); groups of at
+    // most 2^14 codes keep their i32 sums (below 2 * 255 * 128 per code)
+    // from overflowing.
+    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes && !interleavedPlanes &&
+                    8 % bits == 0 && op.getGroupSize() <= 16384;
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     auto vecF32 = VectorType::get({kLanes}, f32);
     auto vecI32 = VectorType::get({kLanes}, i32);
@@ -707,7 +721,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // instructions, 1-4% slower with them. Runs in place, 6 and 7 bits:
     // 2.02 -> 1.54 and 2.21 -> 1.74 ms.
     WeightPrefetcher prefetcher(rewriter, loc, weights,
-                                (laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns);
+                                (laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns ||
+                                    limbDots);
 
     // Codes per run of the row kernels below: 8, or 16 in place
     // (inPlaceRuns; x from xInPlace); their f32 vectors and zero.
@@ -1104,9 +1119,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // the few rows past them are cheaper in the row kernel than as a
     // zero-padded block) or all rows (bit planes, whose single-row
     // unpacking is slow). Whether it does, and where its rows end.
+    int64_t gemmMinRows = limbDots ? kLimbGemmMinRows : kGemmMinRows;
     auto gemmRowRange = [&](OpBuilder &b, Location loc) -> std::pair<Value, Value> {
-      Value enoughRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, m,
-                                               cIndex(b, loc, kGemmMinRows));
+      Value enoughRows =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, m, cIndex(b, loc, gemmMinRows));
       Value end = planeRows ? m
                             : Value(arith::MulIOp::create(
                                   b, loc, arith::DivUIOp::create(b, loc, m, cIndex(b, loc, kRows)),
@@ -1114,6 +1130,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return {enoughRows, end};
     };
     Value xScaled, xSums;
+    Value xLimbs, xGroupScales, xLimbSums; // limbDots
     bool needGroupXsum = zeroMode != ZeroPointMode::None || isSigned;
     if (laneCodes) {
       // xScaled[m, k] = x[m, k] * 2^-inPlaceExponent(k mod laneCodes), for
@@ -1176,6 +1193,158 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       xScaled = rowLoop.getResult(0);
       if (needGroupXsum)
         xSums = rowLoop.getResult(1);
+      if (limbDots) {
+        // For the row kernels' byte dot products (limbDots), per row and
+        // group: x as integers x_i = round(x 2^t) below 2^22 (t from the
+        // group's largest |x|, at most 126), in three signed bytes (limbs,
+        // x_i = d0 + 2^8 d1 + 2^16 d2); xLimbs[m, l, w] holds limb l of the
+        // four codes the byte dot product w pairs with a word of codes
+        // (codes w' + i 8/b, i < 4, of the run); xGroupScales[m, g] = 2^-t
+        // (NaN for a non-finite x); xLimbSums[m, g, l] = the sum of limb l
+        // over the group, for the zero points.
+        int64_t stride = 8 / bits;
+        SmallVector<int64_t> wordOrder;
+        for (int64_t s = 0; s < stride; ++s)
+          for (int64_t i = 0; i < 4; ++i)
+            wordOrder.push_back(i * stride + s);
+        Type i8 = rewriter.getI8Type();
+        auto runF32 = VectorType::get({laneCodes}, f32);
+        auto runI32 = VectorType::get({laneCodes}, i32);
+        auto runI8 = VectorType::get({laneCodes}, i8);
+        auto runWords = VectorType::get({laneCodes / 4}, i32);
+        auto runSplat = [&](OpBuilder &b, Location loc, int32_t v) -> Value {
+          return arith::ConstantOp::create(b, loc,
+                                           DenseElementsAttr::get(runI32, b.getI32IntegerAttr(v)));
+        };
+        auto i32Const = [&](OpBuilder &b, Location loc, int32_t v) -> Value {
+          return arith::ConstantIntOp::create(b, loc, i32, v);
+        };
+        SmallVector<Value> limbOutputs = {
+            tensor::EmptyOp::create(rewriter, loc,
+                                    RankedTensorType::get({ShapedType::kDynamic, 3, k / 4}, i32),
+                                    ValueRange{m}),
+            tensor::EmptyOp::create(rewriter, loc,
+                                    RankedTensorType::get({ShapedType::kDynamic, numGroups}, f32),
+                                    ValueRange{m}),
+            tensor::EmptyOp::create(
+                rewriter, loc, RankedTensorType::get({ShapedType::kDynamic, numGroups, 3}, i32),
+                ValueRange{m})};
+        auto limbRowLoop = scf::ForOp::create(
+            rewriter, loc, rowKernelStart, m, c1, limbOutputs,
+            [&](OpBuilder &b, Location loc, Value row, ValueRange rowOutputs) {
+              auto groupLoop = scf::ForOp::create(
+                  b, loc, c0, numGroupsV, c1, rowOutputs,
+                  [&](OpBuilder &b, Location loc, Value gIv, ValueRange outputs) {
+                    Value kBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
+                    Value kEnd = arith::AddIOp::create(b, loc, kBegin, cIndex(b, loc, group));
+                    Value step = cIndex(b, loc, laneCodes);
+                    auto readRun = [&](OpBuilder &b, Location loc, Value kk) -> Value {
+                      return vector::TransferReadOp::create(b, loc, runF32, x, ValueRange{row, kk},
+                                                            zeroF, ArrayRef<bool>(inBounds));
+                    };
+                    // The largest |x| of the group, as bits (non-negative
+                    // floats, NaN included, order as their bits do).
+                    auto maxLoop = scf::ForOp::create(
+                        b, loc, kBegin, kEnd, step, ValueRange{runSplat(b, loc, 0)},
+                        [&](OpBuilder &b, Location loc, Value kk, ValueRange acc) {
+                          Value magnitude = arith::AndIOp::create(
+                              b, loc, arith::BitcastOp::create(b, loc, runI32, readRun(b, loc, kk)),
+                              runSplat(b, loc, 0x7fffffff));
+                          scf::YieldOp::create(
+                              b, loc,
+                              ValueRange{arith::MaxSIOp::create(b, loc, acc[0], magnitude)});
+                        });
+                    Value maxBits = vector::ReductionOp::create(
+                        b, loc, vector::CombiningKind::MAXSI, maxLoop.getResult(0));
+                    // |x| < 2^(e - 126) for the biased exponent e: t =
+                    // 22 - (e - 126), at most 126 (zero or subnormal).
+                    Value exponent = arith::ShRUIOp::create(b, loc, maxBits, i32Const(b, loc, 23));
+                    Value t = arith::MinSIOp::create(
+                        b, loc, arith::SubIOp::create(b, loc, i32Const(b, loc, 148), exponent),
+                        i32Const(b, loc, 126));
+                    auto powerOfTwo = [&](Value e) -> Value {
+                      return arith::BitcastOp::create(
+                          b, loc, f32,
+                          arith::ShLIOp::create(
+                              b, loc, arith::AddIOp::create(b, loc, e, i32Const(b, loc, 127)),
+                              i32Const(b, loc, 23)));
+                    };
+                    Value up = powerOfTwo(t);
+                    Value down = powerOfTwo(arith::SubIOp::create(b, loc, i32Const(b, loc, 0), t));
+                    Value finite = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, maxBits,
+                                                         i32Const(b, loc, 0x7f800000));
+                    Value nan = arith::ConstantOp::create(
+                        b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
+                    Value groupScale = arith::SelectOp::create(b, loc, finite, down, nan);
+                    Value upVec = vector::BroadcastOp::create(b, loc, runF32, up);
+                    SmallVector<Value> limbInit = {outputs[0]};
+                    for (int l = 0; l < 3; ++l)
+                      limbInit.push_back(runSplat(b, loc, 0));
+                    auto limbLoop = scf::ForOp::create(
+                        b, loc, kBegin, kEnd, step, limbInit,
+                        [&](OpBuilder &b, Location loc, Value kk, ValueRange args) {
+                          Value scaled = arith::MulFOp::create(b, loc, readRun(b, loc, kk), upVec);
+                          // Rounded half away from zero: + copysign(0.5).
+                          Value half = arith::BitcastOp::create(
+                              b, loc, runF32,
+                              arith::OrIOp::create(
+                                  b, loc,
+                                  arith::AndIOp::create(
+                                      b, loc, arith::BitcastOp::create(b, loc, runI32, scaled),
+                                      runSplat(b, loc, int32_t(0x80000000u))),
+                                  runSplat(b, loc, 0x3f000000)));
+                          Value xi = arith::FPToSIOp::create(
+                              b, loc, runI32, arith::AddFOp::create(b, loc, scaled, half));
+                          auto lowByte = [&](Value v) -> Value {
+                            return arith::ShRSIOp::create(
+                                b, loc, arith::ShLIOp::create(b, loc, v, runSplat(b, loc, 24)),
+                                runSplat(b, loc, 24));
+                          };
+                          auto rest = [&](Value v, Value digit) -> Value {
+                            return arith::ShRSIOp::create(b, loc,
+                                                          arith::SubIOp::create(b, loc, v, digit),
+                                                          runSplat(b, loc, 8));
+                          };
+                          Value d0 = lowByte(xi);
+                          Value r1 = rest(xi, d0);
+                          Value d1 = lowByte(r1);
+                          Value digits[] = {d0, d1, rest(r1, d1)};
+                          Value limbs = args[0];
+                          SmallVector<Value> next;
+                          Value word = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, 4));
+                          for (int l = 0; l < 3; ++l) {
+                            Value bytes = arith::TruncIOp::create(b, loc, runI8, digits[l]);
+                            Value ordered =
+                                vector::ShuffleOp::create(b, loc, bytes, bytes, wordOrder);
+                            limbs =
+                                vector::TransferWriteOp::create(
+                                    b, loc, vector::BitCastOp::create(b, loc, runWords, ordered),
+                                    limbs, ValueRange{row, cIndex(b, loc, l), word},
+                                    ArrayRef<bool>(inBounds))
+                                    .getResult();
+                            next.push_back(arith::AddIOp::create(b, loc, args[1 + l], digits[l]));
+                          }
+                          next.insert(next.begin(), limbs);
+                          scf::YieldOp::create(b, loc, next);
+                        });
+                    Value scalesOut = tensor::InsertOp::create(b, loc, groupScale, outputs[1],
+                                                               ValueRange{row, gIv});
+                    Value sumsOut = outputs[2];
+                    for (int l = 0; l < 3; ++l)
+                      sumsOut = tensor::InsertOp::create(
+                          b, loc,
+                          vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                                      limbLoop.getResult(1 + l)),
+                          sumsOut, ValueRange{row, gIv, cIndex(b, loc, l)});
+                    scf::YieldOp::create(b, loc,
+                                         ValueRange{limbLoop.getResult(0), scalesOut, sumsOut});
+                  });
+              scf::YieldOp::create(b, loc, groupLoop.getResults());
+            });
+        xLimbs = limbRowLoop.getResult(0);
+        xGroupScales = limbRowLoop.getResult(1);
+        xLimbSums = limbRowLoop.getResult(2);
+      }
     }
     // The group terms the row kernel applies once per group and block of 8
     // columns, gathered per column tile before its loops:
@@ -1304,6 +1473,153 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     };
     Value tileGroupTerms; // of the tile (interleavedColumns)
 
+    // The row kernels' byte dot products (limbDots): per run of 32/b codes,
+    // a tile's word of codes gives 8/b vectors of bytes, (w >> s b) & mask,
+    // byte i of a lane holding code i 8/b + s of its column (signed codes'
+    // sign bits flipped: q + 2^(b-1)). tessera.dot_bytes multiplies each with
+    // the three limbs of x (xLimbs) into i32 accumulators per limb, exactly.
+    // Per group, the zero point (-(z + 2^(b-1)), an integer) times the
+    // limb's group sum comes off in i32, the limbs are combined in f32
+    // (2^16 d2 + 2^8 d1 + d0) and scaled by 2^-t and the group scale. Per
+    // 64 products three dot products where the f32 kernel takes 4 masks,
+    // conversions and FMAs with 8 bits, plus 1, 2 or 3 operations of
+    // unpacking at 4, 2 and 1 bits where that takes 4 x 2.
+    // The sums of rows mIdx of blocks of 8 `tiles` columns from `columns`
+    // (acc's order: row, then block).
+    auto limbGroupLoop = [&](OpBuilder &b, Location loc, ArrayRef<Value> columns,
+                             ArrayRef<Value> mIdx, int64_t tiles) -> SmallVector<Value> {
+      int64_t rows = mIdx.size(), blocks = columns.size();
+      auto blockF32 = VectorType::get({kLanes * tiles}, f32);
+      auto blockI32 = VectorType::get({kLanes * tiles}, i32);
+      auto blockI8 = VectorType::get({kLanes * tiles * 4}, b.getI8Type());
+      int64_t stride = 8 / bits;
+      // 8-bit runs of 4 codes go two per step, in two chains.
+      int64_t runsPerStep = laneCodes < 8 ? 8 / laneCodes : 1;
+      int64_t chains = rows == 1 ? 2 : 1;
+      Value fZero =
+          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(blockF32, b.getF32FloatAttr(0)));
+      auto i32Block = [&](int32_t v) -> Value {
+        return arith::ConstantOp::create(b, loc,
+                                         DenseElementsAttr::get(blockI32, b.getI32IntegerAttr(v)));
+      };
+      Value iZero = i32Block(0);
+      Value byteMask = i32Block(int32_t(((1u << bits) - 1) * 0x01010101u));
+      auto gLoop = scf::ForOp::create(
+          b, loc, c0, numGroupsV, c1, SmallVector<Value>(rows * blocks, fZero),
+          [&](OpBuilder &b, Location loc, Value gIv, ValueRange acc) {
+            Value stepBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
+            auto kLoop = scf::ForOp::create(
+                b, loc, stepBegin, arith::AddIOp::create(b, loc, stepBegin, cIndex(b, loc, group)),
+                cIndex(b, loc, runsPerStep * laneCodes),
+                SmallVector<Value>(rows * blocks * 3 * chains, iZero),
+                [&](OpBuilder &b, Location loc, Value kk, ValueRange gacc) {
+                  SmallVector<Value> next(gacc.begin(), gacc.end());
+                  for (int64_t c = 0; c < blocks && prefetcher; ++c)
+                    for (int64_t t = 0; t < tiles; ++t)
+                      prefetcher.emit(b, loc,
+                                      arith::AddIOp::create(
+                                          b, loc, interleaved.tileByte(b, loc, columns[c], kk),
+                                          cIndex(b, loc, t * interleaved.bytesPerColumnBlock())),
+                                      kPrefetchBytes);
+                  for (int64_t c = 0; c < blocks; ++c)
+                    for (int64_t u = 0; u < runsPerStep; ++u) {
+                      Value run = u ? Value(arith::AddIOp::create(b, loc, kk,
+                                                                  cIndex(b, loc, u * laneCodes)))
+                                    : kk;
+                      Value word =
+                          interleaved.load(b, loc, columns[c], run, /*flipSigns=*/true, tiles)
+                              .words[0];
+                      Value firstLimbWord = arith::DivUIOp::create(b, loc, run, cIndex(b, loc, 4));
+                      for (int64_t s = 0; s < stride; ++s) {
+                        Value codes = word;
+                        if (s)
+                          codes = arith::ShRUIOp::create(b, loc, codes, i32Block(s * bits));
+                        if (bits < 8)
+                          codes = arith::AndIOp::create(b, loc, codes, byteMask);
+                        Value codeBytes = vector::BitCastOp::create(b, loc, blockI8, codes);
+                        Value limbWord =
+                            arith::AddIOp::create(b, loc, firstLimbWord, cIndex(b, loc, s));
+                        int64_t h = (u * stride + s) % chains;
+                        for (int64_t r = 0; r < rows; ++r)
+                          for (int64_t l = 0; l < 3; ++l) {
+                            Value limbs = vector::BitCastOp::create(
+                                b, loc, blockI8,
+                                vector::BroadcastOp::create(
+                                    b, loc, blockI32,
+                                    tensor::ExtractOp::create(
+                                        b, loc, xLimbs,
+                                        ValueRange{mIdx[r], cIndex(b, loc, l), limbWord})));
+                            int64_t i = ((r * blocks + c) * 3 + l) * chains + h;
+                            next[i] = DotBytesOp::create(b, loc, next[i], codeBytes, limbs);
+                          }
+                      }
+                    }
+                  scf::YieldOp::create(b, loc, next);
+                });
+            SmallVector<Value> sums(rows * blocks);
+            for (int64_t c = 0; c < blocks; ++c) {
+              auto term = [&](int64_t t) -> Value {
+                return vector::TransferReadOp::create(
+                    b, loc, blockF32, tileGroupTerms,
+                    ValueRange{gIv, cIndex(b, loc, t),
+                               arith::SubIOp::create(b, loc, columns[c], nTileBegin)},
+                    zeroF, ArrayRef<bool>(inBounds));
+              };
+              Value scale = term(0);
+              // -(z + 2^(b-1)) (-2^(b-1) without an integer zero point).
+              Value zeroPoint = zeroMode == ZeroPointMode::Int
+                                    ? Value(arith::FPToSIOp::create(b, loc, blockI32, term(1)))
+                                : isSigned ? i32Block(-(1 << (bits - 1)))
+                                           : Value();
+              Value offset = needXsum ? term(1) : Value();
+              for (int64_t r = 0; r < rows; ++r) {
+                int64_t i = r * blocks + c;
+                Value limbSums[3];
+                for (int64_t l = 0; l < 3; ++l) {
+                  Value sum = kLoop.getResult((i * 3 + l) * chains);
+                  for (int64_t h = 1; h < chains; ++h)
+                    sum = arith::AddIOp::create(b, loc, sum,
+                                                kLoop.getResult((i * 3 + l) * chains + h));
+                  if (zeroPoint)
+                    sum = arith::AddIOp::create(
+                        b, loc, sum,
+                        arith::MulIOp::create(
+                            b, loc, zeroPoint,
+                            vector::BroadcastOp::create(
+                                b, loc, blockI32,
+                                tensor::ExtractOp::create(
+                                    b, loc, xLimbSums,
+                                    ValueRange{mIdx[r], gIv, cIndex(b, loc, l)}))));
+                  limbSums[l] = arith::SIToFPOp::create(b, loc, blockF32, sum);
+                }
+                auto splatF = [&](float v) -> Value {
+                  return arith::ConstantOp::create(
+                      b, loc, DenseElementsAttr::get(blockF32, b.getF32FloatAttr(v)));
+                };
+                Value total = vector::FMAOp::create(
+                    b, loc, limbSums[2], splatF(65536.0f),
+                    vector::FMAOp::create(b, loc, limbSums[1], splatF(256.0f), limbSums[0]));
+                total = arith::MulFOp::create(
+                    b, loc, total,
+                    vector::BroadcastOp::create(
+                        b, loc, blockF32,
+                        tensor::ExtractOp::create(b, loc, xGroupScales, ValueRange{mIdx[r], gIv})));
+                Value sum = vector::FMAOp::create(b, loc, total, scale, acc[i]);
+                if (offset)
+                  sum = vector::FMAOp::create(
+                      b, loc, offset,
+                      vector::BroadcastOp::create(
+                          b, loc, blockF32,
+                          tensor::ExtractOp::create(b, loc, xSums, ValueRange{mIdx[r], gIv})),
+                      sum);
+                sums[i] = sum;
+              }
+            }
+            scf::YieldOp::create(b, loc, sums);
+          });
+      return SmallVector<Value>(gLoop.getResults());
+    };
+
     // Rows mIdx of the `blocks` blocks of 8 `tiles` columns from `column`
     // (8 `tiles` apart), added to y: a block of two tiles is one vector of
     // 16 lanes (AVX-512).
@@ -1325,93 +1641,102 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                             : column);
       // Accumulators: acc[r * blocks + c]; in a group, gacc[(r * blocks + c)
       // * chains + h].
-      auto gLoop = scf::ForOp::create(
-          b, loc, c0, numGroupsV, c1, SmallVector<Value>(rows * blocks, blockZero),
-          [&](OpBuilder &b, Location loc, Value gIv, ValueRange acc) {
-            Value stepBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
-            auto kLoop = scf::ForOp::create(
-                b, loc, stepBegin,
-                arith::AddIOp::create(b, loc, stepBegin, cIndex(b, loc, group)),
-                cIndex(b, loc, laneCodes), SmallVector<Value>(rows * blocks * chains, blockZero),
-                [&](OpBuilder &b, Location loc, Value kk, ValueRange gacc) {
-                  SmallVector<Value> next(gacc.begin(), gacc.end());
-                  // The weights' streams a prefetch distance ahead:
-                  // the loop's few operations per byte keep too few loads
-                  // in flight for the hardware prefetchers alone.
-                  for (int64_t c = 0; c < blocks && prefetcher; ++c)
-                    for (int64_t t = 0; t < tiles; ++t)
-                      prefetcher.emit(b, loc,
-                                      arith::AddIOp::create(
-                                          b, loc, interleaved.tileByte(b, loc, columns[c], kk),
-                                          cIndex(b, loc, t * interleaved.bytesPerColumnBlock())),
-                                      kPrefetchBytes);
-                  // Block by block: one tile live at a time (the four
-                  // blocks' tiles and eight accumulators spilled; M = 1,
-                  // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).
+      SmallVector<Value> totals;
+      if (limbDots)
+        totals = limbGroupLoop(b, loc, columns, mIdx, tiles);
+      else
+        totals = SmallVector<Value>(
+            scf::ForOp::create(
+                b, loc, c0, numGroupsV, c1, SmallVector<Value>(rows * blocks, blockZero),
+                [&](OpBuilder &b, Location loc, Value gIv, ValueRange acc) {
+                  Value stepBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
+                  auto kLoop = scf::ForOp::create(
+                      b, loc, stepBegin,
+                      arith::AddIOp::create(b, loc, stepBegin, cIndex(b, loc, group)),
+                      cIndex(b, loc, laneCodes),
+                      SmallVector<Value>(rows * blocks * chains, blockZero),
+                      [&](OpBuilder &b, Location loc, Value kk, ValueRange gacc) {
+                        SmallVector<Value> next(gacc.begin(), gacc.end());
+                        // The weights' streams a prefetch distance ahead:
+                        // the loop's few operations per byte keep too few loads
+                        // in flight for the hardware prefetchers alone.
+                        for (int64_t c = 0; c < blocks && prefetcher; ++c)
+                          for (int64_t t = 0; t < tiles; ++t)
+                            prefetcher.emit(
+                                b, loc,
+                                arith::AddIOp::create(
+                                    b, loc, interleaved.tileByte(b, loc, columns[c], kk),
+                                    cIndex(b, loc, t * interleaved.bytesPerColumnBlock())),
+                                kPrefetchBytes);
+                        // Block by block: one tile live at a time (the four
+                        // blocks' tiles and eight accumulators spilled; M = 1,
+                        // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).
+                        for (int64_t c = 0; c < blocks; ++c) {
+                          InterleavedCodes::Tile tile =
+                              interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true, tiles);
+                          for (int64_t j : interleaved.codeOrder()) {
+                            Value values = arith::SIToFPOp::create(
+                                b, loc, blockF32, interleaved.codeInPlace(b, loc, tile, j));
+                            Value kj = arith::AddIOp::create(b, loc, kk, cIndex(b, loc, j));
+                            for (int64_t r = 0; r < rows; ++r) {
+                              Value xv = vector::BroadcastOp::create(
+                                  b, loc, blockF32,
+                                  tensor::ExtractOp::create(b, loc, xScaled,
+                                                            ValueRange{mIdx[r], kj}));
+                              int64_t i = (r * blocks + c) * chains + j % chains;
+                              next[i] = vector::FMAOp::create(b, loc, values, xv, next[i]);
+                            }
+                          }
+                        }
+                        scf::YieldOp::create(b, loc, next);
+                      });
+                  SmallVector<Value> sums;
                   for (int64_t c = 0; c < blocks; ++c) {
-                    InterleavedCodes::Tile tile =
-                        interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true, tiles);
-                    for (int64_t j : interleaved.codeOrder()) {
-                      Value values = arith::SIToFPOp::create(
-                          b, loc, blockF32, interleaved.codeInPlace(b, loc, tile, j));
-                      Value kj = arith::AddIOp::create(b, loc, kk, cIndex(b, loc, j));
-                      for (int64_t r = 0; r < rows; ++r) {
-                        Value xv = vector::BroadcastOp::create(
+                    auto term = [&](int64_t t) -> Value {
+                      return vector::TransferReadOp::create(
+                          b, loc, blockF32, tileGroupTerms,
+                          ValueRange{gIv, cIndex(b, loc, t),
+                                     arith::SubIOp::create(b, loc, columns[c], nTileBegin)},
+                          zeroF, ArrayRef<bool>(inBounds));
+                    };
+                    Value scale = term(0);
+                    // -(z + 2^(b-1)) (-2^(b-1) without an integer zero point).
+                    Value zeroPoint = zeroMode == ZeroPointMode::Int ? term(1)
+                                      : isSigned                     ? negSignBiasVec
+                                                                     : Value();
+                    Value offset = needXsum ? term(1) : Value();
+                    for (int64_t r = 0; r < rows; ++r) {
+                      int64_t i = r * blocks + c;
+                      Value sum = kLoop.getResult(i * chains);
+                      for (int64_t h = 1; h < chains; ++h)
+                        sum = arith::AddFOp::create(b, loc, sum, kLoop.getResult(i * chains + h));
+                      Value xsum;
+                      if (needGroupXsum)
+                        xsum = vector::BroadcastOp::create(
                             b, loc, blockF32,
-                            tensor::ExtractOp::create(b, loc, xScaled, ValueRange{mIdx[r], kj}));
-                        int64_t i = (r * blocks + c) * chains + j % chains;
-                        next[i] = vector::FMAOp::create(b, loc, values, xv, next[i]);
-                      }
+                            tensor::ExtractOp::create(b, loc, xSums, ValueRange{mIdx[r], gIv}));
+                      if (zeroPoint)
+                        sum = vector::FMAOp::create(b, loc, zeroPoint, xsum, sum);
+                      sum = vector::FMAOp::create(b, loc, sum, scale, acc[i]);
+                      if (offset)
+                        sum = vector::FMAOp::create(b, loc, offset, xsum, sum);
+                      sums.push_back(sum);
                     }
                   }
-                  scf::YieldOp::create(b, loc, next);
-                });
-            SmallVector<Value> sums;
-            for (int64_t c = 0; c < blocks; ++c) {
-              auto term = [&](int64_t t) -> Value {
-                return vector::TransferReadOp::create(
-                    b, loc, blockF32, tileGroupTerms,
-                    ValueRange{gIv, cIndex(b, loc, t),
-                               arith::SubIOp::create(b, loc, columns[c], nTileBegin)},
-                    zeroF, ArrayRef<bool>(inBounds));
-              };
-              Value scale = term(0);
-              // -(z + 2^(b-1)) (-2^(b-1) without an integer zero point).
-              Value zeroPoint = zeroMode == ZeroPointMode::Int ? term(1)
-                                : isSigned                     ? negSignBiasVec
-                                                               : Value();
-              Value offset = needXsum ? term(1) : Value();
-              for (int64_t r = 0; r < rows; ++r) {
-                int64_t i = r * blocks + c;
-                Value sum = kLoop.getResult(i * chains);
-                for (int64_t h = 1; h < chains; ++h)
-                  sum = arith::AddFOp::create(b, loc, sum, kLoop.getResult(i * chains + h));
-                Value xsum;
-                if (needGroupXsum)
-                  xsum = vector::BroadcastOp::create(
-                      b, loc, blockF32,
-                      tensor::ExtractOp::create(b, loc, xSums, ValueRange{mIdx[r], gIv}));
-                if (zeroPoint)
-                  sum = vector::FMAOp::create(b, loc, zeroPoint, xsum, sum);
-                sum = vector::FMAOp::create(b, loc, sum, scale, acc[i]);
-                if (offset)
-                  sum = vector::FMAOp::create(b, loc, offset, xsum, sum);
-                sums.push_back(sum);
-              }
-            }
-            // sums are by column block, then row: reorder to acc's order.
-            SmallVector<Value> ordered(rows * blocks);
-            for (int64_t c = 0; c < blocks; ++c)
-              for (int64_t r = 0; r < rows; ++r)
-                ordered[r * blocks + c] = sums[c * rows + r];
-            scf::YieldOp::create(b, loc, ordered);
-          });
+                  // sums are by column block, then row: reorder to acc's order.
+                  SmallVector<Value> ordered(rows * blocks);
+                  for (int64_t c = 0; c < blocks; ++c)
+                    for (int64_t r = 0; r < rows; ++r)
+                      ordered[r * blocks + c] = sums[c * rows + r];
+                  scf::YieldOp::create(b, loc, ordered);
+                })
+                .getResults());
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = 0; c < blocks; ++c) {
           Value col = arith::SubIOp::create(b, loc, columns[c], nTileBegin);
           Value old = vector::TransferReadOp::create(b, loc, blockF32, y, ValueRange{mIdx[r], col},
                                                      zeroF, ArrayRef<bool>(inBounds));
-          Value sum = arith::AddFOp::create(b, loc, old, gLoop.getResult(r * blocks + c));
+          Value sum = arith::AddFOp::create(b, loc, old, totals[r * blocks + c]);
           y = vector::TransferWriteOp::create(b, loc, sum, y, ValueRange{mIdx[r], col},
                                               ArrayRef<bool>(inBounds))
                   .getResult();
@@ -1916,7 +2241,7 @@ struct TesseraLowerMpmmToVectorPass
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<MpmmToVector>(&getContext(), vectorRegisters);
+    patterns.add<MpmmToVector>(&getContext(), vectorRegisters, byteDots);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

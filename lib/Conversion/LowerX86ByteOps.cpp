@@ -50,10 +50,13 @@ struct TesseraLowerX86ByteOpsPass
                      ValueRange{permute.getTable(), permute.getIndices()})
                      .getResult(0);
       } else if (auto dot = dyn_cast<DotBytesOp>(op)) {
-        result = LLVM::CallIntrinsicOp::create(
-                     b, loc, dot.getType(), b.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
-                     ValueRange{dot.getAcc(), dot.getLhs(), dot.getRhs()})
-                     .getResult(0);
+        result =
+            LLVM::CallIntrinsicOp::create(b, loc, dot.getType(),
+                                          b.getStringAttr(dot.getType().getNumElements() == 16
+                                                              ? "llvm.x86.avx512.vpdpbusd.512"
+                                                              : "llvm.x86.avx512.vpdpbusd.256"),
+                                          ValueRange{dot.getAcc(), dot.getLhs(), dot.getRhs()})
+                .getResult(0);
       } else {
         auto pairs = cast<SumBytePairsOp>(op);
         VectorType bytes = pairs.getX().getType();

@@ -435,3 +435,10 @@ LogicalResult SumBytePairsOp::verify() {
     return emitOpError("expects a weight from 1 to 127, got ") << getWeight();
   return success();
 }
+
+LogicalResult DotBytesOp::verify() {
+  if (getLhs().getType().getNumElements() != 4 * getAcc().getType().getNumElements())
+    return emitOpError("expects four bytes per i32 lane, got ")
+           << getLhs().getType() << " into " << getAcc().getType();
+  return success();
+}

@@ -124,6 +124,8 @@ static void addVectorKernels(OpPassManager &pm,
   pm.addPass(tessera::createTesseraTileMpmm());
   tessera::TesseraLowerMpmmToVectorOptions vectorOptions;
   vectorOptions.vectorRegisters = vectorRegisters;
+  // The byte dot products of the LUT kernels' AVX512-VNNI.
+  vectorOptions.byteDots = vectorRegisters >= 32 && resolveLutBytePermute(options);
   pm.addPass(tessera::createTesseraLowerMpmmToVector(vectorOptions));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());

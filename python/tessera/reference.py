@@ -83,12 +83,21 @@ def mpmm_error_bound(x, codes, scales, group_size, zeros=None, zero_mode="none",
     Sequential f32 summation of K products errs by at most about
     K * 2^-24 * sum_k |x * deq|; each dequantized weight and product adds a
     few roundings more. We allow (K + 4) * 2^-23 * sum_k |x * deq| + tiny.
+    The CPU row kernels with byte dot products (tessera-lower-mpmm-to-vector
+    with byte-dots, AVX512-VNNI: x rounded per group to an integer below
+    2^22 times 2^-t, t from the group's largest |x|) add
+    at most half a step, 2^-22 max_g |x|, per product:
+    2^-22 * sum_g max_g |x| * sum_g |deq|.
     """
     w = dequantize(codes, scales, group_size, zeros, zero_mode, codebook,
                    float_format)
     k = w.shape[1]
-    magnitude = np.abs(np.asarray(x, dtype=np.float64)) @ np.abs(w).T
-    return (k + 4) * 2.0 ** -23 * magnitude + 1e-30
+    xa = np.abs(np.asarray(x, dtype=np.float64))
+    magnitude = xa @ np.abs(w).T
+    groups = k // group_size
+    xmax = xa.reshape(xa.shape[0], groups, group_size).max(axis=2)
+    wsum = np.abs(w).reshape(w.shape[0], groups, group_size).sum(axis=2)
+    return (k + 4) * 2.0 ** -23 * magnitude + 2.0 ** -22 * (xmax @ wsum.T) + 1e-30
 
 
 def lut_table_scales(x, group_size, codebook=None):

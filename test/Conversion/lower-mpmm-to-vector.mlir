@@ -1,5 +1,6 @@
 // RUN: tessera-opt %s --tessera-lower-mpmm-to-vector --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s
 // RUN: tessera-opt %s --tessera-lower-mpmm-to-vector=vector-registers=32 --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s --check-prefix=PAIRS
+// RUN: tessera-opt %s --tessera-lower-mpmm-to-vector="vector-registers=32 byte-dots=1" --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s --check-prefix=LIMBS
 
 // 5-bit codes with integer zero points. Full blocks of 8 rows of x are
 // packed ([M/8][K/8][8][8]) for contiguous reads. 8 codes are 5 bytes, read
@@ -525,6 +526,48 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // PAIRS: %[[C0:.*]] = arith.andi %[[F]], %{{.*}} : vector<16xi32>
 // PAIRS: %[[V0:.*]] = arith.sitofp %[[C0]] : vector<16xi32> to vector<16xf32>
 // PAIRS: vector.fma %[[V0]], %{{.*}} : vector<16xf32>
+// With byte dot products (byte-dots, AVX512-VNNI) the row kernels take
+// the rows below 64 (the GEMM from 64 on). Per row and group of x: its
+// largest |x| (as bits), x 2^t rounded to an integer, split into three
+// signed bytes, each byte reordered so that a word holds the x of codes
+// i 8/b + s, i < 4 (4 bits: codes 0, 2, 4, 6, then 1, 3, 5, 7), with the
+// group sum of each limb.
+// LIMBS-LABEL: func @interleaved
+// LIMBS-DAG: %[[FLIP:.*]] = arith.constant dense<-2004318072> : vector<16xi32>
+// LIMBS-DAG: %[[NIBBLES:.*]] = arith.constant dense<252645135> : vector<16xi32>
+// LIMBS-DAG: %[[L2:.*]] = arith.constant dense<6.553600e+04> : vector<16xf32>
+// LIMBS-DAG: %[[L1:.*]] = arith.constant dense<2.560000e+02> : vector<16xf32>
+// LIMBS: arith.cmpi uge, %{{.*}}, %c64 : index
+// LIMBS: tensor.empty(%{{.*}}) : tensor<?x3x16xi32>
+// LIMBS: vector.reduction <maxsi>, %{{.*}} : vector<8xi32> into i32
+// LIMBS: %[[XI:.*]] = arith.fptosi %{{.*}} : vector<8xf32> to vector<8xi32>
+// LIMBS: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 1, 3, 5, 7] : vector<8xi8>, vector<8xi8>
+// LIMBS: vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %c0, %{{.*}}] {in_bounds = [true]} : vector<2xi32>, tensor<?x3x16xi32>
+// LIMBS: vector.reduction <add>, %{{.*}} : vector<8xi32> into i32
+// The row kernel: a tile pair's codes, signs flipped (q + 8), their low
+// nibbles as bytes, each byte dot product taking one limb word of x,
+// broadcast; then the high nibbles with the next word.
+// LIMBS: %[[F:.*]] = arith.xori %{{.*}}, %[[FLIP]] : vector<16xi32>
+// LIMBS: %[[LOW:.*]] = arith.andi %[[F]], %[[NIBBLES]] : vector<16xi32>
+// LIMBS: %[[LOWB:.*]] = vector.bitcast %[[LOW]] : vector<16xi32> to vector<64xi8>
+// LIMBS: %[[W0:.*]] = tensor.extract %{{.*}}[%{{.*}}, %c0, %[[WORD:.*]]] : tensor<?x3x16xi32>
+// LIMBS: %[[B0:.*]] = vector.broadcast %[[W0]] : i32 to vector<16xi32>
+// LIMBS: %[[X0:.*]] = vector.bitcast %[[B0]] : vector<16xi32> to vector<64xi8>
+// LIMBS: tessera.dot_bytes %{{.*}}, %[[LOWB]], %[[X0]] : vector<64xi8> into vector<16xi32>
+// LIMBS: %[[HIGH:.*]] = arith.shrui %[[F]], %{{.*}} : vector<16xi32>
+// LIMBS: arith.andi %[[HIGH]], %[[NIBBLES]] : vector<16xi32>
+// LIMBS: %[[NEXT:.*]] = arith.addi %[[WORD]], %c1 : index
+// LIMBS: tensor.extract %{{.*}}[%{{.*}}, %c0, %[[NEXT]]] : tensor<?x3x16xi32>
+// Per group: -(z + 8) (integer) times each limb's group sum off the limb's
+// sum, the limbs combined in f32, times 2^-t and the scale.
+// LIMBS: %[[Z:.*]] = arith.fptosi %{{.*}} : vector<16xf32> to vector<16xi32>
+// LIMBS: arith.muli %[[Z]], %{{.*}} : vector<16xi32>
+// LIMBS: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// LIMBS: %[[T1:.*]] = vector.fma %{{.*}}, %[[L1]], %{{.*}} : vector<16xf32>
+// LIMBS: %[[T:.*]] = vector.fma %{{.*}}, %[[L2]], %[[T1]] : vector<16xf32>
+// LIMBS: arith.mulf %[[T]], %{{.*}} : vector<16xf32>
+// LIMBS-NOT: vector.transfer_read %{{.*}} : tensor<?x64xf32>, vector<16xf32>
+// LIMBS: return
 func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<256x2xf16>, %zb: tensor<256xi8>,
                        %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
   %w = tessera.unpack %wb layout <tile = [8, 8]> : tensor<8192xi8> -> tensor<256x64xsi4>

@@ -31,3 +31,11 @@ func.func @permute_and_dot(%t: vector<64xi8>, %i: vector<64xi8>, %acc: vector<16
   %d = tessera.dot_bytes %acc, %w, %r : vector<64xi8> into vector<16xi32>
   return %d : vector<16xi32>
 }
+
+// Eight lanes: the ymm form (AVX512-VL).
+// CHECK-LABEL: func @dot_ymm
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%arg0, %arg1, %arg2) : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+func.func @dot_ymm(%acc: vector<8xi32>, %w: vector<32xi8>, %x: vector<32xi8>) -> vector<8xi32> {
+  %d = tessera.dot_bytes %acc, %w, %x : vector<32xi8> into vector<8xi32>
+  return %d : vector<8xi32>
+}

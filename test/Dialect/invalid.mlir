@@ -488,9 +488,17 @@ func.func @permute_bytes_width(%x: vector<32xi8>) {
 
 // -----
 
-func.func @dot_bytes_accumulator(%acc: vector<8xi32>, %x: vector<64xi8>) {
-  // expected-error @+1 {{operand #0 must be vector of 32-bit signless integer values of length 16, but got 'vector<8xi32>'}}
-  %s = "tessera.dot_bytes"(%acc, %x, %x) : (vector<8xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+func.func @dot_bytes_accumulator(%acc: vector<4xi32>, %x: vector<16xi8>) {
+  // expected-error @+1 {{operand #0 must be vector of 32-bit signless integer values of length 8/16, but got 'vector<4xi32>'}}
+  %s = "tessera.dot_bytes"(%acc, %x, %x) : (vector<4xi32>, vector<16xi8>, vector<16xi8>) -> vector<4xi32>
+  return
+}
+
+// -----
+
+func.func @dot_bytes_lanes(%acc: vector<8xi32>, %x: vector<64xi8>) {
+  // expected-error @+1 {{expects four bytes per i32 lane, got 'vector<64xi8>' into 'vector<8xi32>'}}
+  %s = tessera.dot_bytes %acc, %x, %x : vector<64xi8> into vector<8xi32>
   return
 }
 

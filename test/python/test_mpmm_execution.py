@@ -106,7 +106,7 @@ def tile_module(module, tile):
 def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
              scale_dtype, zero_type=None, with_init=False, codebook=None,
              x_dtype="f32", out_dtype="f32", tile=None, m_values=M_VALUES, layouts=True,
-             tool=False):
+             tool=False, activations=None):
     """Runs the mpmm at every M of `m_values`; `tile` (rows, columns): tiled
     first by upstream tiling. Compiled once, in process (tessera.compile),
     where weights the kernel reads interleaved are prepacked at each call;
@@ -147,7 +147,8 @@ def run_case(tessera_run, tmp_path, rng, n, k, bits, signed, zero_mode, group,
         function = ts.compile(module.read_text(), entry="mpmm")
 
     for m in m_values:
-        x = rng.standard_normal((m, k)).astype(NP_FLOAT[x_dtype])
+        x = (activations(rng, m, k) if activations else rng.standard_normal((m, k))).astype(
+            NP_FLOAT[x_dtype])
         init = None
         if with_init:
             init = rng.standard_normal((m, n)).astype(NP_FLOAT[out_dtype])
@@ -346,6 +347,53 @@ def test_mpmm_interleaved_group_terms(tessera_run, tmp_path, bits, signed, zero_
     # kernel in both tiles of N = 264.
     run_case(tessera_run, tmp_path, np.random.default_rng(), 264, k, bits, signed, zero_mode,
              group, scale_dtype, zero_type=zero_type, m_values=(1, 3))
+
+
+def outlier_activations(rng, m, k):
+    """x whose groups each hold one outlier, 10^3 to 10^4 times the rest
+    (spread over six decades): the byte dot product row kernels round x
+    relative to its group's largest |x|."""
+    x = rng.standard_normal((m, k)) * 10.0 ** rng.uniform(-6, 0, size=(m, k))
+    outliers = rng.integers(0, 32, size=(m, k // 32)) + np.arange(0, k, 32)
+    x[np.arange(m)[:, None], outliers] = rng.choice([-1, 1], size=(m, k // 32)) * \
+        10.0 ** rng.uniform(3, 4, size=(m, k // 32))
+    return x
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode,group", [
+    (1, False, "int", 32), (2, True, "float", 64), (4, True, "int", 128), (8, False, "none", 32),
+    (8, True, "int", 64)])
+def test_mpmm_interleaved_activation_outliers(tessera_run, tmp_path, bits, signed, zero_mode,
+                                              group):
+    # Every path within reference.mpmm_error_bound, which allows the byte
+    # dot products' rounding of x (2^-22 of its group's largest |x|); rows
+    # 1 (two streams of 16 columns), 3 (by 2 and 1) and 21 (by 4 and 1).
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 264, K, bits, signed, zero_mode,
+             group, "f16", m_values=(1, 3, 21), activations=outlier_activations)
+
+
+@pytest.mark.parametrize("bits,signed", [(2, False), (8, True)])
+def test_mpmm_interleaved_non_finite_activations(tmp_path, bits, signed):
+    # An infinite or NaN x makes every result of its row non-finite (the
+    # byte dot products' group scale becomes NaN); the other rows stay
+    # exact.
+    rng = np.random.default_rng()
+    n, group = 264, 64
+    module = mpmm_module(n, K, bits, signed, "int", group, "f16", int_type(bits, signed),
+                         "f32", "f32", False, None)
+    function = ts.compile(module, entry="mpmm")
+    lo, hi = reference.code_range(bits, signed)
+    codes = rng.integers(lo, hi + 1, size=(n, K))
+    scales = rng.uniform(0.25, 2.0, size=(n, K // group)).astype(np.float16)
+    zeros = rng.integers(lo, hi + 1, size=(n, K // group))
+    x = rng.standard_normal((3, K)).astype(np.float32)
+    x[0, 5] = np.inf
+    x[2, K - 1] = np.nan
+    y = function(x, reference.pack(codes, bits), scales, reference.pack(zeros, bits))
+    assert not np.isfinite(y[0]).any() and not np.isfinite(y[2]).any()
+    want = reference.mpmm(x[1:2], codes, scales, group, zeros, "int")
+    bound = reference.mpmm_error_bound(x[1:2], codes, scales, group, zeros, "int")
+    assert (np.abs(y[1:2] - want) <= bound).all()
 
 
 @pytest.mark.parametrize("bits,signed,zero_mode", [(3, True, "int"), (8, False, "float")])

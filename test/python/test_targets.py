@@ -2,7 +2,8 @@
 
 Libraries built for the portable x86-64 baseline (SSE2: 8-lane vectors
 split in two), AVX2 (x86-64-v3: 16 vector registers, so the GEMM path keeps
-4 x 16 accumulators), AVX-512 (x86-64-v4: 32 registers, 8 x 16) and the host,
+4 x 16 accumulators), AVX-512 (x86-64-v4: 32 registers, 8 x 16) and the host
+(with AVX512-VNNI, the row kernels of 1, 2, 4 and 8-bit codes multiply bytes),
 each at M = 5 (row blocks of 4 and 1), 23 (the GEMM path for 16 rows in the
 full column tiles, blocks of 8 in the other) and 71 (the GEMM path for 64
 rows, then the rest), N = 300 (two full column tiles of 128 and a
@@ -25,7 +26,8 @@ def host_has(feature):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("dtype,zero", [("u3", "int"), ("s6", "float"), ("s8", "none")])
+@pytest.mark.parametrize("dtype,zero", [("u3", "int"), ("s6", "float"), ("s8", "none"),
+                                        ("u2", "int"), ("s4", "float")])
 def test_target(tmp_path, monkeypatch, target, dtype, zero):
     needs = {"x86-64-v3": "avx2", "x86-64-v4": "avx512vl"}.get(target)
     if needs and not host_has(needs):
