@@ -375,11 +375,14 @@ def TesseraLowerMpmmToVector
     With `byte-dots` (AVX512-VNNI; the CPU pipeline sets it from the host's
     or target's features, as for the LUT kernels' `lut-byte-permute`) and 32
     vector registers, the row kernels of interleaved codes of 1, 2, 4 and 8
-    bits multiply bytes instead: per row and group, x is rounded to integers
-    x_i = round(x 2^t) below 2^22 (t from the group's largest |x|; a
-    non-finite x makes the group's factor NaN), split into three signed
-    bytes; each word of codes gives 8/b vectors of bytes ((w >> s b) & mask,
-    signs flipped), and `tessera.dot_bytes` (`vpdpbusd`) multiplies each with
+    bits and of 3 bits (bit planes) multiply bytes instead: per row and
+    group, x is rounded to integers x_i = round(x 2^t) below 2^22 (t from
+    the group's largest |x|; a non-finite x makes the group's factor NaN),
+    split into three signed bytes; each word of codes gives 8/b vectors of
+    bytes ((w >> s b) & mask, signs flipped; from bit planes, plane p
+    rotated left by p once per tile, then per byte vector one AND per plane
+    picking bit (s + p) mod 8 of each byte, ORs and a rotation right by s),
+    and `tessera.dot_bytes` (`vpdpbusd`) multiplies each with
     a broadcast word of each byte of x, summing exactly in i32 per byte.
     Per group the zero point (an integer) comes off through each byte's
     group sum, the three sums are combined in f32 and scaled by 2^-t and the
@@ -389,8 +392,9 @@ def TesseraLowerMpmmToVector
     then stay ahead of the GEMM up to 64 rows. One Emerald Rapids core,
     4096 x 4096, ms, f32 -> bytes: M = 1 at 2, 4, 8 bits 0.86 -> 0.52,
     1.00 -> 0.81, 1.35 -> 1.25 (two threads 0.53 -> 0.32, 0.54 -> 0.48,
-    0.82 -> 0.75); M = 8 at 4 bits 4.3 -> 3.3; M = 16 (the GEMM before)
-    5.1 -> 3.8.
+    0.82 -> 0.75; 3 bits 1.06 -> 0.68, two threads 0.57 -> 0.38); M = 8
+    at 4 bits 4.3 -> 3.3; M = 16 (the GEMM before) 5.1 -> 3.8, 3 bits
+    5.5 -> 4.4.
 
     With 16 rows or more, a full column tile takes a GEMM instead for its
     full blocks of 8 rows: per block of 256 codes the tile's weights are
@@ -424,7 +428,7 @@ def TesseraLowerMpmmToVector
            "with 32, 4 x 16 in 8-lane vectors with 16">,
     Option<"byteDots", "byte-dots", "bool", /*default=*/"false",
            "Whether the row kernels may multiply interleaved codes of 1, 2, "
-           "4 and 8 bits as bytes with x in three signed bytes "
+           "3, 4 and 8 bits as bytes with x in three signed bytes "
            "(tessera.dot_bytes: AVX512-VNNI; needs 32 vector registers)">
   ];
   let dependentDialects = [

@@ -206,12 +206,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     InterleavedCodes interleaved(weights, bits, isSigned, interleavedPlanes, k);
     // Codes of a column per interleaved tile (0: not interleaved).
     int64_t laneCodes = isInterleaved ? interleaved.codesPerTile() : 0;
-    // Interleaved codes of 1, 2, 4 and 8 bits take byte dot products in the
-    // row kernels where the target has them (limbGroupLoop); groups of at
+    // Interleaved codes (1, 2, 4 and 8 bits dense, 3 in bit planes) take byte
+    // dot products in the row kernels where the target has them
+    // (limbGroupLoop); groups of at
     // most 2^14 codes keep their i32 sums (below 2 * 255 * 128 per code)
     // from overflowing.
-    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes && !interleavedPlanes &&
-                    8 % bits == 0 && op.getGroupSize() <= 16384;
+    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes &&
+                    (interleavedPlanes || 8 % bits == 0) && op.getGroupSize() <= 16384;
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     auto vecF32 = VectorType::get({kLanes}, f32);
     auto vecI32 = VectorType::get({kLanes}, i32);
@@ -1202,7 +1203,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         // (codes w' + i 8/b, i < 4, of the run); xGroupScales[m, g] = 2^-t
         // (NaN for a non-finite x); xLimbSums[m, g, l] = the sum of limb l
         // over the group, for the zero points.
-        int64_t stride = 8 / bits;
+        int64_t stride = laneCodes / 4;
         SmallVector<int64_t> wordOrder;
         for (int64_t s = 0; s < stride; ++s)
           for (int64_t i = 0; i < 4; ++i)
@@ -1476,7 +1477,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // The row kernels' byte dot products (limbDots): per run of 32/b codes,
     // a tile's word of codes gives 8/b vectors of bytes, (w >> s b) & mask,
     // byte i of a lane holding code i 8/b + s of its column (signed codes'
-    // sign bits flipped: q + 2^(b-1)). tessera.dot_bytes multiplies each with
+    // sign bits flipped: q + 2^(b-1)); a tile of bit planes gives 8, byte i
+    // code 8 i + s, its bits picked from the planes. tessera.dot_bytes multiplies each with
     // the three limbs of x (xLimbs) into i32 accumulators per limb, exactly.
     // Per group, the zero point (-(z + 2^(b-1)), an integer) times the
     // limb's group sum comes off in i32, the limbs are combined in f32
@@ -1492,7 +1494,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       auto blockF32 = VectorType::get({kLanes * tiles}, f32);
       auto blockI32 = VectorType::get({kLanes * tiles}, i32);
       auto blockI8 = VectorType::get({kLanes * tiles * 4}, b.getI8Type());
-      int64_t stride = 8 / bits;
+      int64_t stride = laneCodes / 4; // codes between the bytes of a lane
       // 8-bit runs of 4 codes go two per step, in two chains.
       int64_t runsPerStep = laneCodes < 8 ? 8 / laneCodes : 1;
       int64_t chains = rows == 1 ? 2 : 1;
@@ -1504,6 +1506,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       };
       Value iZero = i32Block(0);
       Value byteMask = i32Block(int32_t(((1u << bits) - 1) * 0x01010101u));
+      auto rotateLeft = [&](OpBuilder &b, Location loc, Value v, int64_t by) -> Value {
+        return arith::OrIOp::create(b, loc, arith::ShLIOp::create(b, loc, v, i32Block(by)),
+                                    arith::ShRUIOp::create(b, loc, v, i32Block(32 - by)));
+      };
       auto gLoop = scf::ForOp::create(
           b, loc, c0, numGroupsV, c1, SmallVector<Value>(rows * blocks, fZero),
           [&](OpBuilder &b, Location loc, Value gIv, ValueRange acc) {
@@ -1526,16 +1532,33 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       Value run = u ? Value(arith::AddIOp::create(b, loc, kk,
                                                                   cIndex(b, loc, u * laneCodes)))
                                     : kk;
-                      Value word =
+                      SmallVector<Value> words =
                           interleaved.load(b, loc, columns[c], run, /*flipSigns=*/true, tiles)
-                              .words[0];
+                              .words;
+                      // Bit planes: plane p rotated left by p, so that bit
+                      // p of code 8 i + s sits at bit 8 i + (s + p) mod 8
+                      // (mod 32).
+                      for (int64_t p = 1; p < int64_t(words.size()); ++p)
+                        words[p] = rotateLeft(b, loc, words[p], p);
                       Value firstLimbWord = arith::DivUIOp::create(b, loc, run, cIndex(b, loc, 4));
                       for (int64_t s = 0; s < stride; ++s) {
-                        Value codes = word;
-                        if (s)
-                          codes = arith::ShRUIOp::create(b, loc, codes, i32Block(s * bits));
-                        if (bits < 8)
-                          codes = arith::AndIOp::create(b, loc, codes, byteMask);
+                        Value codes = words[0];
+                        if (interleavedPlanes) {
+                          // Bit p of byte i from the rotated plane p, then
+                          // rotated right by s: byte i is code 8 i + s.
+                          for (int64_t p = 0; p < int64_t(bits); ++p) {
+                            Value bitP = arith::AndIOp::create(
+                                b, loc, words[p], i32Block(int32_t(0x01010101u << ((s + p) % 8))));
+                            codes = p ? Value(arith::OrIOp::create(b, loc, codes, bitP)) : bitP;
+                          }
+                          if (s)
+                            codes = rotateLeft(b, loc, codes, 32 - s);
+                        } else {
+                          if (s)
+                            codes = arith::ShRUIOp::create(b, loc, codes, i32Block(s * bits));
+                          if (bits < 8)
+                            codes = arith::AndIOp::create(b, loc, codes, byteMask);
+                        }
                         Value codeBytes = vector::BitCastOp::create(b, loc, blockI8, codes);
                         Value limbWord =
                             arith::AddIOp::create(b, loc, firstLimbWord, cIndex(b, loc, s));

@@ -296,7 +296,7 @@ def compile(graph_or_mlir, target="cpu", output=None, entry=None, cpu="host",
     uses at most N.
     strategy: how mpmm ops without a strategy attribute are computed:
     "dequantize" (default; exact up to f32 rounding, and, with AVX512-VNNI,
-    below 64 rows at 1, 2, 4, 8 bits, x rounded to 23 bits of its group's
+    below 64 rows at 1, 2, 3, 4, 8 bits, x rounded to 23 bits of its group's
     largest |x|, see reference.mpmm_error_bound; 1, 2, 3, 4 and 8-bit
     integer weights are read interleaved by 8 columns, bound weights
     prepacked once, see Function.prepack), "auto" (the compiler's heuristic: the LUT strategy

@@ -657,6 +657,32 @@ func.func @interleaved_group_terms(%x: tensor<?x512xf32>, %wb: tensor<32768xi8>,
 // No prefetches below 4 bits (the kernel is bound by its instructions).
 // CHECK-NOT: memref.prefetch
 // CHECK: return
+// With byte dot products, in the row kernel: plane p rotated left by p (p = 1, 2), then for
+// code 8 i + s of each byte i the bit (s + p) mod 8 of each rotated plane
+// (s = 0: masks 0x01010101, 0x02020202, 0x04040404), or-ed into bytes; the
+// top plane's sign bits flipped first.
+// LIMBS-LABEL: func @interleaved_planes
+// LIMBS-DAG: %[[B2:.*]] = arith.constant dense<67372036> : vector<16xi32>
+// LIMBS-DAG: %[[B1:.*]] = arith.constant dense<33686018> : vector<16xi32>
+// LIMBS-DAG: %[[B0:.*]] = arith.constant dense<16843009> : vector<16xi32>
+// The row kernel, its weights prefetched (the GEMM's fill is not).
+// LIMBS: memref.prefetch
+// LIMBS: %[[P0:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<8xi32>, vector<8xi32>
+// LIMBS: %[[P1:.*]] = vector.shuffle
+// LIMBS: %[[P2:.*]] = vector.shuffle
+// LIMBS: %[[F:.*]] = arith.xori %[[P2]], %{{.*}} : vector<16xi32>
+// LIMBS: %[[R1R:.*]] = arith.shrui %[[P1]], %{{.*}} : vector<16xi32>
+// LIMBS: %[[R1L:.*]] = arith.shli %[[P1]], %{{.*}} : vector<16xi32>
+// LIMBS: %[[R1:.*]] = arith.ori %[[R1L]], %[[R1R]] : vector<16xi32>
+// LIMBS: %[[R2:.*]] = arith.ori
+// LIMBS: %[[A0:.*]] = arith.andi %[[P0]], %[[B0]] : vector<16xi32>
+// LIMBS: %[[A1:.*]] = arith.andi %[[R1]], %[[B1]] : vector<16xi32>
+// LIMBS: %[[O1:.*]] = arith.ori %[[A0]], %[[A1]] : vector<16xi32>
+// LIMBS: %[[A2:.*]] = arith.andi %[[R2]], %[[B2]] : vector<16xi32>
+// LIMBS: %[[CODES:.*]] = arith.ori %[[O1]], %[[A2]] : vector<16xi32>
+// LIMBS: %[[BYTES:.*]] = vector.bitcast %[[CODES]] : vector<16xi32> to vector<64xi8>
+// LIMBS: tessera.dot_bytes %{{.*}}, %[[BYTES]], %{{.*}} : vector<64xi8> into vector<16xi32>
+// LIMBS: return
 func.func @interleaved_planes(%x: tensor<?x64xf32>, %wb: tensor<6144xi8>, %s: tensor<256x2xf32>,
                               %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
   %w = tessera.unpack %wb layout <tile = [8, 32], bit_planes> : tensor<6144xi8> -> tensor<256x64xsi3>

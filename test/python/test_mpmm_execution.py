@@ -313,12 +313,13 @@ def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group)
     # column tile (the GEMM from 16 rows, its rows past the last block of 8
     # by the row kernel) and a tile of one block of 8 columns; N = 56: a
     # group of four blocks of 8 columns and three blocks alone. M = 21: 16
-    # rows by the GEMM (N = 264), then rows by 4 and 1; 6: 4 and 2; 3: 2 and
-    # 1; 1.
+    # rows by the GEMM (N = 264), then rows by 4 and 1 (with byte dot
+    # products, AVX512-VNNI: all by rows, the GEMM from 64 rows); 70: 64
+    # rows by the GEMM, then 4 and 2; 6: 4 and 2; 3: 2 and 1; 1.
     case = INTERLEAVED.index((bits, signed, zero_mode, group))
     n = (264, 56)[(case + case // 6) % 2]
     run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed,
-             zero_mode, group, "f16", m_values=(1, 3, 6, 21))
+             zero_mode, group, "f16", m_values=(1, 3, 6, 21, 70))
 
 
 GROUP_TERMS = [
@@ -361,8 +362,8 @@ def outlier_activations(rng, m, k):
 
 
 @pytest.mark.parametrize("bits,signed,zero_mode,group", [
-    (1, False, "int", 32), (2, True, "float", 64), (4, True, "int", 128), (8, False, "none", 32),
-    (8, True, "int", 64)])
+    (1, False, "int", 32), (2, True, "float", 64), (3, True, "int", 64), (4, True, "int", 128),
+    (8, False, "none", 32), (8, True, "int", 64)])
 def test_mpmm_interleaved_activation_outliers(tessera_run, tmp_path, bits, signed, zero_mode,
                                               group):
     # Every path within reference.mpmm_error_bound, which allows the byte
@@ -372,7 +373,7 @@ def test_mpmm_interleaved_activation_outliers(tessera_run, tmp_path, bits, signe
              group, "f16", m_values=(1, 3, 21), activations=outlier_activations)
 
 
-@pytest.mark.parametrize("bits,signed", [(2, False), (8, True)])
+@pytest.mark.parametrize("bits,signed", [(2, False), (3, True), (8, True)])
 def test_mpmm_interleaved_non_finite_activations(tmp_path, bits, signed):
     # An infinite or NaN x makes every result of its row non-finite (the
     # byte dot products' group scale becomes NaN); the other rows stay

@@ -3,7 +3,7 @@
 Libraries built for the portable x86-64 baseline (SSE2: 8-lane vectors
 split in two), AVX2 (x86-64-v3: 16 vector registers, so the GEMM path keeps
 4 x 16 accumulators), AVX-512 (x86-64-v4: 32 registers, 8 x 16) and the host
-(with AVX512-VNNI, the row kernels of 1, 2, 4 and 8-bit codes multiply bytes),
+(with AVX512-VNNI, the row kernels of 1, 2, 3, 4 and 8-bit codes multiply bytes),
 each at M = 5 (row blocks of 4 and 1), 23 (the GEMM path for 16 rows in the
 full column tiles, blocks of 8 in the other) and 71 (the GEMM path for 64
 rows, then the rest), N = 300 (two full column tiles of 128 and a
