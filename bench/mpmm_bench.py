@@ -11,7 +11,9 @@ floor / (2*M*N*K / step), at most 1, where step is the rate of the least work
 per vector of weights, an AND, a conversion and an FMA, measured in the same
 run in bench/ceilings.c with the widest vectors the CPU has, as the peak is;
 that work takes vector issue slots the FMA peak counts as
-FMAs, so where the floor is the peak the bound is below 1); per shape,
+FMAs, so where the floor is the peak the bound is below 1; the row kernels
+that multiply bytes, on AVX512-VNNI CPUs at 1, 2, 3, 4 and 8 bits, do less
+work per weight and are not held to it); per shape,
 a last block times a dense f32 matmul compiled by Tessera (bits "f32")
 against numpy/OpenBLAS SGEMM on the same matrix. Weights come
 from memory, not cache: the benchmark cycles through enough distinct copies
