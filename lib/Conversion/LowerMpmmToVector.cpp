@@ -1132,69 +1132,85 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     };
     Value xScaled, xSums;
     Value xLimbs, xGroupScales, xLimbSums; // limbDots
-    bool needGroupXsum = zeroMode != ZeroPointMode::None || isSigned;
-    if (laneCodes) {
-      // xScaled[m, k] = x[m, k] * 2^-inPlaceExponent(k mod laneCodes), for
-      // the rows the row kernel takes (those past the GEMM's last block of
-      // rows where every column tile is full and M >= kGemmMinRows, else
-      // all; the others are never read).
-      SmallVector<float> laneScales;
-      for (int64_t j = 0; j < laneCodes; ++j)
-        laneScales.push_back(std::ldexp(1.0f, -int(interleaved.inPlaceExponent(j))));
-      auto scaleType = VectorType::get({laneCodes}, f32);
-      Value scaleVec = arith::ConstantOp::create(
-          rewriter, loc, DenseElementsAttr::get(scaleType, ArrayRef<float>(laneScales)));
-      // xSums[m, g] = the sum of x[m, k] over group g (where needed), from
-      // the same reads.
-      auto xsType = RankedTensorType::get({ShapedType::kDynamic, k}, f32);
-      auto sumType = RankedTensorType::get({ShapedType::kDynamic, numGroups}, f32);
-      SmallVector<Value> outputs = {tensor::EmptyOp::create(rewriter, loc, xsType, ValueRange{m})};
-      if (needGroupXsum)
-        outputs.push_back(tensor::EmptyOp::create(rewriter, loc, sumType, ValueRange{m}));
-      Value zeroLaneVec = arith::ConstantOp::create(
-          rewriter, loc, DenseElementsAttr::get(scaleType, rewriter.getF32FloatAttr(0)));
-      Value rowKernelStart = c0;
-      if (n % kColumnTile == 0) {
-        auto [enoughRows, gemmRowsEnd] = gemmRowRange(rewriter, loc);
-        rowKernelStart = arith::SelectOp::create(rewriter, loc, enoughRows, gemmRowsEnd, c0);
-      }
-      auto rowLoop = scf::ForOp::create(
+    // The f32 row kernel takes zero points and sign biases through the group
+    // sums of x; the byte kernel only float zero points (needXsum).
+    bool needGroupXsum = limbDots ? needXsum : zeroMode != ZeroPointMode::None || isSigned;
+    // Per row of the row kernels (from rowKernelStart) and group of x, the
+    // group's codes [kBegin, kBegin + group): `body` gives the new outputs.
+    using RowGroupBody = function_ref<SmallVector<Value>(OpBuilder &, Location, Value row,
+                                                         Value gIv, Value kBegin, ValueRange)>;
+    auto forRowsAndGroups = [&](Value rowKernelStart, ValueRange outputs,
+                                RowGroupBody body) -> scf::ForOp {
+      return scf::ForOp::create(
           rewriter, loc, rowKernelStart, m, c1, outputs,
           [&](OpBuilder &b, Location loc, Value row, ValueRange rowOutputs) {
             auto groupLoop = scf::ForOp::create(
                 b, loc, c0, numGroupsV, c1, rowOutputs,
                 [&](OpBuilder &b, Location loc, Value gIv, ValueRange outputs) {
                   Value kBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
-                  auto kLoop = scf::ForOp::create(
-                      b, loc, kBegin, arith::AddIOp::create(b, loc, kBegin, cIndex(b, loc, group)),
-                      cIndex(b, loc, laneCodes), ValueRange{outputs[0], zeroLaneVec},
-                      [&](OpBuilder &b, Location loc, Value kk, ValueRange args) {
-                        Value v = vector::TransferReadOp::create(
-                            b, loc, scaleType, x, ValueRange{row, kk}, zeroF,
-                            ArrayRef<bool>(inBounds));
-                        Value xs = vector::TransferWriteOp::create(
-                                       b, loc, arith::MulFOp::create(b, loc, v, scaleVec),
-                                       args[0], ValueRange{row, kk}, ArrayRef<bool>(inBounds))
-                                       .getResult();
-                        scf::YieldOp::create(
-                            b, loc, ValueRange{xs, arith::AddFOp::create(b, loc, args[1], v)});
-                      });
-                  SmallVector<Value> next = {kLoop.getResult(0)};
-                  if (needGroupXsum) {
-                    Value sum = vector::ReductionOp::create(
-                        b, loc, vector::CombiningKind::ADD, kLoop.getResult(1), Value(),
-                        arith::FastMathFlags::reassoc);
-                    next.push_back(
-                        tensor::InsertOp::create(b, loc, sum, outputs[1], ValueRange{row, gIv}));
-                  }
-                  scf::YieldOp::create(b, loc, next);
+                  scf::YieldOp::create(b, loc, body(b, loc, row, gIv, kBegin, outputs));
                 });
             scf::YieldOp::create(b, loc, groupLoop.getResults());
           });
-      xScaled = rowLoop.getResult(0);
-      if (needGroupXsum)
-        xSums = rowLoop.getResult(1);
-      if (limbDots) {
+    };
+    if (laneCodes) {
+      Value rowKernelStart = c0;
+      if (n % kColumnTile == 0) {
+        auto [enoughRows, gemmRowsEnd] = gemmRowRange(rewriter, loc);
+        rowKernelStart = arith::SelectOp::create(rewriter, loc, enoughRows, gemmRowsEnd, c0);
+      }
+      auto sumType = RankedTensorType::get({ShapedType::kDynamic, numGroups}, f32);
+      if (!limbDots) {
+        // xScaled[m, k] = x[m, k] * 2^-inPlaceExponent(k mod laneCodes), for
+        // the rows the row kernel takes (those past the GEMM's last block of
+        // rows where every column tile is full and M >= gemmMinRows, else
+        // all; the others are never read).
+        SmallVector<float> laneScales;
+        for (int64_t j = 0; j < laneCodes; ++j)
+          laneScales.push_back(std::ldexp(1.0f, -int(interleaved.inPlaceExponent(j))));
+        auto scaleType = VectorType::get({laneCodes}, f32);
+        Value scaleVec = arith::ConstantOp::create(
+            rewriter, loc, DenseElementsAttr::get(scaleType, ArrayRef<float>(laneScales)));
+        // xSums[m, g] = the sum of x[m, k] over group g (where needed), from
+        // the same reads.
+        auto xsType = RankedTensorType::get({ShapedType::kDynamic, k}, f32);
+        SmallVector<Value> outputs = {
+            tensor::EmptyOp::create(rewriter, loc, xsType, ValueRange{m})};
+        if (needGroupXsum)
+          outputs.push_back(tensor::EmptyOp::create(rewriter, loc, sumType, ValueRange{m}));
+        Value zeroLaneVec = arith::ConstantOp::create(
+            rewriter, loc, DenseElementsAttr::get(scaleType, rewriter.getF32FloatAttr(0)));
+        scf::ForOp rowLoop = forRowsAndGroups(
+            rowKernelStart, outputs,
+            [&](OpBuilder &b, Location loc, Value row, Value gIv, Value kBegin,
+                ValueRange outputs) -> SmallVector<Value> {
+              auto kLoop = scf::ForOp::create(
+                  b, loc, kBegin, arith::AddIOp::create(b, loc, kBegin, cIndex(b, loc, group)),
+                  cIndex(b, loc, laneCodes), ValueRange{outputs[0], zeroLaneVec},
+                  [&](OpBuilder &b, Location loc, Value kk, ValueRange args) {
+                    Value v = vector::TransferReadOp::create(
+                        b, loc, scaleType, x, ValueRange{row, kk}, zeroF, ArrayRef<bool>(inBounds));
+                    Value xs = vector::TransferWriteOp::create(
+                                   b, loc, arith::MulFOp::create(b, loc, v, scaleVec), args[0],
+                                   ValueRange{row, kk}, ArrayRef<bool>(inBounds))
+                                   .getResult();
+                    scf::YieldOp::create(b, loc,
+                                         ValueRange{xs, arith::AddFOp::create(b, loc, args[1], v)});
+                  });
+              SmallVector<Value> next = {kLoop.getResult(0)};
+              if (needGroupXsum) {
+                Value sum = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                                        kLoop.getResult(1), Value(),
+                                                        arith::FastMathFlags::reassoc);
+                next.push_back(
+                    tensor::InsertOp::create(b, loc, sum, outputs[1], ValueRange{row, gIv}));
+              }
+              return next;
+            });
+        xScaled = rowLoop.getResult(0);
+        if (needGroupXsum)
+          xSums = rowLoop.getResult(1);
+      } else {
         // For the row kernels' byte dot products (limbDots), per row and
         // group: x as integers x_i = round(x 2^t) below 2^22 (t from the
         // group's largest |x|, at most 126), in three signed bytes (limbs,
@@ -1230,121 +1246,131 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             tensor::EmptyOp::create(
                 rewriter, loc, RankedTensorType::get({ShapedType::kDynamic, numGroups, 3}, i32),
                 ValueRange{m})};
-        auto limbRowLoop = scf::ForOp::create(
-            rewriter, loc, rowKernelStart, m, c1, limbOutputs,
-            [&](OpBuilder &b, Location loc, Value row, ValueRange rowOutputs) {
-              auto groupLoop = scf::ForOp::create(
-                  b, loc, c0, numGroupsV, c1, rowOutputs,
-                  [&](OpBuilder &b, Location loc, Value gIv, ValueRange outputs) {
-                    Value kBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
-                    Value kEnd = arith::AddIOp::create(b, loc, kBegin, cIndex(b, loc, group));
-                    Value step = cIndex(b, loc, laneCodes);
-                    auto readRun = [&](OpBuilder &b, Location loc, Value kk) -> Value {
-                      return vector::TransferReadOp::create(b, loc, runF32, x, ValueRange{row, kk},
-                                                            zeroF, ArrayRef<bool>(inBounds));
-                    };
-                    // The largest |x| of the group, as bits (non-negative
-                    // floats, NaN included, order as their bits do).
-                    auto maxLoop = scf::ForOp::create(
-                        b, loc, kBegin, kEnd, step, ValueRange{runSplat(b, loc, 0)},
-                        [&](OpBuilder &b, Location loc, Value kk, ValueRange acc) {
-                          Value magnitude = arith::AndIOp::create(
-                              b, loc, arith::BitcastOp::create(b, loc, runI32, readRun(b, loc, kk)),
-                              runSplat(b, loc, 0x7fffffff));
-                          scf::YieldOp::create(
-                              b, loc,
-                              ValueRange{arith::MaxSIOp::create(b, loc, acc[0], magnitude)});
-                        });
-                    Value maxBits = vector::ReductionOp::create(
-                        b, loc, vector::CombiningKind::MAXSI, maxLoop.getResult(0));
-                    // |x| < 2^(e - 126) for the biased exponent e: t =
-                    // 22 - (e - 126), at most 126 (zero or subnormal).
-                    Value exponent = arith::ShRUIOp::create(b, loc, maxBits, i32Const(b, loc, 23));
-                    Value t = arith::MinSIOp::create(
-                        b, loc, arith::SubIOp::create(b, loc, i32Const(b, loc, 148), exponent),
-                        i32Const(b, loc, 126));
-                    auto powerOfTwo = [&](Value e) -> Value {
-                      return arith::BitcastOp::create(
-                          b, loc, f32,
-                          arith::ShLIOp::create(
-                              b, loc, arith::AddIOp::create(b, loc, e, i32Const(b, loc, 127)),
-                              i32Const(b, loc, 23)));
-                    };
-                    Value up = powerOfTwo(t);
-                    Value down = powerOfTwo(arith::SubIOp::create(b, loc, i32Const(b, loc, 0), t));
-                    Value finite = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, maxBits,
-                                                         i32Const(b, loc, 0x7f800000));
-                    Value nan = arith::ConstantOp::create(
-                        b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
-                    Value groupScale = arith::SelectOp::create(b, loc, finite, down, nan);
-                    Value upVec = vector::BroadcastOp::create(b, loc, runF32, up);
-                    SmallVector<Value> limbInit = {outputs[0]};
-                    for (int l = 0; l < 3; ++l)
-                      limbInit.push_back(runSplat(b, loc, 0));
-                    auto limbLoop = scf::ForOp::create(
-                        b, loc, kBegin, kEnd, step, limbInit,
-                        [&](OpBuilder &b, Location loc, Value kk, ValueRange args) {
-                          Value scaled = arith::MulFOp::create(b, loc, readRun(b, loc, kk), upVec);
-                          // Rounded half away from zero: + copysign(0.5).
-                          Value half = arith::BitcastOp::create(
-                              b, loc, runF32,
-                              arith::OrIOp::create(
-                                  b, loc,
-                                  arith::AndIOp::create(
-                                      b, loc, arith::BitcastOp::create(b, loc, runI32, scaled),
-                                      runSplat(b, loc, int32_t(0x80000000u))),
-                                  runSplat(b, loc, 0x3f000000)));
-                          Value xi = arith::FPToSIOp::create(
-                              b, loc, runI32, arith::AddFOp::create(b, loc, scaled, half));
-                          auto lowByte = [&](Value v) -> Value {
-                            return arith::ShRSIOp::create(
-                                b, loc, arith::ShLIOp::create(b, loc, v, runSplat(b, loc, 24)),
-                                runSplat(b, loc, 24));
-                          };
-                          auto rest = [&](Value v, Value digit) -> Value {
-                            return arith::ShRSIOp::create(b, loc,
-                                                          arith::SubIOp::create(b, loc, v, digit),
-                                                          runSplat(b, loc, 8));
-                          };
-                          Value d0 = lowByte(xi);
-                          Value r1 = rest(xi, d0);
-                          Value d1 = lowByte(r1);
-                          Value digits[] = {d0, d1, rest(r1, d1)};
-                          Value limbs = args[0];
-                          SmallVector<Value> next;
-                          Value word = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, 4));
-                          for (int l = 0; l < 3; ++l) {
-                            Value bytes = arith::TruncIOp::create(b, loc, runI8, digits[l]);
-                            Value ordered =
-                                vector::ShuffleOp::create(b, loc, bytes, bytes, wordOrder);
-                            limbs =
-                                vector::TransferWriteOp::create(
-                                    b, loc, vector::BitCastOp::create(b, loc, runWords, ordered),
-                                    limbs, ValueRange{row, cIndex(b, loc, l), word},
-                                    ArrayRef<bool>(inBounds))
-                                    .getResult();
-                            next.push_back(arith::AddIOp::create(b, loc, args[1 + l], digits[l]));
-                          }
-                          next.insert(next.begin(), limbs);
-                          scf::YieldOp::create(b, loc, next);
-                        });
-                    Value scalesOut = tensor::InsertOp::create(b, loc, groupScale, outputs[1],
-                                                               ValueRange{row, gIv});
-                    Value sumsOut = outputs[2];
-                    for (int l = 0; l < 3; ++l)
-                      sumsOut = tensor::InsertOp::create(
-                          b, loc,
-                          vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                                      limbLoop.getResult(1 + l)),
-                          sumsOut, ValueRange{row, gIv, cIndex(b, loc, l)});
-                    scf::YieldOp::create(b, loc,
-                                         ValueRange{limbLoop.getResult(0), scalesOut, sumsOut});
+        // xSums, from the same reads, for float zero points.
+        if (needGroupXsum)
+          limbOutputs.push_back(tensor::EmptyOp::create(rewriter, loc, sumType, ValueRange{m}));
+        scf::ForOp limbRowLoop = forRowsAndGroups(
+            rowKernelStart, limbOutputs,
+            [&](OpBuilder &b, Location loc, Value row, Value gIv, Value kBegin,
+                ValueRange outputs) -> SmallVector<Value> {
+              Value kEnd = arith::AddIOp::create(b, loc, kBegin, cIndex(b, loc, group));
+              Value step = cIndex(b, loc, laneCodes);
+              auto readRun = [&](OpBuilder &b, Location loc, Value kk) -> Value {
+                return vector::TransferReadOp::create(b, loc, runF32, x, ValueRange{row, kk}, zeroF,
+                                                      ArrayRef<bool>(inBounds));
+              };
+              // The largest |x| of the group, as bits (non-negative
+              // floats, NaN included, order as their bits do).
+              auto maxLoop = scf::ForOp::create(
+                  b, loc, kBegin, kEnd, step, ValueRange{runSplat(b, loc, 0)},
+                  [&](OpBuilder &b, Location loc, Value kk, ValueRange acc) {
+                    Value magnitude = arith::AndIOp::create(
+                        b, loc, arith::BitcastOp::create(b, loc, runI32, readRun(b, loc, kk)),
+                        runSplat(b, loc, 0x7fffffff));
+                    scf::YieldOp::create(
+                        b, loc, ValueRange{arith::MaxSIOp::create(b, loc, acc[0], magnitude)});
                   });
-              scf::YieldOp::create(b, loc, groupLoop.getResults());
+              Value maxBits = vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXSI,
+                                                          maxLoop.getResult(0));
+              // |x| < 2^(e - 126) for the biased exponent e: t =
+              // 22 - (e - 126), at most 126 (zero or subnormal).
+              Value exponent = arith::ShRUIOp::create(b, loc, maxBits, i32Const(b, loc, 23));
+              Value t = arith::MinSIOp::create(
+                  b, loc, arith::SubIOp::create(b, loc, i32Const(b, loc, 148), exponent),
+                  i32Const(b, loc, 126));
+              auto powerOfTwo = [&](Value e) -> Value {
+                return arith::BitcastOp::create(
+                    b, loc, f32,
+                    arith::ShLIOp::create(b, loc,
+                                          arith::AddIOp::create(b, loc, e, i32Const(b, loc, 127)),
+                                          i32Const(b, loc, 23)));
+              };
+              Value up = powerOfTwo(t);
+              Value down = powerOfTwo(arith::SubIOp::create(b, loc, i32Const(b, loc, 0), t));
+              Value finite = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, maxBits,
+                                                   i32Const(b, loc, 0x7f800000));
+              Value nan = arith::ConstantOp::create(
+                  b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
+              Value groupScale = arith::SelectOp::create(b, loc, finite, down, nan);
+              Value upVec = vector::BroadcastOp::create(b, loc, runF32, up);
+              SmallVector<Value> limbInit = {outputs[0]};
+              for (int l = 0; l < 3; ++l)
+                limbInit.push_back(runSplat(b, loc, 0));
+              Value runZeroF = arith::ConstantOp::create(
+                  b, loc, DenseElementsAttr::get(runF32, b.getF32FloatAttr(0)));
+              if (needGroupXsum)
+                limbInit.push_back(runZeroF);
+              auto limbLoop = scf::ForOp::create(
+                  b, loc, kBegin, kEnd, step, limbInit,
+                  [&](OpBuilder &b, Location loc, Value kk, ValueRange args) {
+                    Value v = readRun(b, loc, kk);
+                    Value scaled = arith::MulFOp::create(b, loc, v, upVec);
+                    // Rounded half away from zero: + copysign(0.5).
+                    Value half = arith::BitcastOp::create(
+                        b, loc, runF32,
+                        arith::OrIOp::create(
+                            b, loc,
+                            arith::AndIOp::create(b, loc,
+                                                  arith::BitcastOp::create(b, loc, runI32, scaled),
+                                                  runSplat(b, loc, int32_t(0x80000000u))),
+                            runSplat(b, loc, 0x3f000000)));
+                    Value xi = arith::FPToSIOp::create(b, loc, runI32,
+                                                       arith::AddFOp::create(b, loc, scaled, half));
+                    auto lowByte = [&](Value v) -> Value {
+                      return arith::ShRSIOp::create(
+                          b, loc, arith::ShLIOp::create(b, loc, v, runSplat(b, loc, 24)),
+                          runSplat(b, loc, 24));
+                    };
+                    auto rest = [&](Value v, Value digit) -> Value {
+                      return arith::ShRSIOp::create(b, loc, arith::SubIOp::create(b, loc, v, digit),
+                                                    runSplat(b, loc, 8));
+                    };
+                    Value d0 = lowByte(xi);
+                    Value r1 = rest(xi, d0);
+                    Value d1 = lowByte(r1);
+                    Value digits[] = {d0, d1, rest(r1, d1)};
+                    Value limbs = args[0];
+                    SmallVector<Value> next;
+                    Value word = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, 4));
+                    for (int l = 0; l < 3; ++l) {
+                      Value bytes = arith::TruncIOp::create(b, loc, runI8, digits[l]);
+                      Value ordered = vector::ShuffleOp::create(b, loc, bytes, bytes, wordOrder);
+                      limbs =
+                          vector::TransferWriteOp::create(
+                              b, loc, vector::BitCastOp::create(b, loc, runWords, ordered), limbs,
+                              ValueRange{row, cIndex(b, loc, l), word}, ArrayRef<bool>(inBounds))
+                              .getResult();
+                      next.push_back(arith::AddIOp::create(b, loc, args[1 + l], digits[l]));
+                    }
+                    next.insert(next.begin(), limbs);
+                    if (needGroupXsum)
+                      next.push_back(arith::AddFOp::create(b, loc, args[4], v));
+                    scf::YieldOp::create(b, loc, next);
+                  });
+              Value scalesOut =
+                  tensor::InsertOp::create(b, loc, groupScale, outputs[1], ValueRange{row, gIv});
+              Value sumsOut = outputs[2];
+              for (int l = 0; l < 3; ++l)
+                sumsOut = tensor::InsertOp::create(
+                    b, loc,
+                    vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                                limbLoop.getResult(1 + l)),
+                    sumsOut, ValueRange{row, gIv, cIndex(b, loc, l)});
+              SmallVector<Value> next = {limbLoop.getResult(0), scalesOut, sumsOut};
+              if (needGroupXsum)
+                next.push_back(tensor::InsertOp::create(
+                    b, loc,
+                    vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                                limbLoop.getResult(4), Value(),
+                                                arith::FastMathFlags::reassoc),
+                    outputs[3], ValueRange{row, gIv}));
+              return next;
             });
         xLimbs = limbRowLoop.getResult(0);
         xGroupScales = limbRowLoop.getResult(1);
         xLimbSums = limbRowLoop.getResult(2);
+        if (needGroupXsum)
+          xSums = limbRowLoop.getResult(3);
       }
     }
     // The group terms the row kernel applies once per group and block of 8
