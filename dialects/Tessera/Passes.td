@@ -158,7 +158,13 @@ def TesseraAssignMpmmLayouts
     codes of 8 rows; K and the group multiples of 32), which the kernel
     mixes once per tile into words that hold each code whole. 5, 6 and
     7-bit codes stay canonical (their bit planes cost more to mix than the
-    canonical kernel's byte shuffle). For every `tessera.mpmm` of the
+    canonical kernel's byte shuffle), except with `byte-tiles` (targets
+    with AVX512-VBMI and AVX512-VNNI, where the kernel multiplies bytes):
+    then they take `#tessera.layout<tile = [8, 4]>` (N, K and the group
+    multiples of 8, the group at most 16384), a tile of 8 rows x 4 codes in
+    4b bytes, rows 2q and 2q + 1 in bytes [bq, bq + b), which one byte
+    permute and one `vpmultishiftqb` turn into a byte per code. For every
+    `tessera.mpmm` of the
     dequantize strategy with f32
     activations and results and such weights, read by no other op:
 
@@ -175,6 +181,11 @@ def TesseraAssignMpmmLayouts
     tessera-assign-lut-layouts gives weights shared with a LUT kernel) keep
     it.
   }];
+  let options = [
+    Option<"byteTiles", "byte-tiles", "bool", /*default=*/"false",
+           "5, 6 and 7-bit codes in tiles of 8 x 4 for the byte dot product "
+           "kernel (AVX512-VBMI and AVX512-VNNI)">
+  ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
                            "::mlir::func::FuncDialect"];
 }

@@ -539,6 +539,27 @@ def Tessera_PermuteBytesOp : Tessera_Op<"permute_bytes",
   let assemblyFormat = "$table `,` $indices attr-dict `:` type($result)";
 }
 
+def Tessera_MultishiftBytesOp : Tessera_Op<"multishift_bytes",
+    [Pure, AllTypesMatch<["x", "shifts", "result"]>]> {
+  let summary = "unaligned bytes of each 64-bit word";
+  let description = [{
+    `result[l] = (w >> s | w << (64 - s)) & 255` for `w` the 64-bit word of
+    `x` that holds byte `l` (bytes `8 (l / 8)` to `8 (l / 8) + 7`, little
+    endian) and `s = shifts[l] & 63`: each byte takes the 8 bits of its
+    word that start at bit `s`, wrapping past bit 63 (the semantics of
+    x86's `vpmultishiftqb`, AVX512-VBMI; 32 bytes with AVX512-VL). Created
+    by tessera-lower-mpmm-to-vector to take eight codes of 5 to 7 bits out
+    of a word, one per byte; lowered by tessera-lower-x86-byte-ops.
+
+    ```mlir
+    %r = tessera.multishift_bytes %x, %shifts : vector<64xi8>
+    ```
+  }];
+  let arguments = (ins Tessera_ByteVector:$x, Tessera_ByteVector:$shifts);
+  let results = (outs Tessera_ByteVector:$result);
+  let assemblyFormat = "$x `,` $shifts attr-dict `:` type($result)";
+}
+
 def Tessera_DotBytesOp : Tessera_Op<"dot_bytes",
     [Pure, AllTypesMatch<["acc", "result"]>, AllTypesMatch<["lhs", "rhs"]>]> {
   let summary = "accumulated dot products of 4 unsigned by 4 signed bytes";

@@ -14,6 +14,8 @@
 
 #include "InterleavedCodes.h"
 
+#include "tessera/Dialect/Tessera.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -42,27 +44,81 @@ Value index(OpBuilder &b, Location loc, int64_t v) {
 }
 } // namespace
 
-InterleavedCodes::InterleavedCodes(Value storage, unsigned bits, bool isSigned, bool bitPlanes,
+InterleavedCodes::InterleavedCodes(Value storage, unsigned bits, bool isSigned, Form form,
                                    int64_t k)
-    : storage(storage), bits(bits), isSigned(isSigned), bitPlanes(bitPlanes), k(k),
-      tileCodes(bitPlanes ? 32 : 32 / bits) {}
+    : storage(storage), bits(bits), isSigned(isSigned), form(form),
+      bitPlanes(form == Form::BitPlanes), k(k),
+      tileCodes(form == Form::Dense ? 32 / bits : form == Form::BitPlanes ? 32 : 8) {}
+
+int64_t InterleavedCodes::tileBytes() const {
+  // 32 (dense), 32 b (planes, plane p 32 p on), 8 b (bytes).
+  return form == Form::Dense ? kTileBytes : form == Form::BitPlanes ? kTileBytes * bits : 8 * bits;
+}
 
 Value InterleavedCodes::tileByte(OpBuilder &b, Location loc, Value column, Value kk) const {
   // Tile (column / 8, kk / codes): the 8 columns' K * b bytes from
-  // column * K * b / 8, the tile's 32 (dense) or 32 * b bytes (planes,
-  // plane p 32 p on) at kk / codes times that.
-  int64_t words = bitPlanes ? bits : 1;
+  // column * K * b / 8, the tile's bytes at kk / codes times theirs.
   return arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, column, index(b, loc, k * bits / 8)),
       arith::MulIOp::create(b, loc,
                             arith::DivUIOp::create(b, loc, kk, index(b, loc, tileCodes)),
-                            index(b, loc, kTileBytes * words)));
+                            index(b, loc, tileBytes())));
+}
+
+InterleavedCodes::Tile InterleavedCodes::loadBytes(OpBuilder &b, Location loc, Value base,
+                                                   bool flipSigns, int64_t tiles) const {
+  Type i8 = b.getI8Type();
+  // Each tile's 8b bytes as 64, masked: no read past the tile (the last
+  // one ends the storage).
+  auto bytesType = VectorType::get({64}, i8);
+  Value mask =
+      vector::ConstantMaskOp::create(b, loc, VectorType::get({64}, b.getI1Type()),
+                                     ArrayRef<int64_t>{8 * int64_t(bits)});
+  Value padding = arith::ConstantIntOp::create(b, loc, i8, 0);
+  SmallVector<Value> parts;
+  for (int64_t t = 0; t < tiles; ++t) {
+    int64_t offset = t * bytesPerColumnBlock();
+    Value at = offset ? Value(arith::AddIOp::create(b, loc, base, index(b, loc, offset))) : base;
+    parts.push_back(vector::TransferReadOp::create(
+        b, loc, bytesType, storage, ValueRange{at}, b.getMultiDimIdentityMap(1), padding, mask,
+        b.getBoolArrayAttr({true})));
+  }
+  int64_t lanes = kTileLanes * tiles;
+  auto halfType = VectorType::get({4 * lanes}, i8);
+  SmallVector<int8_t> shifts;
+  for (int64_t i = 0; i < 4 * lanes; ++i)
+    shifts.push_back(int8_t(i % 8 * bits));
+  Value shiftVec = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(halfType, ArrayRef(shifts)));
+  auto laneType = VectorType::get({lanes}, b.getI32Type());
+  uint32_t codeMask = ((uint32_t(1) << bits) - 1) * 0x01010101u;
+  Tile tile;
+  for (int64_t h = 0; h < 2; ++h) {
+    // Word q of tile t: its b bytes from 4b h + b q (the rest repeats the
+    // last; the shifts never reach it).
+    SmallVector<int64_t> gather;
+    for (int64_t t = 0; t < tiles; ++t)
+      for (int64_t q = 0; q < 4; ++q)
+        for (int64_t i = 0; i < 8; ++i)
+          gather.push_back(64 * t + 4 * bits * h + bits * q + std::min<int64_t>(i, bits - 1));
+    Value words = vector::ShuffleOp::create(b, loc, parts[0], tiles > 1 ? parts[1] : parts[0],
+                                            gather);
+    Value codes = vector::BitCastOp::create(
+        b, loc, laneType, MultishiftBytesOp::create(b, loc, words, shiftVec));
+    codes = arith::AndIOp::create(b, loc, codes, splat(b, loc, codes, codeMask));
+    if (flipSigns && isSigned)
+      codes = arith::XOrIOp::create(b, loc, codes,
+                                    splat(b, loc, codes, (uint32_t(1) << (bits - 1)) * 0x01010101u));
+    tile.words.push_back(codes);
+  }
+  return tile;
 }
 
 InterleavedCodes::Tile InterleavedCodes::load(OpBuilder &b, Location loc, Value column,
                                               Value kk, bool flipSigns, int64_t tiles) const {
-  int64_t words = bitPlanes ? bits : 1;
   Value base = tileByte(b, loc, column, kk);
+  if (form == Form::Bytes)
+    return loadBytes(b, loc, base, flipSigns, tiles);
+  int64_t words = bitPlanes ? bits : 1;
   bool inBounds[] = {true};
   Tile tile;
   auto laneType = VectorType::get({kTileLanes}, b.getI32Type());
@@ -149,6 +205,8 @@ Value InterleavedCodes::mix(OpBuilder &b, Location loc, Tile &tile, int64_t j) c
 int64_t InterleavedCodes::inPlaceExponent(int64_t j) const {
   if (bitPlanes)
     return j < kHalf ? j : j - bits;
+  if (form == Form::Bytes)
+    return j % 4 * 8;
   // Dense: the last code is shifted down (its top bit would be bit 31).
   return j + 1 == tileCodes ? 0 : j * bits;
 }
@@ -158,6 +216,9 @@ Value InterleavedCodes::codeInPlace(OpBuilder &b, Location loc, Tile &tile, int6
   if (bitPlanes)
     return arith::AndIOp::create(b, loc, mix(b, loc, tile, j),
                                  splat(b, loc, tile.words[0], mask << inPlaceExponent(j)));
+  if (form == Form::Bytes)
+    return arith::AndIOp::create(b, loc, tile.words[j / 4],
+                                 splat(b, loc, tile.words[0], mask << inPlaceExponent(j)));
   Value lanes = tile.words[0];
   if (j + 1 == tileCodes)
     return arith::ShRUIOp::create(b, loc, lanes, splat(b, loc, lanes, j * bits));
@@ -166,8 +227,10 @@ Value InterleavedCodes::codeInPlace(OpBuilder &b, Location loc, Tile &tile, int6
 
 Value InterleavedCodes::code(OpBuilder &b, Location loc, Tile &tile, int64_t j) const {
   // The code at bits [at, at + b) of `word`.
-  Value word = bitPlanes ? mix(b, loc, tile, j) : tile.words[0];
-  int64_t at = bitPlanes ? inPlaceExponent(j) : j * bits;
+  Value word = bitPlanes             ? mix(b, loc, tile, j)
+               : form == Form::Bytes ? tile.words[j / 4]
+                                     : tile.words[0];
+  int64_t at = form == Form::Dense ? j * bits : inPlaceExponent(j);
   if (isSigned) {
     // Its top bit to bit 31, then back with the sign.
     int64_t up = 32 - int64_t(bits) - at;

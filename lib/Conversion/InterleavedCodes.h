@@ -1,14 +1,21 @@
 //===- InterleavedCodes.h - Decoding interleaved weight tiles ----*- C++ -*-===//
 //
 // Private to lib/Conversion: how the dequantize kernel reads a tile of
-// weights interleaved by 8 columns (getDequantizeKernelLayout), in either
-// of its two forms:
+// weights interleaved by 8 columns (getDequantizeKernelLayout), in one of
+// its three forms:
 //  - dense (b = 1, 2, 4, 8; `#tessera.layout<tile = [8, 32 / b]>`): a tile is
 //    one 32-byte vector whose i32 lane r holds 32 / b codes of column r,
 //    code j at bits [j b, (j + 1) b);
 //  - bit planes (`#tessera.layout<tile = [8, 32], bit_planes>`, any b; the
 //    layout gives it to 3 bits): a tile is b such vectors, plane p's lane r
-//    holding bit p of the 32 codes of column r, code j in bit j.
+//    holding bit p of the 32 codes of column r, code j in bit j;
+//  - bytes (b = 5, 6, 7 for byte dot products; `#tessera.layout<tile = [8,
+//    4]>`): a tile here is two of the layout's, 8 codes of 8 columns in 8b
+//    bytes, codes 4h to 4h + 3 of columns 2q and 2q + 1 in the b bytes from
+//    4b h + b q. Loading it (AVX512-VBMI) puts those b bytes in 64-bit word
+//    q of vector h (a byte permute) and takes code 4h + i of each column to
+//    byte i of its lane (tessera.multishift_bytes, vpmultishiftqb): two
+//    vectors of i32 lanes holding four codes each as bytes.
 // Either way code j of a tile comes out for its 8 columns at once, in one
 // vector of i32 lanes: exactly (for the GEMM's panel), or in place, as
 // code * 2^e for a known e (for the row kernel, which scales x by 2^-e
@@ -25,11 +32,15 @@ namespace mlir::tessera {
 
 class InterleavedCodes {
 public:
-  /// Codes of `bits` bits (signed or not) in `storage` (tensor<B x i8>), K
-  /// codes per column; `bitPlanes` selects the form.
-  InterleavedCodes(Value storage, unsigned bits, bool isSigned, bool bitPlanes, int64_t k);
+  enum class Form { Dense, BitPlanes, Bytes };
 
-  /// Codes of a column per tile (32 / b dense, 32 in bit planes).
+  /// Codes of `bits` bits (signed or not) in `storage` (tensor<B x i8>), K
+  /// codes per column, in `form`.
+  InterleavedCodes(Value storage, unsigned bits, bool isSigned, Form form, int64_t k);
+
+  Form getForm() const { return form; }
+
+  /// Codes of a column per tile (32 / b dense, 32 in bit planes, 8 bytes).
   int64_t codesPerTile() const { return tileCodes; }
 
   /// The tile of 8 columns from `column` (a multiple of 8) and codes from
@@ -37,7 +48,8 @@ public:
   /// columns, side by side in 16 lanes (AVX-512: every operation on the
   /// codes then does the work of two). With `flipSigns` (signed codes only)
   /// each code q reads as the unsigned q + 2^(b-1), its sign bit flipped
-  /// once for the tile.
+  /// once for the tile. Bytes: the two vectors of four codes a lane, each
+  /// code in a byte (flipped or not).
   struct Tile {
     SmallVector<Value> words;
     // Bit planes: the planes shifted for the low and high codes, and the
@@ -67,12 +79,17 @@ public:
   int64_t inPlaceExponent(int64_t j) const;
 
 private:
+  Tile loadBytes(OpBuilder &b, Location loc, Value base, bool flipSigns, int64_t tiles) const;
   Value mix(OpBuilder &b, Location loc, Tile &tile, int64_t j) const;
+
+  /// Bytes of a tile's 8 columns.
+  int64_t tileBytes() const;
 
   Value storage;
   unsigned bits;
   bool isSigned;
-  bool bitPlanes;
+  Form form;
+  bool bitPlanes; // form == Form::BitPlanes
   int64_t k;
   int64_t tileCodes;
 };

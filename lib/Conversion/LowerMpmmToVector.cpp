@@ -162,11 +162,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     OpFoldResult weightRow0, zeroRow0;
     Value weights = canonicalStorageOfRows(op.getWeights(), weightRow0);
     // Columns interleaved by 8 (getDequantizeKernelLayout, read by
-    // InterleavedCodes), dense or in bit planes: ahead of the LUT kernels'
-    // tiles, as 3-bit codes interleaved are bit planes in tiles of 8 x 32.
-    bool isInterleaved = false, interleavedPlanes = false;
+    // InterleavedCodes), dense, in bit planes or (with byte dot products)
+    // in tiles of 8 x 4 at 5-7 bits: ahead of the LUT kernels' tiles, as
+    // 3-bit codes interleaved are bit planes in tiles of 8 x 32.
+    bool isInterleaved = false, interleavedPlanes = false, interleavedBytes = false;
+    bool byteTiles = byteDots && vectorRegisters >= 32;
     if (!weights) {
-      weights = interleavedStorage(op.getWeights(), op.getGroupSize(), interleavedPlanes);
+      weights = interleavedStorage(op.getWeights(), op.getGroupSize(), byteTiles,
+                                   interleavedPlanes, interleavedBytes);
       isInterleaved = bool(weights);
     }
     if (!weights)
@@ -203,16 +206,20 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     linalg::GenericOp epilogue = fusableEpilogue(op);
     unsigned bits = getLowBitWidth(codeType);
     bool isSigned = codeType.isSignedInteger();
-    InterleavedCodes interleaved(weights, bits, isSigned, interleavedPlanes, k);
+    InterleavedCodes interleaved(weights, bits, isSigned,
+                                 interleavedPlanes  ? InterleavedCodes::Form::BitPlanes
+                                 : interleavedBytes ? InterleavedCodes::Form::Bytes
+                                                    : InterleavedCodes::Form::Dense,
+                                 k);
     // Codes of a column per interleaved tile (0: not interleaved).
     int64_t laneCodes = isInterleaved ? interleaved.codesPerTile() : 0;
-    // Interleaved codes (1, 2, 4 and 8 bits dense, 3 in bit planes) take byte
-    // dot products in the row kernels where the target has them
-    // (limbGroupLoop); groups of at
-    // most 2^14 codes keep their i32 sums (below 2 * 255 * 128 per code)
-    // from overflowing.
-    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes &&
-                    (interleavedPlanes || 8 % bits == 0) && op.getGroupSize() <= 16384;
+    // Interleaved codes (1, 2, 4 and 8 bits dense, 3 in bit planes, 5-7 in
+    // tiles of 8 x 4) take byte dot products in the row kernels where the
+    // target has them (limbGroupLoop); groups of at most 2^14 codes keep
+    // their i32 sums (below 2 * 255 * 128 per code) from overflowing.
+    bool limbDots = byteTiles && laneCodes &&
+                    (interleavedPlanes || interleavedBytes || 8 % bits == 0) &&
+                    op.getGroupSize() <= 16384;
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     auto vecF32 = VectorType::get({kLanes}, f32);
     auto vecI32 = VectorType::get({kLanes}, i32);
@@ -1219,11 +1226,12 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         // (codes w' + i 8/b, i < 4, of the run); xGroupScales[m, g] = 2^-t
         // (NaN for a non-finite x); xLimbSums[m, g, l] = the sum of limb l
         // over the group, for the zero points.
+        // (Tiles of 8 x 4: word w holds codes 4w to 4w + 3, in order.)
         int64_t stride = laneCodes / 4;
         SmallVector<int64_t> wordOrder;
         for (int64_t s = 0; s < stride; ++s)
           for (int64_t i = 0; i < 4; ++i)
-            wordOrder.push_back(i * stride + s);
+            wordOrder.push_back(interleavedBytes ? 4 * s + i : i * stride + s);
         Type i8 = rewriter.getI8Type();
         auto runF32 = VectorType::get({laneCodes}, f32);
         auto runI32 = VectorType::get({laneCodes}, i32);
@@ -1528,7 +1536,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // a tile's word of codes gives 8/b vectors of bytes, (w >> s b) & mask,
     // byte i of a lane holding code i 8/b + s of its column (signed codes'
     // sign bits flipped: q + 2^(b-1)); a tile of bit planes gives 8, byte i
-    // code 8 i + s, its bits picked from the planes. tessera.dot_bytes multiplies each with
+    // code 8 i + s, its bits picked from the planes; a tile of bytes (5-7
+    // bits) comes as 2, byte i code 4 s + i. tessera.dot_bytes multiplies each with
     // the three limbs of x (xLimbs) into i32 accumulators per limb, exactly.
     // Per group, the zero point (-(z + 2^(b-1)), an integer) times the
     // limb's group sum comes off in i32, the limbs are combined in f32
@@ -1582,12 +1591,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       // Bit planes: plane p rotated left by p, so that bit
                       // p of code 8 i + s sits at bit 8 i + (s + p) mod 8
                       // (mod 32).
-                      for (int64_t p = 1; p < int64_t(words.size()); ++p)
+                      for (int64_t p = 1; interleavedPlanes && p < int64_t(words.size()); ++p)
                         words[p] = rotateLeft(b, loc, words[p], p);
                       Value firstLimbWord = arith::DivUIOp::create(b, loc, run, cIndex(b, loc, 4));
                       for (int64_t s = 0; s < stride; ++s) {
-                        Value codes = words[0];
-                        if (interleavedPlanes) {
+                        Value codes = words[interleavedBytes ? s : 0];
+                        if (interleavedBytes) {
+                          // Loaded as bytes: byte i is code 4 s + i.
+                        } else if (interleavedPlanes) {
                           // Bit p of byte i from the rotated plane p, then
                           // rotated right by s: byte i is code 8 i + s.
                           for (int64_t p = 0; p < int64_t(bits); ++p) {

@@ -2,7 +2,8 @@
 //
 // tessera.shuffle_bytes -> vpshufb, tessera.sum_byte_pairs -> vpmaddubsw
 // with a vector of its weight, tessera.permute_bytes -> vpermb,
-// tessera.dot_bytes -> vpdpbusd, as llvm.call_intrinsic on the vector types.
+// tessera.dot_bytes -> vpdpbusd, tessera.multishift_bytes -> vpmultishiftqb,
+// as llvm.call_intrinsic on the vector types.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,7 +29,7 @@ struct TesseraLowerX86ByteOpsPass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<ShuffleBytesOp, SumBytePairsOp, PermuteBytesOp, DotBytesOp>(op))
+      if (isa<ShuffleBytesOp, SumBytePairsOp, PermuteBytesOp, DotBytesOp, MultishiftBytesOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -48,6 +49,15 @@ struct TesseraLowerX86ByteOpsPass
         result = LLVM::CallIntrinsicOp::create(
                      b, loc, permute.getType(), b.getStringAttr("llvm.x86.avx512.permvar.qi.512"),
                      ValueRange{permute.getTable(), permute.getIndices()})
+                     .getResult(0);
+      } else if (auto multishift = dyn_cast<MultishiftBytesOp>(op)) {
+        // The intrinsic takes the shifts first, the words second.
+        bool wide = multishift.getType().getNumElements() == 64;
+        result = LLVM::CallIntrinsicOp::create(
+                     b, loc, multishift.getType(),
+                     b.getStringAttr(wide ? "llvm.x86.avx512.pmultishift.qb.512"
+                                          : "llvm.x86.avx512.pmultishift.qb.256"),
+                     ValueRange{multishift.getShifts(), multishift.getX()})
                      .getResult(0);
       } else if (auto dot = dyn_cast<DotBytesOp>(op)) {
         result =

@@ -85,16 +85,19 @@ Value mlir::tessera::bitPlaneStorage(Value lowBit, int64_t &tileRows, int64_t &t
   return unpack.getStorage();
 }
 
-Value mlir::tessera::interleavedStorage(Value lowBit, int64_t groupSize,
-                                        bool &bitPlanes) {
+Value mlir::tessera::interleavedStorage(Value lowBit, int64_t groupSize, bool byteTiles,
+                                        bool &bitPlanes, bool &bytes) {
   auto unpack = lowBit.getDefiningOp<UnpackOp>();
   if (!unpack || !unpack.getLayout())
     return Value();
   auto type = cast<RankedTensorType>(lowBit.getType());
-  LayoutAttr layout = getDequantizeKernelLayout(type, groupSize);
+  LayoutAttr layout = getDequantizeKernelLayout(type, groupSize, byteTiles);
   if (!layout || *unpack.getLayout() != layout)
     return Value();
   bitPlanes = layout.getBitPlanes();
+  // Tiles of 8 x 4 at 5, 6 and 7 bits (at 8 bits they are dense lanes).
+  unsigned bits = getLowBitWidth(type.getElementType());
+  bytes = !bitPlanes && bits >= 5 && bits <= 7;
   return unpack.getStorage();
 }
 

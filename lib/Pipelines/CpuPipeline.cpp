@@ -94,6 +94,14 @@ static bool resolveLutBytePermute(const tessera::CpuPipelineOptions &options) {
                                      : tessera::hostLutBytePermute();
 }
 
+/// Whether the row kernels of the dequantize strategy multiply bytes (the
+/// LUT kernels' AVX512-VNNI byte dot products, 32 vector registers).
+static bool resolveByteDots(const tessera::CpuPipelineOptions &options) {
+  int64_t registers =
+      options.vectorRegisters ? options.vectorRegisters : tessera::hostVectorRegisters();
+  return registers >= 32 && resolveLutBytePermute(options);
+}
+
 void tessera::buildAbiPipeline(OpPassManager &pm,
                                const CpuPipelineOptions &options,
                                bool packBoundaries) {
@@ -107,8 +115,11 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
   layoutOptions.lanes = strategyOptions.lutLanes;
   layoutOptions.bytePermute = resolveLutBytePermute(options);
   pm.addPass(tessera::createTesseraAssignLutLayouts(layoutOptions));
-  if (options.dequantizeLayouts)
-    pm.addPass(tessera::createTesseraAssignMpmmLayouts());
+  if (options.dequantizeLayouts) {
+    tessera::TesseraAssignMpmmLayoutsOptions mpmmLayoutOptions;
+    mpmmLayoutOptions.byteTiles = resolveByteDots(options);
+    pm.addPass(tessera::createTesseraAssignMpmmLayouts(mpmmLayoutOptions));
+  }
   if (packBoundaries)
     pm.addPass(tessera::createTesseraPackFunctionBoundaries());
 }

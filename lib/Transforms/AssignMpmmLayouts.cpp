@@ -28,18 +28,18 @@ namespace {
 
 /// The layout the dequantize kernel reads `op`'s weights in, or null where
 /// it reads the canonical storage.
-LayoutAttr kernelLayout(MpmmOp op) {
+LayoutAttr kernelLayout(MpmmOp op, bool byteTiles) {
   if (op.getStrategy() != "dequantize" || op.getCodebook() ||
       !op.getX().getType().getElementType().isF32() ||
       !op.getInit().getType().getElementType().isF32())
     return nullptr;
-  return getDequantizeKernelLayout(op.getWeights().getType(), op.getGroupSize());
+  return getDequantizeKernelLayout(op.getWeights().getType(), op.getGroupSize(), byteTiles);
 }
 
 /// Whether `use` is the weights of an mpmm whose kernel reads `layout`.
-bool readsLayout(OpOperand &use, LayoutAttr layout) {
+bool readsLayout(OpOperand &use, LayoutAttr layout, bool byteTiles) {
   auto mpmm = dyn_cast<MpmmOp>(use.getOwner());
-  return mpmm && &use == &mpmm.getWeightsMutable() && kernelLayout(mpmm) == layout;
+  return mpmm && &use == &mpmm.getWeightsMutable() && kernelLayout(mpmm, byteTiles) == layout;
 }
 
 struct TesseraAssignMpmmLayoutsPass
@@ -49,12 +49,12 @@ struct TesseraAssignMpmmLayoutsPass
   void runOnOperation() override {
     SmallVector<std::pair<MpmmOp, LayoutAttr>> work;
     getOperation().walk([&](MpmmOp op) {
-      LayoutAttr layout = kernelLayout(op);
+      LayoutAttr layout = kernelLayout(op, byteTiles);
       if (!layout || hasAnyLayout(op.getWeights()))
         return;
       // Weights shared with any other reader stay canonical.
       if (!llvm::all_of(op.getWeights().getUses(),
-                        [&](OpOperand &use) { return readsLayout(use, layout); }))
+                        [&](OpOperand &use) { return readsLayout(use, layout, byteTiles); }))
         return;
       work.push_back({op, layout});
     });
@@ -63,7 +63,7 @@ struct TesseraAssignMpmmLayoutsPass
       if (hasLayout(op.getWeights(), layout))
         continue;
       assignWeightLayout(op.getWeightsMutable(), layout,
-                         [&](OpOperand &use) { return readsLayout(use, layout); });
+                         [&](OpOperand &use) { return readsLayout(use, layout, byteTiles); });
     }
   }
 };

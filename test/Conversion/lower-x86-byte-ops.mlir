@@ -39,3 +39,15 @@ func.func @dot_ymm(%acc: vector<8xi32>, %w: vector<32xi8>, %x: vector<32xi8>) ->
   %d = tessera.dot_bytes %acc, %w, %x : vector<32xi8> into vector<8xi32>
   return %d : vector<8xi32>
 }
+
+// The shifts go first, the words second, as vpmultishiftqb's intrinsic
+// takes them; 32 bytes take the ymm form (AVX512-VL).
+// CHECK-LABEL: func @multishift
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.pmultishift.qb.512"(%arg1, %arg0) : (vector<64xi8>, vector<64xi8>) -> vector<64xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.pmultishift.qb.256"(%arg3, %arg2) : (vector<32xi8>, vector<32xi8>) -> vector<32xi8>
+// CHECK-NOT: tessera.
+func.func @multishift(%x: vector<64xi8>, %s: vector<64xi8>, %y: vector<32xi8>, %t: vector<32xi8>) -> (vector<64xi8>, vector<32xi8>) {
+  %r = tessera.multishift_bytes %x, %s : vector<64xi8>
+  %q = tessera.multishift_bytes %y, %t : vector<32xi8>
+  return %r, %q : vector<64xi8>, vector<32xi8>
+}

@@ -488,6 +488,22 @@ func.func @permute_bytes_width(%x: vector<32xi8>) {
 
 // -----
 
+func.func @multishift_bytes_width(%x: vector<16xi8>) {
+  // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 32/64}}
+  %s = tessera.multishift_bytes %x, %x : vector<16xi8>
+  return
+}
+
+// -----
+
+func.func @multishift_bytes_types(%x: vector<64xi8>, %s: vector<32xi8>) {
+  // expected-error @+1 {{all of {x, shifts, result} have same type}}
+  %r = "tessera.multishift_bytes"(%x, %s) : (vector<64xi8>, vector<32xi8>) -> vector<64xi8>
+  return
+}
+
+// -----
+
 func.func @dot_bytes_accumulator(%acc: vector<4xi32>, %x: vector<16xi8>) {
   // expected-error @+1 {{operand #0 must be vector of 32-bit signless integer values of length 8/16, but got 'vector<4xi32>'}}
   %s = "tessera.dot_bytes"(%acc, %x, %x) : (vector<4xi32>, vector<16xi8>, vector<16xi8>) -> vector<4xi32>
