@@ -160,10 +160,11 @@ def TesseraAssignMpmmLayouts
     7-bit codes stay canonical (their bit planes cost more to mix than the
     canonical kernel's byte shuffle), except with `byte-tiles` (targets
     with AVX512-VBMI and AVX512-VNNI, where the kernel multiplies bytes):
-    then they take `#tessera.layout<tile = [8, 4]>` (N, K and the group
-    multiples of 8, the group at most 16384), a tile of 8 rows x 4 codes in
-    4b bytes, rows 2q and 2q + 1 in bytes [bq, bq + b), which one byte
-    permute and one `vpmultishiftqb` turn into a byte per code. For every
+    then they take `#tessera.layout<tile = [16, 4]>` (N a multiple of 16, K
+    and the group of 8, the group at most 16384), a tile of 16 rows x 4
+    codes in 8b bytes, rows 2q and 2q + 1 in bytes [bq, bq + b), which one
+    byte permute and one `vpmultishiftqb` turn into a byte per code: 16
+    columns in one stream of weights. For every
     `tessera.mpmm` of the
     dequantize strategy with f32
     activations and results and such weights, read by no other op:
@@ -183,7 +184,7 @@ def TesseraAssignMpmmLayouts
   }];
   let options = [
     Option<"byteTiles", "byte-tiles", "bool", /*default=*/"false",
-           "5, 6 and 7-bit codes in tiles of 8 x 4 for the byte dot product "
+           "5, 6 and 7-bit codes in tiles of 16 x 4 for the byte dot product "
            "kernel (AVX512-VBMI and AVX512-VNNI)">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
@@ -386,14 +387,19 @@ def TesseraLowerMpmmToVector
     With `byte-dots` (AVX512-VNNI; the CPU pipeline sets it from the host's
     or target's features, as for the LUT kernels' `lut-byte-permute`) and 32
     vector registers, the row kernels of interleaved codes of 1, 2, 4 and 8
-    bits and of 3 bits (bit planes) multiply bytes instead: per row and
+    bits, of 3 bits (bit planes) and of 5, 6 and 7 bits (tiles of 16 x 4,
+    which tessera-assign-mpmm-layouts gives them with `byte-tiles`)
+    multiply bytes instead: per row and
     group, x is rounded to integers x_i = round(x 2^t) below 2^22 (t from
     the group's largest |x|; a non-finite x makes the group's factor NaN),
     split into three signed bytes; each word of codes gives 8/b vectors of
     bytes ((w >> s b) & mask, signs flipped; from bit planes, plane p
     rotated left by p once per tile, then per byte vector one AND per plane
-    picking bit (s + p) mod 8 of each byte, ORs and a rotation right by s),
-    and `tessera.dot_bytes` (`vpdpbusd`) multiplies each with
+    picking bit (s + p) mod 8 of each byte, ORs and a rotation right by s;
+    from tiles of 16 x 4, per 4 codes of 16 columns one masked 8b-byte
+    read, a byte shuffle (`vpermb`) placing each column pair's b bytes in a
+    64-bit word, `tessera.multishift_bytes` (`vpmultishiftqb`) taking code
+    i to byte i and an AND), and `tessera.dot_bytes` (`vpdpbusd`) multiplies each with
     a broadcast word of each byte of x, summing exactly in i32 per byte.
     Per group the zero point (an integer) comes off through each byte's
     group sum, the three sums are combined in f32 and scaled by 2^-t and the
@@ -438,9 +444,10 @@ def TesseraLowerMpmmToVector
            "path keeps 8 rows x 32 columns of accumulators in 16-lane vectors "
            "with 32, 4 x 16 in 8-lane vectors with 16">,
     Option<"byteDots", "byte-dots", "bool", /*default=*/"false",
-           "Whether the row kernels may multiply interleaved codes of 1, 2, "
-           "3, 4 and 8 bits as bytes with x in three signed bytes "
-           "(tessera.dot_bytes: AVX512-VNNI; needs 32 vector registers)">
+           "Whether the row kernels may multiply interleaved codes of 1-8 "
+           "bits as bytes with x in three signed bytes (tessera.dot_bytes: "
+           "AVX512-VNNI; 5-7 bits in tiles of 16 x 4 also AVX512-VBMI; needs "
+           "32 vector registers)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

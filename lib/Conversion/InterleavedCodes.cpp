@@ -47,12 +47,13 @@ Value index(OpBuilder &b, Location loc, int64_t v) {
 InterleavedCodes::InterleavedCodes(Value storage, unsigned bits, bool isSigned, Form form,
                                    int64_t k)
     : storage(storage), bits(bits), isSigned(isSigned), form(form),
-      bitPlanes(form == Form::BitPlanes), k(k),
-      tileCodes(form == Form::Dense ? 32 / bits : form == Form::BitPlanes ? 32 : 8) {}
+      bitPlanes(form == Form::BitPlanes), k(k), tileCodes(form == Form::Dense       ? 32 / bits
+                                                          : form == Form::BitPlanes ? 32
+                                                                                    : 8) {}
 
 int64_t InterleavedCodes::tileBytes() const {
-  // 32 (dense), 32 b (planes, plane p 32 p on), 8 b (bytes).
-  return form == Form::Dense ? kTileBytes : form == Form::BitPlanes ? kTileBytes * bits : 8 * bits;
+  // 32 (dense), 32 b (planes, plane p 32 p on), 16 b (bytes, 16 columns).
+  return form == Form::Dense ? kTileBytes : form == Form::BitPlanes ? kTileBytes * bits : 16 * bits;
 }
 
 Value InterleavedCodes::tileByte(OpBuilder &b, Location loc, Value column, Value kk) const {
@@ -60,54 +61,47 @@ Value InterleavedCodes::tileByte(OpBuilder &b, Location loc, Value column, Value
   // column * K * b / 8, the tile's bytes at kk / codes times theirs.
   return arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, column, index(b, loc, k * bits / 8)),
-      arith::MulIOp::create(b, loc,
-                            arith::DivUIOp::create(b, loc, kk, index(b, loc, tileCodes)),
+      arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, kk, index(b, loc, tileCodes)),
                             index(b, loc, tileBytes())));
 }
 
 InterleavedCodes::Tile InterleavedCodes::loadBytes(OpBuilder &b, Location loc, Value base,
                                                    bool flipSigns, int64_t tiles) const {
+  assert(tiles == 2 && "tiles of 16 x 4 hold 16 columns");
+  (void)tiles;
   Type i8 = b.getI8Type();
-  // Each tile's 8b bytes as 64, masked: no read past the tile (the last
+  // Each half's 8b bytes as 64, masked: no read past the half (the last
   // one ends the storage).
   auto bytesType = VectorType::get({64}, i8);
-  Value mask =
-      vector::ConstantMaskOp::create(b, loc, VectorType::get({64}, b.getI1Type()),
-                                     ArrayRef<int64_t>{8 * int64_t(bits)});
+  Value mask = vector::ConstantMaskOp::create(b, loc, VectorType::get({64}, b.getI1Type()),
+                                              ArrayRef<int64_t>{8 * int64_t(bits)});
   Value padding = arith::ConstantIntOp::create(b, loc, i8, 0);
-  SmallVector<Value> parts;
-  for (int64_t t = 0; t < tiles; ++t) {
-    int64_t offset = t * bytesPerColumnBlock();
-    Value at = offset ? Value(arith::AddIOp::create(b, loc, base, index(b, loc, offset))) : base;
-    parts.push_back(vector::TransferReadOp::create(
-        b, loc, bytesType, storage, ValueRange{at}, b.getMultiDimIdentityMap(1), padding, mask,
-        b.getBoolArrayAttr({true})));
-  }
-  int64_t lanes = kTileLanes * tiles;
-  auto halfType = VectorType::get({4 * lanes}, i8);
+  // Word q: its b bytes from b q (the rest repeats the last; the shifts
+  // never reach it); byte i of a word takes the code at bit b i.
+  SmallVector<int64_t> gather;
   SmallVector<int8_t> shifts;
-  for (int64_t i = 0; i < 4 * lanes; ++i)
-    shifts.push_back(int8_t(i % 8 * bits));
-  Value shiftVec = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(halfType, ArrayRef(shifts)));
-  auto laneType = VectorType::get({lanes}, b.getI32Type());
+  for (int64_t q = 0; q < 8; ++q)
+    for (int64_t i = 0; i < 8; ++i) {
+      gather.push_back(bits * q + std::min<int64_t>(i, bits - 1));
+      shifts.push_back(int8_t(i * bits));
+    }
+  Value shiftVec =
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(bytesType, ArrayRef(shifts)));
+  auto laneType = VectorType::get({2 * kTileLanes}, b.getI32Type());
   uint32_t codeMask = ((uint32_t(1) << bits) - 1) * 0x01010101u;
   Tile tile;
   for (int64_t h = 0; h < 2; ++h) {
-    // Word q of tile t: its b bytes from 4b h + b q (the rest repeats the
-    // last; the shifts never reach it).
-    SmallVector<int64_t> gather;
-    for (int64_t t = 0; t < tiles; ++t)
-      for (int64_t q = 0; q < 4; ++q)
-        for (int64_t i = 0; i < 8; ++i)
-          gather.push_back(64 * t + 4 * bits * h + bits * q + std::min<int64_t>(i, bits - 1));
-    Value words = vector::ShuffleOp::create(b, loc, parts[0], tiles > 1 ? parts[1] : parts[0],
-                                            gather);
-    Value codes = vector::BitCastOp::create(
-        b, loc, laneType, MultishiftBytesOp::create(b, loc, words, shiftVec));
+    Value at = h ? Value(arith::AddIOp::create(b, loc, base, index(b, loc, 8 * bits))) : base;
+    Value half = vector::TransferReadOp::create(b, loc, bytesType, storage, ValueRange{at},
+                                                b.getMultiDimIdentityMap(1), padding, mask,
+                                                b.getBoolArrayAttr({true}));
+    Value words = vector::ShuffleOp::create(b, loc, half, half, gather);
+    Value codes = vector::BitCastOp::create(b, loc, laneType,
+                                            MultishiftBytesOp::create(b, loc, words, shiftVec));
     codes = arith::AndIOp::create(b, loc, codes, splat(b, loc, codes, codeMask));
     if (flipSigns && isSigned)
-      codes = arith::XOrIOp::create(b, loc, codes,
-                                    splat(b, loc, codes, (uint32_t(1) << (bits - 1)) * 0x01010101u));
+      codes = arith::XOrIOp::create(
+          b, loc, codes, splat(b, loc, codes, (uint32_t(1) << (bits - 1)) * 0x01010101u));
     tile.words.push_back(codes);
   }
   return tile;

@@ -9,13 +9,14 @@
 //  - bit planes (`#tessera.layout<tile = [8, 32], bit_planes>`, any b; the
 //    layout gives it to 3 bits): a tile is b such vectors, plane p's lane r
 //    holding bit p of the 32 codes of column r, code j in bit j;
-//  - bytes (b = 5, 6, 7 for byte dot products; `#tessera.layout<tile = [8,
-//    4]>`): a tile here is two of the layout's, 8 codes of 8 columns in 8b
-//    bytes, codes 4h to 4h + 3 of columns 2q and 2q + 1 in the b bytes from
-//    4b h + b q. Loading it (AVX512-VBMI) puts those b bytes in 64-bit word
-//    q of vector h (a byte permute) and takes code 4h + i of each column to
-//    byte i of its lane (tessera.multishift_bytes, vpmultishiftqb): two
-//    vectors of i32 lanes holding four codes each as bytes.
+//  - bytes (b = 5, 6, 7 for byte dot products; `#tessera.layout<tile = [16,
+//    4]>`): a tile here is two of the layout's, 8 codes of 16 columns in 16b
+//    bytes (always loaded as two tiles of 8 columns side by side), codes 4h
+//    to 4h + 3 of columns 2q and 2q + 1 in the b bytes from 8b h + b q.
+//    Loading it (AVX512-VBMI) puts those b bytes in 64-bit word q of vector
+//    h (a byte permute) and takes code 4h + i of each column to byte i of
+//    its lane (tessera.multishift_bytes, vpmultishiftqb): two vectors of 16
+//    i32 lanes holding four codes each as bytes.
 // Either way code j of a tile comes out for its 8 columns at once, in one
 // vector of i32 lanes: exactly (for the GEMM's panel), or in place, as
 // code * 2^e for a known e (for the row kernel, which scales x by 2^-e
@@ -61,7 +62,8 @@ public:
 
   /// The byte of the storage where the tile of `column` and `kk` starts (as
   /// load reads it); the next 8 columns' tile is bytesPerColumnBlock()
-  /// bytes on.
+  /// bytes on (bytes: `column` a multiple of 16, whose tile holds the next
+  /// 8 columns too).
   Value tileByte(OpBuilder &b, Location loc, Value column, Value kk) const;
   int64_t bytesPerColumnBlock() const { return k * bits; }
 

@@ -19,7 +19,10 @@
 // in runs of 16 instead, each code left in place at bit l b mod 8 of its
 // lane and x scaled by the inverse power of two (see unpackInPlace16). Interleaved weights
 // (getDequantizeKernelLayout) take a GEMM with a panel filled without
-// transposes and a row kernel over 8 (16) columns at once.
+// transposes and a row kernel over 8 (16) columns at once; with byte dot
+// products (AVX512-VNNI) the row kernel multiplies the codes as bytes with
+// x split in three signed bytes (limbGroupLoop), 5, 6 and 7-bit codes then
+// in tiles of 16 x 4 (InterleavedCodes.h).
 //
 // Ops that do not fit (float or codebook codes, non-f32 activations or
 // results, K or the group size not a multiple of 8, weights not from
@@ -163,7 +166,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Value weights = canonicalStorageOfRows(op.getWeights(), weightRow0);
     // Columns interleaved by 8 (getDequantizeKernelLayout, read by
     // InterleavedCodes), dense, in bit planes or (with byte dot products)
-    // in tiles of 8 x 4 at 5-7 bits: ahead of the LUT kernels' tiles, as
+    // in tiles of 16 x 4 at 5-7 bits: ahead of the LUT kernels' tiles, as
     // 3-bit codes interleaved are bit planes in tiles of 8 x 32.
     bool isInterleaved = false, interleavedPlanes = false, interleavedBytes = false;
     bool byteTiles = byteDots && vectorRegisters >= 32;
@@ -214,7 +217,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // Codes of a column per interleaved tile (0: not interleaved).
     int64_t laneCodes = isInterleaved ? interleaved.codesPerTile() : 0;
     // Interleaved codes (1, 2, 4 and 8 bits dense, 3 in bit planes, 5-7 in
-    // tiles of 8 x 4) take byte dot products in the row kernels where the
+    // tiles of 16 x 4) take byte dot products in the row kernels where the
     // target has them (limbGroupLoop); groups of at most 2^14 codes keep
     // their i32 sums (below 2 * 255 * 128 per code) from overflowing.
     bool limbDots = byteTiles && laneCodes &&
@@ -1226,7 +1229,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         // (codes w' + i 8/b, i < 4, of the run); xGroupScales[m, g] = 2^-t
         // (NaN for a non-finite x); xLimbSums[m, g, l] = the sum of limb l
         // over the group, for the zero points.
-        // (Tiles of 8 x 4: word w holds codes 4w to 4w + 3, in order.)
+        // (Tiles of 16 x 4: word w holds codes 4w to 4w + 3, in order.)
         int64_t stride = laneCodes / 4;
         SmallVector<int64_t> wordOrder;
         for (int64_t s = 0; s < stride; ++s)
@@ -1515,13 +1518,18 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // prefetchers alone.
     auto prefetchTiles = [&](OpBuilder &b, Location loc, ArrayRef<Value> columns, Value kk,
                              int64_t tiles) {
+      // Tiles of 16 x 4: 16 columns in one stream, 16 b bytes (more than a
+      // cache line) per step: a prefetch per line.
+      int64_t streams = interleavedBytes ? 1 : tiles;
+      int64_t lines = interleavedBytes ? 2 : 1;
       for (Value column : columns)
-        for (int64_t t = 0; t < tiles && prefetcher; ++t)
-          prefetcher.emit(
-              b, loc,
-              arith::AddIOp::create(b, loc, interleaved.tileByte(b, loc, column, kk),
-                                    cIndex(b, loc, t * interleaved.bytesPerColumnBlock())),
-              kPrefetchBytes);
+        for (int64_t t = 0; t < streams && prefetcher; ++t)
+          for (int64_t l = 0; l < lines; ++l)
+            prefetcher.emit(
+                b, loc,
+                arith::AddIOp::create(b, loc, interleaved.tileByte(b, loc, column, kk),
+                                      cIndex(b, loc, t * interleaved.bytesPerColumnBlock())),
+                kPrefetchBytes + 64 * l);
     };
     // Group term t (tileGroupTerms) of group gIv for the columns from
     // `column`, as a vector of `type`.
@@ -1877,9 +1885,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                          [&](OpBuilder &b, Location loc, Value column, Value y) {
                            return rowsOf(b, loc, column, rowBlocks, y);
                          });
-      return emitTensorLoop(b, loc, pairsEnd, end, b.getIndexAttr(kLanes), y,
+      // (Tiles of 16 x 4 hold 16 columns: pairs of blocks.)
+      int64_t restBlocks = interleavedBytes ? 2 : 1;
+      return emitTensorLoop(b, loc, pairsEnd, end, b.getIndexAttr(restBlocks * kLanes), y,
                             [&](OpBuilder &b, Location loc, Value column, Value y) {
-                              return rowsOf(b, loc, column, 1, y);
+                              return rowsOf(b, loc, column, restBlocks, y);
                             });
     };
 

@@ -95,7 +95,7 @@ Value mlir::tessera::interleavedStorage(Value lowBit, int64_t groupSize, bool by
   if (!layout || *unpack.getLayout() != layout)
     return Value();
   bitPlanes = layout.getBitPlanes();
-  // Tiles of 8 x 4 at 5, 6 and 7 bits (at 8 bits they are dense lanes).
+  // Tiles of 16 x 4 at 5, 6 and 7 bits.
   unsigned bits = getLowBitWidth(type.getElementType());
   bytes = !bitPlanes && bits >= 5 && bits <= 7;
   return unpack.getStorage();

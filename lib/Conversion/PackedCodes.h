@@ -42,9 +42,9 @@ Value bitPlaneStorage(Value lowBit, int64_t &tileRows, int64_t &tileCols);
 
 /// The packed storage behind a low-bit matrix that is a tessera.unpack in
 /// the layout the dequantize kernel reads interleaved by 8 columns
-/// (getDequantizeKernelLayout, the tiles of 8 x 4 for byte dot products
+/// (getDequantizeKernelLayout, the tiles of 16 x 4 for byte dot products
 /// included where `byteTiles`; see InterleavedCodes.h), with whether it is
-/// in bit planes in `bitPlanes` and in tiles of 8 x 4 in `bytes`; else
+/// in bit planes in `bitPlanes` and in tiles of 16 x 4 in `bytes`; else
 /// null.
 Value interleavedStorage(Value lowBit, int64_t groupSize, bool byteTiles, bool &bitPlanes,
                          bool &bytes);

@@ -216,13 +216,14 @@ LayoutAttr mlir::tessera::getDequantizeKernelLayout(RankedTensorType weights,
   if (!isLowBitIntegerType(codeType) || !weights.hasStaticShape() || weights.getRank() != 2)
     return nullptr;
   unsigned bits = getLowBitWidth(codeType);
-  // 5, 6 and 7 bits for byte dot products: tiles of 8 rows x 4 codes, read
-  // 8 codes (two tiles) at a time; groups whose i32 sums cannot overflow.
+  // 5, 6 and 7 bits for byte dot products: tiles of 16 rows x 4 codes (one
+  // stream of weights per 16 columns), read 8 codes (two tiles) at a time;
+  // groups whose i32 sums cannot overflow.
   if (byteTiles && bits >= 5 && bits <= 7) {
-    if (weights.getDimSize(0) % 8 || weights.getDimSize(1) % 8 || groupSize % 8 ||
+    if (weights.getDimSize(0) % 16 || weights.getDimSize(1) % 8 || groupSize % 8 ||
         groupSize > 16384)
       return nullptr;
-    return LayoutAttr::get(weights.getContext(), {8, 4}, /*bit_planes=*/false);
+    return LayoutAttr::get(weights.getContext(), {16, 4}, /*bit_planes=*/false);
   }
   // Widths that divide 32: dense lanes of 32 / b codes; 3 bits: 3 bit
   // planes of 32 codes per lane. 5, 6 and 7 bits stay canonical: from b

@@ -579,6 +579,54 @@ func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<25
 
 // -----
 
+// 5, 6 and 7-bit codes in tiles of 16 x 4 (byte-dots targets: AVX512-VBMI
+// and VNNI). A step of 8 codes of 16 columns is two halves of 8b = 48
+// bytes, each read masked (nothing past it), its 64-bit word q (columns 2q
+// and 2q + 1) gathered from bytes [6q, 6q + 6) by one byte shuffle, code i
+// of the word taken to byte i by tessera.multishift_bytes (bits 6i on),
+// masked to 6 bits: byte i of lane c is code 4h + i of column c. x's limbs
+// stay in order (word w: codes 4w to 4w + 3).
+// LIMBS-LABEL: func @byte_tiles
+// LIMBS-DAG: %[[SHIFTS:.*]] = arith.constant dense<[0, 6, 12, 18, 24, 30, 36, 42, 0, 6, {{.*}}]> : vector<64xi8>
+// LIMBS-DAG: %[[SIXBITS:.*]] = arith.constant dense<1061109567> : vector<16xi32>
+// LIMBS-DAG: %[[FLIP:.*]] = arith.constant dense<538976288> : vector<16xi32>
+// LIMBS-NOT: vector.shuffle {{.*}} : vector<8xi8>, vector<8xi8>
+// The GEMM's panel (from 64 rows): code 4h + j sign-extended from byte j.
+// LIMBS: %[[FMASK:.*]] = vector.constant_mask [48] : vector<64xi1>
+// LIMBS: %[[FLO:.*]] = vector.transfer_read %{{.*}}, %[[FMASK]] {in_bounds = [true]} : tensor<12288xi8>, vector<64xi8>
+// LIMBS: %[[FW:.*]] = vector.shuffle %[[FLO]], %[[FLO]] [0, 1, 2, 3, 4, 5, 5, 5, 6, 7, 8, 9, 10, 11, 11, 11, {{.*}}, 42, 43, 44, 45, 46, 47, 47, 47] : vector<64xi8>, vector<64xi8>
+// LIMBS: %[[FC:.*]] = tessera.multishift_bytes %[[FW]], %[[SHIFTS]] : vector<64xi8>
+// LIMBS: %[[FL:.*]] = vector.bitcast %[[FC]] : vector<64xi8> to vector<16xi32>
+// LIMBS: %[[FSIX:.*]] = arith.andi %[[FL]], %[[SIXBITS]] : vector<16xi32>
+// LIMBS: %[[UP:.*]] = arith.shli %[[FSIX]], %[[B26:.*]] : vector<16xi32>
+// LIMBS: arith.shrsi %[[UP]], %[[B26]] : vector<16xi32>
+// The row kernels, signs flipped (q + 32).
+// LIMBS: memref.prefetch
+// LIMBS: %[[MASK:.*]] = vector.constant_mask [48] : vector<64xi1>
+// LIMBS: %[[LO:.*]] = vector.transfer_read %{{.*}}[%[[AT:.*]]], %{{.*}}, %[[MASK]] {in_bounds = [true]} : tensor<12288xi8>, vector<64xi8>
+// LIMBS: %[[WORDS:.*]] = vector.shuffle %[[LO]], %[[LO]]
+// LIMBS: %[[CODES:.*]] = tessera.multishift_bytes %[[WORDS]], %[[SHIFTS]] : vector<64xi8>
+// LIMBS: %[[LANES:.*]] = vector.bitcast %[[CODES]] : vector<64xi8> to vector<16xi32>
+// LIMBS: %[[SIX:.*]] = arith.andi %[[LANES]], %[[SIXBITS]] : vector<16xi32>
+// LIMBS: %[[F:.*]] = arith.xori %[[SIX]], %[[FLIP]] : vector<16xi32>
+// LIMBS: %[[HI_AT:.*]] = arith.addi %[[AT]], %c48 : index
+// LIMBS: vector.transfer_read %{{.*}}[%[[HI_AT]]], %{{.*}}, %[[MASK]] {in_bounds = [true]} : tensor<12288xi8>, vector<64xi8>
+// LIMBS: tessera.multishift_bytes
+// LIMBS: %[[WORD:.*]] = arith.divui %{{.*}}, %c4 : index
+// LIMBS: %[[FB:.*]] = vector.bitcast %[[F]] : vector<16xi32> to vector<64xi8>
+// LIMBS: tensor.extract %{{.*}}[%{{.*}}, %c0, %[[WORD]]] : tensor<?x3x16xi32>
+// LIMBS: tessera.dot_bytes %{{.*}}, %[[FB]], %{{.*}} : vector<64xi8> into vector<16xi32>
+// LIMBS: return
+func.func @byte_tiles(%x: tensor<?x64xf32>, %wb: tensor<12288xi8>, %s: tensor<256x2xf16>,
+                      %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [16, 4]> : tensor<12288xi8> -> tensor<256x64xsi6>
+  %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<256x64xsi6> scales %s : tensor<256x2xf16>
+         group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
 // The row kernel's group terms, per column tile before its loops: for 8
 // columns and 8 groups, each column's 8 scales (one f16 load) and 8 packed
 // 2-bit zero points (one word, shifted per lane), transposed to a vector per

@@ -1,4 +1,5 @@
 // RUN: tessera-opt %s --tessera-assign-mpmm-layouts -split-input-file | FileCheck %s
+// RUN: tessera-opt %s --tessera-assign-mpmm-layouts=byte-tiles=1 -split-input-file | FileCheck %s --check-prefix=BYTES
 
 // Weights passed by the caller: the argument takes the interleaved layout
 // (tiles of 8 rows x 32 / b codes), and a public prepack function converts
@@ -133,4 +134,38 @@ func.func @has_layout(%x: tensor<?x32xf32>, %w: tensor<8x32xui2> {tessera.layout
   %y = tessera.mpmm %x, %w : tensor<?x32xf32>, tensor<8x32xui2>
          scales %s : tensor<8x1xf32> group_size 32 outs %init : tensor<?x8xf32> {strategy = "dequantize"}
   return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// 5, 6 and 7-bit codes stay canonical, except for byte dot products
+// (byte-tiles): tiles of 16 rows x 4 codes, N a multiple of 16 (not 8),
+// groups up to 16384 codes. Other widths keep their layouts.
+// CHECK-LABEL: func @wide_codes
+// CHECK-SAME: %{{[^:]*}}: tensor<16x32xui5>, %{{[^:]*}}: tensor<16x32xsi6>, %{{[^:]*}}: tensor<8x32xui7>, %{{[^:]*}}: tensor<?x32768xf32>, %{{[^:]*}}: tensor<16x32768xui7>, %{{[^:]*}}: tensor<16x32xui4> {tessera.layout = #tessera.layout<tile = [8, 8]>}
+// BYTES-LABEL: func @wide_codes
+// BYTES-SAME: tensor<16x32xui5> {tessera.layout = #tessera.layout<tile = [16, 4]>}
+// BYTES-SAME: tensor<16x32xsi6> {tessera.layout = #tessera.layout<tile = [16, 4]>}
+// BYTES-SAME: %{{[^:]*}}: tensor<8x32xui7>,
+// BYTES-SAME: %{{[^:]*}}: tensor<16x32768xui7>,
+// BYTES-SAME: tensor<16x32xui4> {tessera.layout = #tessera.layout<tile = [8, 8]>}
+// BYTES-DAG: func @prepack_wide_codes_arg1
+// BYTES-DAG: func @prepack_wide_codes_arg2
+// BYTES-DAG: func @prepack_wide_codes_arg6
+func.func @wide_codes(%x: tensor<?x32xf32>, %w5: tensor<16x32xui5>, %w6: tensor<16x32xsi6>,
+                      %w7: tensor<8x32xui7>, %x2: tensor<?x32768xf32>, %wl: tensor<16x32768xui7>,
+                      %w4: tensor<16x32xui4>, %s: tensor<16x1xf32>, %s8: tensor<8x1xf32>,
+                      %init: tensor<?x16xf32>, %init8: tensor<?x8xf32>)
+    -> (tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x16xf32>, tensor<?x16xf32>) {
+  %a = tessera.mpmm %x, %w5 : tensor<?x32xf32>, tensor<16x32xui5>
+         scales %s : tensor<16x1xf32> group_size 32 outs %init : tensor<?x16xf32> {strategy = "dequantize"}
+  %b = tessera.mpmm %x, %w6 : tensor<?x32xf32>, tensor<16x32xsi6>
+         scales %s : tensor<16x1xf32> group_size 32 outs %init : tensor<?x16xf32> {strategy = "dequantize"}
+  %c = tessera.mpmm %x, %w7 : tensor<?x32xf32>, tensor<8x32xui7>
+         scales %s8 : tensor<8x1xf32> group_size 32 outs %init8 : tensor<?x8xf32> {strategy = "dequantize"}
+  %d = tessera.mpmm %x2, %wl : tensor<?x32768xf32>, tensor<16x32768xui7>
+         scales %s : tensor<16x1xf32> group_size 32768 outs %init : tensor<?x16xf32> {strategy = "dequantize"}
+  %e = tessera.mpmm %x, %w4 : tensor<?x32xf32>, tensor<16x32xui4>
+         scales %s : tensor<16x1xf32> group_size 32 outs %init : tensor<?x16xf32> {strategy = "dequantize"}
+  return %a, %b, %c, %d, %e : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x16xf32>, tensor<?x16xf32>
 }

@@ -307,9 +307,12 @@ INTERLEAVED = [
 def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group):
     # Weights of every width with N a multiple of 8: interleaved by 8
     # columns at 1, 2, 4, 8 bits (dense lanes) and 3 bits (bit planes),
-    # prepacked at each call; 5, 6 and 7 bits keep the canonical kernel,
-    # which these cases check with N a multiple of 8. N = 264 (every other case, each
-    # code type and zero mode at both N over the widths): a full
+    # prepacked at each call; 5, 6 and 7 bits in tiles of 16 x 4 where the
+    # CPU multiplies bytes (AVX512-VBMI and VNNI) and N is a multiple of 16
+    # (N = 272: two full column tiles and one of 16 columns; 48: a group
+    # of four blocks of 8 columns and a pair), else canonical (N = 264, on
+    # every CPU). N = 264 (every other case, each code type and zero mode at
+    # both N over the widths): a full
     # column tile (the GEMM from 16 rows, its rows past the last block of 8
     # by the row kernel) and a tile of one block of 8 columns; N = 56: a
     # group of four blocks of 8 columns and three blocks alone. M = 21: 16
@@ -318,6 +321,8 @@ def test_mpmm_interleaved(tessera_run, tmp_path, bits, signed, zero_mode, group)
     # rows by the GEMM, then 4 and 2; 6: 4 and 2; 3: 2 and 1; 1.
     case = INTERLEAVED.index((bits, signed, zero_mode, group))
     n = (264, 56)[(case + case // 6) % 2]
+    if 5 <= bits <= 7:
+        n = (272, 48, 264)[case % 3]
     run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed,
              zero_mode, group, "f16", m_values=(1, 3, 6, 21, 70))
 
@@ -363,23 +368,26 @@ def outlier_activations(rng, m, k):
 
 @pytest.mark.parametrize("bits,signed,zero_mode,group", [
     (1, False, "int", 32), (2, True, "float", 64), (3, True, "int", 64), (4, True, "int", 128),
+    (5, True, "int", 32), (6, False, "float", 64), (7, True, "none", 128),
     (8, False, "none", 32), (8, True, "int", 64)])
 def test_mpmm_interleaved_activation_outliers(tessera_run, tmp_path, bits, signed, zero_mode,
                                               group):
     # Every path within reference.mpmm_error_bound, which allows the byte
     # dot products' rounding of x (2^-22 of its group's largest |x|); rows
     # 1 (two streams of 16 columns), 3 (by 2 and 1) and 21 (by 4 and 1).
-    run_case(tessera_run, tmp_path, np.random.default_rng(), 264, K, bits, signed, zero_mode,
+    # N = 272 at 5-7 bits (tiles of 16 x 4).
+    n = 272 if 5 <= bits <= 7 else 264
+    run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed, zero_mode,
              group, "f16", m_values=(1, 3, 21), activations=outlier_activations)
 
 
-@pytest.mark.parametrize("bits,signed", [(2, False), (3, True), (8, True)])
+@pytest.mark.parametrize("bits,signed", [(2, False), (3, True), (6, True), (8, True)])
 def test_mpmm_interleaved_non_finite_activations(tmp_path, bits, signed):
     # An infinite or NaN x makes every result of its row non-finite (the
     # byte dot products' group scale becomes NaN); the other rows stay
     # exact.
     rng = np.random.default_rng()
-    n, group = 264, 64
+    n, group = (272 if 5 <= bits <= 7 else 264), 64
     module = mpmm_module(n, K, bits, signed, "int", group, "f16", int_type(bits, signed),
                          "f32", "f32", False, None)
     function = ts.compile(module, entry="mpmm")
@@ -406,11 +414,12 @@ def test_mpmm_interleaved_full_tiles(tessera_run, tmp_path, bits, signed, zero_m
              64, "f16", m_values=(13, 21))
 
 
-@pytest.mark.parametrize("bits,signed", [(2, False), (4, True)])
-def test_mpmm_interleaved_through_tessera_run(tessera_run, tmp_path, bits, signed):
+@pytest.mark.parametrize("bits,signed,n", [(2, False, 56), (4, True, 56), (7, True, 48)])
+def test_mpmm_interleaved_through_tessera_run(tessera_run, tmp_path, bits, signed, n):
     # tessera-run converts the canonical .npy weights to the interleaved
-    # layout through the module's prepack function.
-    run_case(tessera_run, tmp_path, np.random.default_rng(), 56, K, bits, signed, "int", 64,
+    # layout through the module's prepack function (7 bits: tiles of 16 x 4
+    # where the CPU multiplies bytes).
+    run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed, "int", 64,
              "f16", m_values=(1, 21), tool=True)
 
 

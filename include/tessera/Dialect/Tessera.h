@@ -70,10 +70,10 @@ LayoutAttr getLutKernelLayout(RankedTensorType weights, int64_t groupSize,
 /// where N is a multiple of 8 and K and the group of the codes per lane and
 /// of 8. With `byteTiles` (a target with AVX512-VBMI and AVX512-VNNI, whose
 /// kernel multiplies bytes), codes of 5, 6 and 7 bits in
-/// `#tessera.layout<tile = [8, 4]>` (a tile of 8 rows x 4 codes is 4b
+/// `#tessera.layout<tile = [16, 4]>` (a tile of 16 rows x 4 codes is 8b
 /// bytes, the codes of rows 2q and 2q + 1 in bytes [bq, bq + b): one 64-bit
-/// word each for vpmultishiftqb), groups up to 16384 codes. The one
-/// definition used by the layout assignment and the kernel.
+/// word each for vpmultishiftqb), N a multiple of 16, groups up to 16384
+/// codes. The one definition used by the layout assignment and the kernel.
 LayoutAttr getDequantizeKernelLayout(RankedTensorType weights, int64_t groupSize,
                                      bool byteTiles = false);
 
