@@ -65,7 +65,18 @@ def TesseraChooseMpmmStrategy
       wider than `lut-max-bits` whose weights the dequantize kernel reads
       interleaved (8 bits, N a multiple of 8) take dequantize at every M:
       that kernel is the faster one there (4096 x 4096, one thread:
-      LUT / dequantize time 1.25, 1.37 and 1.67 at M = 1, 16, 256).
+      LUT / dequantize time 1.25, 1.37 and 1.67 at M = 1, 16, 256);
+    - with `byte-tiles` as well (AVX512-VBMI and VNNI: the dequantize
+      kernel multiplies bytes and reads 5-7 bit weights in tiles of 16 x
+      4, N a multiple of 16), 6 and 7-bit codes in such tiles take
+      dequantize except when x has at most 2 rows known at compile time
+      (4096 x 4096, one thread, LUT / dequantize time at M = 1, 2, 4, 16,
+      256: 6 bits 0.78, 0.84, 1.11, 1.16, 1.22; 7 bits 0.82, 0.94, 1.23,
+      1.34, 1.52; 5 bits 0.72, 0.80, 1.00, 0.95, 1.00, so LUT as before).
+      Rows known only at run time take dequantize, without a run-time
+      choice: its dequantize branch would read the LUT kernel's bit planes
+      (through the GEMM, 2-6x slower at M = 4-16); at M = 1 and 2 that
+      costs 1.05-1.3x against LUT.
 
     `strategy=dequantize|lut|lut_f32` forces that strategy on every op that
     can take it (a compile option).
@@ -81,7 +92,11 @@ def TesseraChooseMpmmStrategy
            "Rows of x up to which auto picks LUT for codes wider than lut-max-bits, halved per bit past it">,
     Option<"dequantizeLayouts", "dequantize-layouts", "bool", /*default=*/"false",
            "The dequantize kernel reads interleaved weights where they apply "
-           "(tessera-assign-mpmm-layouts runs): wider codes take it at every M">
+           "(tessera-assign-mpmm-layouts runs): wider codes take it at every M">,
+    Option<"byteTiles", "byte-tiles", "bool", /*default=*/"false",
+           "With dequantize-layouts: the dequantize kernel reads 5-7 bit "
+           "codes in tiles of 16 x 4 (AVX512-VBMI and VNNI); 6 and 7-bit "
+           "codes then take it but for at most 2 rows known at compile time">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
                            "::mlir::arith::ArithDialect",

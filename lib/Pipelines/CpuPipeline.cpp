@@ -109,6 +109,7 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
   strategyOptions.strategy = options.mpmmStrategy;
   strategyOptions.lutLanes = resolveLutLanes(options);
   strategyOptions.dequantizeLayouts = options.dequantizeLayouts;
+  strategyOptions.byteTiles = resolveByteDots(options);
   pm.addPass(tessera::createTesseraChooseMpmmStrategy(strategyOptions));
   pm.addPass(tessera::createTesseraExpandLutMpmm());
   tessera::TesseraAssignLutLayoutsOptions layoutOptions;

@@ -24,6 +24,12 @@ using namespace mlir::tessera;
 
 namespace {
 
+/// With byte tiles, the most rows of x for which 6 and 7-bit codes in them
+/// take LUT (4096 x 4096, one Emerald Rapids core, LUT / dequantize time at
+/// M = 1, 2, 4, 8, 16, 256: 6 bits 0.78, 0.84, 1.11, 1.15, 1.16, 1.22; 7
+/// bits 0.82, 0.94, 1.23, 1.29, 1.34, 1.52).
+constexpr int64_t kByteTileLutRows = 2;
+
 /// Whether the LUT strategy applies to `op` at all (any lowering).
 bool lutApplies(MpmmOp op) {
   Type codeType = op.getWeights().getType().getElementType();
@@ -63,11 +69,21 @@ struct TesseraChooseMpmmStrategyPass
       } else if (lutKernelApplies(op, lutLanes)) {
         int64_t bits = getLowBitWidth(op.getWeights().getType().getElementType());
         int64_t rows = op.getX().getType().getDimSize(0);
+        bool interleaved = dequantizeLayouts && op.getX().getType().getElementType().isF32() &&
+                           getDequantizeKernelLayout(op.getWeights().getType(),
+                                                     op.getGroupSize(), byteTiles);
+        // 6 and 7-bit codes in byte tiles: dequantize, but for a few rows
+        // known at compile time. No run-time choice: its dequantize branch
+        // would read the LUT kernel's bit planes, through the GEMM at every
+        // M (4096 x 4096, one thread, 6 and 7 bits: 5.7 and 6.2 times the
+        // byte kernels' time at M = 4, 2.1 at M = 16).
+        bool byteTileCodes = interleaved && byteTiles && bits >= 6 && bits <= 7;
         // Codebooks (NF4): the dequantize kernel takes none.
-        if (op.getCodebook() || bits <= lutMaxBits)
+        if (op.getCodebook() || (bits <= lutMaxBits && !byteTileCodes))
           choice = "lut";
-        else if (dequantizeLayouts && op.getX().getType().getElementType().isF32() &&
-                 getDequantizeKernelLayout(op.getWeights().getType(), op.getGroupSize()))
+        else if (byteTileCodes)
+          choice = !ShapedType::isDynamic(rows) && rows <= kByteTileLutRows ? "lut" : "dequantize";
+        else if (interleaved)
           choice = "dequantize";
         else if (maxLutRows(bits) > 0 && ShapedType::isDynamic(rows))
           return byRows.push_back(op);

@@ -103,3 +103,32 @@ func.func @codebook(%x: tensor<?x64xf32>, %w: tensor<64x64xui4>, %w3: tensor<64x
 // NOROWS-LABEL: func @by_width
 // NOROWS-NOT: scf.if
 // NOROWS: return
+
+// With byte tiles (AVX512-VBMI and VNNI: 5-7 bit weights in tiles of 16 x
+// 4 for the dequantize kernel, N a multiple of 16), 6 and 7-bit codes take
+// dequantize but for at most 2 rows known at compile time; rows known only
+// at run time take dequantize (no run-time choice); 5 bits keep LUT.
+// Without them, 6 bits take LUT at every M.
+// RUN: tessera-opt %s --tessera-choose-mpmm-strategy="lut-lanes=32 dequantize-layouts=1 byte-tiles=1" | FileCheck %s --check-prefix=BYTES
+// BYTES-LABEL: func @byte_tiles
+// BYTES-NOT: scf.if
+// BYTES: tessera.mpmm {{.*}} tensor<2x64xf32>, tensor<64x64xui6> {{.*}} {strategy = "lut"}
+// BYTES: tessera.mpmm {{.*}} tensor<3x64xf32>, tensor<64x64xui6> {{.*}} {strategy = "dequantize"}
+// BYTES: tessera.mpmm {{.*}} tensor<?x64xf32>, tensor<64x64xsi7> {{.*}} {strategy = "dequantize"}
+// BYTES: tessera.mpmm {{.*}} tensor<?x64xf32>, tensor<64x64xui5> {{.*}} {strategy = "lut"}
+// BYTES: return
+// LAYOUTS-LABEL: func @byte_tiles
+// LAYOUTS: tessera.mpmm {{.*}} tensor<2x64xf32>, tensor<64x64xui6> {{.*}} {strategy = "lut"}
+// LAYOUTS: tessera.mpmm {{.*}} tensor<3x64xf32>, tensor<64x64xui6> {{.*}} {strategy = "lut"}
+// LAYOUTS: scf.if
+func.func @byte_tiles(%x2: tensor<2x64xf32>, %x3: tensor<3x64xf32>, %x: tensor<?x64xf32>,
+                      %w6: tensor<64x64xui6>, %w7: tensor<64x64xsi7>, %w5: tensor<64x64xui5>,
+                      %s: tensor<64x2xf32>, %i2: tensor<2x64xf32>, %i3: tensor<3x64xf32>,
+                      %i: tensor<?x64xf32>)
+    -> (tensor<2x64xf32>, tensor<3x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  %a = tessera.mpmm %x2, %w6 : tensor<2x64xf32>, tensor<64x64xui6> scales %s : tensor<64x2xf32> group_size 32 outs %i2 : tensor<2x64xf32>
+  %b = tessera.mpmm %x3, %w6 : tensor<3x64xf32>, tensor<64x64xui6> scales %s : tensor<64x2xf32> group_size 32 outs %i3 : tensor<3x64xf32>
+  %c = tessera.mpmm %x, %w7 : tensor<?x64xf32>, tensor<64x64xsi7> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  %d = tessera.mpmm %x, %w5 : tensor<?x64xf32>, tensor<64x64xui5> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32>
+  return %a, %b, %c, %d : tensor<2x64xf32>, tensor<3x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}
