@@ -399,12 +399,13 @@ def TesseraLowerMpmmToVector
     Rapids core, 4096 x 4096: M = 1 at 5, 6, 7 bits 2.0-2.3 -> 1.3-1.6 ms;
     M = 8, 6 bits, 7.4 -> 4.1 ms).
 
-    With `byte-dots` (AVX512-VNNI; the CPU pipeline sets it from the host's
-    or target's features, as for the LUT kernels' `lut-byte-permute`) and 32
+    With `byte-dots` (AVX512-VNNI; the CPU pipeline's `byte-dots` sets it
+    from the host's or target's features) and 32
     vector registers, the row kernels of interleaved codes of 1, 2, 4 and 8
-    bits, of 3 bits (bit planes) and of 5, 6 and 7 bits (tiles of 16 x 4,
-    which tessera-assign-mpmm-layouts gives them with `byte-tiles`)
-    multiply bytes instead: per row and
+    bits, of 3 bits (bit planes) and, with `byte-tiles` too (AVX512-VBMI,
+    from the pipeline's `lut-byte-permute`), of 5, 6 and 7 bits (tiles of
+    16 x 4, which tessera-assign-mpmm-layouts gives them with its
+    `byte-tiles`) multiply bytes instead: per row and
     group, x is rounded to integers x_i = round(x 2^t) below 2^22 (t from
     the group's largest |x|; a non-finite x makes the group's factor NaN),
     split into three signed bytes; each word of codes gives 8/b vectors of
@@ -461,8 +462,10 @@ def TesseraLowerMpmmToVector
     Option<"byteDots", "byte-dots", "bool", /*default=*/"false",
            "Whether the row kernels may multiply interleaved codes of 1-8 "
            "bits as bytes with x in three signed bytes (tessera.dot_bytes: "
-           "AVX512-VNNI; 5-7 bits in tiles of 16 x 4 also AVX512-VBMI; needs "
-           "32 vector registers)">
+           "AVX512-VNNI; needs 32 vector registers)">,
+    Option<"byteTiles", "byte-tiles", "bool", /*default=*/"false",
+           "With byte-dots: whether 5-7 bit codes in tiles of 16 x 4 are read "
+           "(byte permutes and tessera.multishift_bytes: AVX512-VBMI)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

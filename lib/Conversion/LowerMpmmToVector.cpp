@@ -146,13 +146,17 @@ linalg::GenericOp fusableEpilogue(MpmmOp op) {
 }
 
 struct MpmmToVector : public OpRewritePattern<MpmmOp> {
-  MpmmToVector(MLIRContext *context, int64_t vectorRegisters, bool byteDots)
-      : OpRewritePattern(context), vectorRegisters(vectorRegisters), byteDots(byteDots) {}
+  MpmmToVector(MLIRContext *context, int64_t vectorRegisters, bool byteDots, bool byteTiles)
+      : OpRewritePattern(context), vectorRegisters(vectorRegisters), byteDots(byteDots),
+        byteTiles(byteTiles) {}
   /// Vector registers of the target (16 for AVX2, 32 with AVX-512): sizes
   /// the GEMM's register block.
   int64_t vectorRegisters;
   /// Whether the target has byte dot products (tessera.dot_bytes).
   bool byteDots;
+  /// Whether it also has the byte permutes and tessera.multishift_bytes
+  /// that read 5-7 bit codes in tiles of 16 x 4.
+  bool byteTiles;
 
   LogicalResult matchAndRewrite(MpmmOp op,
                                 PatternRewriter &rewriter) const override {
@@ -169,9 +173,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // in tiles of 16 x 4 at 5-7 bits: ahead of the LUT kernels' tiles, as
     // 3-bit codes interleaved are bit planes in tiles of 8 x 32.
     bool isInterleaved = false, interleavedPlanes = false, interleavedBytes = false;
-    bool byteTiles = byteDots && vectorRegisters >= 32;
     if (!weights) {
-      weights = interleavedStorage(op.getWeights(), op.getGroupSize(), byteTiles,
+      weights = interleavedStorage(op.getWeights(), op.getGroupSize(),
+                                   byteDots && byteTiles && vectorRegisters >= 32,
                                    interleavedPlanes, interleavedBytes);
       isInterleaved = bool(weights);
     }
@@ -220,7 +224,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // tiles of 16 x 4) take byte dot products in the row kernels where the
     // target has them (limbGroupLoop); groups of at most 2^14 codes keep
     // their i32 sums (below 2 * 255 * 128 per code) from overflowing.
-    bool limbDots = byteTiles && laneCodes &&
+    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes &&
                     (interleavedPlanes || interleavedBytes || 8 % bits == 0) &&
                     op.getGroupSize() <= 16384;
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
@@ -2311,7 +2315,7 @@ struct TesseraLowerMpmmToVectorPass
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<MpmmToVector>(&getContext(), vectorRegisters, byteDots);
+    patterns.add<MpmmToVector>(&getContext(), vectorRegisters, byteDots, byteTiles);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

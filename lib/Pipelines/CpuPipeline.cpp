@@ -61,6 +61,11 @@ struct CpuPipelineCliOptions
                      "byte dot products (AVX512-VBMI, AVX512-VNNI): 1, 0; -1 "
                      "(default) asks the host"),
       llvm::cl::init(-1)};
+  Option<int64_t> byteDots{*this, "byte-dots",
+                           llvm::cl::desc("Whether the dequantize kernel's row kernels may "
+                                          "multiply bytes (AVX512-VNNI): 1, 0; -1 (default) asks "
+                                          "the host"),
+                           llvm::cl::init(-1)};
   Option<bool> dequantizeLayouts{
       *this, "dequantize-layouts",
       llvm::cl::desc("Give dequantize-strategy weights the interleaved layout "
@@ -80,6 +85,8 @@ int64_t tessera::hostLutLanes() {
   return features.lookup("avx512bw") ? 64 : features.lookup("avx2") ? 32 : 0;
 }
 
+bool tessera::hostByteDots() { return llvm::sys::getHostCPUFeatures().lookup("avx512vnni"); }
+
 bool tessera::hostLutBytePermute() {
   llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
   return features.lookup("avx512vbmi") && features.lookup("avx512vnni");
@@ -94,12 +101,19 @@ static bool resolveLutBytePermute(const tessera::CpuPipelineOptions &options) {
                                      : tessera::hostLutBytePermute();
 }
 
-/// Whether the row kernels of the dequantize strategy multiply bytes (the
-/// LUT kernels' AVX512-VNNI byte dot products, 32 vector registers).
+/// Whether the row kernels of the dequantize strategy multiply bytes
+/// (AVX512-VNNI, 32 vector registers).
 static bool resolveByteDots(const tessera::CpuPipelineOptions &options) {
   int64_t registers =
       options.vectorRegisters ? options.vectorRegisters : tessera::hostVectorRegisters();
-  return registers >= 32 && resolveLutBytePermute(options);
+  return registers >= 32 &&
+         (options.byteDots >= 0 ? options.byteDots != 0 : tessera::hostByteDots());
+}
+
+/// Whether they also read 5-7 bit codes in tiles of 16 x 4 (byte permutes
+/// and vpmultishiftqb: AVX512-VBMI).
+static bool resolveByteTiles(const tessera::CpuPipelineOptions &options) {
+  return resolveByteDots(options) && resolveLutBytePermute(options);
 }
 
 void tessera::buildAbiPipeline(OpPassManager &pm,
@@ -109,7 +123,7 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
   strategyOptions.strategy = options.mpmmStrategy;
   strategyOptions.lutLanes = resolveLutLanes(options);
   strategyOptions.dequantizeLayouts = options.dequantizeLayouts;
-  strategyOptions.byteTiles = resolveByteDots(options);
+  strategyOptions.byteTiles = resolveByteTiles(options);
   pm.addPass(tessera::createTesseraChooseMpmmStrategy(strategyOptions));
   pm.addPass(tessera::createTesseraExpandLutMpmm());
   tessera::TesseraAssignLutLayoutsOptions layoutOptions;
@@ -118,7 +132,7 @@ void tessera::buildAbiPipeline(OpPassManager &pm,
   pm.addPass(tessera::createTesseraAssignLutLayouts(layoutOptions));
   if (options.dequantizeLayouts) {
     tessera::TesseraAssignMpmmLayoutsOptions mpmmLayoutOptions;
-    mpmmLayoutOptions.byteTiles = resolveByteDots(options);
+    mpmmLayoutOptions.byteTiles = resolveByteTiles(options);
     pm.addPass(tessera::createTesseraAssignMpmmLayouts(mpmmLayoutOptions));
   }
   if (packBoundaries)
@@ -136,8 +150,9 @@ static void addVectorKernels(OpPassManager &pm,
   pm.addPass(tessera::createTesseraTileMpmm());
   tessera::TesseraLowerMpmmToVectorOptions vectorOptions;
   vectorOptions.vectorRegisters = vectorRegisters;
-  // The byte dot products of the LUT kernels' AVX512-VNNI.
-  vectorOptions.byteDots = vectorRegisters >= 32 && resolveLutBytePermute(options);
+  // Byte dot products (AVX512-VNNI), and tiles of 16 x 4 (AVX512-VBMI too).
+  vectorOptions.byteDots = resolveByteDots(options);
+  vectorOptions.byteTiles = resolveByteTiles(options);
   pm.addPass(tessera::createTesseraLowerMpmmToVector(vectorOptions));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
@@ -244,6 +259,7 @@ void tessera::registerCpuPipeline() {
         options.mpmmStrategy = cli.mpmmStrategy;
         options.lutLanes = cli.lutLanes;
         options.lutBytePermute = cli.lutBytePermute;
+        options.byteDots = cli.byteDots;
         options.dequantizeLayouts = cli.dequantizeLayouts;
         buildCpuPipeline(pm, options);
       });

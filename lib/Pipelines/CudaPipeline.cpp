@@ -89,6 +89,7 @@ tessera::CpuPipelineOptions tessera::getCudaAbiOptions() {
   abi.mpmmStrategy = "dequantize";
   abi.lutLanes = 0;
   abi.lutBytePermute = 0;
+  abi.byteDots = 0;
   abi.dequantizeLayouts = false;
   return abi;
 }

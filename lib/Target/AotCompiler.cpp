@@ -362,6 +362,7 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
                                                            : 0;
   pipelineOptions.lutBytePermute =
       tm->getMCSubtargetInfo()->checkFeatures("+avx512vbmi,+avx512vnni");
+  pipelineOptions.byteDots = tm->getMCSubtargetInfo()->checkFeatures("+avx512vnni");
   FailureOr<std::vector<FunctionSignature>> signatures = lowerSignatures(
       module, options.cudaChip.empty() ? pipelineOptions : getCudaAbiOptions());
   if (failed(signatures))

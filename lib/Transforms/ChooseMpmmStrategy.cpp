@@ -69,9 +69,9 @@ struct TesseraChooseMpmmStrategyPass
       } else if (lutKernelApplies(op, lutLanes)) {
         int64_t bits = getLowBitWidth(op.getWeights().getType().getElementType());
         int64_t rows = op.getX().getType().getDimSize(0);
-        bool interleaved = dequantizeLayouts && op.getX().getType().getElementType().isF32() &&
-                           getDequantizeKernelLayout(op.getWeights().getType(),
-                                                     op.getGroupSize(), byteTiles);
+        bool interleaved =
+            dequantizeLayouts && op.getX().getType().getElementType().isF32() &&
+            getDequantizeKernelLayout(op.getWeights().getType(), op.getGroupSize(), byteTiles);
         // 6 and 7-bit codes in byte tiles: dequantize, but for a few rows
         // known at compile time. No run-time choice: its dequantize branch
         // would read the LUT kernel's bit planes, through the GEMM at every

@@ -1,6 +1,7 @@
 // RUN: tessera-opt %s --tessera-lower-mpmm-to-vector --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s
 // RUN: tessera-opt %s --tessera-lower-mpmm-to-vector=vector-registers=32 --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s --check-prefix=PAIRS
-// RUN: tessera-opt %s --tessera-lower-mpmm-to-vector="vector-registers=32 byte-dots=1" --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s --check-prefix=LIMBS
+// RUN: tessera-opt %s --tessera-lower-mpmm-to-vector="vector-registers=32 byte-dots=1 byte-tiles=1" --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s --check-prefix=LIMBS
+// RUN: tessera-opt %s --tessera-lower-mpmm-to-vector="vector-registers=32 byte-dots=1" --canonicalize -split-input-file --allow-unregistered-dialect | FileCheck %s --check-prefix=NOTILES
 
 // 5-bit codes with integer zero points. Full blocks of 8 rows of x are
 // packed ([M/8][K/8][8][8]) for contiguous reads. 8 codes are 5 bytes, read
@@ -586,6 +587,12 @@ func.func @interleaved(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<25
 // of the word taken to byte i by tessera.multishift_bytes (bits 6i on),
 // masked to 6 bits: byte i of lane c is code 4h + i of column c. x's limbs
 // stay in order (word w: codes 4w to 4w + 3).
+// Without byte-tiles (AVX512-VNNI but not VBMI) such weights are left to
+// the reference lowering.
+// NOTILES-LABEL: func @byte_tiles
+// NOTILES: tessera.mpmm
+// NOTILES-NOT: tessera.multishift_bytes
+// NOTILES: return
 // LIMBS-LABEL: func @byte_tiles
 // LIMBS-DAG: %[[SHIFTS:.*]] = arith.constant dense<[0, 6, 12, 18, 24, 30, 36, 42, 0, 6, {{.*}}]> : vector<64xi8>
 // LIMBS-DAG: %[[SIXBITS:.*]] = arith.constant dense<1061109567> : vector<16xi32>

@@ -147,3 +147,42 @@ def test_structured_target(tmp_path, monkeypatch, target):
             want = xv.astype(np.float64) @ w.T
             bound = 100 * 2.0 ** -23 * (np.abs(xv.astype(np.float64)) @ np.abs(w).T)
             assert (np.abs(got - want) <= bound).all(), f"M={rows}"
+
+
+@pytest.mark.parametrize("target,dots,tiles", [("skylake-avx512", False, False),
+                                               ("cascadelake", True, False),
+                                               ("icelake-server", True, True)])
+def test_byte_dots_follow_the_target(tmp_path, monkeypatch, target, dots, tiles):
+    # The dequantize kernel's row kernels multiply bytes (vpdpbusd) where
+    # the target has AVX512-VNNI (Cascade Lake on), and read 5-7 bit codes
+    # in tiles of 16 x 4 (vpmultishiftqb) where it has AVX512-VBMI too (Ice
+    # Lake on); each library is run here (this host has them all, or the
+    # case is skipped) against the dequantized matrix.
+    needs = {"cascadelake": "avx512_vnni", "icelake-server": "avx512vbmi"}.get(target,
+                                                                               "avx512vl")
+    if not host_has(needs) or not host_has("avx512_vnni" if dots else "avx512vl"):
+        pytest.skip(f"this machine has no {needs}")
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    k = 256
+    g = ts.Graph("layer")
+    x = g.input("x", ("M", k))
+    qs = [ts.quantize(rng.standard_normal((64, k)).astype(np.float32), dtype, 32,
+                      zero="int", scale_dtype="f16") for dtype in ("u4", "s6")]
+    g.output(g.mpmm(x, qs[0]), g.mpmm(x, qs[1]))
+    out = tmp_path / "layer.mlir"
+    _tessera.aot_compile(g.mlir(), "<layer>", str(out), emit="mlir", cpu=target,
+                         prefix="layer")
+    text = out.read_text()
+    assert ("llvm.x86.avx512.vpdpbusd" in text) == dots
+    assert ("llvm.x86.avx512.pmultishift.qb" in text) == tiles
+    fn = ts.compile(g, output=tmp_path / "liblayer.so", cpu=target)
+    for m in (1, 3, 21):
+        xv = rng.standard_normal((m, k)).astype(np.float32)
+        for y, q in zip(fn(xv), qs):
+            w = ts.dequantize(q).astype(np.float64)
+            want = xv.astype(np.float64) @ w.T
+            # The byte kernels round x to 2^-22 of its group's largest |x|.
+            bound = (k + 4) * 2.0 ** -23 * (np.abs(xv.astype(np.float64)) @ np.abs(w).T) + \
+                2.0 ** -22 * (np.abs(xv).max() * np.abs(w).sum(axis=1))
+            assert (np.abs(y - want) <= bound).all(), f"M={m}"

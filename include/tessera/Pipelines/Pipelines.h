@@ -43,6 +43,11 @@ struct CpuPipelineOptions {
   /// (AVX512-VBMI and AVX512-VNNI) for the LUT kernel: 1 yes, 0 no, -1 asks
   /// the host.
   int64_t lutBytePermute = -1;
+  /// Whether the target has byte dot products (AVX512-VNNI), which the
+  /// dequantize kernel's row kernels use with 32 vector registers (and,
+  /// with lutBytePermute's AVX512-VBMI too, for 5-7 bit codes in tiles of
+  /// 16 x 4): 1 yes, 0 no, -1 asks the host.
+  int64_t byteDots = -1;
   /// Whether the weights of dequantize-strategy mpmms that the vector
   /// kernel reads interleaved get that layout (tessera-assign-mpmm-layouts:
   /// arguments then take prepacked storage; constants are packed at compile
@@ -64,6 +69,10 @@ int64_t hostLutLanes();
 /// Whether this machine's CPU has AVX512-VBMI and AVX512-VNNI, for
 /// CpuPipelineOptions::lutBytePermute.
 bool hostLutBytePermute();
+
+/// Whether this machine's CPU has AVX512-VNNI, for
+/// CpuPipelineOptions::byteDots.
+bool hostByteDots();
 
 /// Appends the passes that fix the ABI to `pm`: each mpmm's strategy, the
 /// layouts of LUT weights (with their prepack functions), and low-bit
