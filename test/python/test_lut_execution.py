@@ -449,7 +449,9 @@ def test_auto_chooses_the_strategy_by_rows_at_run_time(bits, signed, zero_mode, 
     # bits), dequantize (exact to f32 rounding) above, on one prepacked copy
     # of the weights (with AVX512-VBMI, the permute kernel's tiles of
     # 64 x 32). M = limit + 1 takes the dequantize row kernel, 17 and 203 its
-    # GEMM.
+    # GEMM. Where the dequantize kernel reads the weights interleaved (8
+    # bits, N a multiple of 8; with AVX512-VBMI and VNNI, 7 bits in tiles of
+    # 16 x 4), dequantize at every M instead (no run-time choice).
     rng = np.random.default_rng()
     n, k = 256, 512
     wt = int_type(bits, signed)
@@ -457,11 +459,17 @@ def test_auto_chooses_the_strategy_by_rows_at_run_time(bits, signed, zero_mode, 
                        wt if zero_mode == "int" else "f32")
     f = ts.compile(text, strategy="auto")
     layout = f.inputs[1]["layout"]
-    if "bit_planes" not in layout:
+    interleaved = {8: "#tessera.layout<tile = [8, 4]>"}
+    if host_has("avx512vbmi", "avx512_vnni", "avx512vl"):
+        interleaved[7] = "#tessera.layout<tile = [16, 4]>"
+    dequantize_only = bits in interleaved
+    if dequantize_only:
+        assert layout == interleaved[bits]
+    elif "bit_planes" not in layout:
         pytest.skip("no byte shuffles on this host: no LUT kernel")
-    if host_has("avx512vbmi", "avx512_vnni"):
+    elif host_has("avx512vbmi", "avx512_vnni"):
         assert layout == "#tessera.layout<tile = [64, 32], bit_planes>"
-    limit = 8 if bits == 8 else 16
+    limit = 0 if dequantize_only else 8 if bits == 8 else 16
     lo, hi = reference.code_range(bits, signed)
     codes = rng.integers(lo, hi + 1, size=(n, k))
     scales = (rng.uniform(0.25, 2.0, size=(n, k // group)) *
@@ -473,7 +481,7 @@ def test_auto_chooses_the_strategy_by_rows_at_run_time(bits, signed, zero_mode, 
     else:
         zeros = rng.standard_normal((n, k // group)).astype(np.float32)
         args.append(zeros)
-    for m in (3, limit, limit + 1, 17, 203):
+    for m in (1, 3, 17, 203) if dequantize_only else (3, limit, limit + 1, 17, 203):
         x = rng.standard_normal((m, k)).astype(np.float32)
         y = f(x, *args).astype(np.float64)
         want = reference.mpmm(x, codes, scales, group, zeros, zero_mode)
