@@ -56,6 +56,16 @@ int64_t InterleavedCodes::tileBytes() const {
   return form == Form::Dense ? kTileBytes : form == Form::BitPlanes ? kTileBytes * bits : 16 * bits;
 }
 
+SmallVector<int64_t> InterleavedCodes::streamOffsets(int64_t tiles) const {
+  // Bytes: one stream of 16 b bytes (two cache lines at most) per step.
+  if (form == Form::Bytes)
+    return {0, 64};
+  SmallVector<int64_t> offsets;
+  for (int64_t t = 0; t < tiles; ++t)
+    offsets.push_back(t * bytesPerColumnBlock());
+  return offsets;
+}
+
 Value InterleavedCodes::tileByte(OpBuilder &b, Location loc, Value column, Value kk) const {
   // Tile (column / 8, kk / codes): the 8 columns' K * b bytes from
   // column * K * b / 8, the tile's bytes at kk / codes times theirs.
@@ -199,8 +209,7 @@ Value InterleavedCodes::mix(OpBuilder &b, Location loc, Tile &tile, int64_t j) c
 int64_t InterleavedCodes::inPlaceExponent(int64_t j) const {
   if (bitPlanes)
     return j < kHalf ? j : j - bits;
-  if (form == Form::Bytes)
-    return j % 4 * 8;
+  assert(form == Form::Dense && "bytes are read by byte dot products only");
   // Dense: the last code is shifted down (its top bit would be bit 31).
   return j + 1 == tileCodes ? 0 : j * bits;
 }
@@ -209,9 +218,6 @@ Value InterleavedCodes::codeInPlace(OpBuilder &b, Location loc, Tile &tile, int6
   uint32_t mask = (uint32_t(1) << bits) - 1;
   if (bitPlanes)
     return arith::AndIOp::create(b, loc, mix(b, loc, tile, j),
-                                 splat(b, loc, tile.words[0], mask << inPlaceExponent(j)));
-  if (form == Form::Bytes)
-    return arith::AndIOp::create(b, loc, tile.words[j / 4],
                                  splat(b, loc, tile.words[0], mask << inPlaceExponent(j)));
   Value lanes = tile.words[0];
   if (j + 1 == tileCodes)
@@ -224,7 +230,7 @@ Value InterleavedCodes::code(OpBuilder &b, Location loc, Tile &tile, int64_t j) 
   Value word = bitPlanes             ? mix(b, loc, tile, j)
                : form == Form::Bytes ? tile.words[j / 4]
                                      : tile.words[0];
-  int64_t at = form == Form::Dense ? j * bits : inPlaceExponent(j);
+  int64_t at = form == Form::Dense ? j * bits : form == Form::Bytes ? j % 4 * 8 : inPlaceExponent(j);
   if (isSigned) {
     // Its top bit to bit 31, then back with the sign.
     int64_t up = 32 - int64_t(bits) - at;

@@ -67,6 +67,11 @@ public:
   Value tileByte(OpBuilder &b, Location loc, Value column, Value kk) const;
   int64_t bytesPerColumnBlock() const { return k * bits; }
 
+  /// Where, from tileByte, the cache lines that a step of `tiles` tiles
+  /// reads start, one per stream and line (for prefetches): each tile's
+  /// stream; bytes, one stream of two lines.
+  SmallVector<int64_t> streamOffsets(int64_t tiles) const;
+
   /// The order to visit a tile's codes in: bit planes decode codes in
   /// batches that share a mix, so that few values are live at once.
   SmallVector<int64_t> codeOrder() const;
@@ -76,7 +81,8 @@ public:
   Value code(OpBuilder &b, Location loc, Tile &tile, int64_t j) const;
 
   /// Code j as an unsigned multiple of 2^inPlaceExponent(j), below 2^31
-  /// (from a tile loaded with `flipSigns` for signed codes).
+  /// (from a tile loaded with `flipSigns` for signed codes); dense or bit
+  /// planes (bytes go to byte dot products).
   Value codeInPlace(OpBuilder &b, Location loc, Tile &tile, int64_t j) const;
   int64_t inPlaceExponent(int64_t j) const;
 

@@ -1522,18 +1522,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // prefetchers alone.
     auto prefetchTiles = [&](OpBuilder &b, Location loc, ArrayRef<Value> columns, Value kk,
                              int64_t tiles) {
-      // Tiles of 16 x 4: 16 columns in one stream, 16 b bytes (more than a
-      // cache line) per step: a prefetch per line.
-      int64_t streams = interleavedBytes ? 1 : tiles;
-      int64_t lines = interleavedBytes ? 2 : 1;
       for (Value column : columns)
-        for (int64_t t = 0; t < streams && prefetcher; ++t)
-          for (int64_t l = 0; l < lines; ++l)
-            prefetcher.emit(
-                b, loc,
-                arith::AddIOp::create(b, loc, interleaved.tileByte(b, loc, column, kk),
-                                      cIndex(b, loc, t * interleaved.bytesPerColumnBlock())),
-                kPrefetchBytes + 64 * l);
+        for (int64_t offset : interleaved.streamOffsets(tiles))
+          if (prefetcher)
+            prefetcher.emit(b, loc,
+                            arith::AddIOp::create(b, loc, interleaved.tileByte(b, loc, column, kk),
+                                                  cIndex(b, loc, offset)),
+                            kPrefetchBytes);
     };
     // Group term t (tileGroupTerms) of group gIv for the columns from
     // `column`, as a vector of `type`.
@@ -1607,10 +1602,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                         words[p] = rotateLeft(b, loc, words[p], p);
                       Value firstLimbWord = arith::DivUIOp::create(b, loc, run, cIndex(b, loc, 4));
                       for (int64_t s = 0; s < stride; ++s) {
+                        // (Bytes come loaded: byte i of words[s] is code
+                        // 4 s + i.)
                         Value codes = words[interleavedBytes ? s : 0];
-                        if (interleavedBytes) {
-                          // Loaded as bytes: byte i is code 4 s + i.
-                        } else if (interleavedPlanes) {
+                        if (interleavedPlanes) {
                           // Bit p of byte i from the rotated plane p, then
                           // rotated right by s: byte i is code 8 i + s.
                           for (int64_t p = 0; p < int64_t(bits); ++p) {
@@ -1620,7 +1615,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                           }
                           if (s)
                             codes = rotateLeft(b, loc, codes, 32 - s);
-                        } else {
+                        } else if (!interleavedBytes) {
                           if (s)
                             codes = arith::ShRUIOp::create(b, loc, codes, i32Block(s * bits));
                           if (bits < 8)
