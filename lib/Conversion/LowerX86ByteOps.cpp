@@ -35,52 +35,40 @@ struct TesseraLowerX86ByteOpsPass
     for (Operation *op : ops) {
       OpBuilder b(op);
       Location loc = op->getLoc();
+      // The intrinsic `name` (of the 512-bit form for 64 bytes or 16 lanes,
+      // else `narrow`) on `args`, of the op's result type.
+      auto resultType = cast<VectorType>(op->getResult(0).getType());
+      bool wide = resultType.getNumElements() * resultType.getElementTypeBitWidth() == 512;
+      auto call = [&](StringRef name, StringRef narrow, ValueRange args) -> Value {
+        return LLVM::CallIntrinsicOp::create(b, loc, resultType,
+                                             b.getStringAttr(wide ? name : narrow), args)
+            .getResult(0);
+      };
       Value result;
       if (auto shuffle = dyn_cast<ShuffleBytesOp>(op)) {
-        bool wide = shuffle.getTable().getType().getNumElements() == 64;
-        result = LLVM::CallIntrinsicOp::create(
-                     b, loc, shuffle.getType(),
-                     b.getStringAttr(wide ? "llvm.x86.avx512.pshuf.b.512"
-                                          : "llvm.x86.avx2.pshuf.b"),
-                     ValueRange{shuffle.getTable(), shuffle.getIndices()})
-                     .getResult(0);
+        result = call("llvm.x86.avx512.pshuf.b.512", "llvm.x86.avx2.pshuf.b",
+                      {shuffle.getTable(), shuffle.getIndices()});
       } else if (auto permute = dyn_cast<PermuteBytesOp>(op)) {
-        // The intrinsic takes the table first, the indices second.
-        result = LLVM::CallIntrinsicOp::create(
-                     b, loc, permute.getType(), b.getStringAttr("llvm.x86.avx512.permvar.qi.512"),
-                     ValueRange{permute.getTable(), permute.getIndices()})
-                     .getResult(0);
+        // The intrinsic takes the table first, the indices second (64 bytes
+        // only).
+        result = call("llvm.x86.avx512.permvar.qi.512", "",
+                      {permute.getTable(), permute.getIndices()});
       } else if (auto multishift = dyn_cast<MultishiftBytesOp>(op)) {
         // The intrinsic takes the shifts first, the words second.
-        bool wide = multishift.getType().getNumElements() == 64;
-        result = LLVM::CallIntrinsicOp::create(
-                     b, loc, multishift.getType(),
-                     b.getStringAttr(wide ? "llvm.x86.avx512.pmultishift.qb.512"
-                                          : "llvm.x86.avx512.pmultishift.qb.256"),
-                     ValueRange{multishift.getShifts(), multishift.getX()})
-                     .getResult(0);
+        result = call("llvm.x86.avx512.pmultishift.qb.512", "llvm.x86.avx512.pmultishift.qb.256",
+                      {multishift.getShifts(), multishift.getX()});
       } else if (auto dot = dyn_cast<DotBytesOp>(op)) {
-        result =
-            LLVM::CallIntrinsicOp::create(b, loc, dot.getType(),
-                                          b.getStringAttr(dot.getType().getNumElements() == 16
-                                                              ? "llvm.x86.avx512.vpdpbusd.512"
-                                                              : "llvm.x86.avx512.vpdpbusd.256"),
-                                          ValueRange{dot.getAcc(), dot.getLhs(), dot.getRhs()})
-                .getResult(0);
+        result = call("llvm.x86.avx512.vpdpbusd.512", "llvm.x86.avx512.vpdpbusd.256",
+                      {dot.getAcc(), dot.getLhs(), dot.getRhs()});
       } else {
         auto pairs = cast<SumBytePairsOp>(op);
         VectorType bytes = pairs.getX().getType();
-        bool wide = bytes.getNumElements() == 64;
         Value weights = arith::ConstantOp::create(
             b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(int8_t(pairs.getWeight()))));
         // vpmaddubsw multiplies unsigned bytes of its first operand with
         // signed bytes of its second and adds adjacent products.
-        result = LLVM::CallIntrinsicOp::create(
-                     b, loc, pairs.getType(),
-                     b.getStringAttr(wide ? "llvm.x86.avx512.pmaddubs.w.512"
-                                          : "llvm.x86.avx2.pmadd.ub.sw"),
-                     ValueRange{weights, pairs.getX()})
-                     .getResult(0);
+        result = call("llvm.x86.avx512.pmaddubs.w.512", "llvm.x86.avx2.pmadd.ub.sw",
+                      {weights, pairs.getX()});
       }
       op->getResult(0).replaceAllUsesWith(result);
       op->erase();
