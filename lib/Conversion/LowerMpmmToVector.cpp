@@ -1561,9 +1561,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       auto blockI32 = VectorType::get({kLanes * tiles}, i32);
       auto blockI8 = VectorType::get({kLanes * tiles * 4}, b.getI8Type());
       int64_t stride = laneCodes / 4; // codes between the bytes of a lane
-      // 8-bit runs of 4 codes go two per step, in two chains.
+      // 8-bit runs of 4 codes go two per step. A single row of fewer than
+      // four blocks sums in two chains.
       int64_t runsPerStep = laneCodes < 8 ? 8 / laneCodes : 1;
-      int64_t chains = rows == 1 ? 2 : 1;
+      int64_t chains = rows == 1 && blocks < 4 ? 2 : 1;
       Value fZero =
           arith::ConstantOp::create(b, loc, DenseElementsAttr::get(blockF32, b.getF32FloatAttr(0)));
       auto i32Block = [&](int32_t v) -> Value {
@@ -1818,8 +1819,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // and 4; 4 x 2 and 4.
     // Blocks of 8 columns per group: four streams of weights (M = 1, one
     // thread, 4096 x 4096: 8 bits 1.90 -> 1.48 ms against pairs; 2 and 4
-    // bits the same).
-    constexpr int64_t rowBlocks = 4;
+    // bits the same); eight with byte dot products, four vectors of 16
+    // (against four blocks, 4096 x 4096, M = 1, one thread: 5-7 bits
+    // 1.10-1.34 -> 1.03-1.25 ms, 1 and 4 bits 3% faster, the others the
+    // same; the f32 kernels on AVX-512 mixed, 2 bits 3% faster, 4 bits 4%
+    // slower).
+    int64_t laneTiles = vectorLanes(vectorRegisters) / kLanes;
+    int64_t rowBlocks = limbDots ? 4 * laneTiles : 4;
     auto interleavedColumns = [&](OpBuilder &b, Location loc, Value begin, Value end,
                                   Value mFrom, Value y) -> Value {
       tileGroupTerms = buildGroupTerms(b, loc, begin, end);
@@ -1848,7 +1854,6 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                    : column;
         };
         // With AVX-512, pairs of blocks go as one of 16 lanes.
-        int64_t laneTiles = vectorLanes(vectorRegisters) / kLanes;
         int64_t tiles = blocks % laneTiles == 0 ? laneTiles : 1;
         int64_t wideBlocks = blocks / tiles;
         // Rows a (wide) block at a time, in two chains.
