@@ -308,6 +308,15 @@ int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args) {
   return status;
 }
 
+int32_t tessera_rt_invoke(const TesseraFunctionDesc *const *fns, int32_t count,
+                          int32_t index, void **args) {
+  if (index < 0 || index >= count)
+    return fail(TESSERA_INVALID_ARGUMENT,
+                "no function %d: the library has %d (0 to %d)", index, count,
+                count - 1);
+  return tessera_rt_call(fns[index], args);
+}
+
 void memrefCopy(int64_t elementSize, TesseraUnrankedMemRef *source,
                 TesseraUnrankedMemRef *destination) {
   int64_t rank = source->rank;

@@ -216,6 +216,27 @@ void emitEntryPoint(llvm::Module &m, const FunctionSignature &sig,
   b.CreateRet(b.CreateCall(call, {desc, array}));
 }
 
+/// int32_t <prefix>_invoke(int32_t index, void **args): function `index`
+/// (the order of the signature) with its parameters already gathered, for
+/// loaders (tessera.load) that would otherwise build a C call per call.
+void emitInvoke(llvm::Module &m, ArrayRef<llvm::GlobalVariable *> descs, StringRef prefix) {
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *i32 = llvm::Type::getInt32Ty(ctx);
+  auto *ptrTy = llvm::PointerType::get(ctx, 0);
+  auto *tableTy = llvm::ArrayType::get(ptrTy, descs.size());
+  SmallVector<llvm::Constant *> entries(descs.begin(), descs.end());
+  auto *table =
+      new llvm::GlobalVariable(m, tableTy, /*isConstant=*/true, llvm::GlobalValue::InternalLinkage,
+                               llvm::ConstantArray::get(tableTy, entries), "_tessera_functions");
+  auto *invoke = llvm::Function::Create(llvm::FunctionType::get(i32, {i32, ptrTy}, false),
+                                        llvm::GlobalValue::ExternalLinkage, prefix + "_invoke", m);
+  llvm::FunctionCallee call = m.getOrInsertFunction(
+      "tessera_rt_invoke", llvm::FunctionType::get(i32, {ptrTy, i32, i32, ptrTy}, false));
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", invoke));
+  b.CreateRet(b.CreateCall(call, {table, llvm::ConstantInt::get(i32, descs.size()),
+                                  invoke->getArg(0), invoke->getArg(1)}));
+}
+
 /// <prefix>_last_error, <prefix>_abi_version and <prefix>_signature (the
 /// functions' signatures as JSON, for loaders such as tessera.load).
 void emitLibraryFunctions(llvm::Module &m, StringRef prefix, int32_t version,
@@ -370,6 +391,15 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
   std::string prefix = options.prefix.empty()
                            ? defaultPrefix(options.outputPath)
                            : options.prefix;
+  // <prefix>_<function> must not be one of the library's own symbols.
+  for (const FunctionSignature &sig : *signatures)
+    if (llvm::is_contained({"abi_version", "last_error", "set_num_threads", "num_threads",
+                            "signature", "target", "invoke"},
+                           sig.name)) {
+      errors << "error: function '" << sig.name << "' would export " << prefix << "_" << sig.name
+             << ", a symbol every library defines (docs/abi.md); rename it\n";
+      return failure();
+    }
 
   if (!options.headerPath.empty() &&
       failed(writeFile(options.headerPath,
@@ -416,6 +446,7 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
   for (llvm::Function &f : *llvmModule)
     if (!f.isDeclaration())
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  SmallVector<llvm::GlobalVariable *> descs;
   for (const FunctionSignature &sig : *signatures) {
     llvm::Function *f = llvmModule->getFunction(sig.name);
     if (!f) {
@@ -423,11 +454,10 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
       return failure();
     }
     llvm::Function *packed = emitPackedWrapper(*llvmModule, f);
-    emitEntryPoint(*llvmModule, sig,
-                   emitDescriptor(*llvmModule, sig, packed,
-                                  !options.cudaChip.empty()),
-                   prefix);
+    descs.push_back(emitDescriptor(*llvmModule, sig, packed, !options.cudaChip.empty()));
+    emitEntryPoint(*llvmModule, sig, descs.back(), prefix);
   }
+  emitInvoke(*llvmModule, descs, prefix);
   emitLibraryFunctions(*llvmModule, prefix, TESSERA_ABI_VERSION,
                        signaturesToJson(*signatures),
                        options.cudaChip.empty() ? "cpu"

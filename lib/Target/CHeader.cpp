@@ -147,7 +147,11 @@ std::string mlir::tessera::generateCHeader(ArrayRef<FunctionSignature> sigs,
      << "/* The signatures of the functions below, as JSON. */\n"
      << "const char *" << prefix << "_signature(void);\n\n"
      << "/* What the library was compiled for: \"cpu\" or \"cuda:<arch>\". */\n"
-     << "const char *" << prefix << "_target(void);\n";
+     << "const char *" << prefix << "_target(void);\n\n"
+     << "/* Function `index` of the signature (0 is the first below), its\n"
+     << " * parameters in order in `args`, sizes as (void *)(intptr_t): for\n"
+     << " * callers that gather them at run time. */\n"
+     << "int32_t " << prefix << "_invoke(int32_t index, void **args);\n";
   for (const FunctionSignature &sig : sigs) {
     os << "\n/* " << sig.name << "\n";
     for (const TensorSpec &spec : sig.inputs)

@@ -395,9 +395,12 @@ def load(path, entry=None, params=(), prefix=None):
 
     invokers = {}  # made at first use: prepack functions run at every call
 
+    index_of = {s["name"]: i for i, s in enumerate(signatures)}
+
     def call_other(fname, arrays):
         if fname not in invokers:
-            invokers[fname] = _library_invoker(lib, prefix, by_name[fname])
+            invokers[fname] = _library_invoker(lib, prefix, by_name[fname],
+                                               index=index_of[fname])
         return invokers[fname](arrays, {})
 
     device = _library_target(lib, prefix).startswith("cuda")
@@ -405,7 +408,8 @@ def load(path, entry=None, params=(), prefix=None):
         invoke = _cuda_library_invoker(lib, prefix, signature,
                                        len(signature["inputs"]) - len(params))
     else:
-        invoke = _library_invoker(lib, prefix, signature, bound=len(params))
+        invoke = _library_invoker(lib, prefix, signature, bound=len(params),
+                                  index=index_of[entry])
     set_threads = getattr(lib, f"{prefix}_set_num_threads")
     set_threads.argtypes = [ctypes.c_int32]
     get_threads = getattr(lib, f"{prefix}_num_threads")
@@ -425,16 +429,36 @@ def _entry_point(lib, prefix, entry):
     return fn, last_error
 
 
-def _library_invoker(lib, prefix, signature, bound=0):
+def _library_invoker(lib, prefix, signature, bound=0, index=None):
     """A callable (arrays, named sizes) -> results for one function of a
-    loaded library; its last `bound` inputs are bound parameters, the same
-    arrays at every call."""
+    loaded library (function `index` of its signature); its last `bound`
+    inputs are bound parameters, the same arrays at every call."""
     entry = signature["name"]
+    dynamic = lambda spec: [d for d, s in enumerate(spec["shape"]) if s is None]
+    invoke_all = getattr(lib, f"{prefix}_invoke", None) if index is not None else None
+    if invoke_all is not None:
+        # Through <prefix>_invoke: the arguments gathered in C++
+        # (_tessera.LibraryCall), not in a C call ctypes builds per call
+        # (a small function's call: about 9 -> 3 us).
+        last_error = getattr(lib, f"{prefix}_last_error")
+        address = lambda f: ctypes.cast(f, ctypes.c_void_p).value
+        results = signature["results"]
+        call = _tessera.LibraryCall(
+            address(invoke_all), address(last_error), index, entry,
+            [dynamic(spec) for spec in signature["inputs"]],
+            [np.dtype(_NUMPY[spec["dtype"]]) for spec in results],
+            [[-1 if s is None else s for s in spec["shape"]] for spec in results],
+            [list(spec["dims"]) for spec in results], [spec["name"] for spec in results])
+
+        def invoke(arrays, sizes):
+            return call(arrays, sizes)
+        invoke.library = lib  # the library outlives the call's C pointers
+        return invoke
+    # Libraries from before <prefix>_invoke: a C call through ctypes.
     fn, last_error = _entry_point(lib, prefix, entry)
     # Worked out once, not per call (a call of a small function costs its
     # Python more than its C): each argument's dynamic dimensions, the
     # results' dtypes, and the C types, so that plain ints go to ctypes.
-    dynamic = lambda spec: [d for d, s in enumerate(spec["shape"]) if s is None]
     input_dims = [dynamic(spec) for spec in signature["inputs"]]
     results = [(np.dtype(_NUMPY[spec["dtype"]]), dynamic(spec)) for spec in signature["results"]]
     argtypes = []

@@ -3,6 +3,7 @@ and from C, checked against the numpy reference; the ABI's argument checks;
 dependencies; reproducible output."""
 
 import ctypes
+import json
 import pathlib
 import subprocess
 
@@ -182,6 +183,59 @@ def test_bad_arguments(mm_lib, case, message):
     assert status == 0 and error == ""
 
 
+def test_invoke_calls_a_function_by_its_index(mm_lib):
+    """P_invoke(index, args): the function's parameters gathered in an array
+    give what its own entry point gives, checked alike; an index out of
+    range is an invalid argument."""
+    mm_lib.bad_signature.restype = ctypes.c_char_p
+    names = [f["name"] for f in json.loads(mm_lib.bad_signature().decode())]
+    mm_lib.bad_invoke.argtypes = [ctypes.c_int32, ctypes.c_void_p]
+    mm_lib.bad_last_error.restype = ctypes.c_char_p
+    x, w, s, z, y = good_args()
+    status, error = call(mm_lib, ptr(x), 3, ptr(w), ptr(s), ptr(z), ptr(y), 3)
+    assert status == 0, error
+    got = np.full_like(y, np.nan)
+    args = (ctypes.c_void_p * 7)(x.ctypes.data, 3, w.ctypes.data, s.ctypes.data,
+                                 z.ctypes.data, got.ctypes.data, 3)
+    assert mm_lib.bad_invoke(names.index("mpmm"), args) == 0
+    np.testing.assert_array_equal(got, y)
+    for index in (len(names), -1):
+        assert mm_lib.bad_invoke(index, args) == 1
+        assert mm_lib.bad_last_error().decode() == (
+            f"no function {index}: the library has {len(names)} (0 to {len(names) - 1})")
+    args[2] = None
+    assert mm_lib.bad_invoke(names.index("mpmm"), args) == 1
+    assert mm_lib.bad_last_error().decode() == "mpmm: input 'arg1' is a null pointer"
+
+
+def test_loaded_function_with_a_result_size_it_cannot_tell(compile_tool, tmp_path):
+    """tessera.load's calls (through P_invoke) size each result from the
+    named sizes of the inputs; an unnamed dynamic result size is an error
+    that says so, not a call with a wrong buffer."""
+    lib = compile_module(compile_tool, tmp_path, """
+func.func @double(%x: tensor<?xf32>) -> tensor<?xf32> {
+  %y = arith.addf %x, %x : tensor<?xf32>
+  return %y : tensor<?xf32>
+}
+""", "dyn")
+    f = ts.load(lib)
+    with pytest.raises(ValueError, match="double\\(\\): cannot tell the size of dimension 0 "
+                       "of result 'result0': name it with tessera.dims"):
+        f(np.random.default_rng().standard_normal(5).astype(np.float32))
+
+
+@pytest.mark.parametrize("name", ["invoke", "signature", "num_threads"])
+def test_function_names_the_library_defines_are_rejected(compile_tool, tmp_path, name):
+    src = tmp_path / "clash.mlir"
+    src.write_text(f"func.func @{name}(%x: tensor<4xf32>) -> tensor<4xf32> {{\n"
+                   "  return %x : tensor<4xf32>\n}\n")
+    proc = subprocess.run([compile_tool, str(src), "-o", str(tmp_path / "libclash.so")],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert (f"function '{name}' would export clash_{name}, a symbol every library "
+            "defines") in proc.stderr, proc.stderr
+
+
 def test_dependencies_are_libc_only(compile_tool, tmp_path):
     lib = compile_module(compile_tool, tmp_path, GRAPH, "deps")
     dyn = subprocess.run(["readelf", "-d", str(lib)], capture_output=True, text=True).stdout
@@ -193,7 +247,7 @@ def test_dependencies_are_libc_only(compile_tool, tmp_path):
                           capture_output=True, text=True).stdout.split()
     assert set(s for s in syms if s.startswith("deps_")) == {
         "deps_block", "deps_last_error", "deps_abi_version", "deps_signature",
-        "deps_set_num_threads", "deps_num_threads", "deps_target",
+        "deps_set_num_threads", "deps_num_threads", "deps_target", "deps_invoke",
         "deps_prepack_block_arg1"}
     assert not any(s.startswith("tessera_rt") for s in syms)
 

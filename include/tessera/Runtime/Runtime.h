@@ -66,6 +66,13 @@ enum { TESSERA_MEMORY_HOST = 0, TESSERA_MEMORY_CUDA = 1 };
  * failure the message is available from tessera_rt_last_error. */
 int32_t tessera_rt_call(const TesseraFunctionDesc *fn, void **args);
 
+/* tessera_rt_call of function `index` of the `count` in `fns` (a library's
+ * functions, in the order of its signature), or TESSERA_INVALID_ARGUMENT
+ * for an index out of range. Behind <prefix>_invoke: one entry point that
+ * loaders call with the arguments already in an array. */
+int32_t tessera_rt_invoke(const TesseraFunctionDesc *const *fns, int32_t count,
+                          int32_t index, void **args);
+
 /* The message of the last failure on this thread, or "" after a success. */
 const char *tessera_rt_last_error(void);
 
