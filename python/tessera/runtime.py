@@ -439,21 +439,17 @@ def _library_invoker(lib, prefix, signature, bound=0, index=None):
     if invoke_all is not None:
         # Through <prefix>_invoke: the arguments gathered in C++
         # (_tessera.LibraryCall), not in a C call ctypes builds per call
-        # (a small function's call: about 9 -> 3 us).
+        # (a call of 256 x 512 2-bit weights in cache: 12.7 -> 6.5 us). The
+        # C pointers stay valid while the Function keeps `lib` (load).
         last_error = getattr(lib, f"{prefix}_last_error")
         address = lambda f: ctypes.cast(f, ctypes.c_void_p).value
         results = signature["results"]
-        call = _tessera.LibraryCall(
+        return _tessera.LibraryCall(
             address(invoke_all), address(last_error), index, entry,
             [dynamic(spec) for spec in signature["inputs"]],
             [np.dtype(_NUMPY[spec["dtype"]]) for spec in results],
             [[-1 if s is None else s for s in spec["shape"]] for spec in results],
             [list(spec["dims"]) for spec in results], [spec["name"] for spec in results])
-
-        def invoke(arrays, sizes):
-            return call(arrays, sizes)
-        invoke.library = lib  # the library outlives the call's C pointers
-        return invoke
     # Libraries from before <prefix>_invoke: a C call through ctypes.
     fn, last_error = _entry_point(lib, prefix, entry)
     # Worked out once, not per call (a call of a small function costs its
