@@ -216,6 +216,11 @@ void emitEntryPoint(llvm::Module &m, const FunctionSignature &sig,
   b.CreateRet(b.CreateCall(call, {desc, array}));
 }
 
+/// What every library exports after its prefix (emitInvoke and
+/// emitLibraryFunctions): no public function may take one of these names.
+constexpr llvm::StringLiteral kLibrarySymbols[] = {
+    "invoke", "last_error", "abi_version", "set_num_threads", "num_threads", "signature", "target"};
+
 /// int32_t <prefix>_invoke(int32_t index, void **args): function `index`
 /// (the order of the signature) with its parameters already gathered, for
 /// loaders (tessera.load) that would otherwise build a C call per call.
@@ -393,9 +398,7 @@ LogicalResult mlir::tessera::compileAot(ModuleOp module,
                            : options.prefix;
   // <prefix>_<function> must not be one of the library's own symbols.
   for (const FunctionSignature &sig : *signatures)
-    if (llvm::is_contained({"abi_version", "last_error", "set_num_threads", "num_threads",
-                            "signature", "target", "invoke"},
-                           sig.name)) {
+    if (llvm::is_contained(kLibrarySymbols, sig.name)) {
       errors << "error: function '" << sig.name << "' would export " << prefix << "_" << sig.name
              << ", a symbol every library defines (docs/abi.md); rename it\n";
       return failure();

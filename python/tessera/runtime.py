@@ -399,8 +399,7 @@ def load(path, entry=None, params=(), prefix=None):
 
     def call_other(fname, arrays):
         if fname not in invokers:
-            invokers[fname] = _library_invoker(lib, prefix, by_name[fname],
-                                               index=index_of[fname])
+            invokers[fname] = _library_invoker(lib, prefix, by_name[fname], index_of[fname])
         return invokers[fname](arrays, {})
 
     device = _library_target(lib, prefix).startswith("cuda")
@@ -408,8 +407,7 @@ def load(path, entry=None, params=(), prefix=None):
         invoke = _cuda_library_invoker(lib, prefix, signature,
                                        len(signature["inputs"]) - len(params))
     else:
-        invoke = _library_invoker(lib, prefix, signature, bound=len(params),
-                                  index=index_of[entry])
+        invoke = _library_invoker(lib, prefix, signature, index_of[entry], bound=len(params))
     set_threads = getattr(lib, f"{prefix}_set_num_threads")
     set_threads.argtypes = [ctypes.c_int32]
     get_threads = getattr(lib, f"{prefix}_num_threads")
@@ -429,13 +427,13 @@ def _entry_point(lib, prefix, entry):
     return fn, last_error
 
 
-def _library_invoker(lib, prefix, signature, bound=0, index=None):
+def _library_invoker(lib, prefix, signature, index, bound=0):
     """A callable (arrays, named sizes) -> results for one function of a
     loaded library (function `index` of its signature); its last `bound`
     inputs are bound parameters, the same arrays at every call."""
     entry = signature["name"]
     dynamic = lambda spec: [d for d, s in enumerate(spec["shape"]) if s is None]
-    invoke_all = getattr(lib, f"{prefix}_invoke", None) if index is not None else None
+    invoke_all = getattr(lib, f"{prefix}_invoke", None)
     if invoke_all is not None:
         # Through <prefix>_invoke: the arguments gathered in C++
         # (_tessera.LibraryCall), not in a C call ctypes builds per call
