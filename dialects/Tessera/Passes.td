@@ -269,16 +269,20 @@ def TesseraLowerLutTablesToVector
   let summary = "Build int8 T-MAC tables with vector code, a row per thread task";
   let description = [{
     A `tessera.lut_tables` with int8 tables, f32 activations, no codebook
-    and a group size that is a multiple of 32 becomes an `scf.forall` over
-    the rows of x (the thread pool's unit) of vector code: per group, 8 runs
-    of 4 activations at a time are loaded (4 vectors) and deinterleaved so
-    that lane r holds activation t of run r; a first pass takes the largest
-    `sum_t |x|` and the sum of x, a second the 8 entries `T[p] = -x3 +/- x2
-    +/- x1 +/- x0` (`p < 8`) by a tree of 14 adds, multiplies them by
-    `127 / a`, rounds them to even, transposes them (run r's entries in one
-    vector), converts them to i8 and stores each run's 16 bytes with the
-    mirrored half `T[15 - p] = -T[p]`. The result equals the op's reference
-    lowering up to the order of f32 additions. Other `lut_tables` ops are
+    and a group size that is a multiple of 16 becomes an `scf.forall` over
+    the rows of x (the thread pool's unit) of vector code that reads 16
+    activations (4 runs) at a time, each run in its own 4 lanes, so that
+    every shuffle stays within a run's lanes (no transposes): per group, a
+    first pass takes the largest `sum_t |x|` (summed in order, compared as
+    integers) and the sum of x; a second computes a run's entries
+    `T[p] = -x3 +/- x2 +/- x1 +/- x0` (`p < 8`, 4 per vector) by a negate
+    and three FMAs with +/-1 factors (the values of a tree of adds),
+    multiplies them by `127 / a`, rounds them to even by adding
+    `1.5 * 2^23`, and gathers the 4 runs' 64 bytes from the low bytes in
+    one shuffle, with the mirrored half `T[15 - p] = -T[p]` negated. The
+    tables and table scales equal `tessera.reference.lut_tables` bit for
+    bit; the sums equal the op's reference lowering up to the order of f32
+    additions. Other `lut_tables` ops are
     left to tessera-lower-to-linalg.
   }];
   let dependentDialects = [

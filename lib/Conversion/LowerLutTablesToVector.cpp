@@ -1,18 +1,26 @@
 //===- LowerLutTablesToVector.cpp - Vector T-MAC table build --------------===//
 //
 // tessera.lut_tables with int8 tables (no codebook, f32 activations, groups
-// of a multiple of 32) as vector code, one row of x per iteration of an
-// scf.forall (the thread pool's unit). Per group, two passes over its runs
-// of 4 activations, 8 runs at a time:
+// of a multiple of 16) as vector code, one row of x per iteration of an
+// scf.forall (the thread pool's unit). A vector holds 16 activations as
+// they lie in memory: its 128-bit block r is run r of 4 (x0..x3), so every
+// shuffle below stays within a block (one in-lane permute each on x86, no
+// transposes). Per group, two passes over its runs, 4 at a time:
 //
-//   load 32 activations (4 vectors), deinterleave into x0..x3 (8 shuffles),
-//   lane r holding activation t of run r;
-//   pass 1: amax = max(amax, |x0|+|x1|+|x2|+|x3|), sum += x0+x1+x2+x3;
-//   then a = max over lanes, scale a / 127, inv = 127 / a (0 for a = 0);
-//   pass 2: T[p], p < 8 = -x3 +/- x2 +/- x1 +/- x0 (a tree of 14 adds),
-//   times inv, rounded to even, transposed (run r's 8 entries in one
-//   vector), converted to i8 and stored with the mirrored half
-//   (T[15 - p] = -T[p]) as the run's 16 bytes.
+//   pass 1: |x| broadcast within each block per activation (xt: every lane
+//     of block r holds |x_t| of run r), summed in order ((|x0| + |x1|) +
+//     |x2|) + |x3|, and the largest taken as integers (the sums are not
+//     negative, so their bit patterns order as they do; a NaN stays
+//     largest); the sum of x as well; then a = max over lanes,
+//     scale a / 127, inv = 127 / a (0 for a = 0);
+//   pass 2: for entries p = 4h + e (h = 0, 1; lane e of each block),
+//     T[p] = ((-x3 +/- x2) +/- x1) +/- x0 by a multiply and three FMAs
+//     with constant +/-1 vectors (each FMA rounds once, as an add would:
+//     the same values as a tree of adds), times inv, rounded to even by
+//     adding 1.5 * 2^23 (the low byte of the f32 then holds the integer in
+//     two's complement), and the 16 bytes of each run gathered from those
+//     two vectors by one byte shuffle: entries 0..7, then 7..0 negated
+//     (the mirrored half, T[15 - p] = -T[p]); 64 bytes per store.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,7 +48,11 @@ using namespace mlir::tessera;
 
 namespace {
 
-constexpr int64_t kRuns = 8; // runs of 4 activations per step (f32 lanes)
+// Activations per vector (four runs of 4; on AVX2 targets two registers).
+constexpr int64_t kLanes = 16;
+// 1.5 * 2^23: adding it to |y| <= 2^22 rounds y to an integer (to even)
+// and leaves that integer, in two's complement, in the low byte.
+constexpr float kRoundingMagic = 12582912.0f;
 
 Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
@@ -56,14 +68,14 @@ struct LutTablesToVector : public OpRewritePattern<LutTablesOp> {
     int64_t group = op.getGroupSize();
     if (op.getCodebook() || !tablesType.getElementType().isInteger(8) ||
         !xType.getElementType().isF32() || xType.getRank() != 2 ||
-        ShapedType::isDynamic(xType.getDimSize(1)) || group % (4 * kRuns))
-      return rewriter.notifyMatchFailure(
-          op, "not int8 tables of f32 runs, group % 32 == 0");
+        ShapedType::isDynamic(xType.getDimSize(1)) || group % kLanes)
+      return rewriter.notifyMatchFailure(op, "not int8 tables of f32 runs, group % 16 == 0");
     int64_t k = xType.getDimSize(1), numGroups = k / group;
     Location loc = op.getLoc();
-    Type f32 = rewriter.getF32Type(), i8 = rewriter.getI8Type();
-    auto vecF32 = VectorType::get({kRuns}, f32);
-    auto bytes8 = VectorType::get({kRuns}, i8);
+    Type f32 = rewriter.getF32Type(), i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
+    auto vecF32 = VectorType::get({kLanes}, f32);
+    auto vecI32 = VectorType::get({kLanes}, i32);
+    auto bytes = VectorType::get({4 * kLanes}, i8);
     bool inBounds[] = {true};
     Value x = op.getX();
     Value c0 = cIndex(rewriter, loc, 0), c1 = cIndex(rewriter, loc, 1);
@@ -75,31 +87,50 @@ struct LutTablesToVector : public OpRewritePattern<LutTablesOp> {
           rewriter, loc,
           DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(v)));
     };
-    Value zeroVec = splatF32(0);
+    Value zeroF32 = splatF32(0), magic = splatF32(kRoundingMagic);
+    Value zeroI32 = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(vecI32, rewriter.getI32IntegerAttr(0)));
+    // Activation t of each run, in every lane of the run's block.
+    SmallVector<int64_t> broadcastMasks[4];
+    for (int64_t t = 0; t < 4; ++t)
+      for (int64_t l = 0; l < kLanes; ++l)
+        broadcastMasks[t].push_back(l / 4 * 4 + t);
+    // The +/-1 factors of activation t in entries 4h + e (lane e of each
+    // block): + where bit t of the entry is set.
+    auto signs = [&](int64_t h, int64_t t) {
+      SmallVector<float> v;
+      for (int64_t l = 0; l < kLanes; ++l)
+        v.push_back((4 * h + l % 4) >> t & 1 ? 1.0f : -1.0f);
+      return arith::ConstantOp::create(rewriter, loc,
+                                       DenseElementsAttr::get(vecF32, ArrayRef<float>(v)));
+    };
+    Value sign[2][3];
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t t = 0; t < 3; ++t)
+        sign[h][t] = signs(h, t);
+    // Byte 16 r + p of a store: entry p (p < 8) or 15 - p of run r, the low
+    // byte of lane 4 r + p % 4 of entries 4h.. (h = p / 4), the second
+    // shuffle operand for h = 1; the mirrored half (p >= 8) negated.
+    SmallVector<int64_t> gatherMask;
+    SmallVector<bool> mirrored;
+    for (int64_t i = 0; i < 4 * kLanes; ++i) {
+      int64_t r = i / 16, p = i % 16, entry = p < 8 ? p : 15 - p;
+      gatherMask.push_back((entry / 4) * 4 * kLanes + 4 * (4 * r + entry % 4));
+      mirrored.push_back(p >= 8);
+    }
+    Value mirroredMask = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(VectorType::get({4 * kLanes}, rewriter.getI1Type()), mirrored));
+    Value zeroBytes = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(bytes, rewriter.getI8IntegerAttr(0)));
 
-    // Activations [kk, kk + 32) of row `row` as x0..x3: lane r of xt is
-    // activation t of run r.
     auto loadRuns = [&](OpBuilder &b, Location loc, Value row, Value kk) {
-      SmallVector<Value> v;
-      for (int64_t i = 0; i < 4; ++i) {
-        Value at = arith::AddIOp::create(b, loc, kk, cIndex(b, loc, i * kRuns));
-        v.push_back(vector::TransferReadOp::create(b, loc, vecF32, x,
-                                                   ValueRange{row, at}, padF32,
-                                                   ArrayRef<bool>(inBounds)));
-      }
-      auto shuffle = [&](Value p, Value q, ArrayRef<int64_t> mask) -> Value {
-        return vector::ShuffleOp::create(b, loc, p, q, mask);
-      };
-      // Runs 0-3 and 4-7: (x0, x1) and (x2, x3) of four runs each.
-      const int64_t even[] = {0, 4, 8, 12, 1, 5, 9, 13};
-      const int64_t odd[] = {2, 6, 10, 14, 3, 7, 11, 15};
-      const int64_t low[] = {0, 1, 2, 3, 8, 9, 10, 11};
-      const int64_t high[] = {4, 5, 6, 7, 12, 13, 14, 15};
-      Value a01 = shuffle(v[0], v[1], even), a23 = shuffle(v[0], v[1], odd);
-      Value b01 = shuffle(v[2], v[3], even), b23 = shuffle(v[2], v[3], odd);
-      return SmallVector<Value>{shuffle(a01, b01, low), shuffle(a01, b01, high),
-                                shuffle(a23, b23, low),
-                                shuffle(a23, b23, high)};
+      return vector::TransferReadOp::create(b, loc, vecF32, x, ValueRange{row, kk}, padF32,
+                                            ArrayRef<bool>(inBounds))
+          .getResult();
+    };
+    auto broadcastInBlocks = [&](OpBuilder &b, Location loc, Value v, int64_t t) -> Value {
+      return vector::ShuffleOp::create(b, loc, v, v, broadcastMasks[t]);
     };
 
     auto rowType = [&](RankedTensorType type) {
@@ -146,7 +177,12 @@ struct LutTablesToVector : public OpRewritePattern<LutTablesOp> {
             b, loc, rowType(type), shared, box.offsets, box.sizes, box.strides);
       };
       ValueRange shared = forall.getRegionIterArgs();
-      Value tables = rowSlice(shared[0], tablesType);
+      // The row's tables as one run of bytes (stores of 4 runs' 64 bytes).
+      RankedTensorType rowTablesType = rowType(tablesType);
+      SmallVector<ReassociationIndices> runsAndEntries = {{0}, {1, 2}};
+      Value tables = tensor::CollapseShapeOp::create(
+          b, loc, RankedTensorType::get({1, rowTablesType.getDimSize(1) * 16}, i8),
+          rowSlice(shared[0], tablesType), runsAndEntries);
       Value scales = rowSlice(shared[1], scalesType);
       Value sums = rowSlice(shared[2], sumsType);
 
@@ -156,27 +192,25 @@ struct LutTablesToVector : public OpRewritePattern<LutTablesOp> {
           [&](OpBuilder &b, Location loc, Value g, ValueRange args) {
             Value kBase =
                 arith::MulIOp::create(b, loc, g, cIndex(b, loc, group));
-            // Pass 1: the largest run of |x| and the sum of x.
+            // Pass 1: the largest run of |x| (as integers) and the sum of x.
             auto stats = scf::ForOp::create(
-                b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, 4 * kRuns),
-                ValueRange{zeroVec, zeroVec},
+                b, loc, c0, cIndex(b, loc, group), cIndex(b, loc, kLanes),
+                ValueRange{zeroI32, zeroF32},
                 [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
-                  SmallVector<Value> xt = loadRuns(
-                      b, loc, row, arith::AddIOp::create(b, loc, kBase, j));
-                  Value abs = math::AbsFOp::create(b, loc, xt[0]);
-                  Value sum = xt[0];
-                  for (int64_t t = 1; t < 4; ++t) {
-                    abs = arith::AddFOp::create(
-                        b, loc, abs, math::AbsFOp::create(b, loc, xt[t]));
-                    sum = arith::AddFOp::create(b, loc, sum, xt[t]);
-                  }
-                  scf::YieldOp::create(
-                      b, loc,
-                      ValueRange{arith::MaximumFOp::create(b, loc, acc[0], abs),
-                                 arith::AddFOp::create(b, loc, acc[1], sum)});
+                  Value v = loadRuns(b, loc, row, arith::AddIOp::create(b, loc, kBase, j));
+                  Value abs = math::AbsFOp::create(b, loc, v);
+                  Value run = broadcastInBlocks(b, loc, abs, 0);
+                  for (int64_t t = 1; t < 4; ++t)
+                    run = arith::AddFOp::create(b, loc, run, broadcastInBlocks(b, loc, abs, t));
+                  Value bits = arith::BitcastOp::create(b, loc, vecI32, run);
+                  scf::YieldOp::create(b, loc,
+                                       ValueRange{arith::MaxUIOp::create(b, loc, acc[0], bits),
+                                                  arith::AddFOp::create(b, loc, acc[1], v)});
                 });
-            Value amax = vector::ReductionOp::create(
-                b, loc, vector::CombiningKind::MAXIMUMF, stats.getResult(0));
+            Value amax = arith::BitcastOp::create(
+                b, loc, f32,
+                vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXUI,
+                                            stats.getResult(0)));
             Value total = vector::ReductionOp::create(
                 b, loc, vector::CombiningKind::ADD, stats.getResult(1), Value(),
                 arith::FastMathFlags::reassoc);
@@ -196,76 +230,49 @@ struct LutTablesToVector : public OpRewritePattern<LutTablesOp> {
             Value sumsNext = tensor::InsertOp::create(b, loc, total, args[2],
                                                       ValueRange{c0, g});
 
-            // Pass 2: the tables.
-            Value runBase =
-                arith::MulIOp::create(b, loc, g, cIndex(b, loc, group / 4));
+            // Pass 2: the tables, 4 runs (64 bytes) at a time.
+            Value byteBase = arith::MulIOp::create(b, loc, g, cIndex(b, loc, group * 4));
             Value tablesNext = emitTensorLoop(
-                b, loc, c0, cIndex(b, loc, group), b.getIndexAttr(4 * kRuns),
-                args[0],
-                [&](OpBuilder &b, Location loc, Value j,
-                    Value tables) -> Value {
-                  SmallVector<Value> xt = loadRuns(
-                      b, loc, row, arith::AddIOp::create(b, loc, kBase, j));
-                  // s2[b2] = -x3 +/- x2, s1[b2][b1] = s2 +/- x1, T = s1 +/- x0.
-                  auto add = [&](Value p, Value q) -> Value {
-                    return arith::AddFOp::create(b, loc, p, q);
-                  };
-                  auto sub = [&](Value p, Value q) -> Value {
-                    return arith::SubFOp::create(b, loc, p, q);
-                  };
-                  Value s2[2] = {
-                      arith::NegFOp::create(b, loc, add(xt[3], xt[2])),
-                      sub(xt[2], xt[3])};
-                  SmallVector<Value> entries(8);
-                  for (int64_t b2 = 0; b2 < 2; ++b2)
-                    for (int64_t b1 = 0; b1 < 2; ++b1) {
-                      Value s1 = b1 ? add(s2[b2], xt[1]) : sub(s2[b2], xt[1]);
-                      for (int64_t b0 = 0; b0 < 2; ++b0) {
-                        Value t = b0 ? add(s1, xt[0]) : sub(s1, xt[0]);
-                        entries[b0 + 2 * b1 + 4 * b2] =
-                            math::RoundEvenOp::create(
-                                b, loc,
-                                arith::MulFOp::create(b, loc, t, invVec));
-                      }
-                    }
-                  // Run r's entries 0..7 in one vector, then its 16 bytes.
-                  SmallVector<Value> runs = emitTranspose8x8(b, loc, entries);
-                  Value firstRun = arith::AddIOp::create(
-                      b, loc, runBase,
-                      arith::DivUIOp::create(b, loc, j, cIndex(b, loc, 4)));
-                  const int64_t mirror[] = {0,  1,  2,  3,  4,  5,  6, 7,
-                                            15, 14, 13, 12, 11, 10, 9, 8};
-                  for (int64_t r = 0; r < kRuns; ++r) {
-                    Value q = arith::FPToSIOp::create(b, loc, bytes8, runs[r]);
-                    Value neg = arith::SubIOp::create(
-                        b, loc,
-                        arith::ConstantOp::create(
-                            b, loc,
-                            DenseElementsAttr::get(bytes8,
-                                                   b.getI8IntegerAttr(0))),
-                        q);
-                    Value table =
-                        vector::ShuffleOp::create(b, loc, q, neg, mirror);
-                    Value at = arith::AddIOp::create(b, loc, firstRun,
-                                                     cIndex(b, loc, r));
-                    tables = vector::TransferWriteOp::create(
-                                 b, loc, table, tables, ValueRange{c0, at, c0},
-                                 ArrayRef<bool>(inBounds))
-                                 .getResult();
+                b, loc, c0, cIndex(b, loc, group), b.getIndexAttr(kLanes), args[0],
+                [&](OpBuilder &b, Location loc, Value j, Value tables) -> Value {
+                  Value v = loadRuns(b, loc, row, arith::AddIOp::create(b, loc, kBase, j));
+                  Value xt[4];
+                  for (int64_t t = 0; t < 4; ++t)
+                    xt[t] = broadcastInBlocks(b, loc, v, t);
+                  Value negX3 = arith::NegFOp::create(b, loc, xt[3]);
+                  Value halves[2];
+                  for (int64_t h = 0; h < 2; ++h) {
+                    Value t = negX3;
+                    for (int64_t a = 2; a >= 0; --a)
+                      t = vector::FMAOp::create(b, loc, xt[a], sign[h][a], t);
+                    Value y = arith::MulFOp::create(b, loc, t, invVec);
+                    halves[h] = vector::BitCastOp::create(b, loc, bytes,
+                                                          arith::AddFOp::create(b, loc, y, magic));
                   }
-                  return tables;
+                  Value entries =
+                      vector::ShuffleOp::create(b, loc, halves[0], halves[1], gatherMask);
+                  Value table = arith::SelectOp::create(
+                      b, loc, mirroredMask, arith::SubIOp::create(b, loc, zeroBytes, entries),
+                      entries);
+                  Value at = arith::AddIOp::create(
+                      b, loc, byteBase, arith::MulIOp::create(b, loc, j, cIndex(b, loc, 4)));
+                  return vector::TransferWriteOp::create(b, loc, table, tables, ValueRange{c0, at},
+                                                         ArrayRef<bool>(inBounds))
+                      .getResult();
                 });
             scf::YieldOp::create(b, loc,
                                  ValueRange{tablesNext, scalesNext, sumsNext});
           });
 
+      Value rowTables =
+          tensor::ExpandShapeOp::create(b, loc, rowTablesType, groups.getResult(0), runsAndEntries);
       b.setInsertionPointToEnd(forall.getTerminator().getBody());
       auto insert = [&](Value part, Value into, RankedTensorType type) {
         RowBox box = rowBox(type);
         tensor::ParallelInsertSliceOp::create(b, loc, part, into, box.offsets,
                                               box.sizes, box.strides);
       };
-      insert(groups.getResult(0), shared[0], tablesType);
+      insert(rowTables, shared[0], tablesType);
       insert(groups.getResult(1), shared[1], scalesType);
       insert(groups.getResult(2), shared[2], sumsType);
     }

@@ -116,6 +116,37 @@ def lut_table_scales(x, group_size, codebook=None):
     return (amax / np.float32(127)).astype(np.float32)
 
 
+def lut_tables(x, group_size):
+    """The int8 tables of tessera.lut_tables (no codebook) as the vector
+    lowering builds them, bit for bit: per row m and run j of 4
+    activations, entries T[p] = (+/-x3 +/- x2) +/- x1 +/- x0 (+ where bit t
+    of p is set), for p < 8 summed in that order in f32, times 127 / a (a
+    the group's table scale times 127; 0 for a = 0), rounded to even, with
+    T[15 - p] = -T[p]; returns (tables M x K/4 x 16 int8, table scales,
+    sums of x per group in f64)."""
+    x = np.asarray(x, dtype=np.float32)
+    m, k = x.shape
+    runs = x.reshape(m, k // 4, 4)
+    x0, x1, x2, x3 = (runs[:, :, t] for t in range(4))
+    a = np.abs(runs)
+    run_sums = ((a[:, :, 0] + a[:, :, 1]) + a[:, :, 2]) + a[:, :, 3]
+    amax = run_sums.reshape(m, k // group_size, group_size // 4).max(axis=2)
+    f127 = np.float32(127)
+    with np.errstate(divide="ignore"):
+        inv = np.where(amax > 0, f127 / amax, np.float32(0)).astype(np.float32)
+    inv_runs = np.repeat(inv, group_size // 4, axis=1)
+    tables = np.empty((m, k // 4, 16), dtype=np.int8)
+    for p in range(8):
+        s2 = x2 - x3 if p & 4 else -(x3 + x2)
+        s1 = s2 + x1 if p & 2 else s2 - x1
+        t = s1 + x0 if p & 1 else s1 - x0
+        q = np.rint(t * inv_runs).astype(np.int8)
+        tables[:, :, p] = q
+        tables[:, :, 15 - p] = -q
+    sums = x.astype(np.float64).reshape(m, k // group_size, group_size).sum(axis=2)
+    return tables, (amax / f127).astype(np.float32), sums
+
+
 def lut_error_bound(x, codes, scales, group_size, bits, zeros=None,
                     zero_mode="none", int8_tables=True, codebook=None):
     """A bound on |LUT-strategy mpmm - exact| (docs/lut.md derives it).

@@ -190,6 +190,52 @@ def test_lut_accumulators_at_their_limit(group, signed):
         assert (err <= bound).all(), f"M={m}: worst error {err.max():.3g}"
 
 
+def tables_module(k, group):
+    """A function returning tessera.lut_tables of its argument (M x k)."""
+    types = [f"tensor<?x{k // 4}x16xi8>", f"tensor<?x{k // group}xf32>",
+             f"tensor<?x{k // group}xf32>"]
+    dims = ['{tessera.dims = ["M", "", ""]}', '{tessera.dims = ["M", ""]}',
+            '{tessera.dims = ["M", ""]}']
+    results = ", ".join(f"{t} {d}" for t, d in zip(types, dims))
+    shapes = ", ".join(types)
+    return (f"func.func @tables(%x: tensor<?x{k}xf32> {dims[1]}) -> ({results}) {{\n"
+            f"  %t, %ts, %s = tessera.lut_tables %x group_size {group} : "
+            f"tensor<?x{k}xf32> -> {shapes}\n"
+            f"  return %t, %ts, %s : {shapes}\n}}")
+
+
+@pytest.mark.parametrize("target", ["x86-64", "x86-64-v3", "host"])
+@pytest.mark.parametrize("k,group", [(96, 16), (96, 48), (256, 32), (512, 128)])
+def test_lut_tables_exact(tmp_path, target, k, group):
+    # The int8 tables, their scales and the sums of tessera.lut_tables as
+    # compiled (the vector lowering: groups of a multiple of 16) against
+    # reference.lut_tables: tables and scales bit for bit. Fresh activations
+    # of mixed magnitudes, one group all zeros (scale 0, tables 0) and one
+    # holding a single nonzero activation (entries +-127 exactly).
+    if target == "x86-64-v3" and not host_has("avx2"):
+        pytest.skip("host without AVX2")
+    f = ts.compile(tables_module(k, group), output=tmp_path / "libtables.so", cpu=target)
+    rng = np.random.default_rng()
+    for m in (1, 3):
+        x = (rng.standard_normal((m, k)) *
+             np.exp2(rng.integers(-8, 9, size=(m, k)))).astype(np.float32)
+        x[0, :group] = 0
+        x[-1, group:2 * group] = 0
+        x[-1, group + 5] = -3.0
+        tables, scales, sums = f(x)
+        want_tables, want_scales, want_sums = reference.lut_tables(x, group)
+        assert tables.shape == (m, k // 4, 16) and tables.dtype == np.int8
+        differ = np.argwhere(tables != want_tables)
+        assert differ.size == 0, f"M={m}: {len(differ)} entries differ, first at {differ[0]}"
+        np.testing.assert_array_equal(scales, want_scales)
+        assert (np.abs(sums - want_sums) <=
+                1e-6 * np.abs(x).reshape(m, -1, group).sum(axis=2)).all()
+        assert not tables[0, :group // 4].any() and scales[0, 0] == 0
+        run = (group + 5) // 4  # x1 = -3, alone in its group: entries -+127
+        want_run = [127 if p & 2 == 0 else -127 for p in range(16)]
+        assert tables[-1, run].tolist() == want_run, tables[-1, run]
+
+
 def test_lut_int8_tables_are_quantized():
     # Int8 tables differ from exact ones (so the test above does not pass
     # by computing exactly), but stay within the derived bound.
