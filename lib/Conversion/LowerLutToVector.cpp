@@ -66,11 +66,12 @@ using namespace mlir::tessera;
 namespace {
 
 constexpr int64_t kChunk = 8; // f32 lanes of an output chunk
-// One row of x: the widths from which a step's coefficients are computed
-// per 8 groups before the lookups (3 and 4 bits at 4096 x 4096, one
-// thread: 7-10% faster) rather than gathered in the combine (1 and 2
-// bits: 8-18% faster so).
-constexpr unsigned kMinBitsForStepCoefficients = 3;
+// One row of x, permute kernel: the widths from which four blocks are looked
+// up together rather than two (with 1 and 2 bits, whose lookups per group
+// are short, two: 4096 x 4096 in the last-level cache, one thread, 1 bit
+// 0.150 vs 0.152 ms, 2 bits 0.277 vs 0.265; two threads 0.080 vs 0.073 and
+// 0.132 vs 0.123).
+constexpr unsigned kMinBitsForFourBlocks = 3;
 // How far ahead both kernels (permute and shuffle) prefetch each block's
 // stream of weights (bytes).
 constexpr int64_t kLutPrefetchBytes = 2048;
@@ -182,8 +183,15 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     Value four = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(4));
     Value allOnes = splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(-1));
     // One row of x: whether the coefficients of a step's rows are computed
-    // per 8 groups ahead of their lookups (else gathered in the combine).
-    bool stepCoefficients = bits >= kMinBitsForStepCoefficients && numGroups % kChunk == 0;
+    // per 8 groups ahead of their lookups (else gathered in the combine, 8
+    // rows' scalars per group). Ahead at every width: 4096 x 4096, one row,
+    // weights in the last-level cache, 1 and 2 bits, against gathering:
+    // permute kernel 0.190 -> 0.152 and 0.300 -> 0.265 ms on one thread,
+    // 0.107 -> 0.073 and 0.156 -> 0.123 on two; 64-byte shuffle kernel
+    // (skylake-avx512) 0.246 -> 0.165 and 0.429 -> 0.234; AVX2 0.239 ->
+    // 0.200 and 0.324 -> 0.268. With weights from memory the same or
+    // faster (skylake-avx512, 2 bits: 0.573 -> 0.407).
+    bool stepCoefficients = numGroups % kChunk == 0;
     // The permute kernel: i32 accumulators of 16 rows, 4 per block.
     auto rowsI32 = VectorType::get({16}, i32);
     constexpr int64_t kPermuteAccumulators = 4;
@@ -210,7 +218,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         }
       a.numSets = llvm::divideCeil(numPlanes, a.planesPerSet);
       a.accPerBlock = permute ? kPermuteAccumulators : 2 * a.numSets;
-      a.blocksPerStep = permute ? (stepCoefficients ? 4 : 2) : blocksFor(a.accPerBlock);
+      a.blocksPerStep = permute ? (stepCoefficients && bits >= kMinBitsForFourBlocks ? 4 : 2)
+                                : blocksFor(a.accPerBlock);
       return a;
     };
     Value zeroAcc = permute ? splat(rewriter, loc, rowsI32, rewriter.getI32IntegerAttr(0))
@@ -770,8 +779,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             Value yTile) -> Value {
           Value columns = getValueOrCreateConstantIndexOp(b, loc, columnCount);
           tileBegin = nTile;
-          // One row of x: coefficients gathered in the combine; more: once
-          // per tile.
+          // One row of x: coefficients per 8 groups for the step's rows (or
+          // gathered in the combine); more: once per tile.
           auto rowsLoop = [&](OpBuilder &b, Location loc, const Accumulation &shape,
                               Value yTile) {
             return emitTensorLoop(

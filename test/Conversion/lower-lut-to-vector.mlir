@@ -169,6 +169,27 @@ func.func @one_row_step_coefficients(%x: tensor<1x512xf32>, %wb: tensor<24576xi8
 
 // -----
 
+// One row of x, 1-bit codes, 8 groups, byte permutes: the coefficients are
+// computed ahead here too (per 8 groups, for the step's rows), and a step
+// looks up two blocks of 64 rows (four from 3 bits): 8 i32 accumulators.
+// PERMUTE-LABEL: func @one_row_one_bit
+// PERMUTE: scf.for %{{.*}} = %c0 to %c256 step %c128
+// PERMUTE: tensor.empty() : tensor<2x8x128xf32>
+// PERMUTE: vector.transfer_read %{{.*}} : tensor<256x8xf16>, vector<8xf16>
+// PERMUTE: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// PERMUTE: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
+// PERMUTE-COUNT-8: tessera.permute_bytes
+// PERMUTE: vector.transfer_read %{{.*}} : tensor<2x8x128xf32>, vector<16xf32>
+func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tensor<256x8xf16>, %init: tensor<1x256xf32>) -> tensor<1x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<8192xi8> -> tensor<256x256xui1>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x256xf32> -> tensor<1x64x16xi8>, tensor<1x8xf32>, tensor<1x8xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x64x16xi8>, tensor<256x256xui1> -> tensor<1x1x256x8xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<1x1x256x8xi32>, tensor<1x8xf32>, tensor<1x8xf32> scales %s : tensor<256x8xf16> code_type ui1 outs %init : tensor<1x256xf32>
+  return %y : tensor<1x256xf32>
+}
+
+// -----
+
 // Left for the reference lowering: f32 tables; canonical weights.
 // AVX512-LABEL: func @not_kernels
 // AVX2-LABEL: func @not_kernels

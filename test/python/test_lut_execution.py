@@ -93,12 +93,13 @@ def test_lut_f16_scales_and_wide_k():
 
 
 @pytest.mark.parametrize("bits,signed,zero_mode", [
+    (1, False, "int"), (1, True, "float"), (2, False, "float"), (2, True, "int"),
     (3, False, "int"), (3, True, "float"), (4, False, "int"), (4, True, "none"),
     (5, False, "float"), (6, True, "int"), (7, False, "int"), (8, True, "none")])
 def test_lut_one_row_coefficients_per_eight_groups(bits, signed, zero_mode):
-    # One row of x with 3 bits or more: the combine's coefficients computed
-    # per 8 groups for a step of blocks (K = 1024, groups of 32: four
-    # rounds of 8 groups; N = 320: two-block steps and a single block).
+    # One row of x: the combine's coefficients computed per 8 groups for a
+    # step of blocks (K = 1024, groups of 32: four rounds of 8 groups;
+    # N = 320: steps of four or two blocks, then a single block).
     check_lut(np.random.default_rng(), 320, 1024, bits, signed, zero_mode, 32, "lut",
               m_values=(1,), scale_dtype="f16")
 
