@@ -14,7 +14,7 @@
 //     largest); the sum of x as well; then a = max over lanes,
 //     scale a / 127, inv = 127 / a (0 for a = 0);
 //   pass 2: for entries p = 4h + e (h = 0, 1; lane e of each block),
-//     T[p] = ((-x3 +/- x2) +/- x1) +/- x0 by a multiply and three FMAs
+//     T[p] = ((-x3 +/- x2) +/- x1) +/- x0 by a negate and three FMAs
 //     with constant +/-1 vectors (each FMA rounds once, as an add would:
 //     the same values as a tree of adds), times inv, rounded to even by
 //     adding 1.5 * 2^23 (the low byte of the f32 then holds the integer in

@@ -67,10 +67,10 @@ namespace {
 
 constexpr int64_t kChunk = 8; // f32 lanes of an output chunk
 // One row of x, permute kernel: the widths from which four blocks are looked
-// up together rather than two (with 1 and 2 bits, whose lookups per group
-// are short, two: 4096 x 4096 in the last-level cache, one thread, 1 bit
-// 0.150 vs 0.152 ms, 2 bits 0.277 vs 0.265; two threads 0.080 vs 0.073 and
-// 0.132 vs 0.123).
+// up together rather than two. With 1 and 2 bits, whose lookups per group
+// are short, four against two at 4096 x 4096, weights in the last-level
+// cache: 1 bit 0.150 vs 0.152 ms, 2 bits 0.277 vs 0.265 on one thread,
+// 0.080 vs 0.073 and 0.132 vs 0.123 on two; from memory within 2%.
 constexpr unsigned kMinBitsForFourBlocks = 3;
 // How far ahead both kernels (permute and shuffle) prefetch each block's
 // stream of weights (bytes).
@@ -748,9 +748,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // accumulators (two per plane set) and 6 working registers fit in the
     // target's registers, else one. The permute kernel's accumulators take
     // 4 registers a block: four blocks (four streams) where the step's
-    // coefficients are computed ahead (one row of x: 3-bit 4096 x 4096,
-    // one thread, 0.39 -> 0.36 ms), else two (with the coefficients
-    // gathered in the combine, four spill: 2 bits 0.26 -> 0.36 ms).
+    // coefficients are computed ahead from 3 bits (one row of x: 3-bit
+    // 4096 x 4096, one thread, 0.39 -> 0.36 ms; kMinBitsForFourBlocks),
+    // else two (with the coefficients gathered in the combine, four spill:
+    // 2 bits 0.26 -> 0.36 ms).
 
     // y[mIv, col + ...] += the chunks of the blocks at nTile + col, ...
     auto storeBlocks = [&](OpBuilder &b, Location loc, const Accumulation &shape, Value mIv,

@@ -110,27 +110,31 @@ def lut_table_scales(x, group_size, codebook=None):
         cmax = np.float32(np.abs(np.asarray(codebook, dtype=np.float32)).max())
         amax = (np.abs(x).reshape(m, k // group_size, group_size) * cmax).max(axis=2)
         return (amax / np.float32(127)).astype(np.float32)
+    return (_lut_run_amax(x, group_size) / np.float32(127)).astype(np.float32)
+
+
+def _lut_run_amax(x, group_size):
+    """Per row and group of f32 `x`, the largest run of 4 of sum |x|,
+    summed in order."""
+    m, k = x.shape
     a = np.abs(x).reshape(m, k // 4, 4)
     run_sums = ((a[:, :, 0] + a[:, :, 1]) + a[:, :, 2]) + a[:, :, 3]
-    amax = run_sums.reshape(m, k // group_size, group_size // 4).max(axis=2)
-    return (amax / np.float32(127)).astype(np.float32)
+    return run_sums.reshape(m, k // group_size, group_size // 4).max(axis=2)
 
 
 def lut_tables(x, group_size):
     """The int8 tables of tessera.lut_tables (no codebook) as the vector
     lowering builds them, bit for bit: per row m and run j of 4
     activations, entries T[p] = (+/-x3 +/- x2) +/- x1 +/- x0 (+ where bit t
-    of p is set), for p < 8 summed in that order in f32, times 127 / a (a
-    the group's table scale times 127; 0 for a = 0), rounded to even, with
+    of p is set), for p < 8 summed in that order in f32, times 127 / a (a:
+    the group's largest run of sum |x|; 0 for a = 0), rounded to even, with
     T[15 - p] = -T[p]; returns (tables M x K/4 x 16 int8, table scales,
     sums of x per group in f64)."""
     x = np.asarray(x, dtype=np.float32)
     m, k = x.shape
     runs = x.reshape(m, k // 4, 4)
     x0, x1, x2, x3 = (runs[:, :, t] for t in range(4))
-    a = np.abs(runs)
-    run_sums = ((a[:, :, 0] + a[:, :, 1]) + a[:, :, 2]) + a[:, :, 3]
-    amax = run_sums.reshape(m, k // group_size, group_size // 4).max(axis=2)
+    amax = _lut_run_amax(x, group_size)
     f127 = np.float32(127)
     with np.errstate(divide="ignore"):
         inv = np.where(amax > 0, f127 / amax, np.float32(0)).astype(np.float32)
