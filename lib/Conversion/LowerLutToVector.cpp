@@ -80,6 +80,52 @@ Value cIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
+/// Transposes 16 rows x 8 groups of f32, given as 8 vectors of 16 lanes
+/// (vector p: rows 2p and 2p + 1, lane 8 * (r % 2) + g), into 8 vectors of
+/// 16 lanes (vector g: group g of rows 0..15 in order). Three rounds of
+/// two-source shuffles (vpermt2ps with AVX-512): round s pairs the vectors
+/// whose indices differ in bit s, and gives the one with bit s clear the
+/// lanes of both whose group has bit s clear, the other the rest.
+SmallVector<Value> emitTransposeRowPairs(OpBuilder &b, Location loc, ArrayRef<Value> rowPairs) {
+  // held[v][lane]: the (row, group) vector v holds there.
+  SmallVector<SmallVector<std::pair<int64_t, int64_t>>> held(kChunk);
+  for (int64_t p = 0; p < kChunk; ++p)
+    for (int64_t lane = 0; lane < 16; ++lane)
+      held[p].push_back({2 * p + lane / kChunk, lane % kChunk});
+  SmallVector<Value> vectors(rowPairs);
+  for (int64_t bit = 1; bit < kChunk; bit <<= 1) {
+    auto nextHeld = held;
+    SmallVector<Value> next(vectors);
+    for (int64_t v = 0; v < kChunk; ++v) {
+      if (v & bit)
+        continue;
+      int64_t w = v | bit;
+      for (int64_t half = 0; half < 2; ++half) {
+        // (row, group, lane of the concatenation of v and w), by row.
+        SmallVector<std::tuple<int64_t, int64_t, int64_t>> lanes;
+        for (int64_t lane = 0; lane < 16; ++lane) {
+          if (bool(held[v][lane].second & bit) == bool(half))
+            lanes.push_back({held[v][lane].first, held[v][lane].second, lane});
+          if (bool(held[w][lane].second & bit) == bool(half))
+            lanes.push_back({held[w][lane].first, held[w][lane].second, 16 + lane});
+        }
+        llvm::sort(lanes);
+        SmallVector<int64_t> mask;
+        int64_t to = half ? w : v;
+        nextHeld[to].clear();
+        for (auto [row, group, lane] : lanes) {
+          mask.push_back(lane);
+          nextHeld[to].push_back({row, group});
+        }
+        next[to] = vector::ShuffleOp::create(b, loc, vectors[v], vectors[w], mask);
+      }
+    }
+    held = std::move(nextHeld);
+    vectors = std::move(next);
+  }
+  return vectors;
+}
+
 struct LutToVector : public OpRewritePattern<LutCombineOp> {
   LutToVector(MLIRContext *context, int64_t lanes, bool bytePermute)
       : OpRewritePattern(context), lanes(lanes), bytePermute(bytePermute) {}
@@ -384,6 +430,109 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       for (int64_t l = 0; l < kChunk; ++l) {
         Value g = arith::AddIOp::create(b, loc, gAt, cIndex(b, loc, l));
         Value values[] = {byGroupS[l], byGroupB[l]};
+        for (int64_t which = 0; which < 2; ++which)
+          coefficients = vector::TransferWriteOp::create(b, loc, values[which], coefficients,
+                                                         ValueRange{cIndex(b, loc, which), g, nAt},
+                                                         ArrayRef<bool>(inBounds))
+                             .getResult();
+      }
+      return coefficients;
+    };
+    // The same for rows [nBase, nBase + 16) as vectors of 16 rows (the
+    // permute kernel's): S from the rows' scales read two rows at a time
+    // and transposed by two-source shuffles; integer zero points from each
+    // row's 8 codes read as one word, a vector of 16 rows' words, then per
+    // group a shift and a mask (or sign extension) of all 16 rows at once.
+    // Per 16 rows x 8 groups the loop body is 144 instructions at 1 bit
+    // (185 at 4 bits; 251 at 3, whose 3-byte words take 4 scalar
+    // instructions each) where two passes of 8 x 8 took 280 (362 at 3
+    // bits): those unpacked each row's codes alone and transposed B as
+    // well as S.
+    auto writeCoefficients16x8 = [&](OpBuilder &b, Location loc, Value coefficients, Value nBase,
+                                     Value g8, Value gAt, Value nAt) -> Value {
+      auto rowsF32 = VectorType::get({16}, f32);
+      // Rows [nBase, nBase + 16) x groups [g8, g8 + 8) of `values` (the
+      // scales, or float zero points) as f32, one vector per group.
+      auto byGroup = [&](Value values) {
+        auto elementType = cast<ShapedType>(values.getType()).getElementType();
+        auto rowType = VectorType::get({kChunk}, elementType);
+        Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
+        SmallVector<int64_t> concat = llvm::to_vector(llvm::seq<int64_t>(0, 2 * kChunk));
+        SmallVector<Value> rowPairs;
+        for (int64_t r = 0; r < 16; r += 2) {
+          Value rows[2];
+          for (int64_t i = 0; i < 2; ++i) {
+            Value nIv =
+                r + i ? Value(arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r + i))) : nBase;
+            rows[i] = vector::TransferReadOp::create(b, loc, rowType, values, ValueRange{nIv, g8},
+                                                     pad, ArrayRef<bool>(inBounds));
+          }
+          rowPairs.push_back(
+              emitToF32(b, loc, vector::ShuffleOp::create(b, loc, rows[0], rows[1], concat)));
+        }
+        return emitTransposeRowPairs(b, loc, rowPairs);
+      };
+      SmallVector<Value> scale = byGroup(op.getScales()), offset;
+      Value c = splat(b, loc, rowsF32, b.getF32FloatAttr(float(cSum)));
+      if (zeroMode == ZeroPointMode::Float) {
+        SmallVector<Value> zero = byGroup(op.getZeros());
+        for (int64_t l = 0; l < kChunk; ++l)
+          offset.push_back(
+              arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, scale[l], c), zero[l]));
+      } else if (zeroMode == ZeroPointMode::None) {
+        for (int64_t l = 0; l < kChunk; ++l)
+          offset.push_back(arith::MulFOp::create(b, loc, scale[l], c));
+      } else {
+        // Row n's codes of groups [g8, g8 + 8): zb bytes from bit
+        // (n * groups + g8) * zb, a multiple of 8 (8 divides the groups).
+        int64_t zb = getLowBitWidth(zeroType);
+        Type wordType = b.getIntegerType(8 * zb);
+        Type laneType = b.getIntegerType(zb <= 4 ? 32 : 64);
+        SmallVector<Value> words;
+        for (int64_t r = 0; r < 16; ++r) {
+          Value nIv = r ? Value(arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r))) : nBase;
+          Value byteOff = arith::DivUIOp::create(
+              b, loc,
+              arith::MulIOp::create(
+                  b, loc,
+                  arith::AddIOp::create(
+                      b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), g8),
+                  cIndex(b, loc, zb)),
+              cIndex(b, loc, 8));
+          Value bytes =
+              vector::TransferReadOp::create(b, loc, VectorType::get({zb}, i8), zeroStorage,
+                                             ValueRange{byteOff}, padI8, ArrayRef<bool>(inBounds));
+          Value word = vector::ExtractOp::create(
+              b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, wordType), bytes),
+              ArrayRef<int64_t>{0});
+          if (wordType != laneType)
+            word = arith::ExtUIOp::create(b, loc, laneType, word);
+          words.push_back(word);
+        }
+        auto wordsType = VectorType::get({16}, laneType);
+        auto rowsI32 = VectorType::get({16}, b.getI32Type());
+        Value wordVector = vector::FromElementsOp::create(b, loc, wordsType, words);
+        Value up = splat(b, loc, rowsI32, b.getI32IntegerAttr(32 - zb));
+        for (int64_t l = 0; l < kChunk; ++l) {
+          Value codes = wordVector;
+          if (l)
+            codes = arith::ShRUIOp::create(
+                b, loc, codes, splat(b, loc, wordsType, b.getIntegerAttr(laneType, l * zb)));
+          if (laneType != b.getI32Type())
+            codes = arith::TruncIOp::create(b, loc, rowsI32, codes);
+          if (zeroType.isSignedInteger())
+            codes = arith::ShRSIOp::create(b, loc, arith::ShLIOp::create(b, loc, codes, up), up);
+          else
+            codes = arith::AndIOp::create(
+                b, loc, codes, splat(b, loc, rowsI32, b.getI32IntegerAttr((1 << zb) - 1)));
+          Value zero = arith::SIToFPOp::create(b, loc, rowsF32, codes);
+          offset.push_back(
+              arith::MulFOp::create(b, loc, scale[l], arith::SubFOp::create(b, loc, c, zero)));
+        }
+      }
+      for (int64_t l = 0; l < kChunk; ++l) {
+        Value g = arith::AddIOp::create(b, loc, gAt, cIndex(b, loc, l));
+        Value values[] = {scale[l], offset[l]};
         for (int64_t which = 0; which < 2; ++which)
           coefficients = vector::TransferWriteOp::create(b, loc, values[which], coefficients,
                                                          ValueRange{cIndex(b, loc, which), g, nAt},
@@ -712,7 +861,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         return SmallVector<Value>(groups.getResults());
       }
       // One row of x: per 8 groups, the coefficients of the blocks' rows
-      // first, 8 rows x 8 groups at a time, into a buffer carried by the
+      // first, 8 (or 16) rows x 8 groups at a time, into a buffer carried by the
       // loop (written in place).
       auto stepType = RankedTensorType::get({2, kChunk, numBlocks * lanes}, f32);
       SmallVector<Value> loopInit(yInit);
@@ -721,15 +870,18 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       auto groupBlocks = scf::ForOp::create(
           b, loc, c0, cIndex(b, loc, numGroups), cIndex(b, loc, kChunk), loopInit,
           [&](OpBuilder &b, Location loc, Value g8, ValueRange args) {
-            // The step's rows are consecutive: 8 at a time (a loop, not
-            // unrolled: one-shot bufferization's analysis grows with the
-            // square of the writes into one tensor).
-            Value coef = emitTensorLoop(
-                b, loc, c0, cIndex(b, loc, numBlocks * lanes), b.getIndexAttr(kChunk),
-                args[numY], [&](OpBuilder &b, Location loc, Value at, Value coef) -> Value {
-                  Value nBase = arith::AddIOp::create(b, loc, nBlocks[0], at);
-                  return writeCoefficients8x8(b, loc, coef, nBase, g8, c0, at);
-                });
+            // The step's rows are consecutive: 8 at a time, 16 with byte
+            // permutes (a loop, not unrolled: one-shot bufferization's
+            // analysis grows with the square of the writes into one tensor).
+            Value coef =
+                emitTensorLoop(b, loc, c0, cIndex(b, loc, numBlocks * lanes),
+                               b.getIndexAttr(permute ? 16 : kChunk), args[numY],
+                               [&](OpBuilder &b, Location loc, Value at, Value coef) -> Value {
+                                 Value nBase = arith::AddIOp::create(b, loc, nBlocks[0], at);
+                                 if (permute)
+                                   return writeCoefficients16x8(b, loc, coef, nBase, g8, c0, at);
+                                 return writeCoefficients8x8(b, loc, coef, nBase, g8, c0, at);
+                               });
             auto groups = scf::ForOp::create(
                 b, loc, g8, arith::AddIOp::create(b, loc, g8, cIndex(b, loc, kChunk)), c1,
                 args.take_front(numY), [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {

@@ -170,12 +170,19 @@ func.func @one_row_step_coefficients(%x: tensor<1x512xf32>, %wb: tensor<24576xi8
 // -----
 
 // One row of x, 1-bit codes, 8 groups, byte permutes: the coefficients are
-// computed ahead here too (per 8 groups, for the step's rows), and a step
-// looks up two blocks of 64 rows (four from 3 bits): 8 i32 accumulators.
+// computed ahead here too (per 8 groups, for the step's rows, 16 rows at a
+// time: two rows' scales per vector, transposed by 24 two-source
+// shuffles), and a step looks up two blocks of 64 rows (four from 3 bits):
+// 8 i32 accumulators.
 // PERMUTE-LABEL: func @one_row_one_bit
 // PERMUTE: scf.for %{{.*}} = %c0 to %c256 step %c128
 // PERMUTE: tensor.empty() : tensor<2x8x128xf32>
+// PERMUTE: scf.for %[[R16:.*]] = %c0 to %c128 step %c16
 // PERMUTE: vector.transfer_read %{{.*}} : tensor<256x8xf16>, vector<8xf16>
+// PERMUTE: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<8xf16>, vector<8xf16>
+// PERMUTE-COUNT-24: vector.shuffle %{{.*}} : vector<16xf32>, vector<16xf32>
+// PERMUTE: vector.transfer_write %{{.*}}[%c0, %c0, %[[R16]]] {{.*}} : vector<16xf32>, tensor<2x8x128xf32>
+// PERMUTE: vector.transfer_write %{{.*}}[%c1, %c0, %[[R16]]] {{.*}} : vector<16xf32>, tensor<2x8x128xf32>
 // PERMUTE: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // PERMUTE: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
 // PERMUTE-COUNT-8: tessera.permute_bytes
@@ -186,6 +193,30 @@ func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tens
   %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x64x16xi8>, tensor<256x256xui1> -> tensor<1x1x256x8xi32>
   %y = tessera.lut_combine %acc, %ts, %sums : tensor<1x1x256x8xi32>, tensor<1x8xf32>, tensor<1x8xf32> scales %s : tensor<256x8xf16> code_type ui1 outs %init : tensor<1x256xf32>
   return %y : tensor<1x256xf32>
+}
+
+// -----
+
+// One row of x, byte permutes, integer zero points of 3 bits: per 16 rows,
+// each row's 8 zero codes (24 bits) are read as one word, the 16 words
+// make one vector, and each group's codes are a shift and a mask of it.
+// PERMUTE-LABEL: func @one_row_zero_codes
+// PERMUTE: scf.for %{{.*}} = %c0 to %c128 step %c16
+// PERMUTE-COUNT-16: vector.bitcast %{{.*}} : vector<3xi8> to vector<1xi24>
+// PERMUTE: vector.from_elements %{{.*}} : vector<16xi32>
+// PERMUTE: arith.andi %{{.*}} : vector<16xi32>
+// PERMUTE: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// PERMUTE: arith.shrui %{{.*}}, %{{.*}} : vector<16xi32>
+// PERMUTE-COUNT-7: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// PERMUTE-COUNT-16: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<2x8x128xf32>
+func.func @one_row_zero_codes(%x: tensor<1x512xf32>, %wb: tensor<24576xi8>, %s: tensor<128x16xf16>,
+                              %zb: tensor<768xi8>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<24576xi8> -> tensor<128x512xui3>
+  %z = tessera.unpack %zb : tensor<768xi8> -> tensor<128x16xui3>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x512xf32> -> tensor<1x128x16xi8>, tensor<1x16xf32>, tensor<1x16xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x128x16xi8>, tensor<128x512xui3> -> tensor<3x1x128x16xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<3x1x128x16xi32>, tensor<1x16xf32>, tensor<1x16xf32> scales %s : tensor<128x16xf16> zeros %z : tensor<128x16xui3> code_type ui3 outs %init : tensor<1x128xf32>
+  return %y : tensor<1x128xf32>
 }
 
 // -----

@@ -92,16 +92,22 @@ def test_lut_f16_scales_and_wide_k():
               m_values=(1, 5), scale_dtype="f16")
 
 
-@pytest.mark.parametrize("bits,signed,zero_mode", [
-    (1, False, "int"), (1, True, "float"), (2, False, "float"), (2, True, "int"),
-    (3, False, "int"), (3, True, "float"), (4, False, "int"), (4, True, "none"),
-    (5, False, "float"), (6, True, "int"), (7, False, "int"), (8, True, "none")])
-def test_lut_one_row_coefficients_per_eight_groups(bits, signed, zero_mode):
+@pytest.mark.parametrize("bits,signed,zero_mode,scale_dtype", [
+    (1, False, "int", "f16"), (1, True, "float", "f16"), (2, False, "float", "f16"),
+    (2, True, "int", "f16"), (2, False, "int", "f32"), (3, False, "int", "f16"),
+    (3, True, "float", "f16"), (3, True, "int", "f32"), (4, False, "int", "f16"),
+    (4, True, "none", "f16"), (5, False, "float", "f16"), (5, True, "int", "f16"),
+    (6, True, "int", "f16"), (7, False, "int", "f16"), (8, False, "int", "f16"),
+    (8, True, "none", "f32")])
+def test_lut_one_row_coefficients_per_eight_groups(bits, signed, zero_mode, scale_dtype):
     # One row of x: the combine's coefficients computed per 8 groups for a
     # step of blocks (K = 1024, groups of 32: four rounds of 8 groups;
-    # N = 320: steps of four or two blocks, then a single block).
+    # N = 320: steps of four or two blocks, then a single block). With byte
+    # permutes (this host, if it has AVX512-VBMI and -VNNI), 16 rows at a
+    # time: each row's 8 zero codes read as one word (24 bits at 3 bits, a
+    # 64-bit lane from 5 bits on) and sign-extended for signed codes.
     check_lut(np.random.default_rng(), 320, 1024, bits, signed, zero_mode, 32, "lut",
-              m_values=(1,), scale_dtype="f16")
+              m_values=(1,), scale_dtype=scale_dtype)
 
 
 def host_has(*features):
@@ -126,8 +132,7 @@ def test_lut_kernel_of_each_target(tmp_path, monkeypatch, target, bits):
     # (AVX-512BW: 64 x 8) and, on a host with AVX512-VBMI and -VNNI, 64-byte
     # permutes with byte dot products (64 x 32). N = 320: a column tile of
     # 256 rows (steps of two or four blocks) and one of 64; K = 512 in
-    # groups of 64 (8 groups: a one-row step's coefficients computed ahead
-    # from 3 bits on).
+    # groups of 64 (8 groups: a one-row step's coefficients computed ahead).
     needs, tile = {"x86-64-v3": (("avx2",), (32, 8)), "x86-64-v4": (("avx512bw",), (64, 8)),
                    "host": ((), host_kernel_tile())}[target]
     if not host_has(*needs) or tile is None:
