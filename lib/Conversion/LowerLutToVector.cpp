@@ -654,13 +654,16 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
               Value tile = arith::AddIOp::create(
                   b, loc, arith::MulIOp::create(b, loc, index, cIndex(b, loc, k / kStep)), step);
               Value tileByte = arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * kTileBytes));
+              // One clamp for the tile's prefetches (one per 64 bytes).
+              Value ahead = prefetcher.clampedBase(b, loc, tileByte, kLutPrefetchBytes,
+                                                   bits * kTileBytes - lanes);
               for (unsigned i = 0; i < bits; ++i) {
                 // The top plane of signed codes: the complemented nibble.
                 bool flip = signedCodes && i + 1 == bits;
                 for (int64_t q = 0; q < kPermuteAccumulators; ++q) {
-                  Value offset = arith::AddIOp::create(
-                      b, loc, tileByte, cIndex(b, loc, i * kTileBytes + q * lanes));
-                  prefetcher.emit(b, loc, offset, kLutPrefetchBytes);
+                  int64_t inTile = i * kTileBytes + q * lanes;
+                  Value offset = arith::AddIOp::create(b, loc, tileByte, cIndex(b, loc, inTile));
+                  prefetcher.emitAt(b, loc, ahead, inTile);
                   Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
                                                            ValueRange{offset}, padI8,
                                                            ArrayRef<bool>(inBounds));
@@ -712,12 +715,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                   kb);
               Value tileByte =
                   arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * lanes));
+              // One prefetch per 64 bytes of the tile, all from one clamp.
+              Value ahead = prefetcher.clampedBase(b, loc, tileByte, kLutPrefetchBytes,
+                                                   (bits * lanes - 1) / 64 * 64);
               for (unsigned i = 0; i < bits; ++i) {
-                Value offset =
-                    arith::AddIOp::create(b, loc, tileByte, cIndex(b, loc, i * lanes));
-                // One prefetch per 64 bytes of the tile.
+                Value offset = arith::AddIOp::create(b, loc, tileByte, cIndex(b, loc, i * lanes));
                 if (i * lanes % 64 == 0)
-                  prefetcher.emit(b, loc, offset, kLutPrefetchBytes);
+                  prefetcher.emitAt(b, loc, ahead, i * lanes);
                 Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
                                                          ValueRange{offset}, padI8,
                                                          ArrayRef<bool>(inBounds));

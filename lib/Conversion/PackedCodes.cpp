@@ -116,16 +116,32 @@ tessera::WeightPrefetcher::WeightPrefetcher(OpBuilder &b, Location loc, Value st
   buffer = bufferization::ToBufferOp::create(
       b, loc, MemRefType::get(type.getShape(), type.getElementType()), storage,
       /*read_only=*/true);
-  lastByte = arith::ConstantIndexOp::create(b, loc, type.getNumElements() - 1);
 }
 
 void tessera::WeightPrefetcher::emit(OpBuilder &b, Location loc, Value byte,
                                      int64_t distance) const {
+  emitAt(b, loc, clampedBase(b, loc, byte, distance, 0), 0);
+}
+
+Value tessera::WeightPrefetcher::clampedBase(OpBuilder &b, Location loc, Value byte,
+                                             int64_t distance, int64_t span) const {
   if (!buffer)
-    return;
+    return Value();
+  // The storage holds at least `span` bytes past a prefetched tile's first.
+  int64_t last = cast<MemRefType>(buffer.getType()).getNumElements() - 1;
   Value ahead =
       arith::AddIOp::create(b, loc, byte, arith::ConstantIndexOp::create(b, loc, distance));
-  memref::PrefetchOp::create(b, loc, buffer,
-                             ValueRange{arith::MinUIOp::create(b, loc, ahead, lastByte)},
+  return arith::MinUIOp::create(
+      b, loc, ahead, arith::ConstantIndexOp::create(b, loc, std::max<int64_t>(0, last - span)));
+}
+
+void tessera::WeightPrefetcher::emitAt(OpBuilder &b, Location loc, Value base,
+                                       int64_t offset) const {
+  if (!buffer || !base)
+    return;
+  Value at = offset ? Value(arith::AddIOp::create(b, loc, base,
+                                                  arith::ConstantIndexOp::create(b, loc, offset)))
+                    : base;
+  memref::PrefetchOp::create(b, loc, buffer, ValueRange{at},
                              /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
 }

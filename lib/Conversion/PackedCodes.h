@@ -63,9 +63,15 @@ public:
   explicit operator bool() const { return bool(buffer); }
   /// Prefetches the byte `distance` past `byte` (at most the last).
   void emit(OpBuilder &b, Location loc, Value byte, int64_t distance) const;
+  /// For prefetches at `base + offset`, 0 <= offset <= span: the byte
+  /// `distance` past `byte`, at most `span` before the last, so that one
+  /// clamp serves them all (a null value where nothing is prefetched).
+  Value clampedBase(OpBuilder &b, Location loc, Value byte, int64_t distance, int64_t span) const;
+  /// Prefetches the byte `offset` past `base` (from clampedBase).
+  void emitAt(OpBuilder &b, Location loc, Value base, int64_t offset) const;
 
 private:
-  Value buffer, lastByte;
+  Value buffer;
 };
 
 } // namespace mlir::tessera

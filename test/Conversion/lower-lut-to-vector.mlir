@@ -93,7 +93,9 @@ func.func @two_bits(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<512x2
 // PERMUTE: %[[ODD:.*]] = vector.shuffle %[[A]], %[[B]] [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 48,
 // PERMUTE: %[[AT:.*]] = arith.muli %{{.*}}, %c768 : index
 // PERMUTE-NEXT: %[[AHEAD:.*]] = arith.addi %[[AT]], %c2048 : index
-// PERMUTE-NEXT: %[[CLAMPED:.*]] = arith.minui %[[AHEAD]], %c98303 : index
+// One clamp per tile of 3 x 256 bytes: its last prefetch, 704 bytes past
+// the first, stays in the buffer.
+// PERMUTE-NEXT: %[[CLAMPED:.*]] = arith.minui %[[AHEAD]], %c97599 : index
 // PERMUTE-NEXT: memref.prefetch %[[BUF]][%[[CLAMPED]]], read, locality<3>, data : memref<98304xi8>
 // PERMUTE-NEXT: %[[W:.*]] = vector.transfer_read %arg1[%[[AT]]], %{{.*}} {in_bounds = [true]} : tensor<98304xi8>, vector<64xi8>
 // PERMUTE: %[[LO:.*]] = arith.andi %[[W]], %{{.*}} : vector<64xi8>
@@ -104,6 +106,8 @@ func.func @two_bits(%x: tensor<?x64xf32>, %wb: tensor<8192xi8>, %s: tensor<512x2
 // PERMUTE: %[[D0:.*]] = tessera.dot_bytes %{{.*}}, %[[ONE]], %[[R0]] : vector<64xi8> into vector<16xi32>
 // PERMUTE: %[[R1:.*]] = tessera.permute_bytes %[[ODD]], %[[IHI]] : vector<64xi8>
 // PERMUTE: tessera.dot_bytes %[[D0]], %[[ONE]], %[[R1]] : vector<64xi8> into vector<16xi32>
+// PERMUTE: %[[NEXT:.*]] = arith.addi %[[CLAMPED]], %c64 : index
+// PERMUTE-NEXT: memref.prefetch %[[BUF]][%[[NEXT]]], read, locality<3>, data : memref<98304xi8>
 // PERMUTE: arith.xori %{{.*}}, %[[FLIP]] : vector<64xi8>
 // PERMUTE: arith.xori %{{.*}}, %[[FLIP]] : vector<64xi8>
 // PERMUTE-NOT: tessera.shuffle_bytes
