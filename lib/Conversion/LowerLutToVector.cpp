@@ -331,11 +331,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                                    zeroType.isSignedInteger());
       return arith::SIToFPOp::create(b, loc, f32, z);
     };
-    // Integer zero points z[n, g .. g + 8) (g a multiple of 8, 8 | G: their
-    // zb bytes start on a byte) as f32 lanes: the bytes as one integer,
-    // broadcast to i64 lanes, lane l shifted right by l * zb, truncated and
-    // sign- or zero-extended from zb bits by a pair of shifts.
-    auto zeroCodes8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
+    // The integer zero points z[n, g .. g + 8) (g a multiple of 8, 8 | G:
+    // their zb bytes start on a byte at bit (n * G + g) * zb) as one
+    // integer of 8 * zb bits, z[n, g + l] at bits [l * zb, (l + 1) * zb).
+    auto zeroWord8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
       int64_t zb = getLowBitWidth(zeroType);
       Value byteOff = arith::DivUIOp::create(
           b, loc,
@@ -348,10 +347,17 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       Value bytes =
           vector::TransferReadOp::create(b, loc, VectorType::get({zb}, i8), zeroStorage,
                                          ValueRange{byteOff}, padI8, ArrayRef<bool>(inBounds));
-      Type wordType = b.getIntegerType(8 * zb);
-      Value word = vector::ExtractOp::create(
-          b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, wordType), bytes),
+      return vector::ExtractOp::create(
+          b, loc,
+          vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getIntegerType(8 * zb)), bytes),
           ArrayRef<int64_t>{0});
+    };
+    // Those zero points as f32 lanes: the word broadcast to i64 lanes,
+    // lane l shifted right by l * zb, truncated and sign- or zero-extended
+    // from zb bits by a pair of shifts.
+    auto zeroCodes8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
+      int64_t zb = getLowBitWidth(zeroType);
+      Value word = zeroWord8(b, loc, nIv, g8);
       Type i64 = b.getI64Type();
       auto vecI64 = VectorType::get({kChunk}, i64);
       if (zb < 8)
@@ -483,29 +489,14 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         for (int64_t l = 0; l < kChunk; ++l)
           offset.push_back(arith::MulFOp::create(b, loc, scale[l], c));
       } else {
-        // Row n's codes of groups [g8, g8 + 8): zb bytes from bit
-        // (n * groups + g8) * zb, a multiple of 8 (8 divides the groups).
+        // Row n's codes of groups [g8, g8 + 8): one word each.
         int64_t zb = getLowBitWidth(zeroType);
-        Type wordType = b.getIntegerType(8 * zb);
         Type laneType = b.getIntegerType(zb <= 4 ? 32 : 64);
         SmallVector<Value> words;
         for (int64_t r = 0; r < 16; ++r) {
           Value nIv = r ? Value(arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r))) : nBase;
-          Value byteOff = arith::DivUIOp::create(
-              b, loc,
-              arith::MulIOp::create(
-                  b, loc,
-                  arith::AddIOp::create(
-                      b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), g8),
-                  cIndex(b, loc, zb)),
-              cIndex(b, loc, 8));
-          Value bytes =
-              vector::TransferReadOp::create(b, loc, VectorType::get({zb}, i8), zeroStorage,
-                                             ValueRange{byteOff}, padI8, ArrayRef<bool>(inBounds));
-          Value word = vector::ExtractOp::create(
-              b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, wordType), bytes),
-              ArrayRef<int64_t>{0});
-          if (wordType != laneType)
+          Value word = zeroWord8(b, loc, nIv, g8);
+          if (word.getType() != laneType)
             word = arith::ExtUIOp::create(b, loc, laneType, word);
           words.push_back(word);
         }
