@@ -430,9 +430,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // bufferization has given both loop arguments as their buffer).
     // Writes those of rows [nBase, nBase + 8), groups [g8, g8 + 8) at
     // [., gAt + l, nAt].
-    auto writeCoefficients8x8 = [&](OpBuilder &b, Location loc, Value coefficients, Value nBase,
-                                    Value g8, Value gAt, Value nAt) -> Value {
-      auto [byGroupS, byGroupB] = coefficients8x8(b, loc, nBase, g8);
+    // Writes S[l] and B[l] (vectors over rows) at [0 and 1, gAt + l, nAt].
+    auto storeCoefficients = [&](OpBuilder &b, Location loc, Value coefficients,
+                                 ArrayRef<Value> byGroupS, ArrayRef<Value> byGroupB, Value gAt,
+                                 Value nAt) -> Value {
       for (int64_t l = 0; l < kChunk; ++l) {
         Value g = arith::AddIOp::create(b, loc, gAt, cIndex(b, loc, l));
         Value values[] = {byGroupS[l], byGroupB[l]};
@@ -443,6 +444,11 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                              .getResult();
       }
       return coefficients;
+    };
+    auto writeCoefficients8x8 = [&](OpBuilder &b, Location loc, Value coefficients, Value nBase,
+                                    Value g8, Value gAt, Value nAt) -> Value {
+      auto [byGroupS, byGroupB] = coefficients8x8(b, loc, nBase, g8);
+      return storeCoefficients(b, loc, coefficients, byGroupS, byGroupB, gAt, nAt);
     };
     // The same for rows [nBase, nBase + 16) as vectors of 16 rows (the
     // permute kernel's): S from the rows' scales read two rows at a time
@@ -521,16 +527,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
               arith::MulFOp::create(b, loc, scale[l], arith::SubFOp::create(b, loc, c, zero)));
         }
       }
-      for (int64_t l = 0; l < kChunk; ++l) {
-        Value g = arith::AddIOp::create(b, loc, gAt, cIndex(b, loc, l));
-        Value values[] = {scale[l], offset[l]};
-        for (int64_t which = 0; which < 2; ++which)
-          coefficients = vector::TransferWriteOp::create(b, loc, values[which], coefficients,
-                                                         ValueRange{cIndex(b, loc, which), g, nAt},
-                                                         ArrayRef<bool>(inBounds))
-                             .getResult();
-      }
-      return coefficients;
+      return storeCoefficients(b, loc, coefficients, scale, offset, gAt, nAt);
     };
     auto tileCoefficientsType = RankedTensorType::get({2, numGroups, kGemmColumnTile}, f32);
     // Fills the coefficients of the tile's `columns` rows: with 8 or more
