@@ -4,12 +4,16 @@
  * FMA chains). Built by bench/mpmm_bench.py with the system compiler,
  * -O3 -march=native, and loaded with ctypes. The vectors are the widest the
  * CPU has (16 f32 lanes with AVX-512, else 8): a peak measured with 8 lanes
- * on an AVX-512 machine is half of its FMA rate. */
+ * on an AVX-512 machine is half of its FMA rate. The read buffers are
+ * aligned to 2 MiB and advised MADV_HUGEPAGE, as Tessera's prepacked
+ * weights are (tessera.runtime._on_huge_pages): with 4 KiB pages a thread
+ * of an Intel Xeon read 12-14 GB/s here against 14-18 on huge pages. */
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #ifdef __AVX512F__
@@ -56,8 +60,13 @@ double read_bandwidth(size_t bytesPerThread, int threads, int repeat) {
   pthread_t tid[64];
   ReadJob jobs[64];
   float *buffers[64];
+  size_t hugePage = (size_t)2 << 20;
+  bytesPerThread = (bytesPerThread + hugePage - 1) / hugePage * hugePage;
   for (int t = 0; t < threads; ++t) {
-    buffers[t] = aligned_alloc(64, bytesPerThread);
+    buffers[t] = aligned_alloc(hugePage, bytesPerThread);
+#ifdef MADV_HUGEPAGE
+    madvise(buffers[t], bytesPerThread, MADV_HUGEPAGE);
+#endif
     memset(buffers[t], 1, bytesPerThread);
     jobs[t] = (ReadJob){buffers[t], bytesPerThread / 4, repeat, 0};
   }

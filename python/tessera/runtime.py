@@ -9,6 +9,7 @@ kind of callable as tessera.load("libx.so").
 import ctypes
 import hashlib
 import json
+import mmap
 import os
 import pathlib
 import re
@@ -30,6 +31,34 @@ def _compiler_id():
     """Identifies this build of the compiler, for the cache key."""
     st = os.stat(_tessera.__file__)
     return f"abi{_tessera.ABI_VERSION}-{st.st_size}-{st.st_mtime_ns}"
+
+
+_HUGE_PAGE = 2 << 20
+
+
+def _on_huge_pages(a):
+    """A copy of `a` (C-contiguous) at an address aligned to 2 MiB, advised
+    MADV_HUGEPAGE, so that Linux's transparent huge pages can back each
+    whole 2 MiB of it: prepacked weights are read as long streams, and with
+    4 KiB pages a thread of an Intel Xeon read 1-bit 4096 x 4096 weights
+    (2 MiB, M = 1, the LUT kernel) in 0.252 ms against 0.210 on huge pages,
+    2-bit ones in 0.415 against 0.375. Arrays below 2 MiB, and systems
+    without MADV_HUGEPAGE, keep `a` as it is. Huge pages are a hint: where
+    transparent huge pages are off the copy is still correct, only aligned."""
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    if a.nbytes < _HUGE_PAGE or advice is None:
+        return a
+    region = mmap.mmap(-1, a.nbytes + _HUGE_PAGE,
+                       flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    offset = -address % _HUGE_PAGE
+    try:
+        region.madvise(advice, offset, a.nbytes)
+    except OSError:
+        pass  # a kernel without transparent huge pages: the copy is still right
+    copy = np.frombuffer(region, dtype=a.dtype, count=a.size, offset=offset).reshape(a.shape)
+    copy[...] = a
+    return copy
 
 
 class PrepackedWeights:
@@ -104,7 +133,7 @@ class Function:
             raise ValueError(f"input {input!r} of {self.name}() is read in its canonical "
                              "storage; it needs no prepacking")
         data = self._call_other(spec["prepack"], [np.ascontiguousarray(storage)])[0]
-        return PrepackedWeights(data, self.name, input)
+        return PrepackedWeights(_on_huge_pages(data), self.name, input)
 
     def set_num_threads(self, threads):
         """Threads for this function's parallel loops, the caller included

@@ -10,6 +10,7 @@ at most half a table step per lookup.
 """
 
 import itertools
+import mmap
 import re
 
 import numpy as np
@@ -291,6 +292,34 @@ def test_graph_weights_are_prepacked_once(tmp_path, aot):
     x = rng.standard_normal((3, 256)).astype(np.float32)
     err = np.abs(f(x) - graph_reference(x, q))
     assert (err <= graph_bound(x, q, 2)).all()
+
+
+def test_large_prepacked_weights_start_on_a_huge_page():
+    # Prepacked weights of 2 MiB or more are copied to memory aligned to
+    # 2 MiB and advised MADV_HUGEPAGE (where Linux has it); smaller ones
+    # stay where the prepack function put them. Results are unchanged.
+    rng = np.random.default_rng()
+    n, k, group = 1024, 8192, 128  # 1024 x 8192 2-bit codes: 2 MiB prepacked
+    text = mpmm_module(n, k, 2, False, "int", group, "f16", "ui2")
+    f = ts.compile(text, strategy="lut")
+    if "bit_planes" not in {s["name"]: s for s in f.inputs}["arg1"]["layout"]:
+        pytest.skip("no byte shuffles on this host: canonical weights")
+    codes = rng.integers(0, 4, size=(n, k))
+    s = rng.uniform(0.5, 1.5, size=(n, k // group)).astype(np.float16)
+    zeros = rng.integers(0, 4, size=(n, k // group))
+    z = reference.pack(zeros, 2)
+    prepacked = f.prepack("arg1", reference.pack(codes, 2))
+    assert prepacked.data.nbytes == 2 << 20
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        assert prepacked.data.ctypes.data % (2 << 20) == 0
+    x = rng.standard_normal((1, k)).astype(np.float32)
+    y = f(x, prepacked, s, z)
+    want = reference.mpmm(x, codes, s, group, zeros, "int")
+    bound = reference.lut_error_bound(x, codes, s, group, 2, zeros, "int")
+    assert (np.abs(y - want) <= bound).all()
+    # Below 2 MiB an array is left as it is.
+    small = np.arange(1000, dtype=np.uint8)
+    assert ts.runtime._on_huge_pages(small) is small
 
 
 def test_prepack_api_and_errors():
