@@ -41,10 +41,12 @@ def _on_huge_pages(a):
     MADV_HUGEPAGE, so that Linux's transparent huge pages can back each
     whole 2 MiB of it: prepacked weights are read as long streams, and with
     4 KiB pages a thread of an Intel Xeon read 1-bit 4096 x 4096 weights
-    (2 MiB, M = 1, the LUT kernel) in 0.252 ms against 0.210 on huge pages,
-    2-bit ones in 0.415 against 0.375. Arrays below 2 MiB, and systems
-    without MADV_HUGEPAGE, keep `a` as it is. Huge pages are a hint: where
-    transparent huge pages are off the copy is still correct, only aligned."""
+    (2 MiB, M = 1, the LUT kernel) in 0.257 ms against 0.229 on huge pages,
+    2-bit ones in 0.400 against 0.370 (docs/abi.md). Arrays below 2 MiB,
+    and systems without MADV_HUGEPAGE, keep `a` as it is. Huge pages are a
+    hint: where transparent huge pages are off the copy is still correct,
+    only aligned. Only for weights prepacked once: canonical storage passed
+    at a call is converted for that call alone, without the copy."""
     advice = getattr(mmap, "MADV_HUGEPAGE", None)
     if a.nbytes < _HUGE_PAGE or advice is None:
         return a
@@ -132,8 +134,11 @@ class Function:
         if not spec.get("prepack"):
             raise ValueError(f"input {input!r} of {self.name}() is read in its canonical "
                              "storage; it needs no prepacking")
-        data = self._call_other(spec["prepack"], [np.ascontiguousarray(storage)])[0]
-        return PrepackedWeights(_on_huge_pages(data), self.name, input)
+        return PrepackedWeights(_on_huge_pages(self._prepacked(spec, storage)), self.name, input)
+
+    def _prepacked(self, spec, storage):
+        """The prepack function of input `spec` run on `storage`."""
+        return self._call_other(spec["prepack"], [np.ascontiguousarray(storage)])[0]
 
     def set_num_threads(self, threads):
         """Threads for this function's parallel loops, the caller included
@@ -184,8 +189,9 @@ class Function:
                 arrays.append(value.data)
                 continue
             if spec.get("prepack"):
-                # Canonical storage: converted for this call.
-                value = self.prepack(spec["name"], value).data
+                # Canonical storage: converted for this call (where it is
+                # read once, not worth a copy onto huge pages).
+                value = self._prepacked(spec, value)
             if self.device and not isinstance(value, np.ndarray):
                 view = cuda.device_view(value)
                 if view is None:
