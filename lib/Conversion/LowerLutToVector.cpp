@@ -331,49 +331,30 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                                    zeroType.isSignedInteger());
       return arith::SIToFPOp::create(b, loc, f32, z);
     };
-    // The integer zero points z[n, g .. g + 8) (g a multiple of 8, 8 | G:
-    // their zb bytes start on a byte at bit (n * G + g) * zb) as one
-    // integer of 8 * zb bits, z[n, g + l] at bits [l * zb, (l + 1) * zb).
-    auto zeroWord8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
-      int64_t zb = getLowBitWidth(zeroType);
-      Value byteOff = arith::DivUIOp::create(
+    // The integer zero points z[n, g .. g + 8) (g a multiple of 8, 8 | G)
+    // take zb bytes from byte (n * G + g) * zb / 8 on; zeroWord8 reads them
+    // as one integer of 8 * zb bits, z[n, g + l] at bits [l * zb, (l + 1) *
+    // zb).
+    auto zeroByte8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
+      return arith::DivUIOp::create(
           b, loc,
           arith::MulIOp::create(
               b, loc,
               arith::AddIOp::create(
                   b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), g8),
-              cIndex(b, loc, zb)),
+              cIndex(b, loc, getLowBitWidth(zeroType))),
           cIndex(b, loc, 8));
-      Value bytes =
-          vector::TransferReadOp::create(b, loc, VectorType::get({zb}, i8), zeroStorage,
-                                         ValueRange{byteOff}, padI8, ArrayRef<bool>(inBounds));
-      return vector::ExtractOp::create(
-          b, loc,
-          vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getIntegerType(8 * zb)), bytes),
-          ArrayRef<int64_t>{0});
     };
-    // Those zero points as f32 lanes: the word broadcast to i64 lanes,
-    // lane l shifted right by l * zb, truncated and sign- or zero-extended
-    // from zb bits by a pair of shifts.
+    auto zeroWord8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
+      return emitReadBytesAsWord(b, loc, zeroStorage, zeroByte8(b, loc, nIv, g8),
+                                 getLowBitWidth(zeroType));
+    };
+    // Those zero points as f32 lanes.
     auto zeroCodes8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
-      int64_t zb = getLowBitWidth(zeroType);
-      Value word = zeroWord8(b, loc, nIv, g8);
-      Type i64 = b.getI64Type();
-      auto vecI64 = VectorType::get({kChunk}, i64);
-      if (zb < 8)
-        word = arith::ExtUIOp::create(b, loc, i64, word);
-      SmallVector<int64_t> shifts;
-      for (int64_t l = 0; l < kChunk; ++l)
-        shifts.push_back(l * zb);
-      Value lanes = arith::ShRUIOp::create(
-          b, loc, vector::BroadcastOp::create(b, loc, vecI64, word),
-          arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vecI64, ArrayRef(shifts))));
-      Value codes = arith::TruncIOp::create(b, loc, chunkI32, lanes);
-      Value up = splat(b, loc, chunkI32, b.getI32IntegerAttr(32 - zb));
-      codes = arith::ShLIOp::create(b, loc, codes, up);
-      codes = zeroType.isSignedInteger() ? Value(arith::ShRSIOp::create(b, loc, codes, up))
-                                         : Value(arith::ShRUIOp::create(b, loc, codes, up));
-      return arith::SIToFPOp::create(b, loc, chunkF32, codes);
+      return arith::SIToFPOp::create(
+          b, loc, chunkF32,
+          emitReadCodeRun8(b, loc, zeroStorage, zeroByte8(b, loc, nIv, g8),
+                           getLowBitWidth(zeroType), zeroType.isSignedInteger()));
     };
     // The coefficients of rows [n, n + 8) and group g, gathered (for a
     // single row of x, where the combine's loads overlap the stream of

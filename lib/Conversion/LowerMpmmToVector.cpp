@@ -1394,17 +1394,17 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // points, -(z + 2^(b-1)) (integer; sign bias as below) or z (float)
     // (t = 1) of column c. Eight groups of 8 columns are read a column at a
     // time (scales[c, g0 : g0 + 8] is one load; so are 8 packed zero points
-    // of up to 4 or of 8 bits, when every row of them starts on a byte) and
-    // transposed in registers; other groups are gathered a column at a time.
-    // Gathered in the epilogue, column by column and group by group, they
-    // took about 15% of an M = 1 call (4096 x 4096, one thread, 2 and 4
-    // bits: 0.82 / 0.84 ms, 0.67 / 0.72 without them).
+    // when every row of them starts on a byte) and transposed in registers;
+    // other groups are gathered a column at a time. Gathered in the
+    // epilogue, column by column and group by group, they took about 15% of
+    // an M = 1 call (4096 x 4096, one thread, 2 and 4 bits: 0.82 / 0.84 ms,
+    // 0.67 / 0.72 without them); gathered a column at a time, the 5-bit zero
+    // points took 37% of that call (0.91 ms).
     int64_t termCount = zeroMode == ZeroPointMode::None ? 1 : 2;
     auto termsType = RankedTensorType::get({numGroups, termCount, kColumnTile}, f32);
     unsigned zeroBits = zeroMode == ZeroPointMode::Int ? getLowBitWidth(zeroType) : 0;
     bool zeroSigned = zeroMode == ZeroPointMode::Int && zeroType.isSignedInteger();
-    bool zerosByRuns = zeroMode != ZeroPointMode::Int ||
-                       ((zeroBits <= 4 || zeroBits == 8) && numGroups * zeroBits % 8 == 0);
+    bool zerosByRuns = zeroMode != ZeroPointMode::Int || numGroups * zeroBits % 8 == 0;
     int64_t transposedGroups = zerosByRuns ? numGroups / kLanes * kLanes : 0;
     // Integer zero points [g0, g0 + 8) of column n (g0 a multiple of 8), as
     // i32 lanes: zeroBits bytes from a byte boundary.
@@ -1417,28 +1417,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       Value byte = arith::DivUIOp::create(
           b, loc, arith::MulIOp::create(b, loc, code0, cIndex(b, loc, zeroBits)),
           cIndex(b, loc, 8));
-      if (zeroBits == 8) {
-        bool outOfBounds[] = {false};
-        Value bytes = vector::TransferReadOp::create(
-            b, loc, VectorType::get({kLanes}, b.getI8Type()), zeroStorage, ValueRange{byte},
-            arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(outOfBounds));
-        return zeroSigned ? Value(arith::ExtSIOp::create(b, loc, vecI32, bytes))
-                          : Value(arith::ExtUIOp::create(b, loc, vecI32, bytes));
-      }
-      // Up to 32 bits: one word in every lane, code l shifted down from
-      // bit l * zeroBits (signed: up to bit 31 first, then down).
-      Value lanes = wordInLanes(b, loc, zeroStorage, byte, /*inBoundsRead=*/false);
-      SmallVector<int32_t> shifts;
-      for (int64_t l = 0; l < kLanes; ++l)
-        shifts.push_back(zeroSigned ? 32 - int32_t(zeroBits) * int32_t(l + 1)
-                                    : int32_t(zeroBits) * int32_t(l));
-      if (zeroSigned)
-        return arith::ShRSIOp::create(
-            b, loc, arith::ShLIOp::create(b, loc, lanes, i32Lanes(shifts)),
-            i32Splat(32 - zeroBits));
-      return arith::AndIOp::create(
-          b, loc, arith::ShRUIOp::create(b, loc, lanes, i32Lanes(shifts)),
-          i32Splat((1 << zeroBits) - 1));
+      return emitReadCodeRun8(b, loc, zeroStorage, byte, zeroBits, zeroSigned);
     };
     // The zero-point term from integer zero points (f32 lanes).
     auto zeroTerm = [&](OpBuilder &b, Location loc, Value z) -> Value {

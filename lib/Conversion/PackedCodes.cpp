@@ -9,6 +9,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 using namespace mlir;
@@ -99,6 +100,71 @@ Value mlir::tessera::interleavedStorage(Value lowBit, int64_t groupSize, bool by
   unsigned bits = getLowBitWidth(type.getElementType());
   bytes = !bitPlanes && bits >= 5 && bits <= 7;
   return unpack.getStorage();
+}
+
+Value mlir::tessera::emitReadBytesAsWord(OpBuilder &b, Location loc, Value storage, Value byte,
+                                         int64_t bytes) {
+  Type i8 = b.getI8Type();
+  bool inBounds[] = {true};
+  Value read = vector::TransferReadOp::create(
+      b, loc, VectorType::get({bytes}, i8), storage, ValueRange{byte},
+      arith::ConstantIntOp::create(b, loc, i8, 0), ArrayRef<bool>(inBounds));
+  return vector::ExtractOp::create(
+      b, loc,
+      vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getIntegerType(8 * bytes)), read),
+      ArrayRef<int64_t>{0});
+}
+
+Value mlir::tessera::emitReadCodeRun8(OpBuilder &b, Location loc, Value storage, Value byte,
+                                      unsigned bits, bool isSigned) {
+  constexpr int64_t kRun = 8;
+  Type i32 = b.getI32Type();
+  auto runI32 = VectorType::get({kRun}, i32);
+  auto lanes = [&](Type element, function_ref<int64_t(int64_t)> value) -> Value {
+    auto type = VectorType::get({kRun}, element);
+    SmallVector<Attribute> values;
+    for (int64_t l = 0; l < kRun; ++l)
+      values.push_back(b.getIntegerAttr(element, value(l)));
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
+  };
+  int64_t width = bits;
+  if (bits == 8) {
+    bool inBounds[] = {true};
+    Value read = vector::TransferReadOp::create(
+        b, loc, VectorType::get({kRun}, b.getI8Type()), storage, ValueRange{byte},
+        arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
+    return isSigned ? Value(arith::ExtSIOp::create(b, loc, runI32, read))
+                    : Value(arith::ExtUIOp::create(b, loc, runI32, read));
+  }
+  Value word = emitReadBytesAsWord(b, loc, storage, byte, width);
+  if (bits <= 4) {
+    // Every code within an i32: signed, its top bit to bit 31 and back down
+    // arithmetically; unsigned, down and masked.
+    Value all =
+        vector::BroadcastOp::create(b, loc, runI32, arith::ExtUIOp::create(b, loc, i32, word));
+    if (isSigned)
+      return arith::ShRSIOp::create(
+          b, loc,
+          arith::ShLIOp::create(b, loc, all,
+                                lanes(i32, [&](int64_t l) { return 32 - width * (l + 1); })),
+          lanes(i32, [&](int64_t) { return 32 - width; }));
+    return arith::AndIOp::create(
+        b, loc,
+        arith::ShRUIOp::create(b, loc, all, lanes(i32, [&](int64_t l) { return l * width; })),
+        lanes(i32, [&](int64_t) { return (int64_t(1) << width) - 1; }));
+  }
+  // 40-56 bits: in i64 lanes, each code down to bit 0, then in i32.
+  Type i64 = b.getI64Type();
+  Value all = vector::BroadcastOp::create(b, loc, VectorType::get({kRun}, i64),
+                                          arith::ExtUIOp::create(b, loc, i64, word));
+  Value codes = arith::TruncIOp::create(
+      b, loc, runI32,
+      arith::ShRUIOp::create(b, loc, all, lanes(i64, [&](int64_t l) { return l * width; })));
+  if (!isSigned)
+    return arith::AndIOp::create(b, loc, codes,
+                                 lanes(i32, [&](int64_t) { return (int64_t(1) << width) - 1; }));
+  Value up = lanes(i32, [&](int64_t) { return 32 - width; });
+  return arith::ShRSIOp::create(b, loc, arith::ShLIOp::create(b, loc, codes, up), up);
 }
 
 Value mlir::tessera::emitToF32(OpBuilder &b, Location loc, Value v) {

@@ -49,6 +49,19 @@ Value bitPlaneStorage(Value lowBit, int64_t &tileRows, int64_t &tileCols);
 Value interleavedStorage(Value lowBit, int64_t groupSize, bool byteTiles, bool &bitPlanes,
                          bool &bytes);
 
+/// Emits the `bytes` bytes of `storage` (a tensor<B x i8>) from byte `byte`
+/// on, which must lie inside it, as one integer of 8 * `bytes` bits (byte i
+/// in bits [8i, 8i + 8)).
+Value emitReadBytesAsWord(OpBuilder &b, Location loc, Value storage, Value byte, int64_t bytes);
+
+/// Emits the run of 8 b-bit codes that starts on byte `byte` of packed
+/// storage (its b bytes inside it; code l in bits [l b, (l + 1) b)) as a
+/// vector<8 x i32>, sign-extended for signed codes and zero-extended
+/// otherwise: one read of the run's bytes, broadcast to every lane (i64
+/// lanes from 5 bits on) and shifted there.
+Value emitReadCodeRun8(OpBuilder &b, Location loc, Value storage, Value byte, unsigned bits,
+                       bool isSigned);
+
 /// `v` (a float, or a vector of floats) as f32, extended if narrower.
 Value emitToF32(OpBuilder &b, Location loc, Value v);
 

@@ -636,18 +636,21 @@ func.func @byte_tiles(%x: tensor<?x64xf32>, %wb: tensor<12288xi8>, %s: tensor<25
 
 // The row kernel's group terms, per column tile before its loops: for 8
 // columns and 8 groups, each column's 8 scales (one f16 load) and 8 packed
-// 2-bit zero points (one word, shifted per lane), transposed to a vector per
-// group, stored as the scale and -z of the group's 8 columns; the row
-// kernel's epilogue reads them back a vector at a time.
+// 2-bit zero points (their two bytes, one word shifted per lane), transposed
+// to a vector per group, stored as the scale and -z of the group's 8
+// columns; the row kernel's epilogue reads them back a vector at a time.
 // CHECK-LABEL: func @interleaved_group_terms
 // CHECK: %[[E:.*]] = tensor.empty() : tensor<16x2x128xf32>
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[E]]) -> (tensor<16x2x128xf32>)
 // CHECK: %[[S:.*]] = vector.transfer_read %{{.*}} : tensor<256x16xf16>, vector<8xf16>
 // CHECK: arith.extf %[[S]] : vector<8xf16> to vector<8xf32>
-// CHECK: %[[ZB:.*]] = vector.transfer_read %{{.*}} : tensor<1024xi8>, vector<4xi8>
-// CHECK: %[[ZW:.*]] = vector.bitcast %[[ZB]] : vector<4xi8> to vector<1xi32>
-// CHECK: arith.shrui
-// CHECK: arith.andi
+// CHECK: %[[ZB:.*]] = vector.transfer_read %{{.*}} {in_bounds = [true]} : tensor<1024xi8>, vector<2xi8>
+// CHECK: %[[ZW:.*]] = vector.bitcast %[[ZB]] : vector<2xi8> to vector<1xi16>
+// CHECK: %[[Z:.*]] = vector.extract %[[ZW]][0] : i16 from vector<1xi16>
+// CHECK: %[[Z32:.*]] = arith.extui %[[Z]] : i16 to i32
+// CHECK: %[[ZL:.*]] = vector.broadcast %[[Z32]] : i32 to vector<8xi32>
+// CHECK: %[[ZS:.*]] = arith.shrui %[[ZL]], %{{.*}} : vector<8xi32>
+// CHECK: arith.andi %[[ZS]], %{{.*}} : vector<8xi32>
 // CHECK: vector.shuffle
 // CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c0, %{{.*}}] {in_bounds = [true]} : vector<8xf32>, tensor<16x2x128xf32>
 // CHECK: arith.negf
@@ -661,6 +664,38 @@ func.func @interleaved_group_terms(%x: tensor<?x512xf32>, %wb: tensor<32768xi8>,
   %z = tessera.unpack %zb : tensor<1024xi8> -> tensor<256x16xui2>
   %y = tessera.mpmm %x, %w : tensor<?x512xf32>, tensor<256x512xui2> scales %s : tensor<256x16xf16>
          zeros %z : tensor<256x16xui2> group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
+// 5-bit signed zero points: a run of 8 is 5 bytes, so the word goes to i64
+// lanes, each shifted down by l * 5, truncated to i32 and sign-extended from
+// 5 bits by a pair of shifts (27 = 32 - 5); the runs are transposed like
+// the 2-bit ones above.
+// CHECK-LABEL: func @interleaved_group_terms_five_bit_zeros
+// CHECK-DAG: %[[DOWN:.*]] = arith.constant dense<[0, 5, 10, 15, 20, 25, 30, 35]> : vector<8xi64>
+// CHECK-DAG: %[[UP:.*]] = arith.constant dense<27> : vector<8xi32>
+// CHECK: %[[ZB:.*]] = vector.transfer_read %{{.*}} {in_bounds = [true]} : tensor<2560xi8>, vector<5xi8>
+// CHECK: %[[ZW:.*]] = vector.bitcast %[[ZB]] : vector<5xi8> to vector<1xi40>
+// CHECK: %[[Z:.*]] = vector.extract %[[ZW]][0] : i40 from vector<1xi40>
+// CHECK: %[[Z64:.*]] = arith.extui %[[Z]] : i40 to i64
+// CHECK: %[[ZL:.*]] = vector.broadcast %[[Z64]] : i64 to vector<8xi64>
+// CHECK: %[[ZS:.*]] = arith.shrui %[[ZL]], %[[DOWN]] : vector<8xi64>
+// CHECK: %[[ZT:.*]] = arith.trunci %[[ZS]] : vector<8xi64> to vector<8xi32>
+// CHECK: %[[ZU:.*]] = arith.shli %[[ZT]], %[[UP]] : vector<8xi32>
+// CHECK: arith.shrsi %[[ZU]], %[[UP]] : vector<8xi32>
+// CHECK: vector.shuffle
+// CHECK: arith.negf
+// CHECK: vector.transfer_write %{{.*}}[%{{.*}}, %c1, %{{.*}}] {in_bounds = [true]} : vector<8xf32>, tensor<16x2x128xf32>
+// CHECK: return
+func.func @interleaved_group_terms_five_bit_zeros(%x: tensor<?x512xf32>, %wb: tensor<32768xi8>,
+                                                  %s: tensor<256x16xf16>, %zb: tensor<2560xi8>,
+                                                  %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [8, 16]> : tensor<32768xi8> -> tensor<256x512xui2>
+  %z = tessera.unpack %zb : tensor<2560xi8> -> tensor<256x16xsi5>
+  %y = tessera.mpmm %x, %w : tensor<?x512xf32>, tensor<256x512xui2> scales %s : tensor<256x16xf16>
+         zeros %z : tensor<256x16xsi5> group_size 32 outs %init : tensor<?x256xf32>
   return %y : tensor<?x256xf32>
 }
 

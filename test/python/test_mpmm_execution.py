@@ -337,6 +337,10 @@ GROUP_TERMS = [
     (2, False, "int", 384, 32, "f16", "ui8"),  # zero points wider than the codes
     (1, True, "float", 640, 64, "f32", None),  # 10 groups of float zero points
     (4, False, "none", 1024, 64, "f16", None),  # 16 groups, no zero points
+    (5, False, "int", 512, 32, "f16", None),   # 16 groups of 5-bit zero points: i64 lanes
+    (6, True, "int", 384, 32, "f32", None),    # 12 groups, signed 6 bits: 8 transposed
+    (7, True, "int", 512, 64, "f16", None),    # 8 groups, signed 7 bits
+    (2, False, "int", 512, 32, "f16", "ui7"),  # 7-bit zero points of 2-bit codes
 ]
 
 
@@ -349,9 +353,11 @@ def test_mpmm_interleaved_group_terms(tessera_run, tmp_path, bits, signed, zero_
     # its loops: runs of 8 groups of 8 columns transposed in registers (the
     # scales, and integer zero points whose rows start on a byte), the
     # groups past the last run and unaligned zero points gathered column by
-    # column. K above 256 gives 10-16 groups; M = 1 and 3 take the row
-    # kernel in both tiles of N = 264.
-    run_case(tessera_run, tmp_path, np.random.default_rng(), 264, k, bits, signed, zero_mode,
+    # column. K above 256 gives 8-16 groups; M = 1 and 3 take the row
+    # kernel in every tile of N = 264 (272 at 5-7 bits, which byte dot
+    # products read in tiles of 16 columns).
+    n = 272 if 5 <= bits <= 7 else 264
+    run_case(tessera_run, tmp_path, np.random.default_rng(), n, k, bits, signed, zero_mode,
              group, scale_dtype, zero_type=zero_type, m_values=(1, 3))
 
 
