@@ -332,29 +332,28 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       return arith::SIToFPOp::create(b, loc, f32, z);
     };
     // The integer zero points z[n, g .. g + 8) (g a multiple of 8, 8 | G)
-    // take zb bytes from byte (n * G + g) * zb / 8 on; zeroWord8 reads them
-    // as one integer of 8 * zb bits, z[n, g + l] at bits [l * zb, (l + 1) *
-    // zb).
-    auto zeroByte8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
-      return arith::DivUIOp::create(
+    // take zb bytes from bit (n * G + g) * zb on, a byte boundary;
+    // zeroWord8 reads them as one integer of 8 * zb bits, z[n, g + l] at
+    // bits [l * zb, (l + 1) * zb).
+    auto zeroBit8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
+      return arith::MulIOp::create(
           b, loc,
-          arith::MulIOp::create(
-              b, loc,
-              arith::AddIOp::create(
-                  b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), g8),
-              cIndex(b, loc, getLowBitWidth(zeroType))),
-          cIndex(b, loc, 8));
+          arith::AddIOp::create(b, loc,
+                                arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), g8),
+          cIndex(b, loc, getLowBitWidth(zeroType)));
     };
     auto zeroWord8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
-      return emitReadBytesAsWord(b, loc, zeroStorage, zeroByte8(b, loc, nIv, g8),
-                                 getLowBitWidth(zeroType));
+      return emitReadBytesAsWord(
+          b, loc, zeroStorage,
+          arith::DivUIOp::create(b, loc, zeroBit8(b, loc, nIv, g8), cIndex(b, loc, 8)),
+          getLowBitWidth(zeroType));
     };
     // Those zero points as f32 lanes.
     auto zeroCodes8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
       return arith::SIToFPOp::create(
           b, loc, chunkF32,
-          emitReadCodeRun8(b, loc, zeroStorage, zeroByte8(b, loc, nIv, g8),
-                           getLowBitWidth(zeroType), zeroType.isSignedInteger()));
+          emitReadCodeRun8(b, loc, zeroStorage, zeroBit8(b, loc, nIv, g8), getLowBitWidth(zeroType),
+                           zeroType.isSignedInteger(), /*onByte=*/true));
     };
     // The coefficients of rows [n, n + 8) and group g, gathered (for a
     // single row of x, where the combine's loads overlap the stream of

@@ -1393,9 +1393,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // tileGroupTerms[g, t, c - nTileBegin] is the scale (t = 0) and, with zero
     // points, -(z + 2^(b-1)) (integer; sign bias as below) or z (float)
     // (t = 1) of column c. Eight groups of 8 columns are read a column at a
-    // time (scales[c, g0 : g0 + 8] is one load; so are 8 packed zero points
-    // when every row of them starts on a byte) and transposed in registers;
-    // other groups are gathered a column at a time. Gathered in the
+    // time (scales[c, g0 : g0 + 8] is one load; so are 8 packed zero
+    // points) and transposed in registers; the groups past the last 8 are
+    // gathered a column at a time. Gathered in the
     // epilogue, column by column and group by group, they took about 15% of
     // an M = 1 call (4096 x 4096, one thread, 2 and 4 bits: 0.82 / 0.84 ms,
     // 0.67 / 0.72 without them); gathered a column at a time, the 5-bit zero
@@ -1404,20 +1404,23 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     auto termsType = RankedTensorType::get({numGroups, termCount, kColumnTile}, f32);
     unsigned zeroBits = zeroMode == ZeroPointMode::Int ? getLowBitWidth(zeroType) : 0;
     bool zeroSigned = zeroMode == ZeroPointMode::Int && zeroType.isSignedInteger();
-    bool zerosByRuns = zeroMode != ZeroPointMode::Int || numGroups * zeroBits % 8 == 0;
-    int64_t transposedGroups = zerosByRuns ? numGroups / kLanes * kLanes : 0;
+    // Runs of 8 zero points start on a byte where a row of them fills
+    // whole bytes; else they are read with the next byte and shifted (at
+    // least one zero point follows each, that of the groups past the last
+    // run).
+    bool zerosOnBytes = numGroups * zeroBits % 8 == 0;
+    int64_t transposedGroups = numGroups / kLanes * kLanes;
     // Integer zero points [g0, g0 + 8) of column n (g0 a multiple of 8), as
-    // i32 lanes: zeroBits bytes from a byte boundary.
+    // i32 lanes.
     auto zeroPointRun = [&](OpBuilder &b, Location loc, Value nIv, Value g0) -> Value {
       Value code0 = arith::AddIOp::create(
           b, loc,
           arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, zeroRow0),
                                 cIndex(b, loc, numGroups)),
           g0);
-      Value byte = arith::DivUIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, code0, cIndex(b, loc, zeroBits)),
-          cIndex(b, loc, 8));
-      return emitReadCodeRun8(b, loc, zeroStorage, byte, zeroBits, zeroSigned);
+      return emitReadCodeRun8(b, loc, zeroStorage,
+                              arith::MulIOp::create(b, loc, code0, cIndex(b, loc, zeroBits)),
+                              zeroBits, zeroSigned, zerosOnBytes);
     };
     // The zero-point term from integer zero points (f32 lanes).
     auto zeroTerm = [&](OpBuilder &b, Location loc, Value z) -> Value {

@@ -115,11 +115,12 @@ Value mlir::tessera::emitReadBytesAsWord(OpBuilder &b, Location loc, Value stora
       ArrayRef<int64_t>{0});
 }
 
-Value mlir::tessera::emitReadCodeRun8(OpBuilder &b, Location loc, Value storage, Value byte,
-                                      unsigned bits, bool isSigned) {
+Value mlir::tessera::emitReadCodeRun8(OpBuilder &b, Location loc, Value storage, Value firstBit,
+                                      unsigned bits, bool isSigned, bool onByte) {
   constexpr int64_t kRun = 8;
-  Type i32 = b.getI32Type();
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
   auto runI32 = VectorType::get({kRun}, i32);
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
   auto lanes = [&](Type element, function_ref<int64_t(int64_t)> value) -> Value {
     auto type = VectorType::get({kRun}, element);
     SmallVector<Attribute> values;
@@ -128,6 +129,7 @@ Value mlir::tessera::emitReadCodeRun8(OpBuilder &b, Location loc, Value storage,
     return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
   };
   int64_t width = bits;
+  Value byte = arith::ShRUIOp::create(b, loc, firstBit, index(3));
   if (bits == 8) {
     bool inBounds[] = {true};
     Value read = vector::TransferReadOp::create(
@@ -136,12 +138,27 @@ Value mlir::tessera::emitReadCodeRun8(OpBuilder &b, Location loc, Value storage,
     return isSigned ? Value(arith::ExtSIOp::create(b, loc, runI32, read))
                     : Value(arith::ExtUIOp::create(b, loc, runI32, read));
   }
-  Value word = emitReadBytesAsWord(b, loc, storage, byte, width);
+  // The run in the low 8 b bits of `word` (bits above it undefined).
+  Type wordType = bits <= 4 ? i32 : i64;
+  Value word;
+  if (onByte) {
+    word =
+        arith::ExtUIOp::create(b, loc, wordType, emitReadBytesAsWord(b, loc, storage, byte, width));
+  } else {
+    // b + 1 bytes from its first hold the run wherever it starts.
+    Value shift = arith::IndexCastUIOp::create(b, loc, i64,
+                                               arith::AndIOp::create(b, loc, firstBit, index(7)));
+    Value read = emitReadBytesAsWord(b, loc, storage, byte, width + 1);
+    if (width < 7)
+      read = arith::ExtUIOp::create(b, loc, i64, read);
+    word = arith::ShRUIOp::create(b, loc, read, shift);
+    if (wordType == i32)
+      word = arith::TruncIOp::create(b, loc, i32, word);
+  }
   if (bits <= 4) {
     // Every code within an i32: signed, its top bit to bit 31 and back down
     // arithmetically; unsigned, down and masked.
-    Value all =
-        vector::BroadcastOp::create(b, loc, runI32, arith::ExtUIOp::create(b, loc, i32, word));
+    Value all = vector::BroadcastOp::create(b, loc, runI32, word);
     if (isSigned)
       return arith::ShRSIOp::create(
           b, loc,
@@ -154,9 +171,7 @@ Value mlir::tessera::emitReadCodeRun8(OpBuilder &b, Location loc, Value storage,
         lanes(i32, [&](int64_t) { return (int64_t(1) << width) - 1; }));
   }
   // 40-56 bits: in i64 lanes, each code down to bit 0, then in i32.
-  Type i64 = b.getI64Type();
-  Value all = vector::BroadcastOp::create(b, loc, VectorType::get({kRun}, i64),
-                                          arith::ExtUIOp::create(b, loc, i64, word));
+  Value all = vector::BroadcastOp::create(b, loc, VectorType::get({kRun}, i64), word);
   Value codes = arith::TruncIOp::create(
       b, loc, runI32,
       arith::ShRUIOp::create(b, loc, all, lanes(i64, [&](int64_t l) { return l * width; })));

@@ -54,13 +54,16 @@ Value interleavedStorage(Value lowBit, int64_t groupSize, bool byteTiles, bool &
 /// in bits [8i, 8i + 8)).
 Value emitReadBytesAsWord(OpBuilder &b, Location loc, Value storage, Value byte, int64_t bytes);
 
-/// Emits the run of 8 b-bit codes that starts on byte `byte` of packed
-/// storage (its b bytes inside it; code l in bits [l b, (l + 1) b)) as a
-/// vector<8 x i32>, sign-extended for signed codes and zero-extended
-/// otherwise: one read of the run's bytes, broadcast to every lane (i64
-/// lanes from 5 bits on) and shifted there.
-Value emitReadCodeRun8(OpBuilder &b, Location loc, Value storage, Value byte, unsigned bits,
-                       bool isSigned);
+/// Emits the run of 8 b-bit codes from bit `firstBit` (an index) of packed
+/// storage (a tensor<B x i8>; code l in bits [firstBit + l b, firstBit +
+/// (l + 1) b)) as a vector<8 x i32>, sign-extended for signed codes and
+/// zero-extended otherwise: one read of the run's bytes, broadcast to every
+/// lane (i64 lanes from 5 bits on) and shifted there. `onByte`: firstBit is
+/// a multiple of 8 (b bytes are read); else b + 1 bytes are read from its
+/// byte and shifted first, which the storage holds where at least one code
+/// follows the run.
+Value emitReadCodeRun8(OpBuilder &b, Location loc, Value storage, Value firstBit, unsigned bits,
+                       bool isSigned, bool onByte);
 
 /// `v` (a float, or a vector of floats) as f32, extended if narrower.
 Value emitToF32(OpBuilder &b, Location loc, Value v);

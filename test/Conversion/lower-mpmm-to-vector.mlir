@@ -701,6 +701,35 @@ func.func @interleaved_group_terms_five_bit_zeros(%x: tensor<?x512xf32>, %wb: te
 
 // -----
 
+// 5-bit zero points of 11 groups: a row of them is 55 bits, so a run of 8
+// starts anywhere in a byte. Its 5 bytes and the next are read as one i48
+// and shifted down by the run's first bit mod 8 before they go to the lanes.
+// (Column c's first run starts at bit 55 c.)
+// CHECK-LABEL: func @interleaved_group_terms_off_bytes
+// CHECK: %[[BIT:.*]] = arith.muli %{{.*}}, %c55 : index
+// CHECK: %[[BYTE:.*]] = arith.shrui %[[BIT]], %c3 : index
+// CHECK: %[[OFF:.*]] = arith.andi %[[BIT]], %c7 : index
+// CHECK: %[[SHIFT:.*]] = arith.index_castui %[[OFF]] : index to i64
+// CHECK: %[[ZB:.*]] = vector.transfer_read %{{.*}}[%[[BYTE]]], %{{.*}} {in_bounds = [true]} : tensor<1760xi8>, vector<6xi8>
+// CHECK: %[[ZW:.*]] = vector.bitcast %[[ZB]] : vector<6xi8> to vector<1xi48>
+// CHECK: %[[Z:.*]] = vector.extract %[[ZW]][0] : i48 from vector<1xi48>
+// CHECK: %[[Z64:.*]] = arith.extui %[[Z]] : i48 to i64
+// CHECK: %[[LOW:.*]] = arith.shrui %[[Z64]], %[[SHIFT]] : i64
+// CHECK: vector.broadcast %[[LOW]] : i64 to vector<8xi64>
+// CHECK: vector.shuffle
+// CHECK: return
+func.func @interleaved_group_terms_off_bytes(%x: tensor<?x352xf32>, %wb: tensor<22528xi8>,
+                                             %s: tensor<256x11xf16>, %zb: tensor<1760xi8>,
+                                             %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [8, 16]> : tensor<22528xi8> -> tensor<256x352xui2>
+  %z = tessera.unpack %zb : tensor<1760xi8> -> tensor<256x11xui5>
+  %y = tessera.mpmm %x, %w : tensor<?x352xf32>, tensor<256x352xui2> scales %s : tensor<256x11xf16>
+         zeros %z : tensor<256x11xui5> group_size 32 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
 // 3-bit weights interleaved in bit planes (tessera-assign-mpmm-layouts): a
 // tile is 3 vectors of 32 bytes, plane p's i32 lane r holding bit p of 32
 // codes of column r. Per tile the planes are shifted (plane p by p) and

@@ -333,7 +333,7 @@ GROUP_TERMS = [
     (4, True, "int", 320, 32, "f32", "si4"),   # 10 groups, signed 4-bit zero points
     (8, True, "int", 352, 32, "f16", None),    # 11 groups, signed bytes
     (1, False, "int", 512, 32, "f16", None),   # 16 groups: two runs of 8
-    (3, True, "int", 352, 32, "f16", None),    # 33 bits per row of zero points: gathered
+    (3, True, "int", 352, 32, "f16", None),    # 33 bits a row of zero points: runs off bytes
     (2, False, "int", 384, 32, "f16", "ui8"),  # zero points wider than the codes
     (1, True, "float", 640, 64, "f32", None),  # 10 groups of float zero points
     (4, False, "none", 1024, 64, "f16", None),  # 16 groups, no zero points
@@ -341,6 +341,11 @@ GROUP_TERMS = [
     (6, True, "int", 384, 32, "f32", None),    # 12 groups, signed 6 bits: 8 transposed
     (7, True, "int", 512, 64, "f16", None),    # 8 groups, signed 7 bits
     (2, False, "int", 512, 32, "f16", "ui7"),  # 7-bit zero points of 2-bit codes
+    (5, True, "int", 352, 32, "f16", None),    # 55 bits a row: 6 bytes a run, shifted
+    (7, False, "int", 576, 64, "f32", None),   # 63 bits a row: 8 bytes a run
+    (1, False, "int", 384, 32, "f16", None),   # 12 bits a row
+    (4, True, "int", 288, 32, "f16", None),    # 36 bits a row: 5 bytes, then in i32
+    (2, True, "int", 352, 32, "f16", "ui6"),   # 66 bits a row of 6-bit zero points
 ]
 
 
@@ -350,10 +355,10 @@ GROUP_TERMS = [
 def test_mpmm_interleaved_group_terms(tessera_run, tmp_path, bits, signed, zero_mode, k, group,
                                       scale_dtype, zero_type):
     # The row kernel's scales and zero points, read per column tile before
-    # its loops: runs of 8 groups of 8 columns transposed in registers (the
-    # scales, and integer zero points whose rows start on a byte), the
-    # groups past the last run and unaligned zero points gathered column by
-    # column. K above 256 gives 8-16 groups; M = 1 and 3 take the row
+    # its loops: runs of 8 groups of 8 columns transposed in registers (a
+    # run of integer zero points from its bytes, and where a row of them
+    # does not fill whole bytes the next one, shifted), the groups past the
+    # last run gathered column by column. K above 256 gives 8-16 groups; M = 1 and 3 take the row
     # kernel in every tile of N = 264 (272 at 5-7 bits, which byte dot
     # products read in tiles of 16 columns).
     n = 272 if 5 <= bits <= 7 else 264
