@@ -560,6 +560,23 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // Software prefetches of each block's stream of weights,
     // kLutPrefetchBytes ahead: the lookups take few operations per byte.
     WeightPrefetcher prefetcher(rewriter, loc, storage);
+    // With one row of x, the scales (and integer zero points) of the next
+    // step's rows, spread over the lookups of this one: computed per 8
+    // groups, the coefficients would otherwise start each step with a
+    // burst of misses (a line per row of scales).
+    auto scalesType = cast<ShapedType>(op.getScales().getType());
+    int64_t scaleBytes = (scalesType.getElementTypeBitWidth() + 7) / 8;
+    WeightPrefetcher scalePrefetcher, zeroPrefetcher;
+    if (stepCoefficients && permute && scalesType.hasStaticShape()) {
+      scalePrefetcher = WeightPrefetcher(
+          rewriter, loc,
+          tensor::CollapseShapeOp::create(
+              rewriter, loc,
+              RankedTensorType::get({scalesType.getNumElements()}, scalesType.getElementType()),
+              op.getScales(), ArrayRef<ReassociationIndices>{{0, 1}}));
+      if (zeroMode == ZeroPointMode::Int)
+        zeroPrefetcher = WeightPrefetcher(rewriter, loc, zeroStorage);
+    }
 
     // The permute kernel's lookups of group gIv for the blocks blockIndex
     // (tiles of 64 x 32), one step of 32 codes at a time: returns the loop,
@@ -598,7 +615,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(int8_t(1u << i))));
     }
     auto permuteSteps = [&](OpBuilder &b, Location loc, Value mIv, Value gIv,
-                            ArrayRef<Value> blockIndex, ArrayRef<Value> accInit) {
+                            ArrayRef<Value> blockIndex, ArrayRef<Value> accInit, Value nextRow) {
       constexpr int64_t kStep = 32, kTileBytes = 64 * kStep / 8;
       Value stepsBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kStep));
       Value stepsEnd = arith::AddIOp::create(b, loc, stepsBegin, cIndex(b, loc, group / kStep));
@@ -618,6 +635,33 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             Value even = vector::ShuffleOp::create(b, loc, first, second, evenRuns);
             Value odd = vector::ShuffleOp::create(b, loc, first, second, oddRuns);
             SmallVector<Value> next(acc);
+            if (nextRow) {
+              // Step `step` of K / 32 prefetches its share of the next
+              // step's scales and zero points, 64 bytes at a time.
+              int64_t rows = int64_t(blockIndex.size()) * 64, steps = k / kStep;
+              // A row of the values takes rowBits; an element of the
+              // prefetcher's buffer elementBits.
+              auto share = [&](const WeightPrefetcher &prefetcher, int64_t rowBits,
+                               int64_t elementBits) {
+                int64_t regionElements = llvm::divideCeil(rows * rowBits, elementBits);
+                int64_t lineElements = 512 / elementBits;
+                int64_t lines = llvm::divideCeil(regionElements, steps * lineElements);
+                Value first = arith::AddIOp::create(
+                    b, loc,
+                    arith::DivUIOp::create(
+                        b, loc, arith::MulIOp::create(b, loc, nextRow, cIndex(b, loc, rowBits)),
+                        cIndex(b, loc, elementBits)),
+                    arith::DivUIOp::create(
+                        b, loc, arith::MulIOp::create(b, loc, step, cIndex(b, loc, regionElements)),
+                        cIndex(b, loc, steps)));
+                Value base = prefetcher.clampedBase(b, loc, first, 0, (lines - 1) * lineElements);
+                for (int64_t l = 0; l < lines; ++l)
+                  prefetcher.emitAt(b, loc, base, l * lineElements);
+              };
+              share(scalePrefetcher, numGroups * 8 * scaleBytes, 8 * scaleBytes);
+              if (zeroMode == ZeroPointMode::Int)
+                share(zeroPrefetcher, numGroups * getLowBitWidth(zeroType), 8);
+            }
             for (auto [blk, index] : llvm::enumerate(blockIndex)) {
               Value tile = arith::AddIOp::create(
                   b, loc, arith::MulIOp::create(b, loc, index, cIndex(b, loc, k / kStep)), step);
@@ -727,8 +771,9 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       // Group gIv: the lookups, then the combine into yAcc, with the
       // coefficients of group g, row n at [., g - g0, n - n0] of
       // `coefficients` (null: gathered).
-      auto groupBody = [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc,
-                           Value coefficients, Value g0, Value n0) {
+      auto groupBody =
+          [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc, Value coefficients, Value g0,
+              Value n0, Value nextRow = Value()) {
             SmallVector<Value> accInit(numBlocks * shape.accPerBlock, zeroAcc);
             // The shuffle kernel's planes of chunk c of block blk: its sets'
             // i16 sums (results of `runs`) widened, times 2^(first plane).
@@ -752,7 +797,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             Value runsBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, runsPerGroup));
             SmallVector<Value> runs, periodPlanes;
             if (permute) {
-              runs = permuteSteps(b, loc, mIv, gIv, blockIndex, accInit).getResults();
+              runs = permuteSteps(b, loc, mIv, gIv, blockIndex, accInit, nextRow).getResults();
             } else if (shape.period == runsPerGroup) {
               runs = shuffleSteps(b, loc, shape, mIv, runsBegin, blockIndex, accInit).getResults();
             } else {
@@ -822,7 +867,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
               }
             }
             return yNext;
-      };
+          };
       if (tileCoefficients || !stepCoefficients) {
         auto groups = scf::ForOp::create(
             b, loc, c0, cIndex(b, loc, numGroups), c1, yInit,
@@ -858,7 +903,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 b, loc, g8, arith::AddIOp::create(b, loc, g8, cIndex(b, loc, kChunk)), c1,
                 args.take_front(numY), [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
                   scf::YieldOp::create(
-                      b, loc, groupBody(b, loc, gIv, yAcc, coef, g8, nBlocks[0]));
+                      b, loc,
+                      groupBody(b, loc, gIv, yAcc, coef, g8, nBlocks[0],
+                                arith::AddIOp::create(b, loc, nBlocks[0],
+                                                      cIndex(b, loc, numBlocks * lanes))));
                 });
             SmallVector<Value> results(groups.getResults());
             results.push_back(coef);

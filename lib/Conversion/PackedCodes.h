@@ -74,6 +74,8 @@ Value emitToF32(OpBuilder &b, Location loc, Value v);
 /// one-shot bufferization resolves to the weights' own.
 class WeightPrefetcher {
 public:
+  /// Prefetches nothing.
+  WeightPrefetcher() = default;
   /// Prefetches nothing unless `storage` has a static shape and `enabled`.
   WeightPrefetcher(OpBuilder &b, Location loc, Value storage, bool enabled = true);
   explicit operator bool() const { return bool(buffer); }

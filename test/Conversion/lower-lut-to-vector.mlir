@@ -204,6 +204,10 @@ func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tens
 // One row of x, byte permutes, integer zero points of 3 bits: per 16 rows,
 // each row's 8 zero codes (24 bits) are read as one word, the 16 words
 // make one vector, and each group's codes are a shift and a mask of it.
+// Each lookup step (32 codes; 16 of them) prefetches its share of the
+// next step's scales (rows 128-255, 4 KiB: 256 bytes, 4 lines, at element
+// 128 s + 2048, clamped to 3 lines before the end) and zero points (48
+// bytes at byte 48 s + 768).
 // PERMUTE-LABEL: func @one_row_zero_codes
 // PERMUTE: scf.for %{{.*}} = %c0 to %c128 step %c16
 // PERMUTE-COUNT-16: vector.bitcast %{{.*}} : vector<3xi8> to vector<1xi24>
@@ -213,6 +217,16 @@ func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tens
 // PERMUTE: arith.shrui %{{.*}}, %{{.*}} : vector<16xi32>
 // PERMUTE-COUNT-7: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
 // PERMUTE-COUNT-16: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<2x8x128xf32>
+// PERMUTE: %[[SHARE:.*]] = arith.divui %{{.*}}, %c16 : index
+// PERMUTE: %[[NEXT:.*]] = arith.addi %[[SHARE]], %c2048 : index
+// PERMUTE: %[[AT:.*]] = arith.minui %[[NEXT]], %c1951 : index
+// PERMUTE: memref.prefetch %{{.*}}[%[[AT]]], read, locality<3>, data : memref<2048xf16>
+// PERMUTE-COUNT-3: memref.prefetch %{{.*}}, read, locality<3>, data : memref<2048xf16>
+// PERMUTE: %[[ZSHARE:.*]] = arith.divui %{{.*}}, %c16 : index
+// PERMUTE: %[[ZNEXT:.*]] = arith.addi %[[ZSHARE]], %c768 : index
+// PERMUTE: %[[ZAT:.*]] = arith.minui %[[ZNEXT]], %c767 : index
+// PERMUTE: memref.prefetch %{{.*}}[%[[ZAT]]], read, locality<3>, data : memref<768xi8>
+// PERMUTE: tessera.permute_bytes
 func.func @one_row_zero_codes(%x: tensor<1x512xf32>, %wb: tensor<24576xi8>, %s: tensor<128x16xf16>,
                               %zb: tensor<768xi8>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
   %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<24576xi8> -> tensor<128x512xui3>
