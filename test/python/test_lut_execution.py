@@ -322,6 +322,34 @@ def test_large_prepacked_weights_start_on_a_huge_page():
     assert ts.runtime._on_huge_pages(small) is small
 
 
+def test_bound_parameters_share_one_huge_page_region():
+    # A function's bound parameters of 2 MiB or more in all (a graph's
+    # prepacked weights, scales and zero points) are copied side by side,
+    # each from a 64-byte boundary, into one region aligned to 2 MiB and
+    # advised MADV_HUGEPAGE (where Linux has it). Results are unchanged.
+    rng = np.random.default_rng()
+    n, k, group = 1024, 8192, 128
+    q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), "u2", group,
+                    scale_dtype="f16")
+    g = ts.Graph("bound")
+    x = g.input("x", ("M", k))
+    g.output(g.mpmm(x, q))
+    f = ts.compile(g, strategy="lut")
+    params = [a.data if isinstance(a, ts.runtime.PrepackedWeights) else a for a in f._params]
+    assert len(params) == 3 and sum(a.nbytes for a in params) >= 2 << 20
+    if hasattr(mmap, "MADV_HUGEPAGE"):
+        assert params[0].ctypes.data % (2 << 20) == 0
+        for before, after in zip(params, params[1:]):
+            assert after.ctypes.data == before.ctypes.data + -(-before.nbytes // 64) * 64
+    xv = rng.standard_normal((3, k)).astype(np.float32)
+    want = reference.mpmm(xv, q.codes, q.scales, group, q.zeros, "int")
+    bound = reference.lut_error_bound(xv, q.codes, q.scales, group, 2, q.zeros, "int")
+    assert (np.abs(f(xv) - want) <= bound).all()
+    # Below 2 MiB in all, arrays are left as they are.
+    small = [np.arange(1000, dtype=np.uint8), np.ones(10, dtype=np.float16)]
+    assert all(a is b for a, b in zip(ts.runtime._together_on_huge_pages(small), small))
+
+
 def test_prepack_api_and_errors():
     rng = np.random.default_rng()
     n, k, group = 64, 128, 32
