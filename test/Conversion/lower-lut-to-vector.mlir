@@ -207,9 +207,20 @@ func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tens
 // Each lookup step (32 codes; 16 of them) prefetches its share of the
 // next step's scales (rows 128-255, 4 KiB: 256 bytes, 4 lines, at element
 // 128 s + 2048, clamped to 3 lines before the end) and zero points (48
-// bytes at byte 48 s + 768).
+// bytes at byte 48 s + 768). While the coefficients of 8 groups are
+// computed, 16 rows at a time, each of the two blocks' streams of weights
+// is prefetched past the lookups' 2 KiB horizon: 256 bytes per 16 rows,
+// four lines, at its tile of the groups (768 bytes each) + 2 KiB.
 // PERMUTE-LABEL: func @one_row_zero_codes
 // PERMUTE: scf.for %{{.*}} = %c0 to %c128 step %c16
+// PERMUTE: %[[ROWS16:.*]] = arith.divui %{{.*}}, %c16 : index
+// PERMUTE: %[[PART:.*]] = arith.muli %[[ROWS16]], %c256 : index
+// PERMUTE: %[[TILE:.*]] = arith.muli %{{.*}}, %c768 : index
+// PERMUTE: %[[FROM:.*]] = arith.addi %[[TILE]], %[[PART]] : index
+// PERMUTE: %[[PAST:.*]] = arith.addi %[[FROM]], %c2048 : index
+// PERMUTE: %[[AHEAD:.*]] = arith.minui %[[PAST]], %c24383 : index
+// PERMUTE: memref.prefetch %{{.*}}[%[[AHEAD]]], read, locality<3>, data : memref<24576xi8>
+// PERMUTE-COUNT-7: memref.prefetch %{{.*}}, read, locality<3>, data : memref<24576xi8>
 // PERMUTE-COUNT-16: vector.bitcast %{{.*}} : vector<3xi8> to vector<1xi24>
 // PERMUTE: vector.from_elements %{{.*}} : vector<16xi32>
 // PERMUTE: arith.andi %{{.*}} : vector<16xi32>
