@@ -478,22 +478,15 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       (isSigned ? wordUps : wordShifts).push_back(i32Lanes(isSigned ? ups : shifts));
     }
     Value wordMask = i32Splat((1 << bits) - 1);
-    // The 4 bytes of `storage` from `byte` as an i32, in every lane (bytes
-    // past the end read as 0 unless `inBoundsRead`).
-    auto wordInLanes = [&](OpBuilder &b, Location loc, Value storage, Value byte,
-                           bool inBoundsRead) -> Value {
-      bool readInBounds[] = {inBoundsRead};
-      Value bytes = vector::TransferReadOp::create(
-          b, loc, VectorType::get({4}, b.getI8Type()), storage, ValueRange{byte},
-          arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(readInBounds));
-      Value word = vector::ExtractOp::create(
-          b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), bytes),
-          ArrayRef<int64_t>{0});
-      return vector::BroadcastOp::create(b, loc, vecI32, word);
+    // The 4 bytes of `storage` from `byte` (inside it) as an i32, in every
+    // lane.
+    auto wordInLanes = [&](OpBuilder &b, Location loc, Value storage, Value byte) -> Value {
+      return vector::BroadcastOp::create(b, loc, vecI32,
+                                         emitReadBytesAsWord(b, loc, storage, byte, 4));
     };
     auto unpackCanonicalWord = [&](OpBuilder &b, Location loc, Value nIv,
                                    Value run) -> SmallVector<Value> {
-      Value lanes = wordInLanes(b, loc, weights, runByte(b, loc, nIv, run), /*inBoundsRead=*/true);
+      Value lanes = wordInLanes(b, loc, weights, runByte(b, loc, nIv, run));
       SmallVector<Value> codes;
       for (int64_t i = 0; i < runsPerWord; ++i)
         codes.push_back(

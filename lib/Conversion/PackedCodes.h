@@ -71,7 +71,9 @@ Value emitToF32(OpBuilder &b, Location loc, Value v);
 /// Software prefetches of packed weights (a tensor<B x i8>) for kernels
 /// that do too few operations per byte to keep enough loads in flight for
 /// the hardware prefetchers: the storage's buffer, read only, which
-/// one-shot bufferization resolves to the weights' own.
+/// one-shot bufferization resolves to the weights' own. Any other static
+/// 1-D tensor the kernel streams (a matrix of scales collapsed) works the
+/// same way, "bytes" then counting its elements.
 class WeightPrefetcher {
 public:
   /// Prefetches nothing.
