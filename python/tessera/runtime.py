@@ -7,6 +7,7 @@ kind of callable as tessera.load("libx.so").
 """
 
 import ctypes
+import functools
 import hashlib
 import json
 import mmap
@@ -27,10 +28,19 @@ _NUMPY = {"f64": np.float64, "f32": np.float32, "f16": np.float16, "bf16": np.ui
           "i64": np.int64, "i32": np.int32, "i16": np.int16, "i8": np.int8, "bool": np.bool_}
 
 
+def _file_digest(path):
+    """The SHA-256 of a file's contents (hex)."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
 def _compiler_id():
-    """Identifies this build of the compiler, for the cache key."""
-    st = os.stat(_tessera.__file__)
-    return f"abi{_tessera.ABI_VERSION}-{st.st_size}-{st.st_mtime_ns}"
+    """Identifies this build of the compiler, for the cache key: by the
+    contents of the extension module that holds it (about 8 ms once per
+    process), not its size and time, which a copy that keeps both (`cp
+    -p`, an archive) would leave the same for another build."""
+    return f"abi{_tessera.ABI_VERSION}-{_file_digest(_tessera.__file__)[:32]}"
 
 
 _HUGE_PAGE = 2 << 20

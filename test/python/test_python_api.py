@@ -337,6 +337,25 @@ def test_cache_reuses_and_is_atomic(tmp_path, monkeypatch):
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
+def test_cache_key_follows_the_compiler_contents(tmp_path, monkeypatch):
+    # Another build of the compiler gets other cache entries even where its
+    # extension module has the same size and time as the last (cp -p).
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(cache))
+    first, second = tmp_path / "a.so", tmp_path / "b.so"
+    first.write_bytes(b"compiler build 1")
+    second.write_bytes(b"compiler build 2")
+    os.utime(second, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns))
+    assert ts.runtime._file_digest(first) != ts.runtime._file_digest(second)
+    g = small_graph(np.random.default_rng(1))
+    for module in (first, second):
+        monkeypatch.setattr(ts.runtime._tessera, "__file__", str(module))
+        ts.runtime._compiler_id.cache_clear()
+        ts.compile(g, output=tmp_path / "libm.so")
+    ts.runtime._compiler_id.cache_clear()
+    assert len(list(cache.glob("*.so"))) == 2
+
+
 def test_mlir_text_compiles_too():
     fn = ts.compile("""
 func.func @twice(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
