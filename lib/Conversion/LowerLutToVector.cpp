@@ -614,11 +614,19 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
         planeWeights.push_back(
             splat(rewriter, loc, bytesType, rewriter.getI8IntegerAttr(int8_t(1u << i))));
     }
+    // The permute kernel's tiles of 64 rows x kPermuteStep codes: the first
+    // byte of block `index`'s tile `step` (b planes of kPermuteTileBytes).
+    constexpr int64_t kPermuteStep = 32, kPermuteTileBytes = 64 * kPermuteStep / 8;
+    auto permuteTileByte = [&](OpBuilder &b, Location loc, Value index, Value step) -> Value {
+      Value tile = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, index, cIndex(b, loc, k / kPermuteStep)), step);
+      return arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * kPermuteTileBytes));
+    };
     auto permuteSteps = [&](OpBuilder &b, Location loc, Value mIv, Value gIv,
                             ArrayRef<Value> blockIndex, ArrayRef<Value> accInit, Value nextRow) {
-      constexpr int64_t kStep = 32, kTileBytes = 64 * kStep / 8;
-      Value stepsBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kStep));
-      Value stepsEnd = arith::AddIOp::create(b, loc, stepsBegin, cIndex(b, loc, group / kStep));
+      Value stepsBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group / kPermuteStep));
+      Value stepsEnd =
+          arith::AddIOp::create(b, loc, stepsBegin, cIndex(b, loc, group / kPermuteStep));
       return scf::ForOp::create(
           b, loc, stepsBegin, stepsEnd, c1, accInit,
           [&](OpBuilder &b, Location loc, Value step, ValueRange acc) {
@@ -638,7 +646,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             if (nextRow) {
               // Step `step` of K / 32 prefetches its share of the next
               // step's scales and zero points, 64 bytes at a time.
-              int64_t rows = int64_t(blockIndex.size()) * 64, steps = k / kStep;
+              int64_t rows = int64_t(blockIndex.size()) * 64, steps = k / kPermuteStep;
               // A row of the values takes rowBits; an element of the
               // prefetcher's buffer elementBits.
               auto share = [&](const WeightPrefetcher &prefetcher, int64_t rowBits,
@@ -663,17 +671,15 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                 share(zeroPrefetcher, numGroups * getLowBitWidth(zeroType), 8);
             }
             for (auto [blk, index] : llvm::enumerate(blockIndex)) {
-              Value tile = arith::AddIOp::create(
-                  b, loc, arith::MulIOp::create(b, loc, index, cIndex(b, loc, k / kStep)), step);
-              Value tileByte = arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * kTileBytes));
+              Value tileByte = permuteTileByte(b, loc, index, step);
               // One clamp for the tile's prefetches (one per 64 bytes).
               Value ahead = prefetcher.clampedBase(b, loc, tileByte, kLutPrefetchBytes,
-                                                   bits * kTileBytes - lanes);
+                                                   bits * kPermuteTileBytes - lanes);
               for (unsigned i = 0; i < bits; ++i) {
                 // The top plane of signed codes: the complemented nibble.
                 bool flip = signedCodes && i + 1 == bits;
                 for (int64_t q = 0; q < kPermuteAccumulators; ++q) {
-                  int64_t inTile = i * kTileBytes + q * lanes;
+                  int64_t inTile = i * kPermuteTileBytes + q * lanes;
                   Value offset = arith::AddIOp::create(b, loc, tileByte, cIndex(b, loc, inTile));
                   prefetcher.emitAt(b, loc, ahead, inTile);
                   Value w = vector::TransferReadOp::create(b, loc, bytesType, storage,
@@ -891,17 +897,13 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       // bits 10%, 2 bits 2-7%; 1 bit the same (docs/lut.md).
       auto prefetchPastHorizon = [&](OpBuilder &b, Location loc, ArrayRef<Value> blockIndex,
                                      Value g8, Value at) {
-        constexpr int64_t kStep = 32, kTileBytes = 64 * kStep / 8;
         int64_t share = kLutPrefetchBytes / (numBlocks * lanes / 16);
-        Value firstTile = arith::MulIOp::create(b, loc, g8, cIndex(b, loc, group / kStep));
+        Value firstStep = arith::MulIOp::create(b, loc, g8, cIndex(b, loc, group / kPermuteStep));
         Value offset = arith::MulIOp::create(
             b, loc, arith::DivUIOp::create(b, loc, at, cIndex(b, loc, 16)), cIndex(b, loc, share));
         for (Value index : blockIndex) {
-          Value tile = arith::AddIOp::create(
-              b, loc, arith::MulIOp::create(b, loc, index, cIndex(b, loc, k / kStep)), firstTile);
-          Value byte = arith::AddIOp::create(
-              b, loc, arith::MulIOp::create(b, loc, tile, cIndex(b, loc, bits * kTileBytes)),
-              offset);
+          Value byte =
+              arith::AddIOp::create(b, loc, permuteTileByte(b, loc, index, firstStep), offset);
           Value base = prefetcher.clampedBase(b, loc, byte, kLutPrefetchBytes, share - 64);
           for (int64_t inShare = 0; inShare < share; inShare += 64)
             prefetcher.emitAt(b, loc, base, inShare);
