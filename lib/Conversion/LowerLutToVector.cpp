@@ -237,7 +237,9 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // (skylake-avx512) 0.246 -> 0.165 and 0.429 -> 0.234; AVX2 0.239 ->
     // 0.200 and 0.324 -> 0.268. With weights from memory the same or
     // faster (skylake-avx512, 2 bits: 0.573 -> 0.407).
-    bool stepCoefficients = numGroups % kChunk == 0;
+    // The groups in runs of 8 (the rest, fewer than 8, are gathered).
+    int64_t fullGroups = numGroups / kChunk * kChunk;
+    bool stepCoefficients = fullGroups > 0;
     // The permute kernel: i32 accumulators of 16 rows, 4 per block.
     auto rowsI32 = VectorType::get({16}, i32);
     constexpr int64_t kPermuteAccumulators = 4;
@@ -331,36 +333,42 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                                    zeroType.isSignedInteger());
       return arith::SIToFPOp::create(b, loc, f32, z);
     };
-    // The integer zero points z[n, g .. g + 8) (g a multiple of 8, 8 | G)
-    // take zb bytes from bit (n * G + g) * zb on, a byte boundary;
-    // zeroWord8 reads them as one integer of 8 * zb bits, z[n, g + l] at
-    // bits [l * zb, (l + 1) * zb).
+    // The integer zero points z[n, g .. g + 8) (g a multiple of 8, g + 8 <=
+    // G) take zb bytes from bit (n * G + g) * zb on, a byte boundary where
+    // G * zb is a multiple of 8 (8 | G among them); zeroWord8 reads them as
+    // one integer, z[n, g + l] at bits [l * zb, (l + 1) * zb) (above them
+    // undefined). Off a byte boundary, zb + 1 bytes from the run's first:
+    // the codes of the groups past the last run of 8 follow every run.
+    int64_t zeroBits = zeroMode == ZeroPointMode::Int ? getLowBitWidth(zeroType) : 0;
+    bool zeroRunsOnByte = numGroups * zeroBits % 8 == 0;
     auto zeroBit8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
       return arith::MulIOp::create(
           b, loc,
           arith::AddIOp::create(b, loc,
                                 arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), g8),
-          cIndex(b, loc, getLowBitWidth(zeroType)));
+          cIndex(b, loc, zeroBits));
     };
     auto zeroWord8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
-      return emitReadBytesAsWord(
-          b, loc, zeroStorage,
-          arith::DivUIOp::create(b, loc, zeroBit8(b, loc, nIv, g8), cIndex(b, loc, 8)),
-          getLowBitWidth(zeroType));
+      Value bit = zeroBit8(b, loc, nIv, g8);
+      if (zeroBits < 8)
+        return emitReadCodeRunWord(b, loc, zeroStorage, bit, zeroBits, zeroRunsOnByte);
+      return emitReadBytesAsWord(b, loc, zeroStorage,
+                                 arith::DivUIOp::create(b, loc, bit, cIndex(b, loc, 8)), 8);
     };
     // Those zero points as f32 lanes.
     auto zeroCodes8 = [&](OpBuilder &b, Location loc, Value nIv, Value g8) -> Value {
-      return arith::SIToFPOp::create(
-          b, loc, chunkF32,
-          emitReadCodeRun8(b, loc, zeroStorage, zeroBit8(b, loc, nIv, g8), getLowBitWidth(zeroType),
-                           zeroType.isSignedInteger(), /*onByte=*/true));
+      return arith::SIToFPOp::create(b, loc, chunkF32,
+                                     emitReadCodeRun8(b, loc, zeroStorage,
+                                                      zeroBit8(b, loc, nIv, g8), zeroBits,
+                                                      zeroType.isSignedInteger(), zeroRunsOnByte));
     };
-    // The coefficients of rows [n, n + 8) and group g, gathered (for a
-    // single row of x, where the combine's loads overlap the stream of
-    // weights better than a pass over the tile's scales before it).
-    auto gatherCoefficients = [&](OpBuilder &b, Location loc, Value nBase, Value gIv) {
+    // The coefficients of rows [n, n + width) and group g, gathered (one
+    // row of x: fewer than 8 groups, or those past the last run of 8).
+    auto gatherCoefficients = [&](OpBuilder &b, Location loc, Value nBase, Value gIv,
+                                  int64_t width) {
+      auto rowsF32 = VectorType::get({width}, f32);
       SmallVector<Value> scales, zeros;
-      for (int64_t r = 0; r < kChunk; ++r) {
+      for (int64_t r = 0; r < width; ++r) {
         Value nIv = arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r));
         scales.push_back(
             emitToF32(b, loc, tensor::ExtractOp::create(b, loc, op.getScales(), ValueRange{nIv, gIv})));
@@ -368,11 +376,11 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           zeros.push_back(zeroAt(b, loc, nIv, gIv));
       }
       Value zv =
-          zeros.empty() ? Value() : Value(vector::FromElementsOp::create(b, loc, chunkF32, zeros));
-      return coefficientsOf(b, loc, vector::FromElementsOp::create(b, loc, chunkF32, scales), zv);
+          zeros.empty() ? Value() : Value(vector::FromElementsOp::create(b, loc, rowsF32, zeros));
+      return coefficientsOf(b, loc, vector::FromElementsOp::create(b, loc, rowsF32, scales), zv);
     };
     // The coefficients of rows [nBase, nBase + 8) and groups [g8, g8 + 8)
-    // (8 | number of groups): per row, 8 groups' scales (and zero points)
+    // (g8 + 8 <= G): per row, 8 groups' scales (and zero points)
     // read along the groups (contiguous) as vectors, then transposed in
     // registers: vector l of each result holds group g8 + l of the 8 rows.
     auto coefficients8x8 = [&](OpBuilder &b, Location loc, Value nBase, Value g8) {
@@ -476,7 +484,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           offset.push_back(arith::MulFOp::create(b, loc, scale[l], c));
       } else {
         // Row n's codes of groups [g8, g8 + 8): one word each.
-        int64_t zb = getLowBitWidth(zeroType);
+        int64_t zb = zeroBits;
         Type laneType = b.getIntegerType(zb <= 4 ? 32 : 64);
         SmallVector<Value> words;
         for (int64_t r = 0; r < 16; ++r) {
@@ -510,49 +518,53 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       return storeCoefficients(b, loc, coefficients, scale, offset, gAt, nAt);
     };
     auto tileCoefficientsType = RankedTensorType::get({2, numGroups, kGemmColumnTile}, f32);
-    // Fills the coefficients of the tile's `columns` rows: with 8 or more
-    // groups (a multiple of 8), 8 rows x 8 groups at a time, read along the
-    // groups (contiguous), computed as vectors and transposed in registers;
-    // else one value at a time.
+    // Fills the coefficients of the tile's `columns` rows, 8 at a time: the
+    // groups in runs of 8 read along the groups (contiguous), computed as
+    // vectors and transposed in registers; the rest one value at a time.
     auto emitTileCoefficients = [&](OpBuilder &b, Location loc, Value columns) {
       Value init = tensor::EmptyOp::create(b, loc, tileCoefficientsType, ValueRange{});
       auto rowBlocks = scf::ForOp::create(
           b, loc, c0, columns, cIndex(b, loc, kChunk), ValueRange{init},
           [&](OpBuilder &b, Location loc, Value n8, ValueRange tiles) {
             Value nBase = arith::AddIOp::create(b, loc, tileBegin, n8);
-            auto rowOf = [&](int64_t r) -> Value {
-              return r ? Value(arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r))) : nBase;
-            };
-            if (numGroups % kChunk == 0) {
-              auto groupBlocks = scf::ForOp::create(
-                  b, loc, c0, cIndex(b, loc, numGroups), cIndex(b, loc, kChunk), tiles,
-                  [&](OpBuilder &b, Location loc, Value g8, ValueRange tiles) {
-                    scf::YieldOp::create(
-                        b, loc, writeCoefficients8x8(b, loc, tiles[0], nBase, g8, g8, n8));
-                  });
-              scf::YieldOp::create(b, loc, groupBlocks.getResults());
-              return;
-            }
-            auto groupsLoop = scf::ForOp::create(
-                b, loc, c0, cIndex(b, loc, numGroups), c1, tiles,
-                [&](OpBuilder &b, Location loc, Value gIv, ValueRange tiles) {
-                  Value coefficients = tiles[0];
-                  for (int64_t r = 0; r < kChunk; ++r) {
-                    Value nIv = rowOf(r);
-                    Value sv = emitToF32(
-                        b, loc,
-                        tensor::ExtractOp::create(b, loc, op.getScales(), ValueRange{nIv, gIv}));
-                    Value zv = zeroMode == ZeroPointMode::None ? Value() : zeroAt(b, loc, nIv, gIv);
-                    auto [sc, off] = coefficientsOf(b, loc, sv, zv);
-                    Value at = arith::AddIOp::create(b, loc, n8, cIndex(b, loc, r));
-                    coefficients = tensor::InsertOp::create(b, loc, sc, coefficients,
-                                                            ValueRange{c0, gIv, at});
-                    coefficients = tensor::InsertOp::create(b, loc, off, coefficients,
-                                                            ValueRange{c1, gIv, at});
-                  }
-                  scf::YieldOp::create(b, loc, coefficients);
-                });
-            scf::YieldOp::create(b, loc, groupsLoop.getResults());
+            Value coefficients = tiles[0];
+            if (fullGroups > 0)
+              coefficients =
+                  scf::ForOp::create(
+                      b, loc, c0, cIndex(b, loc, fullGroups), cIndex(b, loc, kChunk),
+                      ValueRange{coefficients},
+                      [&](OpBuilder &b, Location loc, Value g8, ValueRange tiles) {
+                        scf::YieldOp::create(
+                            b, loc, writeCoefficients8x8(b, loc, tiles[0], nBase, g8, g8, n8));
+                      })
+                      .getResult(0);
+            if (fullGroups < numGroups)
+              coefficients =
+                  scf::ForOp::create(
+                      b, loc, cIndex(b, loc, fullGroups), cIndex(b, loc, numGroups), c1,
+                      ValueRange{coefficients},
+                      [&](OpBuilder &b, Location loc, Value gIv, ValueRange tiles) {
+                        Value coefficients = tiles[0];
+                        for (int64_t r = 0; r < kChunk; ++r) {
+                          Value nIv =
+                              r ? Value(arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r)))
+                                : nBase;
+                          Value sv = emitToF32(b, loc,
+                                               tensor::ExtractOp::create(b, loc, op.getScales(),
+                                                                         ValueRange{nIv, gIv}));
+                          Value zv =
+                              zeroMode == ZeroPointMode::None ? Value() : zeroAt(b, loc, nIv, gIv);
+                          auto [sc, off] = coefficientsOf(b, loc, sv, zv);
+                          Value at = arith::AddIOp::create(b, loc, n8, cIndex(b, loc, r));
+                          coefficients = tensor::InsertOp::create(b, loc, sc, coefficients,
+                                                                  ValueRange{c0, gIv, at});
+                          coefficients = tensor::InsertOp::create(b, loc, off, coefficients,
+                                                                  ValueRange{c1, gIv, at});
+                        }
+                        scf::YieldOp::create(b, loc, coefficients);
+                      })
+                      .getResult(0);
+            scf::YieldOp::create(b, loc, coefficients);
           });
       tileCoefficients = rowBlocks.getResult(0);
     };
@@ -668,7 +680,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
               };
               share(scalePrefetcher, numGroups * 8 * scaleBytes, 8 * scaleBytes);
               if (zeroMode == ZeroPointMode::Int)
-                share(zeroPrefetcher, numGroups * getLowBitWidth(zeroType), 8);
+                share(zeroPrefetcher, numGroups * zeroBits, 8);
             }
             for (auto [blk, index] : llvm::enumerate(blockIndex)) {
               Value tileByte = permuteTileByte(b, loc, index, step);
@@ -862,7 +874,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                   coefS = coefficient(c0);
                   coefB = coefficient(c1);
                 } else {
-                  std::tie(coefS, coefB) = gatherCoefficients(b, loc, n, gIv);
+                  std::tie(coefS, coefB) = gatherCoefficients(b, loc, n, gIv, width);
                 }
                 Value scale = arith::MulFOp::create(b, loc, coefS, halfTsV);
                 Value y = vector::FMAOp::create(b, loc, scale,
@@ -912,8 +924,9 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       SmallVector<Value> loopInit(yInit);
       loopInit.push_back(tensor::EmptyOp::create(b, loc, stepType, ValueRange{}));
       int64_t numY = yInit.size();
+      Value nextRow = arith::AddIOp::create(b, loc, nBlocks[0], cIndex(b, loc, numBlocks * lanes));
       auto groupBlocks = scf::ForOp::create(
-          b, loc, c0, cIndex(b, loc, numGroups), cIndex(b, loc, kChunk), loopInit,
+          b, loc, c0, cIndex(b, loc, fullGroups), cIndex(b, loc, kChunk), loopInit,
           [&](OpBuilder &b, Location loc, Value g8, ValueRange args) {
             // The step's rows are consecutive: 8 at a time, 16 with byte
             // permutes (a loop, not unrolled: one-shot bufferization's
@@ -932,17 +945,28 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             auto groups = scf::ForOp::create(
                 b, loc, g8, arith::AddIOp::create(b, loc, g8, cIndex(b, loc, kChunk)), c1,
                 args.take_front(numY), [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
-                  scf::YieldOp::create(
-                      b, loc,
-                      groupBody(b, loc, gIv, yAcc, coef, g8, nBlocks[0],
-                                arith::AddIOp::create(b, loc, nBlocks[0],
-                                                      cIndex(b, loc, numBlocks * lanes))));
+                  scf::YieldOp::create(b, loc,
+                                       groupBody(b, loc, gIv, yAcc, coef, g8, nBlocks[0], nextRow));
                 });
             SmallVector<Value> results(groups.getResults());
             results.push_back(coef);
             scf::YieldOp::create(b, loc, results);
           });
-      return SmallVector<Value>(groupBlocks.getResults().take_front(numY));
+      SmallVector<Value> y(groupBlocks.getResults().take_front(numY));
+      if (fullGroups == numGroups)
+        return y;
+      // The groups past the last run of 8 (fewer than 8), their
+      // coefficients gathered in the combine. 4096 x 11008 (86 groups of
+      // 128), one row, weights from memory, one thread, against gathering
+      // all 86: 1 bit 0.757 -> 0.495 ms, 2 bits 1.254 -> 1.007, 3 bits
+      // 1.655 -> 1.312, 4 bits 1.907 -> 1.730.
+      auto rest = scf::ForOp::create(
+          b, loc, cIndex(b, loc, fullGroups), cIndex(b, loc, numGroups), c1, y,
+          [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
+            scf::YieldOp::create(b, loc,
+                                 groupBody(b, loc, gIv, yAcc, Value(), Value(), Value(), nextRow));
+          });
+      return SmallVector<Value>(rest.getResults());
     };
     // Blocks looked up together (Accumulation::blocksPerStep), one
     // stream of weights each (one thread reads a single stream at ~10 GB/s,

@@ -115,6 +115,27 @@ Value mlir::tessera::emitReadBytesAsWord(OpBuilder &b, Location loc, Value stora
       ArrayRef<int64_t>{0});
 }
 
+Value mlir::tessera::emitReadCodeRunWord(OpBuilder &b, Location loc, Value storage, Value firstBit,
+                                         unsigned bits, bool onByte) {
+  assert(bits < 8 && "a run of 8-bit codes is 8 bytes");
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Type wordType = bits <= 4 ? i32 : i64;
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  Value byte = arith::ShRUIOp::create(b, loc, firstBit, index(3));
+  if (onByte) {
+    Value read = emitReadBytesAsWord(b, loc, storage, byte, bits);
+    return read.getType() == wordType ? read : arith::ExtUIOp::create(b, loc, wordType, read);
+  }
+  // b + 1 bytes from its first hold the run wherever it starts.
+  Value shift =
+      arith::IndexCastUIOp::create(b, loc, i64, arith::AndIOp::create(b, loc, firstBit, index(7)));
+  Value read = emitReadBytesAsWord(b, loc, storage, byte, bits + 1);
+  if (bits < 7)
+    read = arith::ExtUIOp::create(b, loc, i64, read);
+  Value word = arith::ShRUIOp::create(b, loc, read, shift);
+  return wordType == i32 ? Value(arith::TruncIOp::create(b, loc, i32, word)) : word;
+}
+
 Value mlir::tessera::emitReadCodeRun8(OpBuilder &b, Location loc, Value storage, Value firstBit,
                                       unsigned bits, bool isSigned, bool onByte) {
   constexpr int64_t kRun = 8;
@@ -129,32 +150,17 @@ Value mlir::tessera::emitReadCodeRun8(OpBuilder &b, Location loc, Value storage,
     return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
   };
   int64_t width = bits;
-  Value byte = arith::ShRUIOp::create(b, loc, firstBit, index(3));
   if (bits == 8) {
     bool inBounds[] = {true};
     Value read = vector::TransferReadOp::create(
-        b, loc, VectorType::get({kRun}, b.getI8Type()), storage, ValueRange{byte},
+        b, loc, VectorType::get({kRun}, b.getI8Type()), storage,
+        ValueRange{arith::ShRUIOp::create(b, loc, firstBit, index(3))},
         arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0), ArrayRef<bool>(inBounds));
     return isSigned ? Value(arith::ExtSIOp::create(b, loc, runI32, read))
                     : Value(arith::ExtUIOp::create(b, loc, runI32, read));
   }
   // The run in the low 8 b bits of `word` (bits above it undefined).
-  Type wordType = bits <= 4 ? i32 : i64;
-  Value word;
-  if (onByte) {
-    word =
-        arith::ExtUIOp::create(b, loc, wordType, emitReadBytesAsWord(b, loc, storage, byte, width));
-  } else {
-    // b + 1 bytes from its first hold the run wherever it starts.
-    Value shift = arith::IndexCastUIOp::create(b, loc, i64,
-                                               arith::AndIOp::create(b, loc, firstBit, index(7)));
-    Value read = emitReadBytesAsWord(b, loc, storage, byte, width + 1);
-    if (width < 7)
-      read = arith::ExtUIOp::create(b, loc, i64, read);
-    word = arith::ShRUIOp::create(b, loc, read, shift);
-    if (wordType == i32)
-      word = arith::TruncIOp::create(b, loc, i32, word);
-  }
+  Value word = emitReadCodeRunWord(b, loc, storage, firstBit, bits, onByte);
   if (bits <= 4) {
     // Every code within an i32: signed, its top bit to bit 31 and back down
     // arithmetically; unsigned, down and masked.

@@ -54,14 +54,21 @@ Value interleavedStorage(Value lowBit, int64_t groupSize, bool byteTiles, bool &
 /// in bits [8i, 8i + 8)).
 Value emitReadBytesAsWord(OpBuilder &b, Location loc, Value storage, Value byte, int64_t bytes);
 
+/// Emits the run of 8 b-bit codes (b < 8) from bit `firstBit` (an index) of
+/// packed storage (a tensor<B x i8>) as one integer, code l in its bits
+/// [l b, (l + 1) b) and the bits above the run undefined: an i32 up to 4
+/// bits, an i64 from 5. `onByte`: firstBit is a multiple of 8 (b bytes are
+/// read); else b + 1 bytes are read from its byte and shifted down, which
+/// the storage holds where at least one code follows the run.
+Value emitReadCodeRunWord(OpBuilder &b, Location loc, Value storage, Value firstBit, unsigned bits,
+                          bool onByte);
+
 /// Emits the run of 8 b-bit codes from bit `firstBit` (an index) of packed
 /// storage (a tensor<B x i8>; code l in bits [firstBit + l b, firstBit +
 /// (l + 1) b)) as a vector<8 x i32>, sign-extended for signed codes and
-/// zero-extended otherwise: one read of the run's bytes, broadcast to every
-/// lane (i64 lanes from 5 bits on) and shifted there. `onByte`: firstBit is
-/// a multiple of 8 (b bytes are read); else b + 1 bytes are read from its
-/// byte and shifted first, which the storage holds where at least one code
-/// follows the run.
+/// zero-extended otherwise: one read of the run's bytes
+/// (emitReadCodeRunWord, `onByte` as there), broadcast to every lane (i64
+/// lanes from 5 bits on) and shifted there.
 Value emitReadCodeRun8(OpBuilder &b, Location loc, Value storage, Value firstBit, unsigned bits,
                        bool isSigned, bool onByte);
 

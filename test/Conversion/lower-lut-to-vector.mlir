@@ -250,6 +250,41 @@ func.func @one_row_zero_codes(%x: tensor<1x512xf32>, %wb: tensor<24576xi8>, %s: 
 
 // -----
 
+// One row of x, byte permutes, 11 groups: the first 8 have their
+// coefficients computed ahead, the other 3 gathered in the combine (16
+// rows' scales and zero points per group). A row of 3-bit zero points is
+// 33 bits, so a run of 8 starts off a byte: 4 bytes are read from its
+// first and shifted down by its first bit mod 8.
+// PERMUTE-LABEL: func @one_row_groups_past_the_runs
+// PERMUTE: scf.for %{{.*}} = %c0 to %c128 step %c16
+// PERMUTE: %[[BIT:.*]] = arith.muli %{{.*}}, %c33 : index
+// PERMUTE: %[[BYTE:.*]] = arith.shrui %[[BIT]], %c3 : index
+// PERMUTE: %[[OFF:.*]] = arith.andi %[[BIT]], %c7 : index
+// PERMUTE: %[[SHIFT:.*]] = arith.index_castui %[[OFF]] : index to i64
+// PERMUTE: %[[READ:.*]] = vector.transfer_read %{{.*}}[%[[BYTE]]], %{{.*}} : tensor<528xi8>, vector<4xi8>
+// PERMUTE: %[[CAST:.*]] = vector.bitcast %[[READ]] : vector<4xi8> to vector<1xi32>
+// PERMUTE: %[[WORD:.*]] = vector.extract %[[CAST]][0] : i32 from vector<1xi32>
+// PERMUTE: %[[WIDE:.*]] = arith.extui %[[WORD]] : i32 to i64
+// PERMUTE: %[[DOWN:.*]] = arith.shrui %[[WIDE]], %[[SHIFT]] : i64
+// PERMUTE: arith.trunci %[[DOWN]] : i64 to i32
+// PERMUTE: %[[Y:.*]]:8 = scf.for %{{.*}} = %c0 to %c8 step %c1
+// PERMUTE: tessera.permute_bytes
+// PERMUTE: scf.for %[[G:.*]] = %c8 to %c11 step %c1 iter_args(%{{.*}} = %[[Y]]#0,
+// PERMUTE: tessera.permute_bytes
+// PERMUTE-COUNT-16: tensor.extract %{{.*}}[%{{.*}}, %[[G]]] : tensor<128x11xf16>
+// PERMUTE: vector.from_elements %{{.*}} : vector<16xf32>
+func.func @one_row_groups_past_the_runs(%x: tensor<1x352xf32>, %wb: tensor<16896xi8>, %s: tensor<128x11xf16>,
+                                        %zb: tensor<528xi8>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<16896xi8> -> tensor<128x352xui3>
+  %z = tessera.unpack %zb : tensor<528xi8> -> tensor<128x11xui3>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x352xf32> -> tensor<1x88x16xi8>, tensor<1x11xf32>, tensor<1x11xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x88x16xi8>, tensor<128x352xui3> -> tensor<3x1x128x11xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<3x1x128x11xi32>, tensor<1x11xf32>, tensor<1x11xf32> scales %s : tensor<128x11xf16> zeros %z : tensor<128x11xui3> code_type ui3 outs %init : tensor<1x128xf32>
+  return %y : tensor<1x128xf32>
+}
+
+// -----
+
 // Left for the reference lowering: f32 tables; canonical weights.
 // AVX512-LABEL: func @not_kernels
 // AVX2-LABEL: func @not_kernels

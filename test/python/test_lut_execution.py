@@ -125,22 +125,25 @@ def host_kernel_tile():
     return (64, 8) if host_has("avx512bw") else (32, 8) if host_has("avx2") else None
 
 
+@pytest.mark.parametrize("k", [512, 704])
 @pytest.mark.parametrize("bits", range(1, 9))
 @pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4", "host"])
-def test_lut_kernel_of_each_target(tmp_path, monkeypatch, target, bits):
+def test_lut_kernel_of_each_target(tmp_path, monkeypatch, target, bits, k):
     # Each LUT kernel that can run here, by the target the library is built
     # for: 32-byte shuffles (AVX2: tiles of 32 x 8), 64-byte shuffles
     # (AVX-512BW: 64 x 8) and, on a host with AVX512-VBMI and -VNNI, 64-byte
     # permutes with byte dot products (64 x 32). N = 320: a column tile of
-    # 256 rows (steps of two or four blocks) and one of 64; K = 512 in
-    # groups of 64 (8 groups: a one-row step's coefficients computed ahead).
+    # 256 rows (steps of two or four blocks) and one of 64; K in groups of
+    # 64: 8 groups (K = 512), whose coefficients a one-row step computes
+    # ahead, or 11 (K = 704), the last 3 gathered, runs of zero points off
+    # bytes where their width is odd.
     needs, tile = {"x86-64-v3": (("avx2",), (32, 8)), "x86-64-v4": (("avx512bw",), (64, 8)),
                    "host": ((), host_kernel_tile())}[target]
     if not host_has(*needs) or tile is None:
         pytest.skip(f"this machine cannot run the {target} LUT kernel")
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
     rng = np.random.default_rng()
-    n, k, group = 320, 512, 64
+    n, group = 320, 64
     zero = ("none", "int", "float")[bits % 3]
     dtype = f"{'s' if bits % 2 == 0 or zero == 'none' else 'u'}{bits}"  # none: symmetric
     q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype, group, zero=zero,
@@ -155,6 +158,23 @@ def test_lut_kernel_of_each_target(tmp_path, monkeypatch, target, bits):
         xv = rng.standard_normal((m, k)).astype(np.float32)
         err = np.abs(f(xv).astype(np.float64) - graph_reference(xv, q))
         assert (err <= graph_bound(xv, q, bits)).all(), f"M={m}"
+
+
+ONE_ROW_REST = [(bits, signed, "int") for bits in range(1, 9) for signed in (False, True)] + [
+    (1, False, "float"), (3, True, "none"), (6, False, "float")]
+
+
+@pytest.mark.parametrize("bits,signed,zero_mode", ONE_ROW_REST,
+                         ids=[f"{int_type(b, s)}-{z}" for b, s, z in ONE_ROW_REST])
+def test_lut_groups_past_the_last_run_of_eight(bits, signed, zero_mode):
+    # 11 groups of 32 (K = 352, as 86 of 128 at K = 11008): one row of x
+    # has the coefficients of groups 0-7 computed ahead and those of 8-10
+    # gathered; a row of zero points takes 11 b bits, so at odd widths its
+    # runs of 8 start off bytes. M = 3: the tile's coefficients, runs of 8
+    # then one at a time. N = 320: steps of four (from 3 bits) or two
+    # blocks, then one.
+    check_lut(np.random.default_rng(), 320, 352, bits, signed, zero_mode, 32, "lut",
+              m_values=(1, 3), scale_dtype="f16")
 
 
 @pytest.mark.parametrize("bits,signed,zero_mode", [(2, False, "int"), (3, True, "none"),
