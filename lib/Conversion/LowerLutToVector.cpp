@@ -895,62 +895,112 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
             });
         return SmallVector<Value>(groups.getResults());
       }
-      // One row of x: per 8 groups, the coefficients of the blocks' rows
-      // first, 8 (or 16) rows x 8 groups at a time, into a buffer carried by the
-      // loop (written in place).
-      auto stepType = RankedTensorType::get({2, kChunk, numBlocks * lanes}, f32);
-      // The permute kernel's coefficients of 8 groups take long enough for
+      // One row of x: the coefficients of the blocks' rows per batch of 8
+      // groups, 8 (or 16) rows x 8 groups at a time, into a buffer carried
+      // by the loops (written in place) that holds two batches: [2][2 *
+      // 8][rows], S and B, batch j at groups 8 (j % 2) + [0, 8). Batch 0's
+      // are computed before the lookups; each group of batch j then computes
+      // its share of batch j + 1's chunks of rows into the other half after
+      // its own combine, so that this work overlaps the stream of weights
+      // rather than stalling it between batches. 4096 x 4096, one row,
+      // weights from memory, one thread, against computing every batch
+      // before its lookups: 1 bit 0.209 -> 0.199 ms (0.193 -> 0.183 in
+      // another run), 2 bits 0.343 -> 0.330, 3 bits 0.467 -> 0.449, 4 bits
+      // 0.511 -> 0.495; two threads the same; 1 bit with the weights in the
+      // last-level cache 0.089 -> 0.093.
+      int64_t rows = numBlocks * lanes, rowStep = permute ? 16 : kChunk;
+      int64_t numChunks = rows / rowStep;
+      int64_t chunksPerGroup = llvm::divideCeil(numChunks, kChunk);
+      auto stepType = RankedTensorType::get({2, 2 * kChunk, rows}, f32);
+      // Rows [at, at + rowStep) of the step x the batch from group g8, at
+      // [., gAt + l, at] of the buffer.
+      auto writeChunk = [&](OpBuilder &b, Location loc, Value coef, Value g8, Value gAt,
+                            Value at) -> Value {
+        Value nBase = arith::AddIOp::create(b, loc, nBlocks[0], at);
+        if (permute)
+          return writeCoefficients16x8(b, loc, coef, nBase, g8, gAt, at);
+        return writeCoefficients8x8(b, loc, coef, nBase, g8, gAt, at);
+      };
+      // The permute kernel's coefficients of batch 0 take long enough for
       // the weights prefetched ahead of the lookups to arrive: while they
       // are computed, each block's stream is prefetched a further
       // kLutPrefetchBytes past the usual horizon (the part after row `at` of
       // the step's rows, 16 at a time, covers). 4096 x 4096, one row, from
       // memory, one thread: 3 bits 0.446 -> 0.403 ms, 4 bits 0.596 ->
       // 0.511, 2 bits 1-11% faster over four runs; two threads 3 bits 7%, 4
-      // bits 10%, 2 bits 2-7%; 1 bit the same (docs/lut.md).
+      // bits 10%, 2 bits 2-7%; 1 bit the same (docs/lut.md; measured when
+      // every batch was computed before its lookups).
       auto prefetchPastHorizon = [&](OpBuilder &b, Location loc, ArrayRef<Value> blockIndex,
-                                     Value g8, Value at) {
+                                     Value at) {
         int64_t share = kLutPrefetchBytes / (numBlocks * lanes / 16);
-        Value firstStep = arith::MulIOp::create(b, loc, g8, cIndex(b, loc, group / kPermuteStep));
         Value offset = arith::MulIOp::create(
             b, loc, arith::DivUIOp::create(b, loc, at, cIndex(b, loc, 16)), cIndex(b, loc, share));
         for (Value index : blockIndex) {
-          Value byte =
-              arith::AddIOp::create(b, loc, permuteTileByte(b, loc, index, firstStep), offset);
+          Value byte = arith::AddIOp::create(b, loc, permuteTileByte(b, loc, index, c0), offset);
           Value base = prefetcher.clampedBase(b, loc, byte, kLutPrefetchBytes, share - 64);
           for (int64_t inShare = 0; inShare < share; inShare += 64)
             prefetcher.emitAt(b, loc, base, inShare);
         }
       };
+      // Batch 0 (rows in a loop, not unrolled: one-shot bufferization's
+      // analysis grows with the square of the writes into one tensor).
+      Value firstBatch =
+          emitTensorLoop(b, loc, c0, cIndex(b, loc, rows), b.getIndexAttr(rowStep),
+                         tensor::EmptyOp::create(b, loc, stepType, ValueRange{}),
+                         [&](OpBuilder &b, Location loc, Value at, Value coef) -> Value {
+                           if (permute)
+                             prefetchPastHorizon(b, loc, blockIndex, at);
+                           return writeChunk(b, loc, coef, c0, c0, at);
+                         });
       SmallVector<Value> loopInit(yInit);
-      loopInit.push_back(tensor::EmptyOp::create(b, loc, stepType, ValueRange{}));
+      loopInit.push_back(firstBatch);
       int64_t numY = yInit.size();
-      Value nextRow = arith::AddIOp::create(b, loc, nBlocks[0], cIndex(b, loc, numBlocks * lanes));
+      Value nextRow = arith::AddIOp::create(b, loc, nBlocks[0], cIndex(b, loc, rows));
       auto groupBlocks = scf::ForOp::create(
           b, loc, c0, cIndex(b, loc, fullGroups), cIndex(b, loc, kChunk), loopInit,
           [&](OpBuilder &b, Location loc, Value g8, ValueRange args) {
-            // The step's rows are consecutive: 8 at a time, 16 with byte
-            // permutes (a loop, not unrolled: one-shot bufferization's
-            // analysis grows with the square of the writes into one tensor).
-            Value coef =
-                emitTensorLoop(b, loc, c0, cIndex(b, loc, numBlocks * lanes),
-                               b.getIndexAttr(permute ? 16 : kChunk), args[numY],
-                               [&](OpBuilder &b, Location loc, Value at, Value coef) -> Value {
-                                 Value nBase = arith::AddIOp::create(b, loc, nBlocks[0], at);
-                                 if (permute) {
-                                   prefetchPastHorizon(b, loc, blockIndex, g8, at);
-                                   return writeCoefficients16x8(b, loc, coef, nBase, g8, c0, at);
-                                 }
-                                 return writeCoefficients8x8(b, loc, coef, nBase, g8, c0, at);
-                               });
+            // This batch's half of the buffer, and the next batch's.
+            Value half = arith::AndIOp::create(
+                b, loc, arith::DivUIOp::create(b, loc, g8, cIndex(b, loc, kChunk)), c1);
+            Value gAt = arith::MulIOp::create(b, loc, half, cIndex(b, loc, kChunk));
+            Value nextGAt = arith::SubIOp::create(b, loc, cIndex(b, loc, kChunk), gAt);
+            Value nextG8 = arith::AddIOp::create(b, loc, g8, cIndex(b, loc, kChunk));
+            Value hasNext = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, nextG8,
+                                                  cIndex(b, loc, fullGroups));
+            // Group g's coefficients at [., g - g8 + gAt, .].
+            Value g0 = arith::SubIOp::create(b, loc, g8, gAt);
             auto groups = scf::ForOp::create(
-                b, loc, g8, arith::AddIOp::create(b, loc, g8, cIndex(b, loc, kChunk)), c1,
-                args.take_front(numY), [&](OpBuilder &b, Location loc, Value gIv, ValueRange yAcc) {
-                  scf::YieldOp::create(b, loc,
-                                       groupBody(b, loc, gIv, yAcc, coef, g8, nBlocks[0], nextRow));
+                b, loc, g8, nextG8, c1, args,
+                [&](OpBuilder &b, Location loc, Value gIv, ValueRange acc) {
+                  Value coef = acc[numY];
+                  SmallVector<Value> results =
+                      groupBody(b, loc, gIv, acc.take_front(numY), coef, g0, nBlocks[0], nextRow);
+                  Value inBatch = arith::SubIOp::create(b, loc, gIv, g8);
+                  for (int64_t i = 0; i < chunksPerGroup; ++i) {
+                    Value chunk = arith::AddIOp::create(
+                        b, loc,
+                        arith::MulIOp::create(b, loc, inBatch, cIndex(b, loc, chunksPerGroup)),
+                        cIndex(b, loc, i));
+                    Value write = hasNext;
+                    if (chunksPerGroup * kChunk != numChunks)
+                      write = arith::AndIOp::create(
+                          b, loc, write,
+                          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, chunk,
+                                                cIndex(b, loc, numChunks)));
+                    auto ifOp = scf::IfOp::create(
+                        b, loc, write,
+                        [&](OpBuilder &b, Location loc) {
+                          Value at = arith::MulIOp::create(b, loc, chunk, cIndex(b, loc, rowStep));
+                          scf::YieldOp::create(b, loc,
+                                               writeChunk(b, loc, coef, nextG8, nextGAt, at));
+                        },
+                        [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, coef); });
+                    coef = ifOp.getResult(0);
+                  }
+                  results.push_back(coef);
+                  scf::YieldOp::create(b, loc, results);
                 });
-            SmallVector<Value> results(groups.getResults());
-            results.push_back(coef);
-            scf::YieldOp::create(b, loc, results);
+            scf::YieldOp::create(b, loc, groups.getResults());
           });
       SmallVector<Value> y(groupBlocks.getResults().take_front(numY));
       if (fullGroups == numGroups)

@@ -145,22 +145,36 @@ func.func @wide_tiles(%x: tensor<1x64xf32>, %wb: tensor<3072xi8>, %s: tensor<128
 
 // -----
 
-// One row of x, 3-bit codes, 16 groups: per 8 groups, the coefficients of
-// the step's two blocks of 64 rows (S and B, 8 groups x 128 rows) are
-// computed first, 8 rows x 8 groups at a time (scales and zero points read
-// along the groups, transposed in registers), into a buffer the group loop
-// carries; the combine reads them as vectors.
+// One row of x, 3-bit codes, 16 groups: the coefficients of the step's two
+// blocks of 64 rows (S and B) are computed per batch of 8 groups, 8 rows x
+// 8 groups at a time (scales and zero points read along the groups,
+// transposed in registers), into a buffer of two batches the loops carry;
+// the combine reads them as vectors. Batch 0 comes first; then each group
+// of a batch, after its combine, computes two chunks of 8 rows of the next
+// batch into the other half (where there is a next batch).
 // AVX512-LABEL: func @one_row_step_coefficients
-// AVX512: %[[EMPTY:.*]] = tensor.empty() : tensor<2x8x128xf32>
-// AVX512: scf.for %[[G8:.*]] = %c0 to %c16 step %c8 iter_args({{.*}}, %[[COEF:.*]] = %[[EMPTY]])
-// AVX512: scf.for %[[R8:.*]] = %c0 to %c128 step %c8 iter_args(%[[C:.*]] = %[[COEF]])
+// AVX512: %[[EMPTY:.*]] = tensor.empty() : tensor<2x16x128xf32>
+// AVX512: %[[FIRST:.*]] = scf.for %[[R8:.*]] = %c0 to %c128 step %c8 iter_args(%[[C:.*]] = %[[EMPTY]])
 // AVX512: vector.transfer_read %{{.*}} : tensor<128x16xf16>, vector<8xf16>
 // AVX512: vector.shuffle
 // AVX512: vector.transfer_write %{{.*}}, %[[C]][%c0, %c0, %[[R8]]]
-// AVX512: scf.for %[[G:.*]] = %[[G8]] to %{{.*}} step %c1
+// AVX512: scf.for %[[G8:.*]] = %c0 to %c16 step %c8 iter_args({{.*}}, %{{.*}} = %[[FIRST]])
+// AVX512: %[[BATCH:.*]] = arith.divui %[[G8]], %c8 : index
+// AVX512: %[[HALF:.*]] = arith.andi %[[BATCH]], %c1 : index
+// AVX512: %[[AT:.*]] = arith.muli %[[HALF]], %c8 : index
+// AVX512: %[[NEXT_AT:.*]] = arith.subi %c8, %[[AT]] : index
+// AVX512: %[[NEXT_G8:.*]] = arith.addi %[[G8]], %c8 : index
+// AVX512: %[[HAS_NEXT:.*]] = arith.cmpi ult, %[[NEXT_G8]], %c16 : index
+// AVX512: %[[G0:.*]] = arith.subi %[[G8]], %[[AT]] : index
+// AVX512: scf.for %[[G:.*]] = %[[G8]] to %[[NEXT_G8]] step %c1 iter_args({{.*}}, %[[COEF:.*]] = %{{.*}})
 // AVX512: tessera.shuffle_bytes
-// AVX512: vector.transfer_read %{{.*}}[%c0, %{{.*}}, %c0], %{{.*}} : tensor<2x8x128xf32>, vector<8xf32>
-// AVX512: vector.transfer_read %{{.*}}[%c1, %{{.*}}, %c0], %{{.*}} : tensor<2x8x128xf32>, vector<8xf32>
+// AVX512: %[[IN:.*]] = arith.subi %[[G]], %[[G0]] : index
+// AVX512: vector.transfer_read %[[COEF]][%c0, %[[IN]], %c0], %{{.*}} : tensor<2x16x128xf32>, vector<8xf32>
+// AVX512: vector.transfer_read %[[COEF]][%c1, %[[IN]], %c0], %{{.*}} : tensor<2x16x128xf32>, vector<8xf32>
+// AVX512: scf.if %[[HAS_NEXT]] -> (tensor<2x16x128xf32>)
+// AVX512: vector.transfer_read %{{.*}}[%{{.*}}, %[[NEXT_G8]]]{{.*}} : tensor<128x16xf16>, vector<8xf16>
+// AVX512: vector.transfer_write %{{.*}}[%c0, %[[NEXT_AT]], %{{.*}}] {{.*}} : vector<8xf32>, tensor<2x16x128xf32>
+// AVX512: scf.if %[[HAS_NEXT]] -> (tensor<2x16x128xf32>)
 func.func @one_row_step_coefficients(%x: tensor<1x512xf32>, %wb: tensor<24576xi8>, %s: tensor<128x16xf16>,
                                      %zb: tensor<768xi8>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
   %w = tessera.unpack %wb layout <tile = [64, 8], bit_planes> : tensor<24576xi8> -> tensor<128x512xui3>
@@ -180,17 +194,17 @@ func.func @one_row_step_coefficients(%x: tensor<1x512xf32>, %wb: tensor<24576xi8
 // 8 i32 accumulators.
 // PERMUTE-LABEL: func @one_row_one_bit
 // PERMUTE: scf.for %{{.*}} = %c0 to %c256 step %c128
-// PERMUTE: tensor.empty() : tensor<2x8x128xf32>
+// PERMUTE: tensor.empty() : tensor<2x16x128xf32>
 // PERMUTE: scf.for %[[R16:.*]] = %c0 to %c128 step %c16
 // PERMUTE: vector.transfer_read %{{.*}} : tensor<256x8xf16>, vector<8xf16>
 // PERMUTE: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : vector<8xf16>, vector<8xf16>
 // PERMUTE-COUNT-24: vector.shuffle %{{.*}} : vector<16xf32>, vector<16xf32>
-// PERMUTE: vector.transfer_write %{{.*}}[%c0, %c0, %[[R16]]] {{.*}} : vector<16xf32>, tensor<2x8x128xf32>
-// PERMUTE: vector.transfer_write %{{.*}}[%c1, %c0, %[[R16]]] {{.*}} : vector<16xf32>, tensor<2x8x128xf32>
+// PERMUTE: vector.transfer_write %{{.*}}[%c0, %c0, %[[R16]]] {{.*}} : vector<16xf32>, tensor<2x16x128xf32>
+// PERMUTE: vector.transfer_write %{{.*}}[%c1, %c0, %[[R16]]] {{.*}} : vector<16xf32>, tensor<2x16x128xf32>
 // PERMUTE: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // PERMUTE: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
 // PERMUTE-COUNT-8: tessera.permute_bytes
-// PERMUTE: vector.transfer_read %{{.*}} : tensor<2x8x128xf32>, vector<16xf32>
+// PERMUTE: vector.transfer_read %{{.*}} : tensor<2x16x128xf32>, vector<16xf32>
 func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tensor<256x8xf16>, %init: tensor<1x256xf32>) -> tensor<1x256xf32> {
   %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<8192xi8> -> tensor<256x256xui1>
   %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x256xf32> -> tensor<1x64x16xi8>, tensor<1x8xf32>, tensor<1x8xf32>
@@ -204,20 +218,20 @@ func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tens
 // One row of x, byte permutes, integer zero points of 3 bits: per 16 rows,
 // each row's 8 zero codes (24 bits) are read as one word, the 16 words
 // make one vector, and each group's codes are a shift and a mask of it.
+// The second batch of 8 groups is computed by the first batch's groups, one
+// chunk of 16 rows each (128 rows: one chunk per group).
 // Each lookup step (32 codes; 16 of them) prefetches its share of the
 // next step's scales (rows 128-255, 4 KiB: 256 bytes, 4 lines, at element
 // 128 s + 2048, clamped to 3 lines before the end) and zero points (48
-// bytes at byte 48 s + 768). While the coefficients of 8 groups are
-// computed, 16 rows at a time, each of the two blocks' streams of weights
-// is prefetched past the lookups' 2 KiB horizon: 256 bytes per 16 rows,
-// four lines, at its tile of the groups (768 bytes each) + 2 KiB.
+// bytes at byte 48 s + 768). While the coefficients of the first 8 groups
+// are computed, 16 rows at a time, each of the two blocks' streams of
+// weights is prefetched past the lookups' 2 KiB horizon: 256 bytes per 16
+// rows, four lines, from its first tile + 2 KiB (block 0 here: byte 0).
 // PERMUTE-LABEL: func @one_row_zero_codes
 // PERMUTE: scf.for %{{.*}} = %c0 to %c128 step %c16
 // PERMUTE: %[[ROWS16:.*]] = arith.divui %{{.*}}, %c16 : index
 // PERMUTE: %[[PART:.*]] = arith.muli %[[ROWS16]], %c256 : index
-// PERMUTE: %[[TILE:.*]] = arith.muli %{{.*}}, %c768 : index
-// PERMUTE: %[[FROM:.*]] = arith.addi %[[TILE]], %[[PART]] : index
-// PERMUTE: %[[PAST:.*]] = arith.addi %[[FROM]], %c2048 : index
+// PERMUTE: %[[PAST:.*]] = arith.addi %[[PART]], %c2048 : index
 // PERMUTE: %[[AHEAD:.*]] = arith.minui %[[PAST]], %c24383 : index
 // PERMUTE: memref.prefetch %{{.*}}[%[[AHEAD]]], read, locality<3>, data : memref<24576xi8>
 // PERMUTE-COUNT-7: memref.prefetch %{{.*}}, read, locality<3>, data : memref<24576xi8>
@@ -227,7 +241,7 @@ func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tens
 // PERMUTE: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
 // PERMUTE: arith.shrui %{{.*}}, %{{.*}} : vector<16xi32>
 // PERMUTE-COUNT-7: arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
-// PERMUTE-COUNT-16: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<2x8x128xf32>
+// PERMUTE-COUNT-16: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<2x16x128xf32>
 // PERMUTE: %[[SHARE:.*]] = arith.divui %{{.*}}, %c16 : index
 // PERMUTE: %[[NEXT:.*]] = arith.addi %[[SHARE]], %c2048 : index
 // PERMUTE: %[[AT:.*]] = arith.minui %[[NEXT]], %c1951 : index
@@ -238,6 +252,10 @@ func.func @one_row_one_bit(%x: tensor<1x256xf32>, %wb: tensor<8192xi8>, %s: tens
 // PERMUTE: %[[ZAT:.*]] = arith.minui %[[ZNEXT]], %c767 : index
 // PERMUTE: memref.prefetch %{{.*}}[%[[ZAT]]], read, locality<3>, data : memref<768xi8>
 // PERMUTE: tessera.permute_bytes
+// PERMUTE: scf.if %{{.*}} -> (tensor<2x16x128xf32>)
+// PERMUTE-COUNT-16: vector.bitcast %{{.*}} : vector<3xi8> to vector<1xi24>
+// PERMUTE: vector.from_elements %{{.*}} : vector<16xi32>
+// PERMUTE-NOT: scf.if
 func.func @one_row_zero_codes(%x: tensor<1x512xf32>, %wb: tensor<24576xi8>, %s: tensor<128x16xf16>,
                               %zb: tensor<768xi8>, %init: tensor<1x128xf32>) -> tensor<1x128xf32> {
   %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<24576xi8> -> tensor<128x512xui3>

@@ -125,7 +125,7 @@ def host_kernel_tile():
     return (64, 8) if host_has("avx512bw") else (32, 8) if host_has("avx2") else None
 
 
-@pytest.mark.parametrize("k", [512, 704])
+@pytest.mark.parametrize("k", [512, 1216])
 @pytest.mark.parametrize("bits", range(1, 9))
 @pytest.mark.parametrize("target", ["x86-64-v3", "x86-64-v4", "host"])
 def test_lut_kernel_of_each_target(tmp_path, monkeypatch, target, bits, k):
@@ -135,8 +135,9 @@ def test_lut_kernel_of_each_target(tmp_path, monkeypatch, target, bits, k):
     # permutes with byte dot products (64 x 32). N = 320: a column tile of
     # 256 rows (steps of two or four blocks) and one of 64; K in groups of
     # 64: 8 groups (K = 512), whose coefficients a one-row step computes
-    # ahead, or 11 (K = 704), the last 3 gathered, runs of zero points off
-    # bytes where their width is odd.
+    # ahead, or 19 (K = 1216): two batches of 8, the second computed during
+    # the first's lookups, and 3 gathered; runs of zero points off bytes
+    # where their width is odd.
     needs, tile = {"x86-64-v3": (("avx2",), (32, 8)), "x86-64-v4": (("avx512bw",), (64, 8)),
                    "host": ((), host_kernel_tile())}[target]
     if not host_has(*needs) or tile is None:
