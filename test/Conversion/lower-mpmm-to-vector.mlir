@@ -489,13 +489,13 @@ func.func @left_alone(%x: tensor<2x32xf32>, %xh: tensor<2x32xf16>, %x12: tensor<
 // CHECK: vector.from_elements {{.*}} : vector<8x8xf32>
 // CHECK-NEXT: vector.transfer_write %{{.*}} {in_bounds = [true, true]} : vector<8x8xf32>, tensor<8x256x16xf32>
 // CHECK: } else {
-// Rows outside the GEMM: 4-bit codes are read 1 KiB ahead by a software
+// Rows outside the GEMM: 4-bit codes are read 512 bytes ahead by a software
 // prefetch per tile (clamped to the storage's last byte), then the signed
 // codes' sign bits flipped once per tile, masked in place (code 1: bits
 // 4-7), converted and multiplied with the broadcast of scaled x, in
 // registers.
 // CHECK: } else {
-// CHECK: %[[AHEAD:.*]] = arith.addi %{{.*}}, %c1024 : index
+// CHECK: %[[AHEAD:.*]] = arith.addi %{{.*}}, %c512 : index
 // CHECK: %[[CLAMPED:.*]] = arith.minui %[[AHEAD]], %c8191 : index
 // CHECK: memref.prefetch %[[BUF]][%[[CLAMPED]]], read, locality<3>, data : memref<8192xi8>
 // CHECK: %[[T2:.*]] = vector.transfer_read %{{.*}} : tensor<8192xi8>, vector<32xi8>
