@@ -907,7 +907,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       // before its lookups: 1 bit 0.209 -> 0.199 ms (0.193 -> 0.183 in
       // another run), 2 bits 0.343 -> 0.330, 3 bits 0.467 -> 0.449, 4 bits
       // 0.511 -> 0.495; two threads the same; 1 bit with the weights in the
-      // last-level cache 0.089 -> 0.093.
+      // last-level cache 0.089 -> 0.093. (Repeats at 2 bits ranged from 6%
+      // faster to 5% slower: within this host's noise.)
       int64_t rows = numBlocks * lanes, rowStep = permute ? 16 : kChunk;
       int64_t numChunks = rows / rowStep;
       int64_t chunksPerGroup = llvm::divideCeil(numChunks, kChunk);
