@@ -92,14 +92,14 @@ constexpr int64_t kGemmMinRows = 16;
 // bits at M = 32 10.5 -> 8.0, at M = 64 15.1 -> 14.7, at M = 256 59.9 ->
 // 66.8).
 constexpr int64_t kLimbGemmMinRows = 64;
-// How far ahead the row kernels prefetch a stream of weights (bytes). 512
-// against 1024, one row of x, libraries alternated in one process, one
-// thread: 4 bits 4096 x 4096 0.627 -> 0.601 ms (256: 0.644, 384: 0.610,
-// 2048: 0.670), 11008 x 4096 1.622 -> 1.560, 4096
-// x 11008 1.484 -> 1.504, 8 bits 4096 x 4096 1.086 -> 1.053, 5 bits the
-// same; two threads 4 bits 0.327 -> 0.314, 8 bits 0.574 -> 0.557; M = 16,
-// 4 bits 3.34 -> 3.24. The streams of a step (a tile of 8 columns each)
-// are many, and prefetches far ahead hold the line fill buffers longer.
+// How far ahead the row kernels prefetch a stream of weights (bytes). The
+// streams of a step (a tile of 8 columns each) are many, and a prefetch far
+// ahead holds a line fill buffer longer. 1024 -> 512, one row of x,
+// libraries alternated in one process, one thread: 4 bits 4096 x 4096
+// 0.627 -> 0.601 ms (256: 0.644, 384: 0.610, 2048: 0.670), 11008 x 4096
+// 1.622 -> 1.560, 4096 x 11008 1.484 -> 1.504; 8 bits 4096 x 4096 1.086 ->
+// 1.053; 5 bits the same. Two threads: 4 bits 0.327 -> 0.314, 8 bits 0.574
+// -> 0.557. M = 16, 4 bits: 3.34 -> 3.24.
 constexpr int64_t kPrefetchBytes = 512;
 // The GEMM's panel from bit planes: the widths whose runs are transposed as
 // 8 x 8 bit matrices rather than gathered bit by bit (tiles of 64 x 32,
