@@ -363,7 +363,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                                                       zeroType.isSignedInteger(), zeroRunsOnByte));
     };
     // The coefficients of rows [n, n + width) and group g, gathered (one
-    // row of x: fewer than 8 groups, or those past the last run of 8).
+    // row of x with fewer than 8 groups; the groups past the last run of 8,
+    // for one row in the combine and for more in the tile's coefficients).
     auto gatherCoefficients = [&](OpBuilder &b, Location loc, Value nBase, Value gIv,
                                   int64_t width) {
       auto rowsF32 = VectorType::get({width}, f32);
@@ -539,31 +540,22 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
                       })
                       .getResult(0);
             if (fullGroups < numGroups)
-              coefficients =
-                  scf::ForOp::create(
-                      b, loc, cIndex(b, loc, fullGroups), cIndex(b, loc, numGroups), c1,
-                      ValueRange{coefficients},
-                      [&](OpBuilder &b, Location loc, Value gIv, ValueRange tiles) {
-                        Value coefficients = tiles[0];
-                        for (int64_t r = 0; r < kChunk; ++r) {
-                          Value nIv =
-                              r ? Value(arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r)))
-                                : nBase;
-                          Value sv = emitToF32(b, loc,
-                                               tensor::ExtractOp::create(b, loc, op.getScales(),
-                                                                         ValueRange{nIv, gIv}));
-                          Value zv =
-                              zeroMode == ZeroPointMode::None ? Value() : zeroAt(b, loc, nIv, gIv);
-                          auto [sc, off] = coefficientsOf(b, loc, sv, zv);
-                          Value at = arith::AddIOp::create(b, loc, n8, cIndex(b, loc, r));
-                          coefficients = tensor::InsertOp::create(b, loc, sc, coefficients,
-                                                                  ValueRange{c0, gIv, at});
-                          coefficients = tensor::InsertOp::create(b, loc, off, coefficients,
-                                                                  ValueRange{c1, gIv, at});
-                        }
-                        scf::YieldOp::create(b, loc, coefficients);
-                      })
-                      .getResult(0);
+              coefficients = scf::ForOp::create(
+                                 b, loc, cIndex(b, loc, fullGroups), cIndex(b, loc, numGroups), c1,
+                                 ValueRange{coefficients},
+                                 [&](OpBuilder &b, Location loc, Value gIv, ValueRange tiles) {
+                                   auto [sc, off] = gatherCoefficients(b, loc, nBase, gIv, kChunk);
+                                   Value values[] = {sc, off};
+                                   Value coefficients = tiles[0];
+                                   for (auto [which, v] : llvm::enumerate(values))
+                                     coefficients = vector::TransferWriteOp::create(
+                                                        b, loc, v, coefficients,
+                                                        ValueRange{cIndex(b, loc, which), gIv, n8},
+                                                        ArrayRef<bool>(inBounds))
+                                                        .getResult();
+                                   scf::YieldOp::create(b, loc, coefficients);
+                                 })
+                                 .getResult(0);
             scf::YieldOp::create(b, loc, coefficients);
           });
       tileCoefficients = rowBlocks.getResult(0);
