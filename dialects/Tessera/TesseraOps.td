@@ -539,6 +539,27 @@ def Tessera_PermuteBytesOp : Tessera_Op<"permute_bytes",
   let assemblyFormat = "$table `,` $indices attr-dict `:` type($result)";
 }
 
+def Tessera_PermuteLanesOp : Tessera_Op<"permute_lanes",
+    [Pure, AllTypesMatch<["table", "result"]>]> {
+  let summary = "16-entry f32 table lookup across the whole vector";
+  let description = [{
+    `result[l] = table[indices[l] & 15]`: one table of 16 f32 values that
+    every i32 lane of `indices` indexes by its low 4 bits (the semantics
+    of x86's `vpermps` on 512 bits, AVX-512F). Created by
+    tessera-lower-mpmm-to-vector to look up, for 16 columns of 1-bit
+    codes at once, the sum of x over the set bits of each column's run of
+    4 codes; lowered by tessera-lower-x86-byte-ops.
+
+    ```mlir
+    %r = tessera.permute_lanes %table, %idx : vector<16xi32> -> vector<16xf32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [F32]>:$table,
+                       VectorOfLengthAndType<[16], [I32]>:$indices);
+  let results = (outs VectorOfLengthAndType<[16], [F32]>:$result);
+  let assemblyFormat = "$table `,` $indices attr-dict `:` type($indices) `->` type($result)";
+}
+
 def Tessera_MultishiftBytesOp : Tessera_Op<"multishift_bytes",
     [Pure, AllTypesMatch<["x", "shifts", "result"]>]> {
   let summary = "unaligned bytes of each 64-bit word";

@@ -22,7 +22,9 @@
 // transposes and a row kernel over 8 (16) columns at once; with byte dot
 // products (AVX512-VNNI) the row kernel multiplies the codes as bytes with
 // x split in three signed bytes (limbGroupLoop), 5, 6 and 7-bit codes then
-// in tiles of 16 x 4 (InterleavedCodes.h).
+// in tiles of 16 x 4 (InterleavedCodes.h); 1-bit codes with AVX-512 look
+// up the sum of x over each run of 4 codes in tables of x built per row
+// (rowTables: one vpermps per 64 products).
 //
 // Ops that do not fit (float or codebook codes, non-f32 activations or
 // results, K or the group size not a multiple of 8, weights not from
@@ -101,6 +103,8 @@ constexpr int64_t kLimbGemmMinRows = 64;
 // 1.053; 5 bits the same. Two threads: 4 bits 0.327 -> 0.314, 8 bits 0.574
 // -> 0.557. M = 16, 4 bits: 3.34 -> 3.24.
 constexpr int64_t kPrefetchBytes = 512;
+// Entries of a table of x for a run of 4 1-bit codes (rowTables).
+constexpr int64_t kTableEntries = 16;
 // The GEMM's panel from bit planes: the widths whose runs are transposed as
 // 8 x 8 bit matrices rather than gathered bit by bit (tiles of 64 x 32,
 // 4096 x 4096, M = 32, one thread: 5 bits 12.1 -> 11.4-11.8 ms, 6 bits
@@ -231,7 +235,15 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // tiles of 16 x 4) take byte dot products in the row kernels where the
     // target has them (limbGroupLoop); groups of at most 2^14 codes keep
     // their i32 sums (below 2 * 255 * 128 per code) from overflowing.
-    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes &&
+    // Interleaved 1-bit codes with AVX-512 take table lookups in the row
+    // kernels instead (rowTables: xTables below): three instructions per 64
+    // products where the byte dot products take five. Masked adds (vaddps
+    // under a mask read from the codes by kmovw, one per 16 products) ran
+    // at one per cycle, kmovw from memory taking a port-5 slot too: 0.57
+    // ms against the byte dot products' 0.38 (4096 x 4096, M = 1).
+    bool rowTables =
+        vectorRegisters >= 32 && laneCodes && bits == 1 && !interleavedPlanes && !interleavedBytes;
+    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes && !rowTables &&
                     (interleavedPlanes || interleavedBytes || 8 % bits == 0) &&
                     op.getGroupSize() <= 16384;
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
@@ -737,7 +749,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // 2.02 -> 1.54 and 2.21 -> 1.74 ms.
     WeightPrefetcher prefetcher(rewriter, loc, weights,
                                 (laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns ||
-                                    limbDots);
+                                    limbDots || rowTables);
 
     // Codes per run of the row kernels below: 8, or 16 in place
     // (inPlaceRuns; x from xInPlace); their f32 vectors and zero.
@@ -1134,7 +1146,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // the few rows past them are cheaper in the row kernel than as a
     // zero-padded block) or all rows (bit planes, whose single-row
     // unpacking is slow). Whether it does, and where its rows end.
-    int64_t gemmMinRows = limbDots ? kLimbGemmMinRows : kGemmMinRows;
+    int64_t gemmMinRows = limbDots || rowTables ? kLimbGemmMinRows : kGemmMinRows;
     auto gemmRowRange = [&](OpBuilder &b, Location loc) -> std::pair<Value, Value> {
       Value enoughRows =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, m, cIndex(b, loc, gemmMinRows));
@@ -1144,7 +1156,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                   cIndex(b, loc, kRows)));
       return {enoughRows, end};
     };
-    Value xScaled, xSums;
+    Value xScaled, xSums, xTables;
     Value xLimbs, xGroupScales, xLimbSums; // limbDots
     // The f32 row kernel takes zero points and sign biases through the group
     // sums of x; the byte kernel only float zero points (needXsum).
@@ -1174,7 +1186,71 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         rowKernelStart = arith::SelectOp::create(rewriter, loc, enoughRows, gemmRowsEnd, c0);
       }
       auto sumType = RankedTensorType::get({ShapedType::kDynamic, numGroups}, f32);
-      if (!limbDots) {
+      if (rowTables) {
+        // xTables[m, r, e] = sum_{i < 4} e_i x[m, 4 r + i] (e_i: bit i of
+        // e), the 16 sums of x over a run of 4 codes that a run of 1-bit
+        // codes selects among, for the rows the row kernel takes (as
+        // xScaled below). Each is x[m, 4 r] e_0 + ..., multiplied and
+        // added in f32 (exact up to f32 rounding as the FMAs of the other
+        // widths; a zero bit times an infinite x is NaN there too). The
+        // group sums of x (xSums) are entry 15's.
+        auto entryType = VectorType::get({kTableEntries}, f32);
+        auto tablesType = RankedTensorType::get({ShapedType::kDynamic, k / 4, kTableEntries}, f32);
+        Value bitOf[4];
+        for (int64_t i = 0; i < 4; ++i) {
+          SmallVector<float> lanes;
+          for (int64_t e = 0; e < kTableEntries; ++e)
+            lanes.push_back(float((e >> i) & 1));
+          bitOf[i] = arith::ConstantOp::create(
+              rewriter, loc, DenseElementsAttr::get(entryType, ArrayRef<float>(lanes)));
+        }
+        Value entryZero = arith::ConstantOp::create(
+            rewriter, loc, DenseElementsAttr::get(entryType, rewriter.getF32FloatAttr(0)));
+        SmallVector<Value> outputs = {
+            tensor::EmptyOp::create(rewriter, loc, tablesType, ValueRange{m})};
+        if (needGroupXsum)
+          outputs.push_back(tensor::EmptyOp::create(rewriter, loc, sumType, ValueRange{m}));
+        scf::ForOp rowLoop = forRowsAndGroups(
+            rowKernelStart, outputs,
+            [&](OpBuilder &b, Location loc, Value row, Value gIv, Value kBegin,
+                ValueRange outputs) -> SmallVector<Value> {
+              auto kLoop = scf::ForOp::create(
+                  b, loc, kBegin, arith::AddIOp::create(b, loc, kBegin, cIndex(b, loc, group)),
+                  cIndex(b, loc, 4), ValueRange{outputs[0], entryZero},
+                  [&](OpBuilder &b, Location loc, Value kk, ValueRange args) {
+                    Value table;
+                    for (int64_t i = 0; i < 4; ++i) {
+                      Value xi = vector::BroadcastOp::create(
+                          b, loc, entryType,
+                          tensor::ExtractOp::create(
+                              b, loc, x,
+                              ValueRange{row, i ? Value(arith::AddIOp::create(b, loc, kk,
+                                                                              cIndex(b, loc, i)))
+                                                : kk}));
+                      table = i ? Value(vector::FMAOp::create(b, loc, xi, bitOf[i], table))
+                                : Value(arith::MulFOp::create(b, loc, xi, bitOf[0]));
+                    }
+                    Value run = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, 4));
+                    Value tables = vector::TransferWriteOp::create(b, loc, table, args[0],
+                                                                   ValueRange{row, run, c0},
+                                                                   ArrayRef<bool>(inBounds))
+                                       .getResult();
+                    scf::YieldOp::create(
+                        b, loc, ValueRange{tables, arith::AddFOp::create(b, loc, args[1], table)});
+                  });
+              SmallVector<Value> next = {kLoop.getResult(0)};
+              if (needGroupXsum)
+                next.push_back(tensor::InsertOp::create(
+                    b, loc,
+                    vector::ExtractOp::create(b, loc, kLoop.getResult(1),
+                                              ArrayRef<int64_t>{kTableEntries - 1}),
+                    outputs[1], ValueRange{row, gIv}));
+              return next;
+            });
+        xTables = rowLoop.getResult(0);
+        if (needGroupXsum)
+          xSums = rowLoop.getResult(1);
+      } else if (!limbDots) {
         // xScaled[m, k] = x[m, k] * 2^-inPlaceExponent(k mod laneCodes), for
         // the rows the row kernel takes (those past the GEMM's last block of
         // rows where every column tile is full and M >= gemmMinRows, else
@@ -1725,7 +1801,57 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                         // Block by block: one tile live at a time (the four
                         // blocks' tiles and eight accumulators spilled; M = 1,
                         // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).
-                        for (int64_t c = 0; c < blocks; ++c) {
+                        if (rowTables) {
+                          // Nibble j of a column's lane (codes kk + 4 j to
+                          // kk + 4 j + 3) indexes the table of those x:
+                          // one lookup (vpermps) sums 4 products of 16
+                          // columns. Blocks of 8 columns are looked up in
+                          // 16 lanes and keep the low 8.
+                          auto tableType = VectorType::get({kTableEntries}, f32);
+                          auto indexType = VectorType::get({kTableEntries}, i32);
+                          int64_t lanes = blockF32.getNumElements();
+                          SmallVector<int64_t> widen;
+                          for (int64_t l = 0; l < kTableEntries; ++l)
+                            widen.push_back(l % lanes);
+                          SmallVector<Value> words;
+                          for (int64_t c = 0; c < blocks; ++c) {
+                            Value w =
+                                interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true, tiles)
+                                    .words[0];
+                            if (lanes < kTableEntries)
+                              w = vector::ShuffleOp::create(b, loc, w, w, widen);
+                            words.push_back(w);
+                          }
+                          Value firstRun = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, 4));
+                          for (int64_t j = 0; j < laneCodes / 4; ++j) {
+                            Value run = arith::AddIOp::create(b, loc, firstRun, cIndex(b, loc, j));
+                            SmallVector<Value> tables;
+                            for (int64_t r = 0; r < rows; ++r)
+                              tables.push_back(vector::TransferReadOp::create(
+                                  b, loc, tableType, xTables, ValueRange{mIdx[r], run, c0}, zeroF,
+                                  ArrayRef<bool>(inBounds)));
+                            for (int64_t c = 0; c < blocks; ++c) {
+                              Value index =
+                                  j ? Value(arith::ShRUIOp::create(
+                                          b, loc, words[c],
+                                          arith::ConstantOp::create(
+                                              b, loc,
+                                              DenseElementsAttr::get(
+                                                  indexType, b.getI32IntegerAttr(int32_t(4 * j))))))
+                                    : words[c];
+                              for (int64_t r = 0; r < rows; ++r) {
+                                Value sums = PermuteLanesOp::create(b, loc, tables[r], index);
+                                if (lanes < kTableEntries)
+                                  sums = vector::ExtractStridedSliceOp::create(
+                                      b, loc, sums, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
+                                      ArrayRef<int64_t>{1});
+                                int64_t i = (r * blocks + c) * chains + j % chains;
+                                next[i] = arith::AddFOp::create(b, loc, next[i], sums);
+                              }
+                            }
+                          }
+                        }
+                        for (int64_t c = 0; c < blocks && !rowTables; ++c) {
                           InterleavedCodes::Tile tile =
                               interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true, tiles);
                           for (int64_t j : interleaved.codeOrder()) {
@@ -1807,7 +1933,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // same; the f32 kernels on AVX-512 mixed, 2 bits 3% faster, 4 bits 4%
     // slower).
     int64_t laneTiles = vectorLanes(vectorRegisters) / kLanes;
-    int64_t rowBlocks = limbDots ? 4 * laneTiles : 4;
+    int64_t rowBlocks = limbDots || rowTables ? 4 * laneTiles : 4;
     auto interleavedColumns = [&](OpBuilder &b, Location loc, Value begin, Value end,
                                   Value mFrom, Value y) -> Value {
       tileGroupTerms = buildGroupTerms(b, loc, begin, end);

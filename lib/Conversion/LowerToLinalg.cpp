@@ -1365,7 +1365,7 @@ struct TesseraLowerToLinalgPass
     ConversionTarget target(*ctx);
     target.addIllegalDialect<TesseraDialect>();
     // Vector byte ops of the LUT kernel stay for tessera-lower-x86-byte-ops.
-    target.addLegalOp<ShuffleBytesOp, SumBytePairsOp, PermuteBytesOp, DotBytesOp,
+    target.addLegalOp<ShuffleBytesOp, SumBytePairsOp, PermuteBytesOp, PermuteLanesOp, DotBytesOp,
                       MultishiftBytesOp>();
     // Any other op is legal once no low-bit tensor flows through it.
     target.markUnknownOpDynamicallyLegal(

@@ -3,7 +3,8 @@
 // tessera.shuffle_bytes -> vpshufb, tessera.sum_byte_pairs -> vpmaddubsw
 // with a vector of its weight, tessera.permute_bytes -> vpermb,
 // tessera.dot_bytes -> vpdpbusd, tessera.multishift_bytes -> vpmultishiftqb,
-// as llvm.call_intrinsic on the vector types.
+// tessera.permute_lanes -> vpermps, as llvm.call_intrinsic on the vector
+// types.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,7 +30,8 @@ struct TesseraLowerX86ByteOpsPass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<ShuffleBytesOp, SumBytePairsOp, PermuteBytesOp, DotBytesOp, MultishiftBytesOp>(op))
+      if (isa<ShuffleBytesOp, SumBytePairsOp, PermuteBytesOp, DotBytesOp, MultishiftBytesOp,
+              PermuteLanesOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
@@ -53,6 +55,9 @@ struct TesseraLowerX86ByteOpsPass
         // only).
         result = call("llvm.x86.avx512.permvar.qi.512", "",
                       {permute.getTable(), permute.getIndices()});
+      } else if (auto lanes = dyn_cast<PermuteLanesOp>(op)) {
+        // Table first, indices second (16 lanes only).
+        result = call("llvm.x86.avx512.permvar.sf.512", "", {lanes.getTable(), lanes.getIndices()});
       } else if (auto multishift = dyn_cast<MultishiftBytesOp>(op)) {
         // The intrinsic takes the shifts first, the words second.
         result = call("llvm.x86.avx512.pmultishift.qb.512", "llvm.x86.avx512.pmultishift.qb.256",

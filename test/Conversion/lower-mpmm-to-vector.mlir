@@ -868,3 +868,40 @@ func.func @s6_in_place(%x: tensor<?x64xf32>, %wb: tensor<384xi8>, %s: tensor<8x2
          zeros %z : tensor<8x2xui1> group_size 32 outs %init : tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
+
+// -----
+
+// 1-bit codes interleaved by 8 columns, with 32 vector registers: the row
+// kernels look up the sum of x over each run of 4 codes (a nibble of a
+// column's lane) in a table of 16 per run, built per row of x before the
+// column tiles (x[4r] * bit 0 of the entry, then 3 FMAs; the group sums
+// of x are entry 15's), one tessera.permute_lanes for 16 columns at once.
+// With 16 registers the f32 kernel is kept.
+// CHECK-LABEL: func @one_bit_tables
+// CHECK-NOT: tessera.permute_lanes
+// CHECK: return
+// PAIRS-LABEL: func @one_bit_tables
+// PAIRS: tensor.empty(%{{.*}}) : tensor<?x128x16xf32>
+// PAIRS: %[[X0:.*]] = tensor.extract %{{.*}} : tensor<?x512xf32>
+// PAIRS: %[[B0:.*]] = vector.broadcast %[[X0]] : f32 to vector<16xf32>
+// PAIRS: arith.mulf %[[B0]], %{{.*}} : vector<16xf32>
+// PAIRS-COUNT-3: vector.fma
+// PAIRS: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<?x128x16xf32>
+// PAIRS: vector.extract %{{.*}}[15] : f32 from vector<16xf32>
+// PAIRS: %[[T:.*]] = vector.transfer_read %{{.*}} : tensor<?x128x16xf32>, vector<16xf32>
+// PAIRS: tessera.permute_lanes %[[T]], %{{.*}} : vector<16xi32> -> vector<16xf32>
+// PAIRS: %[[I:.*]] = arith.shrui %{{.*}}, %{{.*}} : vector<16xi32>
+// PAIRS: tessera.permute_lanes %{{.*}}, %[[I]] : vector<16xi32> -> vector<16xf32>
+// PAIRS: return
+// LIMBS-LABEL: func @one_bit_tables
+// LIMBS-NOT: tessera.dot_bytes
+// LIMBS: tessera.permute_lanes
+// LIMBS-NOT: tessera.dot_bytes
+// LIMBS: return
+func.func @one_bit_tables(%x: tensor<?x512xf32>, %wb: tensor<16384xi8>,
+                          %s: tensor<256x4xf16>, %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [8, 32]> : tensor<16384xi8> -> tensor<256x512xsi1>
+  %y = tessera.mpmm %x, %w : tensor<?x512xf32>, tensor<256x512xsi1> scales %s : tensor<256x4xf16>
+         group_size 128 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}

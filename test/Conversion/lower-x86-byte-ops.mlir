@@ -51,3 +51,12 @@ func.func @multishift(%x: vector<64xi8>, %s: vector<64xi8>, %y: vector<32xi8>, %
   %q = tessera.multishift_bytes %y, %t : vector<32xi8>
   return %r, %q : vector<64xi8>, vector<32xi8>
 }
+
+// A 16-entry f32 table looked up by i32 lanes: vpermps, the table first.
+// CHECK-LABEL: func @permute_lanes
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"(%arg0, %arg1) : (vector<16xf32>, vector<16xi32>) -> vector<16xf32>
+// CHECK-NOT: tessera.
+func.func @permute_lanes(%t: vector<16xf32>, %i: vector<16xi32>) -> vector<16xf32> {
+  %r = tessera.permute_lanes %t, %i : vector<16xi32> -> vector<16xf32>
+  return %r : vector<16xf32>
+}

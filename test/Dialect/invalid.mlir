@@ -488,6 +488,22 @@ func.func @permute_bytes_width(%x: vector<32xi8>) {
 
 // -----
 
+func.func @permute_lanes_width(%t: vector<8xf32>, %i: vector<8xi32>) {
+  // expected-error @+1 {{operand #0 must be vector of 32-bit float values of length 16}}
+  %r = tessera.permute_lanes %t, %i : vector<8xi32> -> vector<8xf32>
+  return
+}
+
+// -----
+
+func.func @permute_lanes_indices(%t: vector<16xf32>, %i: vector<16xf32>) {
+  // expected-error @+1 {{operand #1 must be vector of 32-bit signless integer values of length 16}}
+  %r = "tessera.permute_lanes"(%t, %i) : (vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+  return
+}
+
+// -----
+
 func.func @multishift_bytes_width(%x: vector<16xi8>) {
   // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 32/64}}
   %s = tessera.multishift_bytes %x, %x : vector<16xi8>
