@@ -435,10 +435,10 @@ def TesseraLowerMpmmToVector
     at 4 bits 4.3 -> 3.3; M = 16 (the GEMM before) 5.1 -> 3.8, 3 bits
     5.5 -> 4.4.
 
-    Interleaved 1-bit codes with 32 vector registers take table lookups
-    in the row kernels instead, with or without `byte-dots`: per row of x
-    and run of 4 codes, a table of the 16 sums of those x over the codes'
-    bits (x[4r] times bit 0 of the entry, then three FMAs: exact up to f32
+    Single rows of interleaved 1-bit codes with 32 vector registers take
+    table lookups instead, with or without `byte-dots`: per row of x and
+    run of 4 codes, a table of the 16 sums of those x over the codes' bits
+    (x[4r] times bit 0 of the entry, then three FMAs: exact up to f32
     rounding, as the FMAs of the other widths), built once per call (64
     KiB a row at K = 4096); nibble j of a column's lane (codes 4j to 4j +
     3 of a tile's 32) indexes its run's table, and one
@@ -446,16 +446,17 @@ def TesseraLowerMpmmToVector
     instructions (shift, permute, add) per 64 products, where the byte
     dot products take five (shift, AND and three `vpdpbusd`). The group's
     zero point and scale are applied as in the f32 kernel, through the
-    group sums of x (entry 15 of each table). Up to 64 rows before the
-    GEMM, as with byte dot products. Libraries alternated in one process
+    group sums of x (entry 15 of each table). Blocks of rows keep their
+    kernels: the tables of many rows do not stay in L2 while the rows take
+    a tile's columns (4096 x 11008, M = 16: 8.8 ms with byte dot products,
+    11.5 with tables for every row). Libraries alternated in one process
     on a busy 2-core Xeon (AVX512-VNNI), byte dot products -> tables, ms:
     M = 1, one thread, 11008 x 4096 1.20 -> 0.88, 4096 x 11008 1.21 ->
     1.03; two threads 0.57 -> 0.43, 0.60 -> 0.50, 4096 x 4096 0.23 ->
-    0.19; M = 3 0.84 -> 0.57, M = 16 3.56 -> 2.45 (4096 x 4096, one
-    thread). Masked adds (`vaddps` under a mask register read from the
-    codes, one per 16 products) were slower than either: a mask loaded
-    from memory (`kmovw`) takes a port-5 slot as well, so they ran at one
-    add per cycle (4096 x 4096, M = 1: 0.57 ms against 0.38).
+    0.19. Masked adds (`vaddps` under a mask register read from the codes,
+    one per 16 products) were slower than either: a mask loaded from
+    memory (`kmovw`) takes a port-5 slot as well, so they ran at one add
+    per cycle (4096 x 4096, M = 1: 0.57 ms against 0.38).
 
     With 16 rows or more, a full column tile takes a GEMM instead for its
     full blocks of 8 rows: per block of 256 codes the tile's weights are

@@ -22,9 +22,9 @@
 // transposes and a row kernel over 8 (16) columns at once; with byte dot
 // products (AVX512-VNNI) the row kernel multiplies the codes as bytes with
 // x split in three signed bytes (limbGroupLoop), 5, 6 and 7-bit codes then
-// in tiles of 16 x 4 (InterleavedCodes.h); 1-bit codes with AVX-512 look
-// up the sum of x over each run of 4 codes in tables of x built per row
-// (rowTables: one vpermps per 64 products).
+// in tiles of 16 x 4 (InterleavedCodes.h); single rows of 1-bit codes with
+// AVX-512 look up the sum of x over each run of 4 codes in tables of x
+// built per row (rowTables: one vpermps per 64 products).
 //
 // Ops that do not fit (float or codebook codes, non-f32 activations or
 // results, K or the group size not a multiple of 8, weights not from
@@ -235,17 +235,17 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // tiles of 16 x 4) take byte dot products in the row kernels where the
     // target has them (limbGroupLoop); groups of at most 2^14 codes keep
     // their i32 sums (below 2 * 255 * 128 per code) from overflowing.
-    // Interleaved 1-bit codes with AVX-512 take table lookups in the row
-    // kernels instead (rowTables: xTables below): three instructions per 64
-    // products where the byte dot products take five. Masked adds (vaddps
+    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes &&
+                    (interleavedPlanes || interleavedBytes || 8 % bits == 0) &&
+                    op.getGroupSize() <= 16384;
+    // Single rows of interleaved 1-bit codes with AVX-512 take table lookups
+    // in the row kernels (rowTables: xTables below): three instructions per
+    // 64 products where the byte dot products take five. Masked adds (vaddps
     // under a mask read from the codes by kmovw, one per 16 products) ran
     // at one per cycle, kmovw from memory taking a port-5 slot too: 0.57
     // ms against the byte dot products' 0.38 (4096 x 4096, M = 1).
     bool rowTables =
         vectorRegisters >= 32 && laneCodes && bits == 1 && !interleavedPlanes && !interleavedBytes;
-    bool limbDots = byteDots && vectorRegisters >= 32 && laneCodes && !rowTables &&
-                    (interleavedPlanes || interleavedBytes || 8 % bits == 0) &&
-                    op.getGroupSize() <= 16384;
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     auto vecF32 = VectorType::get({kLanes}, f32);
     auto vecI32 = VectorType::get({kLanes}, i32);
@@ -1146,7 +1146,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // the few rows past them are cheaper in the row kernel than as a
     // zero-padded block) or all rows (bit planes, whose single-row
     // unpacking is slow). Whether it does, and where its rows end.
-    int64_t gemmMinRows = limbDots || rowTables ? kLimbGemmMinRows : kGemmMinRows;
+    int64_t gemmMinRows = limbDots ? kLimbGemmMinRows : kGemmMinRows;
     auto gemmRowRange = [&](OpBuilder &b, Location loc) -> std::pair<Value, Value> {
       Value enoughRows =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, m, cIndex(b, loc, gemmMinRows));
@@ -1156,7 +1156,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                   cIndex(b, loc, kRows)));
       return {enoughRows, end};
     };
-    Value xScaled, xSums, xTables;
+    Value xScaled, xSums;
+    // The single rows' tables of x and group sums of x (rowTables), where
+    // the group terms need those.
+    Value xTables, xTableSums;
+    bool tableXsum = zeroMode != ZeroPointMode::None || isSigned;
     Value xLimbs, xGroupScales, xLimbSums; // limbDots
     // The f32 row kernel takes zero points and sign biases through the group
     // sums of x; the byte kernel only float zero points (needXsum).
@@ -1193,7 +1197,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         // xScaled below). Each is x[m, 4 r] e_0 + ..., multiplied and
         // added in f32 (exact up to f32 rounding as the FMAs of the other
         // widths; a zero bit times an infinite x is NaN there too). The
-        // group sums of x (xSums) are entry 15's.
+        // group sums of x (xTableSums) are entry 15's. Only single rows
+        // read them: the tables of many rows would not stay in L2 while
+        // the rows take a tile's columns (4096 x 11008, M = 16: 8.8 ms
+        // with byte dot products, 11.5 with tables; M = 4: 2.6, 2.1).
         auto entryType = VectorType::get({kTableEntries}, f32);
         auto tablesType = RankedTensorType::get({ShapedType::kDynamic, k / 4, kTableEntries}, f32);
         Value bitOf[4];
@@ -1208,7 +1215,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             rewriter, loc, DenseElementsAttr::get(entryType, rewriter.getF32FloatAttr(0)));
         SmallVector<Value> outputs = {
             tensor::EmptyOp::create(rewriter, loc, tablesType, ValueRange{m})};
-        if (needGroupXsum)
+        if (tableXsum)
           outputs.push_back(tensor::EmptyOp::create(rewriter, loc, sumType, ValueRange{m}));
         scf::ForOp rowLoop = forRowsAndGroups(
             rowKernelStart, outputs,
@@ -1239,7 +1246,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                         b, loc, ValueRange{tables, arith::AddFOp::create(b, loc, args[1], table)});
                   });
               SmallVector<Value> next = {kLoop.getResult(0)};
-              if (needGroupXsum)
+              if (tableXsum)
                 next.push_back(tensor::InsertOp::create(
                     b, loc,
                     vector::ExtractOp::create(b, loc, kLoop.getResult(1),
@@ -1248,9 +1255,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
               return next;
             });
         xTables = rowLoop.getResult(0);
-        if (needGroupXsum)
-          xSums = rowLoop.getResult(1);
-      } else if (!limbDots) {
+        if (tableXsum)
+          xTableSums = rowLoop.getResult(1);
+      }
+      if (!limbDots) {
         // xScaled[m, k] = x[m, k] * 2^-inPlaceExponent(k mod laneCodes), for
         // the rows the row kernel takes (those past the GEMM's last block of
         // rows where every column tile is full and M >= gemmMinRows, else
@@ -1782,7 +1790,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       // Accumulators: acc[r * blocks + c]; in a group, gacc[(r * blocks + c)
       // * chains + h].
       SmallVector<Value> totals;
-      if (limbDots)
+      bool tableRows = rowTables && rows == 1;
+      if (limbDots && !tableRows)
         totals = limbGroupLoop(b, loc, columns, mIdx, tiles);
       else
         totals = SmallVector<Value>(
@@ -1801,7 +1810,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                         // Block by block: one tile live at a time (the four
                         // blocks' tiles and eight accumulators spilled; M = 1,
                         // 4096 x 4096, 4 bits: 1.08 -> 0.95 ms).
-                        if (rowTables) {
+                        if (tableRows) {
                           // Nibble j of a column's lane (codes kk + 4 j to
                           // kk + 4 j + 3) indexes the table of those x:
                           // one lookup (vpermps) sums 4 products of 16
@@ -1851,7 +1860,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                             }
                           }
                         }
-                        for (int64_t c = 0; c < blocks && !rowTables; ++c) {
+                        for (int64_t c = 0; c < blocks && !tableRows; ++c) {
                           InterleavedCodes::Tile tile =
                               interleaved.load(b, loc, columns[c], kk, /*flipSigns=*/true, tiles);
                           for (int64_t j : interleaved.codeOrder()) {
@@ -1887,10 +1896,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       for (int64_t h = 1; h < chains; ++h)
                         sum = arith::AddFOp::create(b, loc, sum, kLoop.getResult(i * chains + h));
                       Value xsum;
-                      if (needGroupXsum)
+                      if (tableRows ? tableXsum : needGroupXsum)
                         xsum = vector::BroadcastOp::create(
                             b, loc, blockF32,
-                            tensor::ExtractOp::create(b, loc, xSums, ValueRange{mIdx[r], gIv}));
+                            tensor::ExtractOp::create(b, loc, tableRows ? xTableSums : xSums,
+                                                      ValueRange{mIdx[r], gIv}));
                       if (zeroPoint)
                         sum = vector::FMAOp::create(b, loc, zeroPoint, xsum, sum);
                       sum = vector::FMAOp::create(b, loc, sum, scale, acc[i]);

@@ -392,11 +392,12 @@ def test_mpmm_interleaved_activation_outliers(tessera_run, tmp_path, bits, signe
              group, "f16", m_values=(1, 3, 21), activations=outlier_activations)
 
 
-@pytest.mark.parametrize("bits,signed", [(2, False), (3, True), (6, True), (8, True)])
+@pytest.mark.parametrize("bits,signed", [(1, False), (1, True), (2, False), (3, True), (6, True),
+                                         (8, True)])
 def test_mpmm_interleaved_non_finite_activations(tmp_path, bits, signed):
     # An infinite or NaN x makes every result of its row non-finite (the
-    # byte dot products' group scale becomes NaN); the other rows stay
-    # exact.
+    # byte dot products' group scale becomes NaN; in the 1-bit tables of a
+    # single row, a zero bit times it is NaN); the other rows stay exact.
     rng = np.random.default_rng()
     n, group = (272 if 5 <= bits <= 7 else 264), 64
     module = mpmm_module(n, K, bits, signed, "int", group, "f16", int_type(bits, signed),
