@@ -1191,10 +1191,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       }
       auto sumType = RankedTensorType::get({ShapedType::kDynamic, numGroups}, f32);
       if (rowTables) {
-        // xTables[m, r, e] = sum_{i < 4} e_i x[m, 4 r + i] (e_i: bit i of
-        // e), the 16 sums of x over a run of 4 codes that a run of 1-bit
-        // codes selects among, for the rows the row kernel takes (as
-        // xScaled below). Each is x[m, 4 r] e_0 + ..., multiplied and
+        // xTables[0, r, e] = sum_{i < 4} e_i x[M - 1, 4 r + i] (e_i: bit i
+        // of e), the 16 sums of x over a run of 4 codes that a run of 1-bit
+        // codes selects among, for the one row the row kernels take alone:
+        // the last where M is odd (they take rows by 4 and 2 from an even
+        // row, 0 or the GEMM's end). Each is x[., 4 r] e_0 + ..., multiplied and
         // added in f32 (exact up to f32 rounding as the FMAs of the other
         // widths; a zero bit times an infinite x is NaN there too). The
         // group sums of x (xTableSums) are entry 15's. Only single rows
@@ -1202,7 +1203,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         // the rows take a tile's columns (4096 x 11008, M = 16: 8.8 ms
         // with byte dot products, 11.5 with tables; M = 4: 2.6, 2.1).
         auto entryType = VectorType::get({kTableEntries}, f32);
-        auto tablesType = RankedTensorType::get({ShapedType::kDynamic, k / 4, kTableEntries}, f32);
+        auto tablesType = RankedTensorType::get({1, k / 4, kTableEntries}, f32);
         Value bitOf[4];
         for (int64_t i = 0; i < 4; ++i) {
           SmallVector<float> lanes;
@@ -1214,11 +1215,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
         Value entryZero = arith::ConstantOp::create(
             rewriter, loc, DenseElementsAttr::get(entryType, rewriter.getF32FloatAttr(0)));
         SmallVector<Value> outputs = {
-            tensor::EmptyOp::create(rewriter, loc, tablesType, ValueRange{m})};
+            tensor::EmptyOp::create(rewriter, loc, tablesType, ValueRange{})};
         if (tableXsum)
-          outputs.push_back(tensor::EmptyOp::create(rewriter, loc, sumType, ValueRange{m}));
+          outputs.push_back(tensor::EmptyOp::create(
+              rewriter, loc, RankedTensorType::get({1, numGroups}, f32), ValueRange{}));
+        Value singleRow = arith::SubIOp::create(
+            rewriter, loc, m, arith::RemUIOp::create(rewriter, loc, m, cIndex(rewriter, loc, 2)));
         scf::ForOp rowLoop = forRowsAndGroups(
-            rowKernelStart, outputs,
+            singleRow, outputs,
             [&](OpBuilder &b, Location loc, Value row, Value gIv, Value kBegin,
                 ValueRange outputs) -> SmallVector<Value> {
               auto kLoop = scf::ForOp::create(
@@ -1239,7 +1243,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                     }
                     Value run = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, 4));
                     Value tables = vector::TransferWriteOp::create(b, loc, table, args[0],
-                                                                   ValueRange{row, run, c0},
+                                                                   ValueRange{c0, run, c0},
                                                                    ArrayRef<bool>(inBounds))
                                        .getResult();
                     scf::YieldOp::create(
@@ -1251,7 +1255,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                     b, loc,
                     vector::ExtractOp::create(b, loc, kLoop.getResult(1),
                                               ArrayRef<int64_t>{kTableEntries - 1}),
-                    outputs[1], ValueRange{row, gIv}));
+                    outputs[1], ValueRange{c0, gIv}));
               return next;
             });
         xTables = rowLoop.getResult(0);
@@ -1837,7 +1841,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                             SmallVector<Value> tables;
                             for (int64_t r = 0; r < rows; ++r)
                               tables.push_back(vector::TransferReadOp::create(
-                                  b, loc, tableType, xTables, ValueRange{mIdx[r], run, c0}, zeroF,
+                                  b, loc, tableType, xTables, ValueRange{c0, run, c0}, zeroF,
                                   ArrayRef<bool>(inBounds)));
                             for (int64_t c = 0; c < blocks; ++c) {
                               Value index =
@@ -1899,8 +1903,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                       if (tableRows ? tableXsum : needGroupXsum)
                         xsum = vector::BroadcastOp::create(
                             b, loc, blockF32,
-                            tensor::ExtractOp::create(b, loc, tableRows ? xTableSums : xSums,
-                                                      ValueRange{mIdx[r], gIv}));
+                            tableRows
+                                ? tensor::ExtractOp::create(b, loc, xTableSums, ValueRange{c0, gIv})
+                                : tensor::ExtractOp::create(b, loc, xSums,
+                                                            ValueRange{mIdx[r], gIv}));
                       if (zeroPoint)
                         sum = vector::FMAOp::create(b, loc, zeroPoint, xsum, sum);
                       sum = vector::FMAOp::create(b, loc, sum, scale, acc[i]);

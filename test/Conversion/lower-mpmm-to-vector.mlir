@@ -873,8 +873,8 @@ func.func @s6_in_place(%x: tensor<?x64xf32>, %wb: tensor<384xi8>, %s: tensor<8x2
 
 // 1-bit codes interleaved by 8 columns, with 32 vector registers: the
 // single rows look up the sum of x over each run of 4 codes (a nibble of a
-// column's lane) in a table of 16 per run, built per row of x before the
-// column tiles (x[4r] * bit 0 of the entry, then 3 FMAs; the group sums
+// column's lane) in a table of 16 per run, built before the column tiles
+// for the one row taken alone (the last, where M is odd) (x[4r] * bit 0 of the entry, then 3 FMAs; the group sums
 // of x are entry 15's), one tessera.permute_lanes for 16 columns at once.
 // That is for single rows: blocks of rows keep the f32 kernel, or the
 // byte dot products (LIMBS). With 16 registers the f32 kernel is kept.
@@ -882,14 +882,14 @@ func.func @s6_in_place(%x: tensor<?x64xf32>, %wb: tensor<384xi8>, %s: tensor<8x2
 // CHECK-NOT: tessera.permute_lanes
 // CHECK: return
 // PAIRS-LABEL: func @one_bit_tables
-// PAIRS: tensor.empty(%{{.*}}) : tensor<?x128x16xf32>
+// PAIRS: tensor.empty() : tensor<1x128x16xf32>
 // PAIRS: %[[X0:.*]] = tensor.extract %{{.*}} : tensor<?x512xf32>
 // PAIRS: %[[B0:.*]] = vector.broadcast %[[X0]] : f32 to vector<16xf32>
 // PAIRS: arith.mulf %[[B0]], %{{.*}} : vector<16xf32>
 // PAIRS-COUNT-3: vector.fma
-// PAIRS: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<?x128x16xf32>
+// PAIRS: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<1x128x16xf32>
 // PAIRS: vector.extract %{{.*}}[15] : f32 from vector<16xf32>
-// PAIRS: %[[T:.*]] = vector.transfer_read %{{.*}} : tensor<?x128x16xf32>, vector<16xf32>
+// PAIRS: %[[T:.*]] = vector.transfer_read %{{.*}} : tensor<1x128x16xf32>, vector<16xf32>
 // PAIRS: tessera.permute_lanes %[[T]], %{{.*}} : vector<16xi32> -> vector<16xf32>
 // PAIRS: %[[I:.*]] = arith.shrui %{{.*}}, %{{.*}} : vector<16xi32>
 // PAIRS: tessera.permute_lanes %{{.*}}, %[[I]] : vector<16xi32> -> vector<16xf32>
