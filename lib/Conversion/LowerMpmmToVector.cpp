@@ -1838,11 +1838,9 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                           Value firstRun = arith::DivUIOp::create(b, loc, kk, cIndex(b, loc, 4));
                           for (int64_t j = 0; j < laneCodes / 4; ++j) {
                             Value run = arith::AddIOp::create(b, loc, firstRun, cIndex(b, loc, j));
-                            SmallVector<Value> tables;
-                            for (int64_t r = 0; r < rows; ++r)
-                              tables.push_back(vector::TransferReadOp::create(
-                                  b, loc, tableType, xTables, ValueRange{c0, run, c0}, zeroF,
-                                  ArrayRef<bool>(inBounds)));
+                            Value table = vector::TransferReadOp::create(
+                                b, loc, tableType, xTables, ValueRange{c0, run, c0}, zeroF,
+                                ArrayRef<bool>(inBounds));
                             for (int64_t c = 0; c < blocks; ++c) {
                               Value index =
                                   j ? Value(arith::ShRUIOp::create(
@@ -1852,15 +1850,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                               DenseElementsAttr::get(
                                                   indexType, b.getI32IntegerAttr(int32_t(4 * j))))))
                                     : words[c];
-                              for (int64_t r = 0; r < rows; ++r) {
-                                Value sums = PermuteLanesOp::create(b, loc, tables[r], index);
-                                if (lanes < kTableEntries)
-                                  sums = vector::ExtractStridedSliceOp::create(
-                                      b, loc, sums, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
-                                      ArrayRef<int64_t>{1});
-                                int64_t i = (r * blocks + c) * chains + j % chains;
-                                next[i] = arith::AddFOp::create(b, loc, next[i], sums);
-                              }
+                              // (One row: accumulator c * chains + h.)
+                              Value sums = PermuteLanesOp::create(b, loc, table, index);
+                              if (lanes < kTableEntries)
+                                sums = vector::ExtractStridedSliceOp::create(
+                                    b, loc, sums, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
+                                    ArrayRef<int64_t>{1});
+                              int64_t i = c * chains + j % chains;
+                              next[i] = arith::AddFOp::create(b, loc, next[i], sums);
                             }
                           }
                         }
