@@ -456,7 +456,13 @@ def TesseraLowerMpmmToVector
     0.19. Masked adds (`vaddps` under a mask register read from the codes,
     one per 16 products) were slower than either: a mask loaded from
     memory (`kmovw`) takes a port-5 slot as well, so they ran at one add
-    per cycle (4096 x 4096, M = 1: 0.57 ms against 0.38).
+    per cycle (4096 x 4096, M = 1: 0.57 ms against 0.38). Each group of
+    the table kernel also prefetches its share of the next column tile's
+    scales and zero points (a line or two of the scales, 64 columns' worth
+    over the groups), which the row kernels gather a tile at a time before
+    their loops: from memory that gather waits on a line per column
+    (alternated, M = 1, one thread: 4096 x 4096 3-10% faster, the other
+    shapes within the noise of -3 to +2%).
 
     With 16 rows or more, a full column tile takes a GEMM instead for its
     full blocks of 8 rows: per block of 256 codes the tile's weights are

@@ -651,28 +651,11 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
               // Step `step` of K / 32 prefetches its share of the next
               // step's scales and zero points, 64 bytes at a time.
               int64_t rows = int64_t(blockIndex.size()) * 64, steps = k / kPermuteStep;
-              // A row of the values takes rowBits; an element of the
-              // prefetcher's buffer elementBits.
-              auto share = [&](const WeightPrefetcher &prefetcher, int64_t rowBits,
-                               int64_t elementBits) {
-                int64_t regionElements = llvm::divideCeil(rows * rowBits, elementBits);
-                int64_t lineElements = 512 / elementBits;
-                int64_t lines = llvm::divideCeil(regionElements, steps * lineElements);
-                Value first = arith::AddIOp::create(
-                    b, loc,
-                    arith::DivUIOp::create(
-                        b, loc, arith::MulIOp::create(b, loc, nextRow, cIndex(b, loc, rowBits)),
-                        cIndex(b, loc, elementBits)),
-                    arith::DivUIOp::create(
-                        b, loc, arith::MulIOp::create(b, loc, step, cIndex(b, loc, regionElements)),
-                        cIndex(b, loc, steps)));
-                Value base = prefetcher.clampedBase(b, loc, first, 0, (lines - 1) * lineElements);
-                for (int64_t l = 0; l < lines; ++l)
-                  prefetcher.emitAt(b, loc, base, l * lineElements);
-              };
-              share(scalePrefetcher, numGroups * 8 * scaleBytes, 8 * scaleBytes);
+              scalePrefetcher.emitRowsShare(b, loc, nextRow, rows, numGroups * 8 * scaleBytes, step,
+                                            steps);
               if (zeroMode == ZeroPointMode::Int)
-                share(zeroPrefetcher, numGroups * zeroBits, 8);
+                zeroPrefetcher.emitRowsShare(b, loc, nextRow, rows, numGroups * zeroBits, step,
+                                             steps);
             }
             for (auto [blk, index] : llvm::enumerate(blockIndex)) {
               Value tileByte = permuteTileByte(b, loc, index, step);

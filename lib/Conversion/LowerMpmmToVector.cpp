@@ -750,6 +750,26 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     WeightPrefetcher prefetcher(rewriter, loc, weights,
                                 (laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns ||
                                     limbDots || rowTables);
+    // The interleaved row kernels' group terms (scales, zero points) of the
+    // next column tile, prefetched a share per group by the blocks of this
+    // one (prefetchNextTerms): gathered a tile at a time (buildGroupTerms),
+    // they otherwise start each tile with a burst of misses, a line per
+    // column of scales.
+    WeightPrefetcher scalePrefetcher, zeroPrefetcher;
+    auto rowsAsVector = [&](Value tensor) -> Value {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      return tensor::CollapseShapeOp::create(
+          rewriter, loc, RankedTensorType::get({type.getNumElements()}, type.getElementType()),
+          tensor, ArrayRef<ReassociationIndices>{{0, 1}});
+    };
+    if (laneCodes && cast<RankedTensorType>(scales.getType()).hasStaticShape()) {
+      scalePrefetcher = WeightPrefetcher(rewriter, loc, rowsAsVector(scales));
+      if (zeroMode == ZeroPointMode::Int)
+        zeroPrefetcher = WeightPrefetcher(rewriter, loc, zeroStorage);
+      else if (zeroMode == ZeroPointMode::Float &&
+               cast<RankedTensorType>(zeros.getType()).hasStaticShape())
+        zeroPrefetcher = WeightPrefetcher(rewriter, loc, rowsAsVector(zeros));
+    }
 
     // Codes per run of the row kernels below: 8, or 16 in place
     // (inPlaceRuns; x from xInPlace); their f32 vectors and zero.
@@ -1600,6 +1620,23 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
                                                   cIndex(b, loc, offset)),
                             kPrefetchBytes);
     };
+    // Share gIv of the next tile's group terms of `count` columns from
+    // `column` (the columns a tile ahead).
+    auto prefetchNextTerms = [&](OpBuilder &b, Location loc, Value column, int64_t count,
+                                 Value gIv) {
+      Value next = arith::AddIOp::create(b, loc, column, cIndex(b, loc, kColumnTile));
+      auto bitsOf = [](Value tensor) {
+        return int64_t(cast<ShapedType>(tensor.getType()).getElementTypeBitWidth());
+      };
+      scalePrefetcher.emitRowsShare(b, loc, next, count, numGroups * bitsOf(scales), gIv,
+                                    numGroups);
+      if (zeroMode == ZeroPointMode::Int)
+        zeroPrefetcher.emitRowsShare(b, loc, storageRow(b, loc, next, zeroRow0), count,
+                                     numGroups * zeroBits, gIv, numGroups);
+      else if (zeroMode == ZeroPointMode::Float)
+        zeroPrefetcher.emitRowsShare(b, loc, next, count, numGroups * bitsOf(zeros), gIv,
+                                     numGroups);
+    };
     // Group term t (tileGroupTerms) of group gIv for the columns from
     // `column`, as a vector of `type`.
     auto readGroupTerm = [&](OpBuilder &b, Location loc, VectorType type, Value gIv, int64_t t,
@@ -1802,6 +1839,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             scf::ForOp::create(
                 b, loc, c0, numGroupsV, c1, SmallVector<Value>(rows * blocks, blockZero),
                 [&](OpBuilder &b, Location loc, Value gIv, ValueRange acc) {
+                  if (tableRows)
+                    prefetchNextTerms(b, loc, columns[0], blocks * kLanes * tiles, gIv);
                   Value stepBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
                   auto kLoop = scf::ForOp::create(
                       b, loc, stepBegin,

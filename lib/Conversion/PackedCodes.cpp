@@ -232,3 +232,24 @@ void tessera::WeightPrefetcher::emitAt(OpBuilder &b, Location loc, Value base,
   memref::PrefetchOp::create(b, loc, buffer, ValueRange{at},
                              /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
 }
+
+void tessera::WeightPrefetcher::emitRowsShare(OpBuilder &b, Location loc, Value firstRow,
+                                              int64_t rows, int64_t rowBits, Value part,
+                                              int64_t parts) const {
+  if (!buffer)
+    return;
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  int64_t elementBits = cast<MemRefType>(buffer.getType()).getElementTypeBitWidth();
+  int64_t regionElements = llvm::divideCeil(rows * rowBits, elementBits);
+  int64_t lineElements = std::max<int64_t>(1, 512 / elementBits);
+  int64_t lines = llvm::divideCeil(regionElements, parts * lineElements);
+  Value first = arith::AddIOp::create(
+      b, loc,
+      arith::DivUIOp::create(b, loc, arith::MulIOp::create(b, loc, firstRow, index(rowBits)),
+                             index(elementBits)),
+      arith::DivUIOp::create(b, loc, arith::MulIOp::create(b, loc, part, index(regionElements)),
+                             index(parts)));
+  Value base = clampedBase(b, loc, first, 0, (lines - 1) * lineElements);
+  for (int64_t l = 0; l < lines; ++l)
+    emitAt(b, loc, base, l * lineElements);
+}

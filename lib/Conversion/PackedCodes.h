@@ -96,6 +96,13 @@ public:
   Value clampedBase(OpBuilder &b, Location loc, Value byte, int64_t distance, int64_t span) const;
   /// Prefetches the byte `offset` past `base` (from clampedBase).
   void emitAt(OpBuilder &b, Location loc, Value base, int64_t offset) const;
+  /// For a storage of rows of `rowBits` bits each: prefetches share `part`
+  /// of `parts` (0 <= part < parts) of rows [firstRow, firstRow + rows)
+  /// (at most up to the last element), so that `parts` calls, one per step
+  /// of a loop, prefetch them a line or a few at a time rather than in one
+  /// burst.
+  void emitRowsShare(OpBuilder &b, Location loc, Value firstRow, int64_t rows, int64_t rowBits,
+                     Value part, int64_t parts) const;
 
 private:
   Value buffer;

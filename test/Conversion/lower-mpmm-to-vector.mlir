@@ -889,6 +889,11 @@ func.func @s6_in_place(%x: tensor<?x64xf32>, %wb: tensor<384xi8>, %s: tensor<8x2
 // PAIRS-COUNT-3: vector.fma
 // PAIRS: vector.transfer_write %{{.*}} : vector<16xf32>, tensor<1x128x16xf32>
 // PAIRS: vector.extract %{{.*}}[15] : f32 from vector<16xf32>
+// The next column tile's scales, a share per group: the 512 bytes of a
+// block of 64 columns, two lines a group.
+// PAIRS: memref.prefetch %{{.*}}[%{{.*}}], read, locality<3>, data : memref<1024xf16>
+// PAIRS-NEXT: arith.addi
+// PAIRS-NEXT: memref.prefetch %{{.*}}[%{{.*}}], read, locality<3>, data : memref<1024xf16>
 // PAIRS: %[[T:.*]] = vector.transfer_read %{{.*}} : tensor<1x128x16xf32>, vector<16xf32>
 // PAIRS: tessera.permute_lanes %[[T]], %{{.*}} : vector<16xi32> -> vector<16xf32>
 // PAIRS: %[[I:.*]] = arith.shrui %{{.*}}, %{{.*}} : vector<16xi32>
