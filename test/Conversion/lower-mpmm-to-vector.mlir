@@ -880,6 +880,7 @@ func.func @s6_in_place(%x: tensor<?x64xf32>, %wb: tensor<384xi8>, %s: tensor<8x2
 // byte dot products (LIMBS). With 16 registers the f32 kernel is kept.
 // CHECK-LABEL: func @one_bit_tables
 // CHECK-NOT: tessera.permute_lanes
+// CHECK-NOT: memref<1024xf16>
 // CHECK: return
 // PAIRS-LABEL: func @one_bit_tables
 // PAIRS: tensor.empty() : tensor<1x128x16xf32>
