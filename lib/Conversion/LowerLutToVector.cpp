@@ -571,13 +571,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     auto scalesType = cast<ShapedType>(op.getScales().getType());
     int64_t scaleBytes = (scalesType.getElementTypeBitWidth() + 7) / 8;
     WeightPrefetcher scalePrefetcher, zeroPrefetcher;
-    if (stepCoefficients && permute && scalesType.hasStaticShape()) {
-      scalePrefetcher = WeightPrefetcher(
-          rewriter, loc,
-          tensor::CollapseShapeOp::create(
-              rewriter, loc,
-              RankedTensorType::get({scalesType.getNumElements()}, scalesType.getElementType()),
-              op.getScales(), ArrayRef<ReassociationIndices>{{0, 1}}));
+    if (stepCoefficients && permute) {
+      scalePrefetcher = WeightPrefetcher(rewriter, loc, op.getScales());
       if (zeroMode == ZeroPointMode::Int)
         zeroPrefetcher = WeightPrefetcher(rewriter, loc, zeroStorage);
     }

@@ -757,19 +757,12 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // of scales. (The other row kernels measured slower with them: 4 bits,
     // M = 1, 4096 x 4096, 0.84 -> 0.96 ms.)
     WeightPrefetcher scalePrefetcher, zeroPrefetcher;
-    auto rowsAsVector = [&](Value tensor) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      return tensor::CollapseShapeOp::create(
-          rewriter, loc, RankedTensorType::get({type.getNumElements()}, type.getElementType()),
-          tensor, ArrayRef<ReassociationIndices>{{0, 1}});
-    };
-    if (rowTables && cast<RankedTensorType>(scales.getType()).hasStaticShape()) {
-      scalePrefetcher = WeightPrefetcher(rewriter, loc, rowsAsVector(scales));
+    if (rowTables) {
+      scalePrefetcher = WeightPrefetcher(rewriter, loc, scales);
       if (zeroMode == ZeroPointMode::Int)
         zeroPrefetcher = WeightPrefetcher(rewriter, loc, zeroStorage);
-      else if (zeroMode == ZeroPointMode::Float &&
-               cast<RankedTensorType>(zeros.getType()).hasStaticShape())
-        zeroPrefetcher = WeightPrefetcher(rewriter, loc, rowsAsVector(zeros));
+      else if (zeroMode == ZeroPointMode::Float)
+        zeroPrefetcher = WeightPrefetcher(rewriter, loc, zeros);
     }
 
     // Codes per run of the row kernels below: 8, or 16 in place

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/Sequence.h"
 
 using namespace mlir;
 
@@ -200,6 +201,13 @@ tessera::WeightPrefetcher::WeightPrefetcher(OpBuilder &b, Location loc, Value st
   auto type = cast<RankedTensorType>(storage.getType());
   if (!enabled || !type.hasStaticShape())
     return;
+  // Prefetches index the elements in row-major order.
+  if (type.getRank() != 1) {
+    ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    type = RankedTensorType::get({type.getNumElements()}, type.getElementType());
+    storage =
+        tensor::CollapseShapeOp::create(b, loc, type, storage, ArrayRef<ReassociationIndices>{all});
+  }
   buffer = bufferization::ToBufferOp::create(
       b, loc, MemRefType::get(type.getShape(), type.getElementType()), storage,
       /*read_only=*/true);

@@ -86,6 +86,7 @@ public:
   /// Prefetches nothing.
   WeightPrefetcher() = default;
   /// Prefetches nothing unless `storage` has a static shape and `enabled`.
+  /// Element indices count `storage`'s elements in row-major order.
   WeightPrefetcher(OpBuilder &b, Location loc, Value storage, bool enabled = true);
   explicit operator bool() const { return bool(buffer); }
   /// Prefetches the byte `distance` past `byte` (at most the last).
