@@ -18,9 +18,17 @@ def TesseraPackFunctionBoundaries
     weight matrix as the bytes of its dense LSB-first packing. An argument
     or result with a `tessera.layout = #tessera.layout<...>` attribute is
     passed in that storage layout instead (see tessera-assign-lut-layouts).
-    Low-bit tensors at a boundary must have a static shape.
+    Low-bit tensors at a boundary must have a static shape. A tensor of
+    another element type (group scales) with a `tessera.layout` of tiles,
+    no bit planes, static and divided by them, crosses as upstream
+    `linalg.pack` tiles of the dimensions whose tile is larger than 1
+    (`#tessera.layout<tile = [64, 1]>` on a 4096 x 32 matrix: a 64 x 32 x
+    64 tensor), which enumerate its elements in the layout's order;
+    `linalg.unpack` and `linalg.pack` convert at the entry and returns.
   }];
-  let dependentDialects = ["::mlir::tessera::TesseraDialect"];
+  let dependentDialects = ["::mlir::tessera::TesseraDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def TesseraMarkInputsReadOnly
@@ -196,6 +204,22 @@ def TesseraAssignMpmmLayouts
     Weights that already have a layout (the bit planes that
     tessera-assign-lut-layouts gives weights shared with a LUT kernel) keep
     it.
+
+    The group terms of every mpmm that reads its weights interleaved, its
+    scales and zero points (N x G, one per column and group), take
+    `#tessera.layout<tile = [64, 1]>` where N is a multiple of 64 and no
+    other op reads them (getGroupTermsKernelLayout): a group's terms of 64
+    consecutive columns, the span the row kernels take at once, are one
+    run, read where the kernel needs them. Canonical, they are gathered per
+    tile of columns before its loops (M = 1, 4096 x 4096, one thread,
+    alternated in one process: 1 bit 0.274 -> 0.247 ms, 2 bits 0.459 ->
+    0.425, 3 bits 0.621 -> 0.596; read from tiles of 16 columns instead
+    of spans of 64, where a span's block reads four streams a group, 1
+    and 3 bits took 0.285 and 0.663 ms, slower than gathered).
+    Integer zero points are packed by `tessera.pack` as weights are, float
+    scales and offsets by upstream `linalg.pack` (N/64 x G x 64, read
+    through `linalg.unpack`): arguments through the `tessera.layout`
+    attribute and a prepack function, constants at compile time.
   }];
   let options = [
     Option<"byteTiles", "byte-tiles", "bool", /*default=*/"false",
@@ -203,7 +227,9 @@ def TesseraAssignMpmmLayouts
            "kernel (AVX512-VBMI and AVX512-VNNI)">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
-                           "::mlir::func::FuncDialect"];
+                           "::mlir::func::FuncDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def TesseraLowerLutToVector
@@ -456,13 +482,24 @@ def TesseraLowerMpmmToVector
     0.19. Masked adds (`vaddps` under a mask register read from the codes,
     one per 16 products) were slower than either: a mask loaded from
     memory (`kmovw`) takes a port-5 slot as well, so they ran at one add
-    per cycle (4096 x 4096, M = 1: 0.57 ms against 0.38). Each group of
-    the table kernel also prefetches its share of the next column tile's
-    scales and zero points (a line or two of the scales, 64 columns' worth
-    over the groups), which the row kernels gather a tile at a time before
-    their loops: from memory that gather waits on a line per column
-    (alternated, M = 1, one thread: 4096 x 4096 3-10% faster, the other
-    shapes within the noise of -3 to +2%).
+    per cycle (4096 x 4096, M = 1: 0.57 ms against 0.38).
+
+    Scales and zero points in spans of 64 columns
+    (`#tessera.layout<tile = [64, 1]>`, which tessera-assign-mpmm-layouts
+    gives them: integer zero points through `tessera.unpack`, float scales
+    and offsets through `linalg.unpack` of N/64 x G x 64 tiles) are read
+    where the row kernels apply them, a group's terms of a block of 8 or
+    16 columns in one read (16 zero points of 1 or 2 bits in one word,
+    shifted per lane). Canonical ones are gathered a column tile at a time
+    before the row kernels' loops, 8 groups of 8 columns transposed in
+    registers: from memory that gather waits on a line per column, and in
+    spans the calls take 4-17% less (alternated, M = 1, 4096 x 4096, one
+    thread: 1 bit 0.274 -> 0.247 ms, 2 bits 0.459 -> 0.425, 3 bits 0.621
+    -> 0.596; two threads 0.154 -> 0.127, 0.244 -> 0.223, 0.342 -> 0.322;
+    1 bit, one thread, 11008 x 4096 0.675 -> 0.585, 4096 x 11008 0.694 ->
+    0.547; 4 and 8 bits and M = 16 unchanged). With canonical terms each
+    group of the table kernel prefetches its share of the next column
+    tile's (3-10% faster at 4096 x 4096).
 
     With 16 rows or more, a full column tile takes a GEMM instead for its
     full blocks of 8 rows: per block of 256 codes the tile's weights are

@@ -103,6 +103,13 @@ def Tessera_LayoutAttr : AttrDef<Tessera_Dialect, "Layout"> {
 
     Examples: `#tessera.layout<tile = [4, 32], bit_planes>`,
     `#tessera.layout<tile = [8, 8]>` (4-bit codes interleaved by 8 rows).
+
+    On a function argument or result of another element type (float
+    scales), `tessera.layout` takes tiles only: the tensor crosses the
+    boundary as upstream `linalg.pack` tiles of the dimensions whose tile
+    is larger than 1, which enumerate its elements in the same order
+    (`#tessera.layout<tile = [64, 1]>`: a group's scales of 64 columns
+    side by side, N/64 x G x 64).
   }];
   let parameters = (ins OptionalArrayRefParameter<"int64_t">:$tile,
                         DefaultValuedParameter<"bool", "false">:$bit_planes);

@@ -2,8 +2,9 @@
  * its quantized linear layer (3-bit weights, group 32, f16 scales, integer
  * zero points, then ReLU) on random inputs and checks the result against a
  * plain C reference. The library reads the weights interleaved by 8 rows
- * (in bit planes, as mpmm.h says): they are packed canonically, then
- * converted once by the library's prepack function.
+ * (in bit planes) and the scales and zero points in spans of 64 rows, as
+ * mpmm.h says: they are made canonically, then converted once by the
+ * library's prepack functions.
  *
  *   build/bin/tessera-compile examples/mpmm.mlir -o libmpmm.so --header mpmm.h
  *   cc -O2 -I. examples/c/linear.c -L. -lmpmm -Wl,-rpath,'$ORIGIN' -lm -o linear
@@ -50,7 +51,8 @@ int main(void) {
   static int codes[N * K], zeros[N * (K / GROUP)];
   static uint16_t scales[N * (K / GROUP)];
   static uint8_t w[N * K * BITS / 8], z[N * (K / GROUP) * BITS / 8];
-  static uint8_t wPrepacked[sizeof w];
+  static uint8_t wPrepacked[sizeof w], zPrepacked[sizeof z];
+  static uint16_t sPrepacked[N * (K / GROUP)];
   srand(7);
   for (int i = 0; i < M * K; ++i)
     x[i] = (float)rand() / RAND_MAX - 0.5f;
@@ -62,12 +64,14 @@ int main(void) {
   }
   pack3(codes, N * K, w);
   pack3(zeros, N * (K / GROUP), z);
-  if (mpmm_prepack_linear_arg1(w, wPrepacked) != 0) {
-    fprintf(stderr, "mpmm_prepack_linear_arg1 failed: %s\n", mpmm_last_error());
+  if (mpmm_prepack_linear_arg1(w, wPrepacked) != 0 ||
+      mpmm_prepack_linear_arg2(scales, sPrepacked) != 0 ||
+      mpmm_prepack_linear_arg3(z, zPrepacked) != 0) {
+    fprintf(stderr, "prepacking failed: %s\n", mpmm_last_error());
     return 1;
   }
 
-  if (mpmm_linear(x, M, wPrepacked, scales, z, y, M) != 0) {
+  if (mpmm_linear(x, M, wPrepacked, sPrepacked, zPrepacked, y, M) != 0) {
     fprintf(stderr, "mpmm_linear failed: %s\n", mpmm_last_error());
     return 1;
   }
@@ -89,10 +93,10 @@ int main(void) {
          M, N, maxError, maxError < 1e-4 ? "PASS" : "FAIL");
 
   /* A bad call is reported, and the next good call works. */
-  if (mpmm_linear(NULL, M, wPrepacked, scales, z, y, M) != 1)
+  if (mpmm_linear(NULL, M, wPrepacked, sPrepacked, zPrepacked, y, M) != 1)
     return 1;
   printf("null input rejected: %s\n", mpmm_last_error());
-  if (mpmm_linear(x, M, wPrepacked, scales, z, y, M) != 0)
+  if (mpmm_linear(x, M, wPrepacked, sPrepacked, zPrepacked, y, M) != 0)
     return 1;
   return maxError < 1e-4 ? 0 : 1;
 }

@@ -207,12 +207,23 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     if (k % kLanes || group % kLanes)
       return rewriter.notifyMatchFailure(op, "K or group not a multiple of 8");
     ZeroPointMode zeroMode = op.getZeroPointMode();
+    // The group terms in spans of columns (getGroupTermsKernelLayout), or
+    // canonical: the scales' and float offsets' tiles (null: canonical),
+    // the integer zero points' packed storage, and the span (0: canonical).
+    int64_t termsSpan = 0, zeroSpan = 0;
+    Value scaleTiles = groupTermsStorage(op.getScales(), termsSpan), offsetTiles;
     Value zeroStorage;
+    if (zeroMode == ZeroPointMode::Float)
+      offsetTiles = groupTermsStorage(op.getZeros(), zeroSpan);
     if (zeroMode == ZeroPointMode::Int) {
-      zeroStorage = canonicalStorageOfRows(op.getZeros(), zeroRow0);
+      zeroStorage = groupTermsStorage(op.getZeros(), zeroSpan);
+      if (!zeroStorage)
+        zeroStorage = canonicalStorageOfRows(op.getZeros(), zeroRow0);
       if (!zeroStorage)
         return rewriter.notifyMatchFailure(op, "zeros not canonical unpack");
     }
+    if (zeroMode != ZeroPointMode::None && zeroSpan != termsSpan)
+      return rewriter.notifyMatchFailure(op, "scales and zero points in different layouts");
 
     Location loc = op.getLoc();
     // Row n of the weights (zero points) is row n + r of their storage.
@@ -253,6 +264,21 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Value x = op.getX(), scales = op.getScales(), zeros = op.getZeros();
     Type zeroType =
         zeros ? cast<ShapedType>(zeros.getType()).getElementType() : Type();
+
+    // Group terms in spans: [n, g] is element ((n / span) G + g) span + n %
+    // span, at [n / span, g, n % span] of a float's tiles.
+    auto spanIndices = [&](OpBuilder &b, Location loc, Value n) -> std::pair<Value, Value> {
+      Value span = cIndex(b, loc, termsSpan);
+      return {arith::DivUIOp::create(b, loc, n, span), arith::RemUIOp::create(b, loc, n, span)};
+    };
+    // Element [n, g] of the scales or float offsets `terms`, as stored.
+    auto termElement = [&](OpBuilder &b, Location loc, Value terms, Value n, Value g) -> Value {
+      if (!termsSpan)
+        return tensor::ExtractOp::create(b, loc, terms, ValueRange{n, g});
+      auto [span, inSpan] = spanIndices(b, loc, n);
+      return tensor::ExtractOp::create(b, loc, terms == scales ? scaleTiles : offsetTiles,
+                                       ValueRange{span, g, inSpan});
+    };
 
     Value c0 = cIndex(rewriter, loc, 0), c1 = cIndex(rewriter, loc, 1);
     Value m = tensor::DimOp::create(rewriter, loc, x, 0);
@@ -517,17 +543,28 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return codes;
     };
 
+    // The element index of zero point [n, g] in its storage.
+    auto zeroPointElement = [&](OpBuilder &b, Location loc, Value nIv, Value gIv) -> Value {
+      if (zeroSpan) {
+        auto [span, inSpan] = spanIndices(b, loc, nIv);
+        return arith::AddIOp::create(
+            b, loc,
+            arith::MulIOp::create(
+                b, loc,
+                arith::AddIOp::create(
+                    b, loc, arith::MulIOp::create(b, loc, span, cIndex(b, loc, numGroups)), gIv),
+                cIndex(b, loc, zeroSpan)),
+            inSpan);
+      }
+      return arith::AddIOp::create(b, loc,
+                                   arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, zeroRow0),
+                                                         cIndex(b, loc, numGroups)),
+                                   gIv);
+    };
     // The integer zero point of group g of row n, as an i32.
-    auto zeroPointCode = [&](OpBuilder &b, Location loc, Value nIv,
-                             Value gIv) -> Value {
-      Value zIndex = arith::AddIOp::create(
-          b, loc,
-          arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, zeroRow0),
-                                cIndex(b, loc, numGroups)),
-          gIv);
-      return emitReadPackedCode(b, loc, zeroStorage, zIndex,
-                                getLowBitWidth(zeroType),
-                                zeroType.isSignedInteger());
+    auto zeroPointCode = [&](OpBuilder &b, Location loc, Value nIv, Value gIv) -> Value {
+      return emitReadPackedCode(b, loc, zeroStorage, zeroPointElement(b, loc, nIv, gIv),
+                                getLowBitWidth(zeroType), zeroType.isSignedInteger());
     };
     // The group's integer zero point, in every lane.
     auto zeroPointLanes = [&](OpBuilder &b, Location loc, Value nIv,
@@ -540,7 +577,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // scales[n, g] (or zeros[n, g]) as f32, in every lane.
     auto groupSplat = [&](OpBuilder &b, Location loc, Value tensor, Value nIv, Value gIv,
                           int64_t lanes = kLanes) -> Value {
-      Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{nIv, gIv});
+      Value v = termElement(b, loc, tensor, nIv, gIv);
       if (!v.getType().isF32())
         v = arith::ExtFOp::create(b, loc, f32, v);
       return vector::BroadcastOp::create(b, loc, VectorType::get({lanes}, f32), v);
@@ -750,14 +787,14 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     WeightPrefetcher prefetcher(rewriter, loc, weights,
                                 (laneCodes && !interleavedPlanes && bits >= 4) || inPlaceRuns ||
                                     limbDots || rowTables);
-    // The group terms (scales, zero points) of the next column tile,
-    // prefetched a share per group by the table kernel's blocks of this one
-    // (prefetchNextTerms): gathered a tile at a time (buildGroupTerms), they
+    // The canonical group terms (scales, zero points) of the next column
+    // tile, prefetched a share per group by the table kernel's blocks of
+    // this one (prefetchNextTerms): gathered a tile at a time (buildGroupTerms), they
     // otherwise start each tile with a burst of misses, a line per column
     // of scales. (The other row kernels measured slower with them: 4 bits,
     // M = 1, 4096 x 4096, 0.84 -> 0.96 ms.)
     WeightPrefetcher scalePrefetcher, zeroPrefetcher;
-    if (rowTables) {
+    if (rowTables && !termsSpan) {
       scalePrefetcher = WeightPrefetcher(rewriter, loc, scales);
       if (zeroMode == ZeroPointMode::Int)
         zeroPrefetcher = WeightPrefetcher(rewriter, loc, zeroStorage);
@@ -1037,19 +1074,76 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             c ? Value(arith::AddIOp::create(b, loc, column, cIndex(b, loc, c))) : column));
       return vector::FromElementsOp::create(b, loc, type, elements);
     };
-    // The group's scales (float zero points) of the 8 columns, as f32.
-    auto columnsGroupValues = [&](OpBuilder &b, Location loc, Value tensor, Value column,
-                                  Value gIv, int64_t lanes = kLanes) -> Value {
+    // The group's scales (float zero points) of the `lanes` columns from
+    // `column`, as f32. In spans, one read: the kernels' blocks of 8 and 16
+    // columns start at multiples of 8 and 16 (from column tiles at
+    // multiples of kColumnTile), inside a span.
+    auto columnsGroupValues = [&](OpBuilder &b, Location loc, Value tensor, Value column, Value gIv,
+                                  int64_t lanes = kLanes) -> Value {
+      if (termsSpan) {
+        Value tiles = tensor == scales ? scaleTiles : offsetTiles;
+        auto [span, inSpan] = spanIndices(b, loc, column);
+        Type element = cast<ShapedType>(tiles.getType()).getElementType();
+        return emitToF32(b, loc,
+                         vector::TransferReadOp::create(
+                             b, loc, VectorType::get({lanes}, element), tiles,
+                             ValueRange{span, gIv, inSpan},
+                             arith::ConstantOp::create(b, loc, b.getZeroAttr(element)),
+                             ArrayRef<bool>(inBounds)));
+      }
       return acrossColumns(b, loc, VectorType::get({lanes}, f32), column, [&](Value n) {
-        return emitToF32(b, loc, tensor::ExtractOp::create(b, loc, tensor, ValueRange{n, gIv}));
+        return emitToF32(b, loc, termElement(b, loc, tensor, n, gIv));
       });
     };
-    // The group's integer zero points of the 8 columns, as f32.
+    // The group's integer zero points of the `lanes` columns, as f32. In
+    // spans, runs of 8 (each from a byte: 8 b bits from a multiple of 8
+    // codes).
     auto columnsZeroPoints = [&](OpBuilder &b, Location loc, Value column, Value gIv,
                                  int64_t lanes = kLanes) -> Value {
-      Value z = acrossColumns(b, loc, VectorType::get({lanes}, i32), column, [&](Value n) {
-        return zeroPointCode(b, loc, n, gIv);
-      });
+      auto type = VectorType::get({lanes}, i32);
+      Value z;
+      unsigned zeroBits = zeroSpan ? getLowBitWidth(zeroType) : 0;
+      int64_t runBytes = lanes * zeroBits / 8;
+      if (zeroSpan && (runBytes == 1 || runBytes == 2 || runBytes == 4)) {
+        // All in one word (1 and 2 bits, 4 bits in 8 lanes), broadcast and
+        // shifted per lane: zero point l in bits [l b, (l + 1) b).
+        Value byte = arith::DivUIOp::create(
+            b, loc,
+            arith::MulIOp::create(b, loc, zeroPointElement(b, loc, column, gIv),
+                                  cIndex(b, loc, zeroBits)),
+            cIndex(b, loc, 8));
+        Value word = emitReadBytesAsWord(b, loc, zeroStorage, byte, runBytes);
+        if (runBytes < 4)
+          word = arith::ExtUIOp::create(b, loc, i32, word);
+        Value lanesWord = vector::BroadcastOp::create(b, loc, type, word);
+        SmallVector<int32_t> ups;
+        for (int64_t l = 0; l < lanes; ++l)
+          ups.push_back(int32_t(32 - zeroBits * (l + 1)));
+        auto i32Vec = [&](ArrayRef<int32_t> v) -> Value {
+          return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
+        };
+        Value down = i32Vec(SmallVector<int32_t>(lanes, int32_t(32 - zeroBits)));
+        Value up = arith::ShLIOp::create(b, loc, lanesWord, i32Vec(ups));
+        z = zeroType.isSignedInteger() ? Value(arith::ShRSIOp::create(b, loc, up, down))
+                                       : Value(arith::ShRUIOp::create(b, loc, up, down));
+      } else if (zeroSpan) {
+        z = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, b.getI32IntegerAttr(0)));
+        for (int64_t r = 0; r < lanes; r += kLanes) {
+          Value first =
+              r ? Value(arith::AddIOp::create(b, loc, column, cIndex(b, loc, r))) : column;
+          Value run =
+              emitReadCodeRun8(b, loc, zeroStorage,
+                               arith::MulIOp::create(b, loc, zeroPointElement(b, loc, first, gIv),
+                                                     cIndex(b, loc, zeroBits)),
+                               zeroBits, zeroType.isSignedInteger(), /*onByte=*/true);
+          z = lanes == kLanes ? run
+                              : Value(vector::InsertStridedSliceOp::create(
+                                    b, loc, run, z, ArrayRef<int64_t>{r}, ArrayRef<int64_t>{1}));
+        }
+      } else {
+        z = acrossColumns(b, loc, type, column,
+                          [&](Value n) { return zeroPointCode(b, loc, n, gIv); });
+      }
       return arith::SIToFPOp::create(b, loc, VectorType::get({lanes}, f32), z);
     };
     // Panel segments within one group (as fillSegment; laneCodes divides
@@ -1491,7 +1585,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       }
     }
     // The group terms the row kernel applies once per group and block of 8
-    // columns, gathered per column tile before its loops:
+    // columns. In spans (termsSpan), read where they are applied
+    // (readGroupTerm): 4096 x 4096, M = 1, one thread, 1 to 3 bits 4-10%
+    // faster than gathered. Canonical, gathered per column tile before its
+    // loops:
     // tileGroupTerms[g, t, c - nTileBegin] is the scale (t = 0) and, with zero
     // points, -(z + 2^(b-1)) (integer; sign bias as below) or z (float)
     // (t = 1) of column c. Eight groups of 8 columns are read a column at a
@@ -1635,6 +1732,22 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // `column`, as a vector of `type`.
     auto readGroupTerm = [&](OpBuilder &b, Location loc, VectorType type, Value gIv, int64_t t,
                              Value column) -> Value {
+      // In spans, read where needed: scale, integer zero-point term or
+      // float offset of the `type.getNumElements()` columns.
+      if (termsSpan) {
+        int64_t lanes = type.getNumElements();
+        if (t == 0)
+          return columnsGroupValues(b, loc, scales, column, gIv, lanes);
+        if (zeroMode == ZeroPointMode::Float)
+          return columnsGroupValues(b, loc, zeros, column, gIv, lanes);
+        Value z = columnsZeroPoints(b, loc, column, gIv, lanes);
+        if (isSigned)
+          z = arith::AddFOp::create(
+              b, loc, z,
+              arith::ConstantOp::create(
+                  b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(float(1 << (bits - 1))))));
+        return arith::NegFOp::create(b, loc, z);
+      }
       return vector::TransferReadOp::create(
           b, loc, type, tileGroupTerms,
           ValueRange{gIv, cIndex(b, loc, t), arith::SubIOp::create(b, loc, column, nTileBegin)},
@@ -1833,7 +1946,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
             scf::ForOp::create(
                 b, loc, c0, numGroupsV, c1, SmallVector<Value>(rows * blocks, blockZero),
                 [&](OpBuilder &b, Location loc, Value gIv, ValueRange acc) {
-                  if (tableRows)
+                  if (tableRows && !termsSpan)
                     prefetchNextTerms(b, loc, columns[0], blocks * kLanes * tiles, gIv);
                   Value stepBegin = arith::MulIOp::create(b, loc, gIv, cIndex(b, loc, group));
                   auto kLoop = scf::ForOp::create(
@@ -1980,9 +2093,10 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // slower).
     int64_t laneTiles = vectorLanes(vectorRegisters) / kLanes;
     int64_t rowBlocks = limbDots || rowTables ? 4 * laneTiles : 4;
-    auto interleavedColumns = [&](OpBuilder &b, Location loc, Value begin, Value end,
-                                  Value mFrom, Value y) -> Value {
-      tileGroupTerms = buildGroupTerms(b, loc, begin, end);
+    auto interleavedColumns = [&](OpBuilder &b, Location loc, Value begin, Value end, Value mFrom,
+                                  Value y) -> Value {
+      if (!termsSpan)
+        tileGroupTerms = buildGroupTerms(b, loc, begin, end);
       auto rowsOf = [&](OpBuilder &b, Location loc, Value column, int64_t blocks,
                         Value y) -> Value {
         // Rows [start, M) in blocks of `step` up to the last full one:
@@ -2150,7 +2264,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
               };
               auto groupValues = [&](OpBuilder &b, Value tensor, Value gIv) {
                 return gather(b, vecF32, [&](Value n) -> Value {
-                  Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{n, gIv});
+                  Value v = termElement(b, loc, tensor, n, gIv);
                   return v.getType().isF32() ? v : Value(arith::ExtFOp::create(b, loc, f32, v));
                 });
               };

@@ -16,9 +16,10 @@
 #include "tessera/Support/FloatFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -1379,7 +1380,27 @@ struct TesseraLowerToLinalgPass
     populateStructuredToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+
+    // Tiles of group terms (linalg.pack / linalg.unpack at the boundaries
+    // and before the kernels) that no kernel read in place: a transpose and
+    // reshapes, which bufferize.
+    SmallVector<Operation *> relayouts;
+    getOperation().walk([&](Operation *op) {
+      if (isa<linalg::PackOp, linalg::UnPackOp>(op))
+        relayouts.push_back(op);
+    });
+    IRRewriter rewriter(ctx);
+    for (Operation *op : relayouts) {
+      rewriter.setInsertionPoint(op);
+      bool lowered = isa<linalg::PackOp>(op)
+                         ? succeeded(linalg::lowerPack(rewriter, cast<linalg::PackOp>(op)))
+                         : succeeded(linalg::lowerUnPack(rewriter, cast<linalg::UnPackOp>(op)));
+      if (!lowered) {
+        op->emitOpError("could not be lowered to a transpose and reshapes");
+        return signalPassFailure();
+      }
+    }
   }
 };
 

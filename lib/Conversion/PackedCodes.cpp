@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -101,6 +102,27 @@ Value mlir::tessera::interleavedStorage(Value lowBit, int64_t groupSize, bool by
   unsigned bits = getLowBitWidth(type.getElementType());
   bytes = !bitPlanes && bits >= 5 && bits <= 7;
   return unpack.getStorage();
+}
+
+Value mlir::tessera::groupTermsStorage(Value terms, int64_t &span) {
+  auto type = cast<RankedTensorType>(terms.getType());
+  LayoutAttr layout = getGroupTermsKernelLayout(type);
+  if (!layout)
+    return Value();
+  int64_t tileRows = layout.getTile()[0];
+  Value storage;
+  if (auto unpack = terms.getDefiningOp<UnpackOp>()) {
+    if (unpack.getLayout() == layout)
+      storage = unpack.getStorage();
+  } else if (auto unpack = terms.getDefiningOp<linalg::UnPackOp>()) {
+    if (unpack.getInnerDimsPos() == ArrayRef<int64_t>{0} &&
+        unpack.getStaticInnerTiles() == ArrayRef<int64_t>{tileRows} &&
+        unpack.getOuterDimsPerm().empty())
+      storage = unpack.getSource();
+  }
+  if (storage)
+    span = tileRows;
+  return storage;
 }
 
 Value mlir::tessera::emitReadBytesAsWord(OpBuilder &b, Location loc, Value storage, Value byte,

@@ -49,6 +49,15 @@ Value bitPlaneStorage(Value lowBit, int64_t &tileRows, int64_t &tileCols);
 Value interleavedStorage(Value lowBit, int64_t groupSize, bool byteTiles, bool &bitPlanes,
                          bool &bytes);
 
+/// The storage behind group terms (an N x G matrix of scales or zero
+/// points) in getGroupTermsKernelLayout's layout, with its tile of rows in
+/// `span`: for low-bit terms a tessera.unpack in `#tessera.layout<tile =
+/// [span, 1]>` (packed codes, [n, g] the element ((n / span) G + g) span +
+/// n % span), for float ones a linalg.unpack of tiles [span] of dimension
+/// 0 (an N/span x G x span tensor, [n, g] at [n / span, g, n % span]);
+/// else null.
+Value groupTermsStorage(Value terms, int64_t &span);
+
 /// Emits the `bytes` bytes of `storage` (a tensor<B x i8>) from byte `byte`
 /// on, which must lie inside it, as one integer of 8 * `bytes` bits (byte i
 /// in bits [8i, 8i + 8)).

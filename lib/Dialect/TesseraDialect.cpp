@@ -240,3 +240,12 @@ LayoutAttr mlir::tessera::getDequantizeKernelLayout(RankedTensorType weights,
     return nullptr;
   return LayoutAttr::get(weights.getContext(), {8, codesPerLane}, bitPlanes);
 }
+
+LayoutAttr mlir::tessera::getGroupTermsKernelLayout(RankedTensorType terms) {
+  constexpr int64_t kSpan = 64;
+  Type type = terms.getElementType();
+  if ((!isLowBitIntegerType(type) && !isa<FloatType>(type)) || !terms.hasStaticShape() ||
+      terms.getRank() != 2 || terms.getDimSize(0) % kSpan)
+    return nullptr;
+  return LayoutAttr::get(terms.getContext(), {kSpan, 1}, /*bit_planes=*/false);
+}

@@ -100,7 +100,17 @@ static void describe(llvm::raw_ostream &os, const TensorSpec &spec,
     os << " (IEEE half bit patterns)";
   if (spec.dtype == DType::BF16)
     os << " (bfloat16 bit patterns)";
-  os << ", row-major, " << dtypeSize(spec.dtype) << "-byte aligned\n";
+  os << ", row-major, " << dtypeSize(spec.dtype) << "-byte aligned";
+  if (!spec.layout.empty()) {
+    // Tiles of a tensor of another logical shape (group scales).
+    os << ": the " << spec.logicalType.getDimSize(0);
+    for (int64_t d : spec.logicalType.getShape().drop_front())
+      os << " x " << d;
+    os << " tensor in the storage layout " << spec.layout;
+    if (!spec.prepackFunction.empty())
+      os << " (convert the row-major one once with <prefix>_" << spec.prepackFunction << ")";
+  }
+  os << "\n";
 }
 
 std::string mlir::tessera::generateCHeader(ArrayRef<FunctionSignature> sigs,

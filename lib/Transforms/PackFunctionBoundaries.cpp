@@ -2,14 +2,19 @@
 //
 // Functions take and return low-bit tensors in their canonical packed storage
 // (tensor<ceil(n*b/8) x i8>); inside, tessera.unpack / tessera.pack convert to
-// and from the logical tensor.
+// and from the logical tensor. Tensors of other types with a layout (group
+// scales read in spans of columns) cross as linalg.pack tiles.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tessera/Dialect/Tessera.h"
 #include "tessera/Passes.h"
 
+#include "WeightLayouts.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -37,16 +42,28 @@ LayoutAttr layoutOf(DictionaryAttr attrs) {
   return attrs ? attrs.getAs<LayoutAttr>(kLayoutAttrName) : LayoutAttr();
 }
 
+/// The tensor of another element type than low-bit codes that its layout
+/// (non-null) tiles at a boundary (WeightLayouts.h), or null.
+RankedTensorType getTiledTensorType(Type type, LayoutAttr layout) {
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  if (!layout || !tensorType || getLowBitTensorType(type))
+    return nullptr;
+  return tensorType;
+}
+
 /// Maps a boundary type to its ABI type.
 Type getBoundaryType(Type type, LayoutAttr layout) {
   if (RankedTensorType lowBit = getLowBitTensorType(type))
     return getPackedStorageType(lowBit, layout ? layout.getPackedLayout()
                                                : PackedLayout());
+  if (RankedTensorType tiled = getTiledTensorType(type, layout))
+    return getTiledStorageType(tiled, layout);
   return type;
 }
 
-/// Replaces each low-bit value in `values` by its packed storage (in
-/// layouts[i]), built at the builder's insertion point.
+/// Replaces each low-bit value in `values` by its packed storage, and each
+/// value of another type with a layout by its tiles (in layouts[i]), built
+/// at the builder's insertion point.
 SmallVector<Value> packValues(OpBuilder &b, Location loc, ValueRange values,
                               ArrayRef<LayoutAttr> layouts) {
   SmallVector<Value> result;
@@ -54,9 +71,22 @@ SmallVector<Value> packValues(OpBuilder &b, Location loc, ValueRange values,
     if (RankedTensorType lowBit = getLowBitTensorType(v.getType()))
       v = PackOp::create(b, loc, getBoundaryType(lowBit, layouts[i]), v,
                          layouts[i]);
+    else if (getTiledTensorType(v.getType(), layouts[i]))
+      v = createTilePack(b, loc, v, layouts[i]);
     result.push_back(v);
   }
   return result;
+}
+
+/// `value` (of boundary type `type`, in `layout`) as the tensor `logical`:
+/// unpacked, or untiled, after the builder's insertion point; null where it
+/// is passed as it is.
+Value unpackValue(OpBuilder &b, Location loc, Value value, Type logical, LayoutAttr layout) {
+  if (RankedTensorType lowBit = getLowBitTensorType(logical))
+    return UnpackOp::create(b, loc, lowBit, value, layout);
+  if (RankedTensorType tiled = getTiledTensorType(logical, layout))
+    return createTileUnpack(b, loc, value, tiled, layout);
+  return nullptr;
 }
 
 struct TesseraPackFunctionBoundariesPass
@@ -87,6 +117,23 @@ struct TesseraPackFunctionBoundariesPass
         }
         needsChange = true;
       }
+      // Other tensors with a layout: tiled.
+      auto checkTiled = [&](Type t, DictionaryAttr attrs, StringRef what, unsigned i) {
+        RankedTensorType tiled = getTiledTensorType(t, layoutOf(attrs));
+        if (!tiled)
+          return;
+        std::string error;
+        if (!verifyTiledLayout(tiled, layoutOf(attrs), error)) {
+          func.emitOpError() << what << " " << i << " of type " << tiled << " has layout "
+                             << layoutOf(attrs) << ", which needs " << error;
+          failed = true;
+        }
+        needsChange = true;
+      };
+      for (auto [i, t] : llvm::enumerate(type.getInputs()))
+        checkTiled(t, func.getArgAttrDict(i), "argument", i);
+      for (auto [i, t] : llvm::enumerate(type.getResults()))
+        checkTiled(t, func.getResultAttrDict(i), "result", i);
       if (!needsChange || failed)
         continue;
       changed.insert(func);
@@ -112,13 +159,14 @@ struct TesseraPackFunctionBoundariesPass
       OpBuilder b(&getContext());
       b.setInsertionPointToStart(&entry);
       for (BlockArgument arg : entry.getArguments()) {
-        RankedTensorType lowBit = getLowBitTensorType(arg.getType());
-        if (!lowBit)
-          continue;
+        Type logical = arg.getType();
         LayoutAttr layout = argLayouts[arg.getArgNumber()];
-        arg.setType(getBoundaryType(lowBit, layout));
-        auto unpack = UnpackOp::create(b, arg.getLoc(), lowBit, arg, layout);
-        arg.replaceAllUsesExcept(unpack.getResult(), unpack);
+        Type boundary = getBoundaryType(logical, layout);
+        if (boundary == logical)
+          continue;
+        arg.setType(boundary);
+        Value unpacked = unpackValue(b, arg.getLoc(), arg, logical, layout);
+        arg.replaceAllUsesExcept(unpacked, unpacked.getDefiningOp());
       }
       // Results: pack before each return.
       func.walk([&](func::ReturnOp ret) {
@@ -141,13 +189,14 @@ struct TesseraPackFunctionBoundariesPass
           packValues(b, call.getLoc(), call.getOperands(), argLayouts));
       b.setInsertionPointAfter(call);
       for (OpResult result : call->getResults()) {
-        RankedTensorType lowBit = getLowBitTensorType(result.getType());
-        if (!lowBit)
-          continue;
+        Type logical = result.getType();
         LayoutAttr layout = resultLayouts[result.getResultNumber()];
-        result.setType(getBoundaryType(lowBit, layout));
-        auto unpack = UnpackOp::create(b, call.getLoc(), lowBit, result, layout);
-        result.replaceAllUsesExcept(unpack.getResult(), unpack);
+        Type boundary = getBoundaryType(logical, layout);
+        if (boundary == logical)
+          continue;
+        result.setType(boundary);
+        Value unpacked = unpackValue(b, call.getLoc(), result, logical, layout);
+        result.replaceAllUsesExcept(unpacked, unpacked.getDefiningOp());
       }
     });
   }

@@ -12,7 +12,27 @@
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+#include <string>
+
 namespace mlir::tessera {
+
+/// Tensors of other element types than low-bit codes (float scales, zero
+/// points) take a layout's tiles (`#tessera.layout<tile = [...]>`, no bit
+/// planes) through upstream linalg.pack / linalg.unpack: the dimensions
+/// whose tile is larger than 1 are tiled, which enumerates the elements in
+/// the layout's order. Checks that `layout` can store `type` so; on failure
+/// explains in `error`.
+bool verifyTiledLayout(RankedTensorType type, LayoutAttr layout, std::string &error);
+
+/// The linalg.pack storage type of `type` in `layout` (verifyTiledLayout).
+RankedTensorType getTiledStorageType(RankedTensorType type, LayoutAttr layout);
+
+/// `value` (of a verifyTiledLayout type) packed into `layout`'s tiles.
+Value createTilePack(OpBuilder &b, Location loc, Value value, LayoutAttr layout);
+
+/// The tensor of type `type` whose tiles in `layout` are `storage`.
+Value createTileUnpack(OpBuilder &b, Location loc, Value storage, RankedTensorType type,
+                       LayoutAttr layout);
 
 /// Whether `v` already comes from storage in `layout`.
 bool hasLayout(Value v, LayoutAttr layout);
@@ -21,13 +41,14 @@ bool hasLayout(Value v, LayoutAttr layout);
 /// one, or a function argument given one.
 bool hasAnyLayout(Value v);
 
-/// Makes the low-bit weights `weights` (an operand of a kernel) come from
-/// storage in `layout`:
+/// Makes the low-bit weights `weights` (an operand of a kernel), or the
+/// float tensor (verifyTiledLayout), come from storage in `layout`:
 /// - an argument of a public function, all of whose uses `readsLayout`
 ///   accepts: the caller passes it in that layout (a `tessera.layout`
 ///   argument attribute, which tessera-pack-function-boundaries honours,
 ///   and a public function `prepack_<function>_<argument>` that converts
-///   the canonical storage, for callers to run once per weight matrix);
+///   the canonical storage (a float tensor itself), for callers to run
+///   once per weight matrix);
 ///   nothing changes if the argument has a layout already;
 /// - a constant: packed in the layout at compile time;
 /// - anything else: packed and unpacked in the layout before the kernel.

@@ -911,3 +911,66 @@ func.func @one_bit_tables(%x: tensor<?x512xf32>, %wb: tensor<16384xi8>,
          group_size 128 outs %init : tensor<?x256xf32>
   return %y : tensor<?x256xf32>
 }
+
+// -----
+
+// Group terms in spans of 64 columns (getGroupTermsKernelLayout): the
+// scales' tiles (through linalg.unpack) and the zero points' storage are
+// read where the kernels apply them, 8 or 16 columns of a group in one
+// read (16 1-bit zero points: 2 bytes), rather than gathered into a tile
+// of terms (4 groups x 2 terms x 128 columns) before the loops; nothing
+// reads the unpacked scales, and the table kernel prefetches no terms.
+// CHECK-LABEL: func @terms_in_spans
+// CHECK-NOT: tensor<4x2x128xf32>
+// CHECK: vector.transfer_read %{{.*}} : tensor<4x4x64xf16>, vector<8xf16>
+// CHECK-NOT: tensor<4x2x128xf32>
+// CHECK-NOT: linalg.unpack
+// CHECK: return
+// PAIRS-LABEL: func @terms_in_spans
+// PAIRS-NOT: tensor<4x2x128xf32>
+// PAIRS: %[[S:.*]] = vector.transfer_read %{{.*}} : tensor<4x4x64xf16>, vector<16xf16>
+// PAIRS: arith.extf %[[S]] : vector<16xf16> to vector<16xf32>
+// PAIRS: %[[Z:.*]] = vector.transfer_read %{{.*}} : tensor<128xi8>, vector<2xi8>
+// PAIRS: %[[ZW:.*]] = vector.bitcast %[[Z]] : vector<2xi8> to vector<1xi16>
+// PAIRS: arith.extui %{{.*}} : i16 to i32
+// PAIRS: %[[ZL:.*]] = vector.broadcast %{{.*}} : i32 to vector<16xi32>
+// PAIRS: %[[UP:.*]] = arith.shli %[[ZL]], %{{.*}} : vector<16xi32>
+// PAIRS: arith.shrui %[[UP]], %{{.*}} : vector<16xi32>
+// PAIRS: tessera.permute_lanes
+// PAIRS-NOT: tensor<4x2x128xf32>
+// PAIRS-NOT: memref.prefetch {{.*}}xf16>
+// PAIRS-NOT: linalg.unpack
+// PAIRS: return
+// LIMBS-LABEL: func @terms_in_spans
+// LIMBS-NOT: tensor<4x2x128xf32>
+// LIMBS: vector.transfer_read %{{.*}} : tensor<4x4x64xf16>, vector<16xf16>
+// LIMBS: tessera.dot_bytes
+// LIMBS-NOT: tensor<4x2x128xf32>
+// LIMBS: return
+func.func @terms_in_spans(%x: tensor<?x512xf32>, %wb: tensor<16384xi8>, %st: tensor<4x4x64xf16>,
+                          %zb: tensor<128xi8>, %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [8, 32]> : tensor<16384xi8> -> tensor<256x512xui1>
+  %e = tensor.empty() : tensor<256x4xf16>
+  %s = linalg.unpack %st inner_dims_pos = [0] inner_tiles = [64] into %e : tensor<4x4x64xf16> -> tensor<256x4xf16>
+  %z = tessera.unpack %zb layout <tile = [64, 1]> : tensor<128xi8> -> tensor<256x4xui1>
+  %y = tessera.mpmm %x, %w : tensor<?x512xf32>, tensor<256x512xui1> scales %s : tensor<256x4xf16>
+         zeros %z : tensor<256x4xui1> group_size 128 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
+// Scales in spans but zero points canonical: the kernel takes neither
+// (the reference lowering does).
+// CHECK-LABEL: func @terms_mixed
+// CHECK: tessera.mpmm
+func.func @terms_mixed(%x: tensor<?x512xf32>, %wb: tensor<16384xi8>, %st: tensor<4x4x64xf16>,
+                       %zb: tensor<128xi8>, %init: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  %w = tessera.unpack %wb layout <tile = [8, 32]> : tensor<16384xi8> -> tensor<256x512xui1>
+  %e = tensor.empty() : tensor<256x4xf16>
+  %s = linalg.unpack %st inner_dims_pos = [0] inner_tiles = [64] into %e : tensor<4x4x64xf16> -> tensor<256x4xf16>
+  %z = tessera.unpack %zb : tensor<128xi8> -> tensor<256x4xui1>
+  %y = tessera.mpmm %x, %w : tensor<?x512xf32>, tensor<256x512xui1> scales %s : tensor<256x4xf16>
+         zeros %z : tensor<256x4xui1> group_size 128 outs %init : tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}

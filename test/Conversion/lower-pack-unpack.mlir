@@ -82,3 +82,26 @@ func.func @unpack_planes(%b: tensor<6xi8>) -> tensor<6xi8> {
   %p = tessera.pack %w : tensor<2x8xui3> -> tensor<6xi8>
   return %p : tensor<6xi8>
 }
+
+// -----
+
+// Tiles of float group terms that no kernel read in place (linalg.unpack at
+// a boundary, linalg.pack in a prepack function) become a transpose and
+// reshapes, which bufferize.
+// CHECK-LABEL: func @leftover_tiles
+// CHECK-SAME: (%[[T:.*]]: tensor<2x4x64xf16>)
+// CHECK: %[[TR:.*]] = linalg.transpose ins(%[[T]] : tensor<2x4x64xf16>) outs(%{{.*}} : tensor<2x64x4xf16>) permutation = [0, 2, 1]
+// CHECK: %[[S:.*]] = tensor.collapse_shape %[[TR]] {{\[\[}}0, 1], [2]] : tensor<2x64x4xf16> into tensor<128x4xf16>
+// CHECK: %[[A:.*]] = arith.addf
+// CHECK: %[[X:.*]] = tensor.expand_shape %[[A]] {{\[\[}}0, 1], [2]] output_shape [2, 64, 4] : tensor<128x4xf16> into tensor<2x64x4xf16>
+// CHECK: %[[P:.*]] = linalg.transpose ins(%[[X]] : tensor<2x64x4xf16>) outs(%{{.*}} : tensor<2x4x64xf16>) permutation = [0, 2, 1]
+// CHECK: return %[[P]]
+// CHECK-NOT: linalg.pack
+func.func @leftover_tiles(%t: tensor<2x4x64xf16>) -> tensor<2x4x64xf16> {
+  %e = tensor.empty() : tensor<128x4xf16>
+  %s = linalg.unpack %t inner_dims_pos = [0] inner_tiles = [64] into %e : tensor<2x4x64xf16> -> tensor<128x4xf16>
+  %a = arith.addf %s, %s : tensor<128x4xf16>
+  %e2 = tensor.empty() : tensor<2x4x64xf16>
+  %p = linalg.pack %a inner_dims_pos = [0] inner_tiles = [64] into %e2 : tensor<128x4xf16> -> tensor<2x4x64xf16>
+  return %p : tensor<2x4x64xf16>
+}

@@ -70,3 +70,65 @@ func.func @with_layout(%w: tensor<64x8xui3> {tessera.layout = #tessera.layout<ti
     -> (tensor<64x8xui3> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>}) {
   return %w : tensor<64x8xui3>
 }
+
+// -----
+
+// A float tensor with a layout of tiles crosses as linalg.pack tiles of the
+// dimensions whose tile is larger than 1: 128 x 4 scales in spans of 64
+// rows are 2 x 4 x 64; calls pass and receive the tiles too.
+// CHECK-LABEL: func @tiled_scales
+// CHECK-SAME: (%[[T:.*]]: tensor<2x4x64xf16> {tessera.layout = #tessera.layout<tile = [64, 1]>}) -> (tensor<2x4x64xf16> {tessera.layout = #tessera.layout<tile = [64, 1]>})
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<128x4xf16>
+// CHECK: %[[S:.*]] = linalg.unpack %[[T]] inner_dims_pos = [0] inner_tiles = [64] into %[[E]] : tensor<2x4x64xf16> -> tensor<128x4xf16>
+// CHECK: %[[P:.*]] = linalg.pack %[[S]] inner_dims_pos = [0] inner_tiles = [64] into %{{.*}} : tensor<128x4xf16> -> tensor<2x4x64xf16>
+// CHECK: return %[[P]]
+// CHECK-LABEL: func @calls_tiled
+// CHECK: %[[A:.*]] = linalg.pack %{{.*}} inner_dims_pos = [0] inner_tiles = [64]
+// CHECK: %[[R:.*]] = call @tiled_scales(%[[A]]) : (tensor<2x4x64xf16>) -> tensor<2x4x64xf16>
+// CHECK: linalg.unpack %[[R]] inner_dims_pos = [0] inner_tiles = [64]
+func.func @tiled_scales(%s: tensor<128x4xf16> {tessera.layout = #tessera.layout<tile = [64, 1]>})
+    -> (tensor<128x4xf16> {tessera.layout = #tessera.layout<tile = [64, 1]>}) {
+  return %s : tensor<128x4xf16>
+}
+func.func @calls_tiled(%s: tensor<128x4xf16>) -> tensor<128x4xf16> {
+  %r = call @tiled_scales(%s) : (tensor<128x4xf16>) -> tensor<128x4xf16>
+  return %r : tensor<128x4xf16>
+}
+
+// -----
+
+// Tiles of both dimensions: 8 x 6 in tiles of 4 x 2 is 2 x 3 x 4 x 2.
+// CHECK-LABEL: func @tiled_both
+// CHECK-SAME: tensor<2x3x4x2xf32>
+// CHECK: linalg.unpack %{{.*}} inner_dims_pos = [0, 1] inner_tiles = [4, 2]
+func.func @tiled_both(%s: tensor<8x6xf32> {tessera.layout = #tessera.layout<tile = [4, 2]>}) -> tensor<8x6xf32> {
+  return %s : tensor<8x6xf32>
+}
+
+// -----
+
+// expected-error @+1 {{argument 0 of type 'tensor<128x4xf16>' has layout #tessera.layout<tile = [64, 1], bit_planes>, which needs tiles without bit planes (only low-bit codes have bit planes)}}
+func.func @float_bit_planes(%s: tensor<128x4xf16> {tessera.layout = #tessera.layout<tile = [64, 1], bit_planes>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{result 0 of type 'tensor<96x4xf16>' has layout #tessera.layout<tile = [64, 1]>, which needs tiles that divide the shape (tile 64 of dimension 0)}}
+func.func @float_tile_not_dividing(%s: tensor<96x4xf16>) -> (tensor<96x4xf16> {tessera.layout = #tessera.layout<tile = [64, 1]>}) {
+  return %s : tensor<96x4xf16>
+}
+
+// -----
+
+// expected-error @+1 {{argument 0 of type 'tensor<?x4xf16>' has layout #tessera.layout<tile = [64, 1]>, which needs a statically shaped tensor of a standard element type}}
+func.func @float_dynamic(%s: tensor<?x4xf16> {tessera.layout = #tessera.layout<tile = [64, 1]>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{argument 0 of type 'tensor<128x4xf16>' has layout #tessera.layout<tile = [64]>, which needs a tile of rank 2}}
+func.func @float_tile_rank(%s: tensor<128x4xf16> {tessera.layout = #tessera.layout<tile = [64]>}) {
+  return
+}

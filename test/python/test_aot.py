@@ -265,6 +265,13 @@ def test_c_example(compile_tool, tmp_path):
     lib = tmp_path / "libmpmm.so"
     subprocess.run([compile_tool, str(ROOT / "examples" / "mpmm.mlir"), "-o", str(lib),
                     "--header", str(tmp_path / "mpmm.h")], check=True)
+    # The header says which inputs take a layout, the f16 scales included.
+    header = (tmp_path / "mpmm.h").read_text()
+    assert ("arg2 (input): f16 [1 x 4 x 64] (IEEE half bit patterns), row-major, 2-byte "
+            "aligned: the 64 x 4 tensor in the storage layout #tessera.layout<tile = [64, 1]> "
+            "(convert the row-major one once with <prefix>_prepack_linear_arg2)") in header
+    assert "int32_t mpmm_prepack_linear_arg2(const uint16_t *arg2, uint16_t *arg2_prepacked);" \
+        in header
     exe = tmp_path / "linear"
     subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-I", str(tmp_path),
                     str(ROOT / "examples" / "c" / "linear.c"), "-L", str(tmp_path),

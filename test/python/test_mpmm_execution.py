@@ -366,6 +366,63 @@ def test_mpmm_interleaved_group_terms(tessera_run, tmp_path, bits, signed, zero_
              group, scale_dtype, zero_type=zero_type, m_values=(1, 3))
 
 
+@pytest.mark.parametrize("bits,signed,zero_mode,k,group,scale_dtype,zero_type", GROUP_TERMS,
+                         ids=[f"{int_type(b, s)}-{z}-k{k}-g{g}-{d}" + (f"-z{t}" if t else "")
+                              for b, s, z, k, g, d, t in GROUP_TERMS])
+def test_mpmm_interleaved_group_terms_in_spans(tessera_run, tmp_path, bits, signed, zero_mode, k,
+                                               group, scale_dtype, zero_type):
+    # N = 320, a multiple of 64: the scales and zero points come in spans
+    # of 64 columns, group by group (getGroupTermsKernelLayout; prepacked
+    # at each call), and the kernels read them where they apply them: two
+    # full column tiles and one of 64 columns; M = 1 and 3 by the row
+    # kernels, 21 by the GEMM from 16 rows (64 with byte dot products), the
+    # rest by rows.
+    run_case(tessera_run, tmp_path, np.random.default_rng(), 320, k, bits, signed, zero_mode,
+             group, scale_dtype, zero_type=zero_type, m_values=(1, 3, 21))
+
+
+@pytest.mark.parametrize("zero_mode", ["int", "float"])
+def test_group_terms_prepacked_in_spans(zero_mode):
+    # The signature: scales (and zero points) of an interleaved kernel are
+    # inputs in the layout, N/64 x G x 64 for floats, with a prepack
+    # function; Function.prepack converts them once, and the results match
+    # the reference whether they are passed prepacked or canonical.
+    rng = np.random.default_rng()
+    n, k, group = 192, 256, 64
+    zero_type = "ui2" if zero_mode == "int" else "f16"
+    f = ts.compile(mpmm_module(n, k, 2, False, zero_mode, group, "f16", zero_type),
+                   entry="mpmm")
+    specs = {s["name"]: s for s in f.inputs}
+    assert specs["arg2"]["layout"] == "#tessera.layout<tile = [64, 1]>"
+    assert specs["arg2"]["prepack"] == "prepack_mpmm_arg2"
+    assert specs["arg2"]["shape"] == [n // 64, k // group, 64]
+    assert specs["arg2"]["dtype"] == "f16"
+    assert specs["arg3"]["layout"] == "#tessera.layout<tile = [64, 1]>"
+    codes = rng.integers(0, 4, size=(n, k))
+    scales = rng.uniform(0.25, 2.0, size=(n, k // group)).astype(np.float16)
+    if zero_mode == "int":
+        zeros = rng.integers(0, 4, size=(n, k // group))
+        z = reference.pack(zeros, 2)
+        assert specs["arg3"]["shape"] == [n * (k // group) * 2 // 8]
+    else:
+        zeros = z = rng.standard_normal((n, k // group)).astype(np.float16)
+        assert specs["arg3"]["shape"] == [n // 64, k // group, 64]
+    prepacked = f.prepack("arg2", scales)
+    # Element [c, g] at [c / 64, g, c % 64].
+    np.testing.assert_array_equal(prepacked.data,
+                                  scales.reshape(n // 64, 64, k // group).transpose(0, 2, 1))
+    w = f.prepack("arg1", reference.pack(codes, 2))
+    x = rng.standard_normal((3, k)).astype(np.float32)
+    want = reference.mpmm(x, codes, scales, group, zeros, zero_mode)
+    bound = reference.mpmm_error_bound(x, codes, scales, group, zeros, zero_mode)
+    for s_arg in (prepacked, scales):
+        y = f(x, w, s_arg, z)
+        assert (np.abs(y - want) <= bound).all()
+    # A wrong dtype is an error that names the input (of its prepack function).
+    with pytest.raises(ValueError, match="argument 'arg2' .* expected dtype f16, got f32"):
+        f(x, w, scales.astype(np.float32), z)
+
+
 def outlier_activations(rng, m, k):
     """x whose groups each hold one outlier, 10^3 to 10^4 times the rest
     (spread over six decades): the byte dot product row kernels round x
@@ -426,11 +483,13 @@ def test_mpmm_interleaved_full_tiles(tessera_run, tmp_path, bits, signed, zero_m
              64, "f16", m_values=(13, 21))
 
 
-@pytest.mark.parametrize("bits,signed,n", [(2, False, 56), (4, True, 56), (7, True, 48)])
+@pytest.mark.parametrize("bits,signed,n", [(2, False, 56), (4, True, 56), (7, True, 48),
+                                           (1, False, 128)])
 def test_mpmm_interleaved_through_tessera_run(tessera_run, tmp_path, bits, signed, n):
     # tessera-run converts the canonical .npy weights to the interleaved
     # layout through the module's prepack function (7 bits: tiles of 16 x 4
-    # where the CPU multiplies bytes).
+    # where the CPU multiplies bytes; N = 128: the f16 scales and zero
+    # points in spans of 64 columns too).
     run_case(tessera_run, tmp_path, np.random.default_rng(), n, K, bits, signed, "int", 64,
              "f16", m_values=(1, 21), tool=True)
 

@@ -49,6 +49,35 @@ def test_target(tmp_path, monkeypatch, target, dtype, zero):
         assert (np.abs(fn(xv) - want) <= bound).all(), f"M={m}"
 
 
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("dtype,zero", [("u1", "int"), ("u2", "int"), ("s4", "float"),
+                                        ("s8", "none")])
+def test_target_group_terms_in_spans(tmp_path, monkeypatch, target, dtype, zero):
+    # N = 320, a multiple of 64: the scales and zero points of interleaved
+    # weights in spans of 64 columns, read in place by each target's row
+    # kernels (M = 1, 5) and GEMM fills (23).
+    needs = {"x86-64-v3": "avx2", "x86-64-v4": "avx512vl"}.get(target)
+    if needs and not host_has(needs):
+        pytest.skip(f"this machine has no {needs}")
+    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    n, k = 320, 256
+    q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype, 64, zero=zero,
+                    scale_dtype="f16")
+    g = ts.Graph("layer")
+    x = g.input("x", ("M", k))
+    g.output(g.mpmm(x, q))
+    fn = ts.compile(g, output=tmp_path / "liblayer.so", cpu=target, strategy="dequantize")
+    layouts = {s["name"].rsplit(".", 1)[-1]: s["layout"] for s in fn.inputs}
+    assert layouts["scales"] == "#tessera.layout<tile = [64, 1]>", layouts
+    w = ts.dequantize(q).astype(np.float64)
+    for m in (1, 5, 23):
+        xv = rng.standard_normal((m, k)).astype(np.float32)
+        want = xv.astype(np.float64) @ w.T
+        bound = (k + 4) * 2.0 ** -23 * (np.abs(xv.astype(np.float64)) @ np.abs(w).T)
+        assert (np.abs(fn(xv) - want) <= bound).all(), f"M={m}"
+
+
 def test_register_budget_follows_the_target(tmp_path):
     g = ts.Graph("layer")
     x = g.input("x", ("M", 64))

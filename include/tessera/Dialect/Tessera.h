@@ -77,6 +77,17 @@ LayoutAttr getLutKernelLayout(RankedTensorType weights, int64_t groupSize,
 LayoutAttr getDequantizeKernelLayout(RankedTensorType weights, int64_t groupSize,
                                      bool byteTiles = false);
 
+/// The storage layout in which the dequantize vector kernel reads the group
+/// terms `terms` (an N x G matrix of scales or zero points, one per column
+/// and group, float or low-bit) of weights in getDequantizeKernelLayout's
+/// layout, or null where it reads them canonical:
+/// `#tessera.layout<tile = [64, 1]>` where N is a multiple of 64 (a group's
+/// terms of 64 consecutive columns, the span the row kernels take at once,
+/// are one run). Low-bit terms are packed in it by tessera.pack, float ones
+/// by linalg.pack (tiles of 64 rows: N/64 x G x 64). The one definition
+/// used by the layout assignment and the kernel.
+LayoutAttr getGroupTermsKernelLayout(RankedTensorType terms);
+
 /// The packed storage (an i8 tensor of getPackedStorageType's type) of the
 /// dense low-bit constant `codes`, in `layout`: how constant weights are
 /// packed at compile time.
