@@ -153,6 +153,14 @@ def TesseraAssignLutLayouts
     - constant weights are packed in that layout at compile time;
     - other weights (computed in the function) are repacked where they are
       made (`tessera.pack` then `tessera.unpack` with the layout).
+
+    Then the scales and zero points of each `tessera.lut_combine` whose
+    lookups read their weights in that layout, N a multiple of 64, take
+    spans of 64 columns as tessera-assign-mpmm-layouts gives them
+    (`#tessera.layout<tile = [64, 1]>`), where every op that reads them is
+    an mpmm or a LUT combine: the kernel then reads a group's coefficients
+    of 8 or 16 rows in one load each instead of transposing 8 groups of
+    each row.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"0",
@@ -162,7 +170,9 @@ def TesseraAssignLutLayouts
            "AVX512-VNNI): tiles of 64 x 32 where K and the group allow">
   ];
   let dependentDialects = ["::mlir::tessera::TesseraDialect",
-                           "::mlir::func::FuncDialect"];
+                           "::mlir::func::FuncDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def TesseraAssignMpmmLayouts
@@ -207,8 +217,9 @@ def TesseraAssignMpmmLayouts
 
     The group terms of every mpmm that reads its weights interleaved, its
     scales and zero points (N x G, one per column and group), take
-    `#tessera.layout<tile = [64, 1]>` where N is a multiple of 64 and no
-    other op reads them (getGroupTermsKernelLayout): a group's terms of 64
+    `#tessera.layout<tile = [64, 1]>` where N is a multiple of 64 and
+    every op that reads them is an mpmm or a LUT combine, whose lowerings
+    all read that layout (getGroupTermsKernelLayout): a group's terms of 64
     consecutive columns, the span the row kernels take at once, are one
     run, read where the kernel needs them. Canonical, they are gathered per
     tile of columns before its loops (M = 1, 4096 x 4096, one thread,
@@ -271,6 +282,12 @@ def TesseraLowerLutToVector
     the top plane of signed codes is looked up complemented, which negates
     the entry). 7 vector ops per 64 bytes of a plane instead of 10, and
     one accumulator per row for all planes.
+
+    Scales and zero points in spans of 64 rows
+    (`#tessera.layout<tile = [64, 1]>`, from tessera-assign-lut-layouts:
+    integer zero points through `tessera.unpack`, float terms through
+    `linalg.unpack`) give a group's coefficients of 8 or 16 rows from one
+    read each; canonical ones are read 8 groups per row and transposed.
     Other LUT ops are left for the reference lowering.
   }];
   let options = [

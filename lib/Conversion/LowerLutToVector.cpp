@@ -156,15 +156,27 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     if (!op.getInit().getType().getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not an f32 result");
     ZeroPointMode zeroMode = op.getZeroPointMode();
+    // Scales and zero points in spans of columns (getGroupTermsKernelLayout;
+    // termsSpan 0: canonical): the scales' and float offsets' tiles, the
+    // integer zero points' packed storage.
+    int64_t termsSpan = 0, zeroSpan = 0;
+    Value scaleTiles = groupTermsStorage(op.getScales(), termsSpan), offsetTiles;
     Value zeroStorage;
     Type zeroType;
+    if (zeroMode == ZeroPointMode::Float)
+      offsetTiles = groupTermsStorage(op.getZeros(), zeroSpan);
     if (zeroMode == ZeroPointMode::Int) {
-      auto unpack = op.getZeros().getDefiningOp<UnpackOp>();
-      if (!unpack || unpack.getLayout())
-        return rewriter.notifyMatchFailure(op, "zeros not canonical unpack");
-      zeroStorage = unpack.getStorage();
+      zeroStorage = groupTermsStorage(op.getZeros(), zeroSpan);
+      if (!zeroStorage) {
+        auto unpack = op.getZeros().getDefiningOp<UnpackOp>();
+        if (!unpack || unpack.getLayout())
+          return rewriter.notifyMatchFailure(op, "zeros not canonical unpack");
+        zeroStorage = unpack.getStorage();
+      }
       zeroType = cast<ShapedType>(op.getZeros().getType()).getElementType();
     }
+    if (zeroMode != ZeroPointMode::None && zeroSpan != termsSpan)
+      return rewriter.notifyMatchFailure(op, "scales and zero points in different layouts");
 
     Location loc = op.getLoc();
     Type codeType = op.getCodeType();
@@ -325,10 +337,17 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // z[n, g] as f32.
     auto zeroAt = [&](OpBuilder &b, Location loc, Value nIv, Value gIv) -> Value {
       if (zeroMode == ZeroPointMode::Float)
-        return emitToF32(b, loc,
-                     tensor::ExtractOp::create(b, loc, op.getZeros(), ValueRange{nIv, gIv}));
-      Value index = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), gIv);
+        return emitToF32(
+            b, loc,
+            termsSpan
+                ? Value(tensor::ExtractOp::create(b, loc, offsetTiles,
+                                                  emitSpanTileIndices(b, loc, nIv, gIv, termsSpan)))
+                : Value(tensor::ExtractOp::create(b, loc, op.getZeros(), ValueRange{nIv, gIv})));
+      Value index =
+          termsSpan
+              ? emitSpanElementIndex(b, loc, nIv, gIv, numGroups, termsSpan)
+              : Value(arith::AddIOp::create(
+                    b, loc, arith::MulIOp::create(b, loc, nIv, cIndex(b, loc, numGroups)), gIv));
       Value z = emitReadPackedCode(b, loc, zeroStorage, index, getLowBitWidth(zeroType),
                                    zeroType.isSignedInteger());
       return arith::SIToFPOp::create(b, loc, f32, z);
@@ -368,6 +387,18 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     auto gatherCoefficients = [&](OpBuilder &b, Location loc, Value nBase, Value gIv,
                                   int64_t width) {
       auto rowsF32 = VectorType::get({width}, f32);
+      // In spans, one read each (nBase a multiple of `width`, inside a span).
+      if (termsSpan) {
+        Value zv;
+        if (zeroMode == ZeroPointMode::Float)
+          zv = emitReadSpanTerms(b, loc, offsetTiles, nBase, gIv, width);
+        else if (zeroMode == ZeroPointMode::Int)
+          zv = arith::SIToFPOp::create(
+              b, loc, rowsF32,
+              emitReadSpanZeroPoints(b, loc, zeroStorage, nBase, gIv, numGroups, termsSpan, width,
+                                     getLowBitWidth(zeroType), zeroType.isSignedInteger()));
+        return coefficientsOf(b, loc, emitReadSpanTerms(b, loc, scaleTiles, nBase, gIv, width), zv);
+      }
       SmallVector<Value> scales, zeros;
       for (int64_t r = 0; r < width; ++r) {
         Value nIv = arith::AddIOp::create(b, loc, nBase, cIndex(b, loc, r));
@@ -386,6 +417,18 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     // registers: vector l of each result holds group g8 + l of the 8 rows.
     auto coefficients8x8 = [&](OpBuilder &b, Location loc, Value nBase, Value g8) {
       SmallVector<Value> rowScales, rowOffsets;
+      // In spans, group by group: no transpose.
+      if (termsSpan) {
+        SmallVector<Value> byGroupS, byGroupB;
+        for (int64_t l = 0; l < kChunk; ++l) {
+          auto [sc, off] = gatherCoefficients(
+              b, loc, nBase, l ? Value(arith::AddIOp::create(b, loc, g8, cIndex(b, loc, l))) : g8,
+              kChunk);
+          byGroupS.push_back(sc);
+          byGroupB.push_back(off);
+        }
+        return std::make_pair(byGroupS, byGroupB);
+      }
       auto scalesType = cast<ShapedType>(op.getScales().getType());
       auto readType = VectorType::get({kChunk}, scalesType.getElementType());
       Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(scalesType.getElementType()));
@@ -452,6 +495,18 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     auto writeCoefficients16x8 = [&](OpBuilder &b, Location loc, Value coefficients, Value nBase,
                                      Value g8, Value gAt, Value nAt) -> Value {
       auto rowsF32 = VectorType::get({16}, f32);
+      // In spans, group by group: no transpose.
+      if (termsSpan) {
+        SmallVector<Value> byGroupS, byGroupB;
+        for (int64_t l = 0; l < kChunk; ++l) {
+          auto [sc, off] = gatherCoefficients(
+              b, loc, nBase, l ? Value(arith::AddIOp::create(b, loc, g8, cIndex(b, loc, l))) : g8,
+              16);
+          byGroupS.push_back(sc);
+          byGroupB.push_back(off);
+        }
+        return storeCoefficients(b, loc, coefficients, byGroupS, byGroupB, gAt, nAt);
+      }
       // Rows [nBase, nBase + 16) x groups [g8, g8 + 8) of `values` (the
       // scales, or float zero points) as f32, one vector per group.
       auto byGroup = [&](Value values) {
@@ -571,8 +626,10 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     auto scalesType = cast<ShapedType>(op.getScales().getType());
     int64_t scaleBytes = (scalesType.getElementTypeBitWidth() + 7) / 8;
     WeightPrefetcher scalePrefetcher, zeroPrefetcher;
+    // (Rows [r, r + R) of terms in spans, r and R multiples of the span,
+    // are as many contiguous elements as canonical ones.)
     if (stepCoefficients && permute) {
-      scalePrefetcher = WeightPrefetcher(rewriter, loc, op.getScales());
+      scalePrefetcher = WeightPrefetcher(rewriter, loc, termsSpan ? scaleTiles : op.getScales());
       if (zeroMode == ZeroPointMode::Int)
         zeroPrefetcher = WeightPrefetcher(rewriter, loc, zeroStorage);
     }

@@ -265,19 +265,12 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Type zeroType =
         zeros ? cast<ShapedType>(zeros.getType()).getElementType() : Type();
 
-    // Group terms in spans: [n, g] is element ((n / span) G + g) span + n %
-    // span, at [n / span, g, n % span] of a float's tiles.
-    auto spanIndices = [&](OpBuilder &b, Location loc, Value n) -> std::pair<Value, Value> {
-      Value span = cIndex(b, loc, termsSpan);
-      return {arith::DivUIOp::create(b, loc, n, span), arith::RemUIOp::create(b, loc, n, span)};
-    };
     // Element [n, g] of the scales or float offsets `terms`, as stored.
     auto termElement = [&](OpBuilder &b, Location loc, Value terms, Value n, Value g) -> Value {
       if (!termsSpan)
         return tensor::ExtractOp::create(b, loc, terms, ValueRange{n, g});
-      auto [span, inSpan] = spanIndices(b, loc, n);
       return tensor::ExtractOp::create(b, loc, terms == scales ? scaleTiles : offsetTiles,
-                                       ValueRange{span, g, inSpan});
+                                       emitSpanTileIndices(b, loc, n, g, termsSpan));
     };
 
     Value c0 = cIndex(rewriter, loc, 0), c1 = cIndex(rewriter, loc, 1);
@@ -545,17 +538,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
 
     // The element index of zero point [n, g] in its storage.
     auto zeroPointElement = [&](OpBuilder &b, Location loc, Value nIv, Value gIv) -> Value {
-      if (zeroSpan) {
-        auto [span, inSpan] = spanIndices(b, loc, nIv);
-        return arith::AddIOp::create(
-            b, loc,
-            arith::MulIOp::create(
-                b, loc,
-                arith::AddIOp::create(
-                    b, loc, arith::MulIOp::create(b, loc, span, cIndex(b, loc, numGroups)), gIv),
-                cIndex(b, loc, zeroSpan)),
-            inSpan);
-      }
+      if (zeroSpan)
+        return emitSpanElementIndex(b, loc, nIv, gIv, numGroups, zeroSpan);
       return arith::AddIOp::create(b, loc,
                                    arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, zeroRow0),
                                                          cIndex(b, loc, numGroups)),
@@ -1080,70 +1064,21 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // multiples of kColumnTile), inside a span.
     auto columnsGroupValues = [&](OpBuilder &b, Location loc, Value tensor, Value column, Value gIv,
                                   int64_t lanes = kLanes) -> Value {
-      if (termsSpan) {
-        Value tiles = tensor == scales ? scaleTiles : offsetTiles;
-        auto [span, inSpan] = spanIndices(b, loc, column);
-        Type element = cast<ShapedType>(tiles.getType()).getElementType();
-        return emitToF32(b, loc,
-                         vector::TransferReadOp::create(
-                             b, loc, VectorType::get({lanes}, element), tiles,
-                             ValueRange{span, gIv, inSpan},
-                             arith::ConstantOp::create(b, loc, b.getZeroAttr(element)),
-                             ArrayRef<bool>(inBounds)));
-      }
+      if (termsSpan)
+        return emitReadSpanTerms(b, loc, tensor == scales ? scaleTiles : offsetTiles, column, gIv,
+                                 lanes);
       return acrossColumns(b, loc, VectorType::get({lanes}, f32), column, [&](Value n) {
         return emitToF32(b, loc, termElement(b, loc, tensor, n, gIv));
       });
     };
-    // The group's integer zero points of the `lanes` columns, as f32. In
-    // spans, runs of 8 (each from a byte: 8 b bits from a multiple of 8
-    // codes).
+    // The group's integer zero points of the `lanes` columns, as f32.
     auto columnsZeroPoints = [&](OpBuilder &b, Location loc, Value column, Value gIv,
                                  int64_t lanes = kLanes) -> Value {
-      auto type = VectorType::get({lanes}, i32);
-      Value z;
-      unsigned zeroBits = zeroSpan ? getLowBitWidth(zeroType) : 0;
-      int64_t runBytes = lanes * zeroBits / 8;
-      if (zeroSpan && (runBytes == 1 || runBytes == 2 || runBytes == 4)) {
-        // All in one word (1 and 2 bits, 4 bits in 8 lanes), broadcast and
-        // shifted per lane: zero point l in bits [l b, (l + 1) b).
-        Value byte = arith::DivUIOp::create(
-            b, loc,
-            arith::MulIOp::create(b, loc, zeroPointElement(b, loc, column, gIv),
-                                  cIndex(b, loc, zeroBits)),
-            cIndex(b, loc, 8));
-        Value word = emitReadBytesAsWord(b, loc, zeroStorage, byte, runBytes);
-        if (runBytes < 4)
-          word = arith::ExtUIOp::create(b, loc, i32, word);
-        Value lanesWord = vector::BroadcastOp::create(b, loc, type, word);
-        SmallVector<int32_t> ups;
-        for (int64_t l = 0; l < lanes; ++l)
-          ups.push_back(int32_t(32 - zeroBits * (l + 1)));
-        auto i32Vec = [&](ArrayRef<int32_t> v) -> Value {
-          return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, v));
-        };
-        Value down = i32Vec(SmallVector<int32_t>(lanes, int32_t(32 - zeroBits)));
-        Value up = arith::ShLIOp::create(b, loc, lanesWord, i32Vec(ups));
-        z = zeroType.isSignedInteger() ? Value(arith::ShRSIOp::create(b, loc, up, down))
-                                       : Value(arith::ShRUIOp::create(b, loc, up, down));
-      } else if (zeroSpan) {
-        z = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, b.getI32IntegerAttr(0)));
-        for (int64_t r = 0; r < lanes; r += kLanes) {
-          Value first =
-              r ? Value(arith::AddIOp::create(b, loc, column, cIndex(b, loc, r))) : column;
-          Value run =
-              emitReadCodeRun8(b, loc, zeroStorage,
-                               arith::MulIOp::create(b, loc, zeroPointElement(b, loc, first, gIv),
-                                                     cIndex(b, loc, zeroBits)),
-                               zeroBits, zeroType.isSignedInteger(), /*onByte=*/true);
-          z = lanes == kLanes ? run
-                              : Value(vector::InsertStridedSliceOp::create(
-                                    b, loc, run, z, ArrayRef<int64_t>{r}, ArrayRef<int64_t>{1}));
-        }
-      } else {
-        z = acrossColumns(b, loc, type, column,
-                          [&](Value n) { return zeroPointCode(b, loc, n, gIv); });
-      }
+      Value z = zeroSpan ? emitReadSpanZeroPoints(b, loc, zeroStorage, column, gIv, numGroups,
+                                                  zeroSpan, lanes, getLowBitWidth(zeroType),
+                                                  zeroType.isSignedInteger())
+                         : acrossColumns(b, loc, VectorType::get({lanes}, i32), column,
+                                         [&](Value n) { return zeroPointCode(b, loc, n, gIv); });
       return arith::SIToFPOp::create(b, loc, VectorType::get({lanes}, f32), z);
     };
     // Panel segments within one group (as fillSegment; laneCodes divides

@@ -125,6 +125,79 @@ Value mlir::tessera::groupTermsStorage(Value terms, int64_t &span) {
   return storage;
 }
 
+SmallVector<Value> mlir::tessera::emitSpanTileIndices(OpBuilder &b, Location loc, Value n, Value g,
+                                                      int64_t span) {
+  Value s = arith::ConstantIndexOp::create(b, loc, span);
+  return {arith::DivUIOp::create(b, loc, n, s), g, arith::RemUIOp::create(b, loc, n, s)};
+}
+
+Value mlir::tessera::emitSpanElementIndex(OpBuilder &b, Location loc, Value n, Value g,
+                                          int64_t numGroups, int64_t span) {
+  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
+  SmallVector<Value> at = emitSpanTileIndices(b, loc, n, g, span);
+  Value tileGroup =
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, at[0], index(numGroups)), g);
+  return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, tileGroup, index(span)),
+                               at[2]);
+}
+
+Value mlir::tessera::emitReadSpanTerms(OpBuilder &b, Location loc, Value tiles, Value n, Value g,
+                                       int64_t lanes) {
+  Type element = cast<ShapedType>(tiles.getType()).getElementType();
+  auto tileType = cast<ShapedType>(tiles.getType());
+  bool inBounds[] = {true};
+  return emitToF32(
+      b, loc,
+      vector::TransferReadOp::create(
+          b, loc, VectorType::get({lanes}, element), tiles,
+          emitSpanTileIndices(b, loc, n, g, tileType.getDimSize(tileType.getRank() - 1)),
+          arith::ConstantOp::create(b, loc, b.getZeroAttr(element)), ArrayRef<bool>(inBounds)));
+}
+
+Value mlir::tessera::emitReadSpanZeroPoints(OpBuilder &b, Location loc, Value storage, Value n,
+                                            Value g, int64_t numGroups, int64_t span, int64_t lanes,
+                                            unsigned bits, bool isSigned) {
+  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
+  Type i32 = b.getI32Type();
+  auto type = VectorType::get({lanes}, i32);
+  auto firstBit = [&](Value column) -> Value {
+    return arith::MulIOp::create(b, loc, emitSpanElementIndex(b, loc, column, g, numGroups, span),
+                                 index(bits));
+  };
+  int64_t runBytes = lanes * bits / 8;
+  if (runBytes == 1 || runBytes == 2 || runBytes == 4) {
+    // Zero point l in bits [l b, (l + 1) b) of the word: moved to the top
+    // of lane l, then down (arithmetically where signed).
+    Value byte = arith::DivUIOp::create(b, loc, firstBit(n), index(8));
+    Value word = emitReadBytesAsWord(b, loc, storage, byte, runBytes);
+    if (runBytes < 4)
+      word = arith::ExtUIOp::create(b, loc, i32, word);
+    SmallVector<int32_t> ups;
+    for (int64_t l = 0; l < lanes; ++l)
+      ups.push_back(int32_t(32 - bits * (l + 1)));
+    Value up = arith::ShLIOp::create(
+        b, loc, vector::BroadcastOp::create(b, loc, type, word),
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ArrayRef<int32_t>(ups))));
+    Value down = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getI32IntegerAttr(int32_t(32 - bits))));
+    return isSigned ? Value(arith::ShRSIOp::create(b, loc, up, down))
+                    : Value(arith::ShRUIOp::create(b, loc, up, down));
+  }
+  Value z;
+  for (int64_t r = 0; r < lanes; r += 8) {
+    Value first = r ? Value(arith::AddIOp::create(b, loc, n, index(r))) : n;
+    Value run = emitReadCodeRun8(b, loc, storage, firstBit(first), bits, isSigned,
+                                 /*onByte=*/true);
+    if (lanes == 8)
+      return run;
+    if (!z)
+      z = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, b.getI32IntegerAttr(0)));
+    z = vector::InsertStridedSliceOp::create(b, loc, run, z, ArrayRef<int64_t>{r},
+                                             ArrayRef<int64_t>{1});
+  }
+  return z;
+}
+
 Value mlir::tessera::emitReadBytesAsWord(OpBuilder &b, Location loc, Value storage, Value byte,
                                          int64_t bytes) {
   Type i8 = b.getI8Type();

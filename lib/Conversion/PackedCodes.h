@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
+#include "llvm/ADT/SmallVector.h"
 
 namespace mlir::tessera {
 
@@ -57,6 +58,28 @@ Value interleavedStorage(Value lowBit, int64_t groupSize, bool byteTiles, bool &
 /// 0 (an N/span x G x span tensor, [n, g] at [n / span, g, n % span]);
 /// else null.
 Value groupTermsStorage(Value terms, int64_t &span);
+
+/// Terms in spans (groupTermsStorage): the indices of [n, g] in a float's
+/// tiles, {n / span, g, n % span}.
+SmallVector<Value> emitSpanTileIndices(OpBuilder &b, Location loc, Value n, Value g, int64_t span);
+
+/// Terms in spans: the element index of [n, g] in packed zero points,
+/// ((n / span) G + g) span + n % span for G = `numGroups`.
+Value emitSpanElementIndex(OpBuilder &b, Location loc, Value n, Value g, int64_t numGroups,
+                           int64_t span);
+
+/// The float terms [n, n + lanes) of group g from their tiles in spans, as
+/// f32 lanes: one read (n a multiple of `lanes`, which divides the span).
+Value emitReadSpanTerms(OpBuilder &b, Location loc, Value tiles, Value n, Value g, int64_t lanes);
+
+/// The b-bit integer zero points [n, n + lanes) of group g from their
+/// packed storage in spans (n a multiple of 8 and of `lanes`, which divides
+/// the span), as i32 lanes, sign-extended for signed ones: one word
+/// broadcast and shifted per lane where they fill 1, 2 or 4 bytes, else
+/// runs of 8 (emitReadCodeRun8).
+Value emitReadSpanZeroPoints(OpBuilder &b, Location loc, Value storage, Value n, Value g,
+                             int64_t numGroups, int64_t span, int64_t lanes, unsigned bits,
+                             bool isSigned);
 
 /// Emits the `bytes` bytes of `storage` (a tensor<B x i8>) from byte `byte`
 /// on, which must lie inside it, as one integer of 8 * `bytes` bits (byte i

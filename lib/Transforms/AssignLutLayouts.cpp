@@ -13,6 +13,8 @@
 #include "WeightLayouts.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::tessera {
@@ -61,6 +63,23 @@ struct TesseraAssignLutLayoutsPass
                 kernelLayout(acc, lanes, false) == layout);
       });
     }
+    // Then the group terms of the combines whose lookups read their
+    // weights in the kernel's layout.
+    SmallVector<OpOperand *> terms;
+    module.walk([&](LutCombineOp op) {
+      auto acc = op.getAcc().getDefiningOp<LutAccumulateOp>();
+      if (!acc)
+        return;
+      LayoutAttr layout = kernelLayout(acc, lanes, bytePermute);
+      LayoutAttr shuffleLayout = kernelLayout(acc, lanes, false);
+      if (!(layout && comesInLayout(acc.getWeights(), layout)) &&
+          !(shuffleLayout && comesInLayout(acc.getWeights(), shuffleLayout)))
+        return;
+      terms.push_back(&op.getScalesMutable());
+      if (op.getZeros())
+        terms.push_back(&op.getZerosMutable()[0]);
+    });
+    assignGroupTermsLayouts(terms);
   }
 };
 

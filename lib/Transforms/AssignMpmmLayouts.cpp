@@ -38,29 +38,10 @@ LayoutAttr kernelLayout(MpmmOp op, bool byteTiles) {
   return getDequantizeKernelLayout(op.getWeights().getType(), op.getGroupSize(), byteTiles);
 }
 
-/// Whether `v` is passed in `layout`: an argument given it, or storage in it.
-bool comesInLayout(Value v, LayoutAttr layout) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : nullptr;
-  if (func && arg.getOwner()->isEntryBlock())
-    return func.getArgAttr(arg.getArgNumber(), kLayoutAttrName) == layout;
-  return hasLayout(v, layout);
-}
-
 /// Whether `op`'s kernel reads its weights interleaved (they have the layout).
 bool readsInterleaved(MpmmOp op, bool byteTiles) {
   LayoutAttr layout = kernelLayout(op, byteTiles);
   return layout && comesInLayout(op.getWeights(), layout);
-}
-
-/// Whether `use` is the scales or zero points of an mpmm that reads its
-/// weights interleaved, and so its group terms in `layout`.
-bool readsTermsLayout(OpOperand &use, LayoutAttr layout, bool byteTiles) {
-  auto mpmm = dyn_cast<MpmmOp>(use.getOwner());
-  return mpmm && readsInterleaved(mpmm, byteTiles) &&
-         (&use == &mpmm.getScalesMutable() ||
-          (mpmm.getZeros() && &use == &mpmm.getZerosMutable()[0])) &&
-         getGroupTermsKernelLayout(cast<RankedTensorType>(use.get().getType())) == layout;
 }
 
 /// Whether `use` is the weights of an mpmm whose kernel reads `layout`.
@@ -93,7 +74,7 @@ struct TesseraAssignMpmmLayoutsPass
                          [&](OpOperand &use) { return readsLayout(use, layout, byteTiles); });
     }
     // Then the group terms of the kernels that read their weights
-    // interleaved, where no other op reads them.
+    // interleaved.
     SmallVector<OpOperand *> terms;
     getOperation().walk([&](MpmmOp op) {
       if (!readsInterleaved(op, byteTiles))
@@ -102,15 +83,7 @@ struct TesseraAssignMpmmLayoutsPass
       if (op.getZeros())
         terms.push_back(&op.getZerosMutable()[0]);
     });
-    for (OpOperand *operand : terms) {
-      LayoutAttr layout =
-          getGroupTermsKernelLayout(cast<RankedTensorType>(operand->get().getType()));
-      auto readsTerms = [&](OpOperand &use) { return readsTermsLayout(use, layout, byteTiles); };
-      if (!layout || hasAnyLayout(operand->get()) ||
-          !llvm::all_of(operand->get().getUses(), readsTerms))
-        continue;
-      assignWeightLayout(*operand, layout, readsTerms);
-    }
+    assignGroupTermsLayouts(terms);
   }
 };
 

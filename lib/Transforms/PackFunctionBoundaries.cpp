@@ -78,15 +78,22 @@ SmallVector<Value> packValues(OpBuilder &b, Location loc, ValueRange values,
   return result;
 }
 
-/// `value` (of boundary type `type`, in `layout`) as the tensor `logical`:
-/// unpacked, or untiled, after the builder's insertion point; null where it
-/// is passed as it is.
-Value unpackValue(OpBuilder &b, Location loc, Value value, Type logical, LayoutAttr layout) {
+/// Gives `value` (an entry argument or a call result, of its logical type)
+/// its boundary type in `layout` and its uses the logical value, unpacked
+/// or untiled at the builder's insertion point; nothing where the two types
+/// are one.
+void retypeAtBoundary(OpBuilder &b, Location loc, Value value, LayoutAttr layout) {
+  Type logical = value.getType();
+  Type boundary = getBoundaryType(logical, layout);
+  if (boundary == logical)
+    return;
+  value.setType(boundary);
+  Value unpacked;
   if (RankedTensorType lowBit = getLowBitTensorType(logical))
-    return UnpackOp::create(b, loc, lowBit, value, layout);
-  if (RankedTensorType tiled = getTiledTensorType(logical, layout))
-    return createTileUnpack(b, loc, value, tiled, layout);
-  return nullptr;
+    unpacked = UnpackOp::create(b, loc, lowBit, value, layout);
+  else
+    unpacked = createTileUnpack(b, loc, value, cast<RankedTensorType>(logical), layout);
+  value.replaceAllUsesExcept(unpacked, unpacked.getDefiningOp());
 }
 
 struct TesseraPackFunctionBoundariesPass
@@ -158,16 +165,8 @@ struct TesseraPackFunctionBoundariesPass
       Block &entry = func.getBody().front();
       OpBuilder b(&getContext());
       b.setInsertionPointToStart(&entry);
-      for (BlockArgument arg : entry.getArguments()) {
-        Type logical = arg.getType();
-        LayoutAttr layout = argLayouts[arg.getArgNumber()];
-        Type boundary = getBoundaryType(logical, layout);
-        if (boundary == logical)
-          continue;
-        arg.setType(boundary);
-        Value unpacked = unpackValue(b, arg.getLoc(), arg, logical, layout);
-        arg.replaceAllUsesExcept(unpacked, unpacked.getDefiningOp());
-      }
+      for (BlockArgument arg : entry.getArguments())
+        retypeAtBoundary(b, arg.getLoc(), arg, argLayouts[arg.getArgNumber()]);
       // Results: pack before each return.
       func.walk([&](func::ReturnOp ret) {
         b.setInsertionPoint(ret);
@@ -188,16 +187,8 @@ struct TesseraPackFunctionBoundariesPass
       call->setOperands(
           packValues(b, call.getLoc(), call.getOperands(), argLayouts));
       b.setInsertionPointAfter(call);
-      for (OpResult result : call->getResults()) {
-        Type logical = result.getType();
-        LayoutAttr layout = resultLayouts[result.getResultNumber()];
-        Type boundary = getBoundaryType(logical, layout);
-        if (boundary == logical)
-          continue;
-        result.setType(boundary);
-        Value unpacked = unpackValue(b, call.getLoc(), result, logical, layout);
-        result.replaceAllUsesExcept(unpacked, unpacked.getDefiningOp());
-      }
+      for (OpResult result : call->getResults())
+        retypeAtBoundary(b, call.getLoc(), result, resultLayouts[result.getResultNumber()]);
     });
   }
 };

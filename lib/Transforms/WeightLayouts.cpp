@@ -128,6 +128,14 @@ bool mlir::tessera::hasLayout(Value v, LayoutAttr layout) {
   return unpack && unpack.getLayout() == layout;
 }
 
+bool mlir::tessera::comesInLayout(Value v, LayoutAttr layout) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : nullptr;
+  if (func && arg.getOwner()->isEntryBlock())
+    return func.getArgAttr(arg.getArgNumber(), kLayoutAttrName) == layout;
+  return hasLayout(v, layout);
+}
+
 bool mlir::tessera::hasAnyLayout(Value v) {
   if (v.getDefiningOp<linalg::UnPackOp>())
     return true;
@@ -202,4 +210,26 @@ void mlir::tessera::assignWeightLayout(OpOperand &weights, LayoutAttr layout,
   Value packed = PackOp::create(
       b, loc, getPackedStorageType(type, layout.getPackedLayout()), value, layout);
   weights.set(UnpackOp::create(b, loc, type, packed, layout));
+}
+
+/// Whether `use` is the scales or zero points of an mpmm or a LUT combine.
+static bool isGroupTermsOperand(OpOperand &use) {
+  Operation *op = use.getOwner();
+  if (auto mpmm = dyn_cast<MpmmOp>(op))
+    return &use == &mpmm.getScalesMutable() ||
+           (mpmm.getZeros() && &use == &mpmm.getZerosMutable()[0]);
+  if (auto combine = dyn_cast<LutCombineOp>(op))
+    return &use == &combine.getScalesMutable() ||
+           (combine.getZeros() && &use == &combine.getZerosMutable()[0]);
+  return false;
+}
+
+void mlir::tessera::assignGroupTermsLayouts(ArrayRef<OpOperand *> kernels) {
+  for (OpOperand *operand : kernels) {
+    Value terms = operand->get();
+    LayoutAttr layout = getGroupTermsKernelLayout(cast<RankedTensorType>(terms.getType()));
+    if (!layout || hasAnyLayout(terms) || !llvm::all_of(terms.getUses(), isGroupTermsOperand))
+      continue;
+    assignWeightLayout(*operand, layout, isGroupTermsOperand);
+  }
 }

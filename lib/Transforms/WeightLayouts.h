@@ -37,6 +37,17 @@ Value createTileUnpack(OpBuilder &b, Location loc, Value storage, RankedTensorTy
 /// Whether `v` already comes from storage in `layout`.
 bool hasLayout(Value v, LayoutAttr layout);
 
+/// Whether `v` is passed in `layout`: an entry argument given it (a
+/// `tessera.layout` attribute), or storage in it (hasLayout).
+bool comesInLayout(Value v, LayoutAttr layout);
+
+/// Gives the group terms (scales, zero points) that `kernels` read,
+/// operands of kernels that read them fastest in getGroupTermsKernelLayout's
+/// layout, that layout (assignWeightLayout) where they have none yet and
+/// every use of them is the scales or zero points of a tessera.mpmm or
+/// tessera.lut_combine (whose lowerings all read terms in spans).
+void assignGroupTermsLayouts(ArrayRef<OpOperand *> kernels);
+
 /// Whether the weights `v` have a layout already, whichever: an unpack with
 /// one, or a function argument given one.
 bool hasAnyLayout(Value v);

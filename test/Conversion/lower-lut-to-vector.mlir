@@ -400,3 +400,32 @@ func.func @signed_top_plane(%x: tensor<1x256xf32>, %wb: tensor<12288xi8>, %s: te
   %y = tessera.lut_combine %acc, %ts, %sums : tensor<3x1x128x2xi32>, tensor<1x2xf32>, tensor<1x2xf32> scales %s : tensor<128x2xf32> code_type si3 outs %init : tensor<1x128xf32>
   return %y : tensor<1x128xf32>
 }
+
+// -----
+
+// Scales and zero points in spans of 64 rows (getGroupTermsKernelLayout):
+// a group's coefficients of 16 rows from one read of the scales' tiles and
+// two runs of 8 zero points (3 bytes each), no transposes; the next step's
+// terms are prefetched from the tiles (collapsed), as canonical ones are.
+// PERMUTE-LABEL: func @permute_spans
+// PERMUTE-NOT: linalg.unpack
+// PERMUTE: tensor.collapse_shape %arg2 {{\[\[}}0, 1, 2]] : tensor<16x8x64xf16> into tensor<8192xf16>
+// PERMUTE: vector.transfer_read %arg3[%{{.*}}], %{{.*}} : tensor<3072xi8>, vector<3xi8>
+// PERMUTE: vector.transfer_read %arg2[%{{.*}}, %c0, %{{.*}}], %{{.*}} : tensor<16x8x64xf16>, vector<16xf16>
+// PERMUTE: tessera.permute_bytes
+// PERMUTE-NOT: tessera.lut_combine
+// PERMUTE: return
+// AVX512-LABEL: func @permute_spans
+// AVX512: tessera.lut_combine
+func.func @permute_spans(%x: tensor<1x256xf32>, %wb: tensor<98304xi8>, %st: tensor<16x8x64xf16>,
+                         %zb: tensor<3072xi8>, %init: tensor<1x1024xf32>) -> tensor<1x1024xf32> {
+  %w = tessera.unpack %wb layout <tile = [64, 32], bit_planes> : tensor<98304xi8> -> tensor<1024x256xsi3>
+  %e = tensor.empty() : tensor<1024x8xf16>
+  %s = linalg.unpack %st inner_dims_pos = [0] inner_tiles = [64] into %e : tensor<16x8x64xf16> -> tensor<1024x8xf16>
+  %z = tessera.unpack %zb layout <tile = [64, 1]> : tensor<3072xi8> -> tensor<1024x8xsi3>
+  %t, %ts, %sums = tessera.lut_tables %x group_size 32 : tensor<1x256xf32> -> tensor<1x64x16xi8>, tensor<1x8xf32>, tensor<1x8xf32>
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<1x64x16xi8>, tensor<1024x256xsi3> -> tensor<3x1x1024x8xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<3x1x1024x8xi32>, tensor<1x8xf32>, tensor<1x8xf32>
+         scales %s : tensor<1024x8xf16> zeros %z : tensor<1024x8xsi3> code_type si3 outs %init : tensor<1x1024xf32>
+  return %y : tensor<1x1024xf32>
+}

@@ -132,3 +132,25 @@ func.func @shared_unpack(%t: tensor<1x16x16xi8>, %wb: tensor<2048xi8>, %x: tenso
   %y = tessera.mpmm %x, %w : tensor<?x64xf32>, tensor<64x64xui4> scales %s : tensor<64x2xf32> group_size 32 outs %i : tensor<?x64xf32> {strategy = "dequantize"}
   return %acc, %y : tensor<4x1x64x2xi32>, tensor<?x64xf32>
 }
+
+// -----
+
+// The scales and zero points of a combine whose lookups read the kernel's
+// layout, N a multiple of 64: spans of 64 rows, with prepack functions.
+// Without a kernel (NONE) they stay canonical.
+// CHECK-LABEL: func @terms
+// CHECK-SAME: %{{.*}}: tensor<64x64xui2> {tessera.layout = #tessera.layout<tile = [32, 8], bit_planes>}
+// CHECK-SAME: %{{.*}}: tensor<64x2xf16> {tessera.layout = #tessera.layout<tile = [64, 1]>}
+// CHECK-SAME: %{{.*}}: tensor<64x2xui2> {tessera.layout = #tessera.layout<tile = [64, 1]>}
+// CHECK-DAG: func @prepack_terms_arg4
+// CHECK-DAG: func @prepack_terms_arg5
+// NONE-LABEL: func @terms
+// NONE-NOT: tessera.layout
+func.func @terms(%t: tensor<?x16x16xi8>, %ts: tensor<?x2xf32>, %sums: tensor<?x2xf32>,
+                 %w: tensor<64x64xui2>, %s: tensor<64x2xf16>, %z: tensor<64x2xui2>,
+                 %init: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %acc = tessera.lut_accumulate %t, %w group_size 32 : tensor<?x16x16xi8>, tensor<64x64xui2> -> tensor<2x?x64x2xi32>
+  %y = tessera.lut_combine %acc, %ts, %sums : tensor<2x?x64x2xi32>, tensor<?x2xf32>, tensor<?x2xf32>
+         scales %s : tensor<64x2xf16> zeros %z : tensor<64x2xui2> code_type ui2 outs %init : tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

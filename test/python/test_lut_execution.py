@@ -400,8 +400,10 @@ def test_prepack_api_and_errors():
     assert tile in ((32, 8), (64, 8), (64, 32))
     np.testing.assert_array_equal(prepacked.data.view(np.uint8),
                                   reference.pack_layout(codes, 3, tile=tile, bit_planes=True))
+    # N = 64: the scales and float offsets come in spans of 64 columns too.
+    assert specs["arg2"]["layout"] == specs["arg3"]["layout"] == "#tessera.layout<tile = [64, 1]>"
     with pytest.raises(ValueError, match="needs no prepacking"):
-        f.prepack("arg2", s)
+        f.prepack("arg0", x)
     with pytest.raises(KeyError, match="no input 'v'"):
         f.prepack("v", canonical)
     other = ts.PrepackedWeights(prepacked.data, "mpmm", "arg0")

@@ -25,28 +25,40 @@ def host_has(feature):
         return False
 
 
-@pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("dtype,zero", [("u3", "int"), ("s6", "float"), ("s8", "none"),
-                                        ("u2", "int"), ("s4", "float")])
-def test_target(tmp_path, monkeypatch, target, dtype, zero):
+def compile_layer(tmp_path, monkeypatch, target, dtype, zero, n, k, group, **options):
+    """A graph of one mpmm of random weights compiled for `target` (skipped
+    where this machine lacks it): the function and the weights' numpy
+    dequantization."""
     needs = {"x86-64-v3": "avx2", "x86-64-v4": "avx512vl"}.get(target)
     if needs and not host_has(needs):
         pytest.skip(f"this machine has no {needs}")
     monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
     rng = np.random.default_rng()
-    n, k = 300, 320
-    q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype, 32, zero=zero,
+    q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype, group, zero=zero,
                     scale_dtype="f16")
     g = ts.Graph("layer")
     x = g.input("x", ("M", k))
     g.output(g.mpmm(x, q))
-    fn = ts.compile(g, output=tmp_path / "liblayer.so", cpu=target)
-    w = ts.dequantize(q).astype(np.float64)
-    for m in (5, 23, 71):
+    fn = ts.compile(g, output=tmp_path / "liblayer.so", cpu=target, **options)
+    return fn, ts.dequantize(q).astype(np.float64)
+
+
+def check_layer(fn, w, m_values):
+    rng = np.random.default_rng()
+    k = w.shape[1]
+    for m in m_values:
         xv = rng.standard_normal((m, k)).astype(np.float32)
         want = xv.astype(np.float64) @ w.T
         bound = (k + 4) * 2.0 ** -23 * (np.abs(xv.astype(np.float64)) @ np.abs(w).T)
         assert (np.abs(fn(xv) - want) <= bound).all(), f"M={m}"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("dtype,zero", [("u3", "int"), ("s6", "float"), ("s8", "none"),
+                                        ("u2", "int"), ("s4", "float")])
+def test_target(tmp_path, monkeypatch, target, dtype, zero):
+    fn, w = compile_layer(tmp_path, monkeypatch, target, dtype, zero, 300, 320, 32)
+    check_layer(fn, w, (5, 23, 71))
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -56,26 +68,11 @@ def test_target_group_terms_in_spans(tmp_path, monkeypatch, target, dtype, zero)
     # N = 320, a multiple of 64: the scales and zero points of interleaved
     # weights in spans of 64 columns, read in place by each target's row
     # kernels (M = 1, 5) and GEMM fills (23).
-    needs = {"x86-64-v3": "avx2", "x86-64-v4": "avx512vl"}.get(target)
-    if needs and not host_has(needs):
-        pytest.skip(f"this machine has no {needs}")
-    monkeypatch.setenv("TESSERA_CACHE_DIR", str(tmp_path / "cache"))
-    rng = np.random.default_rng()
-    n, k = 320, 256
-    q = ts.quantize(rng.standard_normal((n, k)).astype(np.float32), dtype, 64, zero=zero,
-                    scale_dtype="f16")
-    g = ts.Graph("layer")
-    x = g.input("x", ("M", k))
-    g.output(g.mpmm(x, q))
-    fn = ts.compile(g, output=tmp_path / "liblayer.so", cpu=target, strategy="dequantize")
+    fn, w = compile_layer(tmp_path, monkeypatch, target, dtype, zero, 320, 256, 64,
+                          strategy="dequantize")
     layouts = {s["name"].rsplit(".", 1)[-1]: s["layout"] for s in fn.inputs}
     assert layouts["scales"] == "#tessera.layout<tile = [64, 1]>", layouts
-    w = ts.dequantize(q).astype(np.float64)
-    for m in (1, 5, 23):
-        xv = rng.standard_normal((m, k)).astype(np.float32)
-        want = xv.astype(np.float64) @ w.T
-        bound = (k + 4) * 2.0 ** -23 * (np.abs(xv.astype(np.float64)) @ np.abs(w).T)
-        assert (np.abs(fn(xv) - want) <= bound).all(), f"M={m}"
+    check_layer(fn, w, (1, 5, 23))
 
 
 def test_register_budget_follows_the_target(tmp_path):
