@@ -411,6 +411,20 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
           zeros.empty() ? Value() : Value(vector::FromElementsOp::create(b, loc, rowsF32, zeros));
       return coefficientsOf(b, loc, vector::FromElementsOp::create(b, loc, rowsF32, scales), zv);
     };
+    // Terms in spans: the coefficients of rows [nBase, nBase + width) and
+    // groups [g8, g8 + 8), vector l of each result group g8 + l's (as
+    // coefficients8x8's), read group by group.
+    auto spanCoefficients8 = [&](OpBuilder &b, Location loc, Value nBase, Value g8, int64_t width) {
+      SmallVector<Value> byGroupS, byGroupB;
+      for (int64_t l = 0; l < kChunk; ++l) {
+        auto [sc, off] = gatherCoefficients(
+            b, loc, nBase, l ? Value(arith::AddIOp::create(b, loc, g8, cIndex(b, loc, l))) : g8,
+            width);
+        byGroupS.push_back(sc);
+        byGroupB.push_back(off);
+      }
+      return std::make_pair(byGroupS, byGroupB);
+    };
     // The coefficients of rows [nBase, nBase + 8) and groups [g8, g8 + 8)
     // (g8 + 8 <= G): per row, 8 groups' scales (and zero points)
     // read along the groups (contiguous) as vectors, then transposed in
@@ -418,17 +432,8 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     auto coefficients8x8 = [&](OpBuilder &b, Location loc, Value nBase, Value g8) {
       SmallVector<Value> rowScales, rowOffsets;
       // In spans, group by group: no transpose.
-      if (termsSpan) {
-        SmallVector<Value> byGroupS, byGroupB;
-        for (int64_t l = 0; l < kChunk; ++l) {
-          auto [sc, off] = gatherCoefficients(
-              b, loc, nBase, l ? Value(arith::AddIOp::create(b, loc, g8, cIndex(b, loc, l))) : g8,
-              kChunk);
-          byGroupS.push_back(sc);
-          byGroupB.push_back(off);
-        }
-        return std::make_pair(byGroupS, byGroupB);
-      }
+      if (termsSpan)
+        return spanCoefficients8(b, loc, nBase, g8, kChunk);
       auto scalesType = cast<ShapedType>(op.getScales().getType());
       auto readType = VectorType::get({kChunk}, scalesType.getElementType());
       Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(scalesType.getElementType()));
@@ -497,14 +502,7 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
       auto rowsF32 = VectorType::get({16}, f32);
       // In spans, group by group: no transpose.
       if (termsSpan) {
-        SmallVector<Value> byGroupS, byGroupB;
-        for (int64_t l = 0; l < kChunk; ++l) {
-          auto [sc, off] = gatherCoefficients(
-              b, loc, nBase, l ? Value(arith::AddIOp::create(b, loc, g8, cIndex(b, loc, l))) : g8,
-              16);
-          byGroupS.push_back(sc);
-          byGroupB.push_back(off);
-        }
+        auto [byGroupS, byGroupB] = spanCoefficients8(b, loc, nBase, g8, 16);
         return storeCoefficients(b, loc, coefficients, byGroupS, byGroupB, gAt, nAt);
       }
       // Rows [nBase, nBase + 16) x groups [g8, g8 + 8) of `values` (the

@@ -1180,10 +1180,6 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // per row and block of 8 columns; per group the zero point comes off
     // through the group sum of x (xSums) and the scale is applied once.
     float signBias = isSigned ? float(1 << (bits - 1)) : 0.0f;
-    Value signBiasVec;
-    if (laneCodes && isSigned)
-      signBiasVec = arith::ConstantOp::create(
-          rewriter, loc, DenseElementsAttr::get(vecF32, rewriter.getF32FloatAttr(signBias)));
     // A full column tile of M >= kGemmMinRows rows takes the GEMM for rows
     // [0, gemmRowsEnd): the full register blocks of rows (canonical codes:
     // the few rows past them are cheaper in the row kernel than as a
@@ -1559,7 +1555,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // The zero-point term from integer zero points (f32 lanes).
     auto zeroTerm = [&](OpBuilder &b, Location loc, Value z) -> Value {
       if (isSigned)
-        z = arith::AddFOp::create(b, loc, z, signBiasVec);
+        z = arith::AddFOp::create(
+            b, loc, z,
+            arith::ConstantOp::create(b, loc,
+                                      DenseElementsAttr::get(cast<VectorType>(z.getType()),
+                                                             b.getF32FloatAttr(signBias))));
       return arith::NegFOp::create(b, loc, z);
     };
     auto buildGroupTerms = [&](OpBuilder &b, Location loc, Value begin, Value end) -> Value {
@@ -1675,13 +1675,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
           return columnsGroupValues(b, loc, scales, column, gIv, lanes);
         if (zeroMode == ZeroPointMode::Float)
           return columnsGroupValues(b, loc, zeros, column, gIv, lanes);
-        Value z = columnsZeroPoints(b, loc, column, gIv, lanes);
-        if (isSigned)
-          z = arith::AddFOp::create(
-              b, loc, z,
-              arith::ConstantOp::create(
-                  b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(float(1 << (bits - 1))))));
-        return arith::NegFOp::create(b, loc, z);
+        return zeroTerm(b, loc, columnsZeroPoints(b, loc, column, gIv, lanes));
       }
       return vector::TransferReadOp::create(
           b, loc, type, tileGroupTerms,
