@@ -156,27 +156,22 @@ struct LutToVector : public OpRewritePattern<LutCombineOp> {
     if (!op.getInit().getType().getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not an f32 result");
     ZeroPointMode zeroMode = op.getZeroPointMode();
-    // Scales and zero points in spans of columns (getGroupTermsKernelLayout;
-    // termsSpan 0: canonical): the scales' and float offsets' tiles, the
-    // integer zero points' packed storage.
-    int64_t termsSpan = 0, zeroSpan = 0;
-    Value scaleTiles = groupTermsStorage(op.getScales(), termsSpan), offsetTiles;
-    Value zeroStorage;
+    // Scales and zero points in spans of columns (getGroupTermsKernelLayout),
+    // or canonical (termsSpan 0).
+    FailureOr<GroupTermsInSpans> spans = getGroupTermsInSpans(op.getScales(), op.getZeros());
+    if (failed(spans))
+      return rewriter.notifyMatchFailure(op, "scales and zero points in different layouts");
+    int64_t termsSpan = spans->span;
+    Value scaleTiles = spans->scaleTiles, offsetTiles = spans->offsetTiles;
+    Value zeroStorage = spans->zeroStorage;
     Type zeroType;
-    if (zeroMode == ZeroPointMode::Float)
-      offsetTiles = groupTermsStorage(op.getZeros(), zeroSpan);
     if (zeroMode == ZeroPointMode::Int) {
-      zeroStorage = groupTermsStorage(op.getZeros(), zeroSpan);
-      if (!zeroStorage) {
-        auto unpack = op.getZeros().getDefiningOp<UnpackOp>();
-        if (!unpack || unpack.getLayout())
-          return rewriter.notifyMatchFailure(op, "zeros not canonical unpack");
-        zeroStorage = unpack.getStorage();
-      }
+      if (!zeroStorage)
+        zeroStorage = canonicalStorage(op.getZeros());
+      if (!zeroStorage)
+        return rewriter.notifyMatchFailure(op, "zeros not canonical unpack");
       zeroType = cast<ShapedType>(op.getZeros().getType()).getElementType();
     }
-    if (zeroMode != ZeroPointMode::None && zeroSpan != termsSpan)
-      return rewriter.notifyMatchFailure(op, "scales and zero points in different layouts");
 
     Location loc = op.getLoc();
     Type codeType = op.getCodeType();

@@ -208,22 +208,18 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
       return rewriter.notifyMatchFailure(op, "K or group not a multiple of 8");
     ZeroPointMode zeroMode = op.getZeroPointMode();
     // The group terms in spans of columns (getGroupTermsKernelLayout), or
-    // canonical: the scales' and float offsets' tiles (null: canonical),
-    // the integer zero points' packed storage, and the span (0: canonical).
-    int64_t termsSpan = 0, zeroSpan = 0;
-    Value scaleTiles = groupTermsStorage(op.getScales(), termsSpan), offsetTiles;
-    Value zeroStorage;
-    if (zeroMode == ZeroPointMode::Float)
-      offsetTiles = groupTermsStorage(op.getZeros(), zeroSpan);
-    if (zeroMode == ZeroPointMode::Int) {
-      zeroStorage = groupTermsStorage(op.getZeros(), zeroSpan);
-      if (!zeroStorage)
-        zeroStorage = canonicalStorageOfRows(op.getZeros(), zeroRow0);
+    // canonical (termsSpan 0).
+    FailureOr<GroupTermsInSpans> spans = getGroupTermsInSpans(op.getScales(), op.getZeros());
+    if (failed(spans))
+      return rewriter.notifyMatchFailure(op, "scales and zero points in different layouts");
+    int64_t termsSpan = spans->span;
+    Value scaleTiles = spans->scaleTiles, offsetTiles = spans->offsetTiles;
+    Value zeroStorage = spans->zeroStorage;
+    if (zeroMode == ZeroPointMode::Int && !zeroStorage) {
+      zeroStorage = canonicalStorageOfRows(op.getZeros(), zeroRow0);
       if (!zeroStorage)
         return rewriter.notifyMatchFailure(op, "zeros not canonical unpack");
     }
-    if (zeroMode != ZeroPointMode::None && zeroSpan != termsSpan)
-      return rewriter.notifyMatchFailure(op, "scales and zero points in different layouts");
 
     Location loc = op.getLoc();
     // Row n of the weights (zero points) is row n + r of their storage.
@@ -265,11 +261,13 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     Type zeroType =
         zeros ? cast<ShapedType>(zeros.getType()).getElementType() : Type();
 
+    // The tiles of the scales or float offsets `terms` in spans.
+    auto tilesOf = [&](Value terms) { return terms == scales ? scaleTiles : offsetTiles; };
     // Element [n, g] of the scales or float offsets `terms`, as stored.
     auto termElement = [&](OpBuilder &b, Location loc, Value terms, Value n, Value g) -> Value {
       if (!termsSpan)
         return tensor::ExtractOp::create(b, loc, terms, ValueRange{n, g});
-      return tensor::ExtractOp::create(b, loc, terms == scales ? scaleTiles : offsetTiles,
+      return tensor::ExtractOp::create(b, loc, tilesOf(terms),
                                        emitSpanTileIndices(b, loc, n, g, termsSpan));
     };
 
@@ -538,8 +536,8 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
 
     // The element index of zero point [n, g] in its storage.
     auto zeroPointElement = [&](OpBuilder &b, Location loc, Value nIv, Value gIv) -> Value {
-      if (zeroSpan)
-        return emitSpanElementIndex(b, loc, nIv, gIv, numGroups, zeroSpan);
+      if (termsSpan)
+        return emitSpanElementIndex(b, loc, nIv, gIv, numGroups, termsSpan);
       return arith::AddIOp::create(b, loc,
                                    arith::MulIOp::create(b, loc, storageRow(b, loc, nIv, zeroRow0),
                                                          cIndex(b, loc, numGroups)),
@@ -1065,8 +1063,7 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     auto columnsGroupValues = [&](OpBuilder &b, Location loc, Value tensor, Value column, Value gIv,
                                   int64_t lanes = kLanes) -> Value {
       if (termsSpan)
-        return emitReadSpanTerms(b, loc, tensor == scales ? scaleTiles : offsetTiles, column, gIv,
-                                 lanes);
+        return emitReadSpanTerms(b, loc, tilesOf(tensor), column, gIv, lanes);
       return acrossColumns(b, loc, VectorType::get({lanes}, f32), column, [&](Value n) {
         return emitToF32(b, loc, termElement(b, loc, tensor, n, gIv));
       });
@@ -1074,11 +1071,11 @@ struct MpmmToVector : public OpRewritePattern<MpmmOp> {
     // The group's integer zero points of the `lanes` columns, as f32.
     auto columnsZeroPoints = [&](OpBuilder &b, Location loc, Value column, Value gIv,
                                  int64_t lanes = kLanes) -> Value {
-      Value z = zeroSpan ? emitReadSpanZeroPoints(b, loc, zeroStorage, column, gIv, numGroups,
-                                                  zeroSpan, lanes, getLowBitWidth(zeroType),
-                                                  zeroType.isSignedInteger())
-                         : acrossColumns(b, loc, VectorType::get({lanes}, i32), column,
-                                         [&](Value n) { return zeroPointCode(b, loc, n, gIv); });
+      Value z = termsSpan ? emitReadSpanZeroPoints(b, loc, zeroStorage, column, gIv, numGroups,
+                                                   termsSpan, lanes, getLowBitWidth(zeroType),
+                                                   zeroType.isSignedInteger())
+                          : acrossColumns(b, loc, VectorType::get({lanes}, i32), column,
+                                          [&](Value n) { return zeroPointCode(b, loc, n, gIv); });
       return arith::SIToFPOp::create(b, loc, VectorType::get({lanes}, f32), z);
     };
     // Panel segments within one group (as fillSegment; laneCodes divides

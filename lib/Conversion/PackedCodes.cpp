@@ -125,6 +125,23 @@ Value mlir::tessera::groupTermsStorage(Value terms, int64_t &span) {
   return storage;
 }
 
+FailureOr<mlir::tessera::GroupTermsInSpans> mlir::tessera::getGroupTermsInSpans(Value scales,
+                                                                                Value zeros) {
+  GroupTermsInSpans spans;
+  spans.scaleTiles = groupTermsStorage(scales, spans.span);
+  if (!zeros)
+    return spans;
+  int64_t zeroSpan = 0;
+  Value zeroTerms = groupTermsStorage(zeros, zeroSpan);
+  if (zeroSpan != spans.span)
+    return failure();
+  if (isLowBitType(cast<ShapedType>(zeros.getType()).getElementType()))
+    spans.zeroStorage = zeroTerms;
+  else
+    spans.offsetTiles = zeroTerms;
+  return spans;
+}
+
 SmallVector<Value> mlir::tessera::emitSpanTileIndices(OpBuilder &b, Location loc, Value n, Value g,
                                                       int64_t span) {
   Value s = arith::ConstantIndexOp::create(b, loc, span);

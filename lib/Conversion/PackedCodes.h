@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/Support/LogicalResult.h"
 #include "llvm/ADT/SmallVector.h"
 
 namespace mlir::tessera {
@@ -58,6 +59,18 @@ Value interleavedStorage(Value lowBit, int64_t groupSize, bool byteTiles, bool &
 /// 0 (an N/span x G x span tensor, [n, g] at [n / span, g, n % span]);
 /// else null.
 Value groupTermsStorage(Value terms, int64_t &span);
+
+/// The storage of an op's group terms in spans (groupTermsStorage): the
+/// span (0: canonical), the scales' and float offsets' tiles and the integer
+/// zero points' packed storage (null where canonical or absent).
+struct GroupTermsInSpans {
+  int64_t span = 0;
+  Value scaleTiles, offsetTiles, zeroStorage;
+};
+
+/// The spans of `scales` and `zeros` (null: none; low-bit integer zero
+/// points or float offsets); fails where some are in spans and others not.
+FailureOr<GroupTermsInSpans> getGroupTermsInSpans(Value scales, Value zeros);
 
 /// Terms in spans (groupTermsStorage): the indices of [n, g] in a float's
 /// tiles, {n / span, g, n % span}.
